@@ -1,0 +1,36 @@
+from __future__ import annotations
+
+import pytest
+
+from hpo_common.errors import ConfigError
+from training import TrainConfig
+
+
+def test_defaults_round_trip_through_json() -> None:
+    cfg = TrainConfig(optimizer="sgd", learning_rate=0.05, nesterov=True, lr_schedule="cosine")
+    assert TrainConfig.from_json(cfg.to_json()) == cfg
+
+
+def test_strings_from_csv_are_coerced() -> None:
+    cfg = TrainConfig.from_dict({"batch_size": "64", "learning_rate": "0.01", "batch_norm": "true"})
+    assert (cfg.batch_size, cfg.learning_rate, cfg.batch_norm) == (64, 0.01, True)
+
+
+@pytest.mark.parametrize(
+    ("changes", "message"),
+    [
+        ({"learning_rate": -1.0}, "learning_rate must be > 0.0 and <= 100.0, but got -1.0"),
+        ({"dropout": 1.5}, "dropout must be >= 0.0 and < 1.0, but got 1.5"),
+        ({"batch_size": 12.5}, "batch_size must be an integer, but got 12.5"),
+        ({"batch_size": "many"}, "batch_size must be an integer, but got 'many'"),
+        ({"optimizer": "lion"}, "optimizer must be one of sgd, adam, adamw, rmsprop, adagrad"),
+        ({"batch_norm": "maybe"}, "batch_norm must be true or false"),
+        ({"learning_rate": float("nan")}, "learning_rate must be a finite number"),
+        ({"nesterov": True, "optimizer": "adam"}, "nesterov=True needs optimizer='sgd'"),
+        ({"colour": "red"}, "unknown hyperparameter(s) colour"),
+    ],
+)
+def test_invalid_values_name_field_value_and_rule(changes: dict, message: str) -> None:
+    with pytest.raises(ConfigError, match=None) as info:
+        TrainConfig.from_dict(changes)
+    assert message in str(info.value)
