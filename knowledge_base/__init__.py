@@ -1,8 +1,44 @@
 """The DuckDB store of past experiments: datasets, meta-features, studies, runs and curves.
 
-Knows nothing of torch, of training or of search.
+Knows nothing of torch, of training or of search: records are plain frozen dataclasses, and
+queries return pandas DataFrames.
 """
 
 from __future__ import annotations
 
-__all__: list[str] = []
+from knowledge_base._paths import ENV_VAR, default_kb_path
+from knowledge_base._records import (
+    CurvePoint,
+    DatasetRecord,
+    RunRecord,
+    StudyRecord,
+    new_run_id,
+    stable_run_id,
+)
+from knowledge_base._schema import (
+    DIRECTIONS,
+    HYPERPARAMETERS,
+    LATEST_VERSION,
+    METRICS,
+    SOURCES,
+    STATUSES,
+)
+from knowledge_base._store import KnowledgeBase
+
+__all__ = [
+    "DIRECTIONS",
+    "ENV_VAR",
+    "HYPERPARAMETERS",
+    "LATEST_VERSION",
+    "METRICS",
+    "SOURCES",
+    "STATUSES",
+    "CurvePoint",
+    "DatasetRecord",
+    "KnowledgeBase",
+    "RunRecord",
+    "StudyRecord",
+    "default_kb_path",
+    "new_run_id",
+    "stable_run_id",
+]
