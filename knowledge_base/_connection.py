@@ -22,7 +22,7 @@ from hpo_common.errors import KnowledgeBaseError, SchemaVersionError
 
 MEMORY = ":memory:"
 _FIRST_DELAY_S = 0.005
-_MAX_DELAY_S = 0.5
+_MAX_DELAY_S = 0.25
 
 
 def _is_lock_error(exc: duckdb.Error) -> bool:

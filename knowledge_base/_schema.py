@@ -170,7 +170,7 @@ INSERT_STUDY = """INSERT INTO studies
     VALUES (?, ?, ?, ?, ?, ?, ?, ?, NULL, 'running')"""
 FINISH_STUDY = "UPDATE studies SET finished = ?, status = ? WHERE id = ?"
 GET_STUDY = "SELECT * FROM studies WHERE id = ?"
-LIST_STUDIES = "SELECT * FROM studies"
+LIST_STUDIES = "SELECT * FROM studies ORDER BY started, id"
 
 # Bulk inserts read the registered relation `incoming`; columns match by name, so a frame (or a
 # Parquet file from an older version) may lack nullable columns.

@@ -231,7 +231,7 @@ class KnowledgeBase:
         return StudyRecord(**row)
 
     def studies(self, dataset_id: str | None = None) -> pd.DataFrame:
-        """Every study (of one dataset if given), in insertion order."""
+        """Every study (of one dataset if given), oldest first."""
         with self._db.connect() as con:
             frame = _frame(con, sql.LIST_STUDIES)
         return frame if dataset_id is None else frame[frame["dataset_id"] == dataset_id]
@@ -272,7 +272,7 @@ class KnowledgeBase:
         columns: Sequence[str] | None = None,
         limit: int | None = None,
     ) -> pd.DataFrame:
-        """Runs matching every given filter (each one value or several), in insertion order.
+        """Runs matching every given filter (each one value or several), oldest first.
 
         `columns` picks a subset of the `runs` columns (e.g. the hyperparameters, `dataset_id`,
         `value` and `status` for the surrogate): loading fewer columns is faster.
@@ -295,7 +295,9 @@ class KnowledgeBase:
             if values is not None:
                 where.append(sql.RUN_FILTERS[name])
                 params.append(values)
-        query = f"SELECT {', '.join(chosen)} FROM runs WHERE {' AND '.join(where)}"
+        query = (
+            f"SELECT {', '.join(chosen)} FROM runs WHERE {' AND '.join(where)} ORDER BY created, id"
+        )
         if limit is not None:
             query += " LIMIT ?"
             params.append(limit)
