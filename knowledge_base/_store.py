@@ -292,6 +292,12 @@ class KnowledgeBase:
         where, params = ["TRUE"], []
         for name, value in filters.items():
             values = _as_list(value)
+            allowed = {"status": sql.STATUSES, "source": sql.SOURCES}.get(name)
+            bad = [v for v in values or () if allowed and v not in allowed]
+            if bad:
+                raise InputError(
+                    f"{name} must be one of {', '.join(allowed)}, but got {', '.join(bad)}"
+                )
             if values is not None:
                 where.append(sql.RUN_FILTERS[name])
                 params.append(values)

@@ -1,0 +1,184 @@
+"""`hpo-recommend kb ...`: look into, copy and combine knowledge bases."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any
+
+import pandas as pd
+import typer
+from rich.table import Table
+
+from knowledge_base import KnowledgeBase
+from recommender.cli import app
+from recommender.cli._common import JsonOption, KbOption, err, handle_errors, out, print_json
+
+kb_app = typer.Typer(
+    help="Inspect, export, import and merge the knowledge base of past runs.",
+    no_args_is_help=True,
+)
+app.add_typer(kb_app, name="kb")
+
+_RUN_COLUMNS = (
+    "id", "dataset_id", "status", "objective", "value", "optimizer", "learning_rate",
+    "batch_size", "n_layers", "width", "source", "created",
+)
+_DATASET_COLUMNS = ("id", "name", "task", "n_rows", "n_features", "n_classes", "n_runs")
+
+
+def _open(path: Path | None, *, create: bool = False) -> KnowledgeBase:
+    """The knowledge base named by `--kb` (which must exist unless `create`), else the default."""
+    return KnowledgeBase(path, create=create or path is None)
+
+
+def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
+    return [
+        {k: (v.isoformat() if isinstance(v, pd.Timestamp) else v) for k, v in row.items()}
+        for row in frame.to_dict(orient="records")
+    ]
+
+
+def _cell(value: Any) -> str:
+    if value is None or (isinstance(value, float) and pd.isna(value)):
+        return ""
+    if isinstance(value, float):
+        return f"{value:.4g}"
+    if isinstance(value, pd.Timestamp):
+        return value.strftime("%Y-%m-%d %H:%M")
+    text = str(value)
+    return text[:12] if len(text) == 32 or len(text) == 64 else text  # shorten ids
+
+
+def _print_frame(frame: pd.DataFrame, columns: tuple[str, ...], title: str) -> None:
+    table = Table(title=title)
+    for column in columns:
+        table.add_column(column, overflow="fold")
+    for row in frame[list(columns)].itertuples(index=False):
+        table.add_row(*(_cell(v) for v in row))
+    out.print(table)
+
+
+def _print_counts(counts: dict[str, int], title: str) -> None:
+    table = Table(title=title)
+    table.add_column("table")
+    table.add_column("rows", justify="right")
+    for name, n in counts.items():
+        table.add_row(name, str(n))
+    out.print(table)
+
+
+@kb_app.command("stats")
+@handle_errors
+def stats(kb: KbOption = None, json: JsonOption = False) -> None:
+    """Counts of datasets, studies, runs (by status, source, objective) and the file size."""
+    result = _open(kb).stats()
+    if json:
+        print_json(result)
+        return
+    table = Table(title=f"knowledge base {result['path']}")
+    table.add_column("what")
+    table.add_column("value", justify="right")
+    for key, value in result.items():
+        if isinstance(value, dict):
+            value = ", ".join(f"{k}: {v}" for k, v in value.items()) or "-"
+        table.add_row(key, str(value))
+    out.print(table)
+
+
+@kb_app.command("datasets")
+@handle_errors
+def datasets(kb: KbOption = None, json: JsonOption = False) -> None:
+    """Every dataset in the knowledge base with its number of runs."""
+    frame = _open(kb).datasets()
+    if json:
+        print_json(_records(frame))
+    else:
+        _print_frame(frame, _DATASET_COLUMNS, f"{len(frame)} datasets")
+
+
+@kb_app.command("runs")
+@handle_errors
+def runs(
+    dataset: Annotated[str | None, typer.Option("--dataset", help="Dataset id.")] = None,
+    status: Annotated[
+        list[str] | None, typer.Option("--status", help="ok, pruned, diverged or failed (repeat).")
+    ] = None,
+    source: Annotated[
+        str | None, typer.Option("--source", help="tune, log, import or seed.")
+    ] = None,
+    objective: Annotated[str | None, typer.Option("--objective", help="Metric name.")] = None,
+    limit: Annotated[int, typer.Option("--limit", min=0, help="At most this many runs.")] = 20,
+    kb: KbOption = None,
+    json: JsonOption = False,
+) -> None:
+    """Stored runs, oldest first, filtered by dataset, status, source or objective."""
+    frame = _open(kb).runs(
+        dataset_id=dataset, status=status or None, source=source, objective=objective, limit=limit
+    )
+    if json:
+        print_json(_records(frame))
+    else:
+        _print_frame(frame, _RUN_COLUMNS, f"{len(frame)} runs (--limit {limit})")
+
+
+@kb_app.command("export")
+@handle_errors
+def export(
+    directory: Annotated[Path, typer.Argument(help="Folder for the Parquet files.")],
+    kb: KbOption = None,
+    json: JsonOption = False,
+) -> None:
+    """Write every table to DIRECTORY/<table>.parquet with a manifest."""
+    counts = _open(kb).export_parquet(directory)
+    if json:
+        print_json(counts)
+    else:
+        _print_counts(counts, f"exported to {directory}")
+
+
+@kb_app.command("import")
+@handle_errors
+def import_(
+    directory: Annotated[Path, typer.Argument(help="Folder written by `kb export`.")],
+    kb: KbOption = None,
+    json: JsonOption = False,
+) -> None:
+    """Add the rows of an export; rows already stored are skipped."""
+    counts = _open(kb, create=True).import_parquet(directory)
+    if json:
+        print_json(counts)
+    else:
+        _print_counts(counts, f"new rows from {directory}")
+
+
+@kb_app.command("merge")
+@handle_errors
+def merge(
+    other: Annotated[Path, typer.Argument(help="Another knowledge base file (only read).")],
+    kb: KbOption = None,
+    json: JsonOption = False,
+) -> None:
+    """Add every row of another knowledge base file; rows already stored are skipped."""
+    counts = _open(kb, create=True).merge(other)
+    if json:
+        print_json(counts)
+    else:
+        _print_counts(counts, f"new rows from {other}")
+
+
+@kb_app.command("migrate")
+@handle_errors
+def migrate(kb: KbOption = None, json: JsonOption = False) -> None:
+    """Bring a knowledge base written by an older version to the current schema."""
+    store = _open(kb)
+    result = {"path": str(store.path), "from_version": store.migrated_from,
+              "to_version": store.schema_version}
+    if json:
+        print_json(result)
+    elif store.migrated_from == store.schema_version:
+        err.print(f"{store.path} is already at schema version {store.schema_version}")
+    else:
+        err.print(
+            f"migrated {store.path} from schema version {store.migrated_from} "
+            f"to {store.schema_version}"
+        )
