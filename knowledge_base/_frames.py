@@ -7,7 +7,7 @@ from collections.abc import Sequence
 
 import pyarrow as pa
 
-from knowledge_base._records import RunRecord
+from knowledge_base._records import DatasetRecord, RunRecord
 from knowledge_base._schema import HYPERPARAMETER_TYPES, METRICS
 
 _ARROW_TYPES = {
@@ -65,5 +65,21 @@ def curves_table(records: Sequence[RunRecord]) -> pa.Table:
             "val_loss": pa.array([p.val_loss for p in points], pa.float64()),
             "val_metric": pa.array([p.val_metric for p in points], pa.float64()),
             "lr": pa.array([p.lr for p in points], pa.float64()),
+        }
+    )
+
+
+def datasets_table(records: Sequence[DatasetRecord]) -> pa.Table:
+    """The `datasets` rows of `records`."""
+    return pa.table(
+        {
+            "id": pa.array([r.id for r in records], pa.string()),
+            "name": pa.array([r.name for r in records], pa.string()),
+            "task": pa.array([r.task for r in records], pa.string()),
+            "n_rows": pa.array([r.n_rows for r in records], pa.int64()),
+            "n_features": pa.array([r.n_features for r in records], pa.int32()),
+            "n_classes": pa.array([r.n_classes for r in records], pa.int32()),
+            "target": pa.array([r.target for r in records], pa.string()),
+            "created": pa.array([r.created for r in records], _TIMESTAMP),
         }
     )

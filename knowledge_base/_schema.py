@@ -152,9 +152,6 @@ LIST_TABLES = "SELECT table_name FROM information_schema.tables WHERE table_sche
 CURRENT_VERSION = "SELECT max(version) FROM schema_version"
 RECORD_VERSION = "INSERT INTO schema_version (version, description, applied) VALUES (?, ?, ?)"
 
-INSERT_DATASET = """INSERT INTO datasets
-    (id, name, task, n_rows, n_features, n_classes, target, created)
-    VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING"""
 GET_DATASET = "SELECT * FROM datasets WHERE id = ?"
 LIST_DATASETS = """SELECT d.*, coalesce(r.n_runs, 0) AS n_runs
     FROM datasets d

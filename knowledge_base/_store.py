@@ -16,7 +16,7 @@ from hpo_common.errors import InputError, NotFoundError, SchemaVersionError
 from hpo_common.version import library_version
 from knowledge_base import _schema as sql
 from knowledge_base._connection import MEMORY, Connector, scalar
-from knowledge_base._frames import curves_table, runs_table
+from knowledge_base._frames import curves_table, datasets_table, runs_table
 from knowledge_base._migrations import migrate, schema_version
 from knowledge_base._paths import default_kb_path
 from knowledge_base._records import (
@@ -125,14 +125,16 @@ class KnowledgeBase:
     # ---- datasets and meta-features ---------------------------------------------------------
     def add_dataset(self, record: DatasetRecord) -> DatasetRecord:
         """Store a dataset unless its fingerprint is known; return the stored record."""
+        self.add_datasets([record])
+        return self.get_dataset(record.id)
+
+    def add_datasets(self, records: Sequence[DatasetRecord]) -> int:
+        """Store many datasets in one transaction; return how many fingerprints were new."""
+        if not records:
+            return 0
         with self._db.transaction() as con:
-            con.execute(
-                sql.INSERT_DATASET,
-                [record.id, record.name, record.task, record.n_rows, record.n_features,
-                 record.n_classes, record.target, record.created],
-            )
-            row = _row(con, sql.GET_DATASET, [record.id])
-        return DatasetRecord(**row)
+            con.register("incoming", datasets_table(records))
+            return int(scalar(con, sql.INSERT_INCOMING["datasets"]))
 
     def get_dataset(self, dataset_id: str) -> DatasetRecord:
         """The stored dataset; `NotFoundError` if its id is unknown."""

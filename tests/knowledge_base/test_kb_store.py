@@ -38,6 +38,12 @@ def test_add_dataset_is_idempotent_by_fingerprint(kb) -> None:
     assert list(kb.datasets()["id"]) == ["fp0"]
 
 
+def test_add_datasets_in_one_transaction_counts_new_ones(kb) -> None:
+    assert kb.add_datasets([dataset(0), dataset(1), dataset(2)]) == 2
+    assert kb.add_datasets([]) == 0
+    assert sorted(kb.datasets()["id"]) == ["fp0", "fp1", "fp2"]
+
+
 def test_dataset_from_a_training_table_keeps_fingerprint_and_shape(kb) -> None:
     frame = pd.DataFrame({"a": [1.0, 2.0, 3.0], "b": ["x", "y", "x"]})
     table = Table(frame, pd.Series([0, 1, 0], name="y"), "y", "binary", "fp-t", "tiny")
