@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 import pyarrow as pa
 
 from knowledge_base._records import DatasetRecord, RunRecord
-from knowledge_base._schema import HYPERPARAMETER_TYPES, METRICS
+from knowledge_base._schema import HYPERPARAMETER_TYPES, HYPERPARAMETERS, METRICS, RUN_COLUMNS
 
 _ARROW_TYPES = {
     "VARCHAR": pa.string(),
@@ -17,40 +18,44 @@ _ARROW_TYPES = {
     "BOOLEAN": pa.bool_(),
 }
 _TIMESTAMP = pa.timestamp("us", tz="UTC")
+_TYPED = frozenset(HYPERPARAMETERS)
+_RUN_TYPES: dict[str, pa.DataType] = {
+    **{name: pa.string() for name in RUN_COLUMNS},
+    **{name: _ARROW_TYPES[kind] for name, kind in HYPERPARAMETER_TYPES.items()},
+    **{name: pa.float64() for name in ("value", "wall_seconds", *METRICS)},
+    "best_epoch": pa.int32(),
+    "epochs_run": pa.int32(),
+    "seed": pa.int64(),
+    "created": _TIMESTAMP,
+}
+
+
+def _extra_json(config: Mapping[str, Any]) -> str | None:
+    if config.keys() <= _TYPED:
+        return None
+    extra = {k: v for k, v in config.items() if k not in _TYPED}
+    return json.dumps(extra, sort_keys=True, default=str)
+
+
+def _run_row(r: RunRecord) -> tuple:
+    """One record as a tuple in `RUN_COLUMNS` order (one pass per record is the fast path)."""
+    return (
+        r.id, r.dataset_id, r.study_id, *map(r.config.get, HYPERPARAMETERS),
+        _extra_json(r.config), r.status, r.objective, r.direction, r.value,
+        *map(r.metrics.get, METRICS), r.best_epoch, r.epochs_run, r.wall_seconds, r.device,
+        r.seed, r.source, r.library_version, r.created, r.error,
+    )
 
 
 def runs_table(records: Sequence[RunRecord]) -> pa.Table:
     """The `runs` rows of `records`, with the column types of the table."""
-
-    def column(attribute: str) -> list:
-        return [getattr(r, attribute) for r in records]
-
-    columns: dict[str, pa.Array] = {
-        "id": pa.array(column("id"), pa.string()),
-        "dataset_id": pa.array(column("dataset_id"), pa.string()),
-        "study_id": pa.array(column("study_id"), pa.string()),
-    }
-    for name, kind in HYPERPARAMETER_TYPES.items():
-        columns[name] = pa.array([r.config.get(name) for r in records], _ARROW_TYPES[kind])
-    extras = [r.config_extra for r in records]
-    columns["config_extra"] = pa.array(
-        [json.dumps(e, sort_keys=True, default=str) if e else None for e in extras], pa.string()
+    columns = zip(*map(_run_row, records), strict=True)
+    return pa.table(
+        {
+            name: pa.array(values, _RUN_TYPES[name])
+            for name, values in zip(RUN_COLUMNS, columns, strict=True)
+        }
     )
-    for name in ("status", "objective", "direction"):
-        columns[name] = pa.array(column(name), pa.string())
-    columns["value"] = pa.array(column("value"), pa.float64())
-    for name in METRICS:
-        columns[name] = pa.array([r.metrics.get(name) for r in records], pa.float64())
-    columns["best_epoch"] = pa.array(column("best_epoch"), pa.int32())
-    columns["epochs_run"] = pa.array(column("epochs_run"), pa.int32())
-    columns["wall_seconds"] = pa.array(column("wall_seconds"), pa.float64())
-    columns["device"] = pa.array(column("device"), pa.string())
-    columns["seed"] = pa.array(column("seed"), pa.int64())
-    columns["source"] = pa.array(column("source"), pa.string())
-    columns["library_version"] = pa.array(column("library_version"), pa.string())
-    columns["created"] = pa.array(column("created"), _TIMESTAMP)
-    columns["error"] = pa.array(column("error"), pa.string())
-    return pa.table(columns)
 
 
 def curves_table(records: Sequence[RunRecord]) -> pa.Table:

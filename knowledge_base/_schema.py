@@ -192,13 +192,11 @@ INCOMING_WITHOUT_STUDY = """SELECT DISTINCT i.study_id FROM incoming i
 CURVES_OF = "SELECT * FROM curves WHERE run_id = ANY(?) ORDER BY run_id, epoch"
 GET_RUN = "SELECT * FROM runs WHERE id = ?"
 
-# Filters for `runs()`: a fixed fragment per filter, the value goes through a placeholder.
+# Filters for `runs()`: fixed fragments, one for a single value (which DuckDB pushes into the
+# scan) and one for a list; the values go through placeholders.
 RUN_FILTERS = {
-    "dataset_id": "dataset_id = ANY(?)",
-    "study_id": "study_id = ANY(?)",
-    "status": "status = ANY(?)",
-    "source": "source = ANY(?)",
-    "objective": "objective = ANY(?)",
+    name: (f"{name} = ?", f"{name} = ANY(?)")
+    for name in ("dataset_id", "study_id", "status", "source", "objective")
 }
 BEST_RUNS = """SELECT * FROM runs
     WHERE status = 'ok' AND value IS NOT NULL AND isfinite(value) AND {filters}

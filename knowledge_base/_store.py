@@ -301,8 +301,9 @@ class KnowledgeBase:
                     f"{name} must be one of {', '.join(allowed)}, but got {', '.join(bad)}"
                 )
             if values is not None:
-                where.append(sql.RUN_FILTERS[name])
-                params.append(values)
+                single, many = sql.RUN_FILTERS[name]
+                where.append(single if len(values) == 1 else many)
+                params.append(values[0] if len(values) == 1 else values)
         query = (
             f"SELECT {', '.join(chosen)} FROM runs WHERE {' AND '.join(where)} ORDER BY created, id"
         )
@@ -335,10 +336,10 @@ class KnowledgeBase:
             raise InputError(f"k must be >= 1, but got {k}")
         where, params = ["TRUE"], []
         if objective is not None:
-            where.append(sql.RUN_FILTERS["objective"])
+            where.append(sql.RUN_FILTERS["objective"][1])
             params.append([objective])
         if dataset_ids is not None:
-            where.append(sql.RUN_FILTERS["dataset_id"])
+            where.append(sql.RUN_FILTERS["dataset_id"][1])
             params.append(list(dataset_ids))
         with self._db.connect() as con:
             return _frame(con, sql.BEST_RUNS.format(filters=" AND ".join(where)), [*params, k])
