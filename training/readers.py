@@ -74,15 +74,20 @@ def _read_csv(path: Path, suffix: str) -> pa.Table:
     if not compressed:
         delimiter = _sniff_text(path) if suffix != ".tsv" else delimiter
     parse = pa_csv.ParseOptions(delimiter=delimiter)
+    # Empty fields and "NA"/"null"/... are missing in text columns too, as pandas reads them.
+    convert = pa_csv.ConvertOptions(strings_can_be_null=True)
     try:
-        return pa_csv.read_csv(path, parse_options=parse)
+        return pa_csv.read_csv(path, parse_options=parse, convert_options=convert)
     except pa.ArrowInvalid as exc:
         if "UTF8" not in str(exc):
             raise _csv_error(path, exc) from exc
     # Not UTF-8: latin-1 decodes any byte, which is the usual encoding of such files.
     try:
         return pa_csv.read_csv(
-            path, read_options=pa_csv.ReadOptions(encoding="latin-1"), parse_options=parse
+            path,
+            read_options=pa_csv.ReadOptions(encoding="latin-1"),
+            parse_options=parse,
+            convert_options=convert,
         )
     except pa.ArrowInvalid as exc:
         raise _csv_error(path, exc) from exc

@@ -10,8 +10,9 @@ Task rule (override with `task=`):
 Classification is "binary" with 2 classes and "multiclass" with more.
 
 Columns dropped with a note: those named in `drop=`, all-missing features, constant features,
-and ID-like features (unique in every row and either text, or integers named like an id or
-forming a consecutive range such as 0..n-1). Rows with a missing target are dropped with a note.
+and ID-like features (unique in every row and either text, or integers named like an id:
+'id', 'index', 'rownames', '*_id', or a blank header, which pandas and R write for a saved
+index). Rows with a missing target are dropped with a note.
 """
 
 from __future__ import annotations
@@ -108,6 +109,11 @@ def _checked_frame(frame: pd.DataFrame) -> pd.DataFrame:
     return frame.reset_index(drop=True)
 
 
+def _show(value: object) -> str:
+    """A value as the user wrote it: 7 or 'abc', not np.int64(7)."""
+    return repr(value.item() if isinstance(value, np.generic) else value)
+
+
 def _columns_hint(columns: Sequence[str]) -> str:
     shown = ", ".join(repr(c) for c in columns[:_SHOWN])
     more = f", ... ({len(columns) - _SHOWN} more)" if len(columns) > _SHOWN else ""
@@ -147,8 +153,8 @@ def _numeric_target(y: pd.Series, target: str, label: str) -> pd.Series:
         first = int(bad[0])
         raise DataError(
             f"target column '{target}' in {label} must be numeric for task 'regression', but "
-            f"{_row_label(y, first, label)} has {y.iloc[first]!r} ({len(bad)} non-numeric values "
-            "in all); fix those values, or use task 'binary'/'multiclass'"
+            f"{_row_label(y, first, label)} has {_show(y.iloc[first])} ({len(bad)} non-numeric "
+            "values in all); fix those values, or use task 'binary'/'multiclass'"
         )
     return values.astype("float64")
 
@@ -178,7 +184,7 @@ def _resolve_task(
     n_unique = int(y.nunique())
     if n_unique < 2:
         raise DataError(
-            f"target column '{target}' in {label} has a single value ({y.iloc[0]!r}) in all "
+            f"target column '{target}' in {label} has a single value ({_show(y.iloc[0])}) in all "
             f"{len(y)} rows; a target needs at least 2 distinct values"
         )
     if task is None:
@@ -234,7 +240,7 @@ def _clean_features(
             f"{label} has no usable feature column besides the target '{target}' "
             f"({why or 'none'}); a table needs at least one feature column that varies"
         )
-    return features[usable]
+    return features if len(usable) == features.shape[1] else features[usable]
 
 
 def is_numeric_feature(column: pd.Series) -> bool:
@@ -268,22 +274,20 @@ def _unusable(column: pd.Series) -> str:
     if is_numeric_feature(column):
         low, high = column.min(), column.max()
         if low == high and n_missing == 0:
-            return f"constant (every value is {low!r})"
-        if pd.api.types.is_integer_dtype(column.dtype) and _id_like_integers(column, low, high):
+            return f"constant (every value is {_show(low)})"
+        if pd.api.types.is_integer_dtype(column.dtype) and _id_like_integers(column):
             return "ID-like (a different integer in every row)"
         return ""
     n_unique = int(column.nunique(dropna=False))
     if n_unique == 1:
-        return f"constant (every value is {column.iloc[0]!r})"
+        return f"constant (every value is {_show(column.iloc[0])})"
     if n_unique == len(column) and n_missing == 0 and len(column) > 2:
         return "ID-like (a different value in every row)"
     return ""
 
 
-def _id_like_integers(column: pd.Series, low: int, high: int) -> bool:
-    n = len(column)
+def _id_like_integers(column: pd.Series) -> bool:
+    """Integers are IDs only by name: a value per row alone also fits a genuine count feature."""
     name = str(column.name).strip().lower()
     named_like_id = name in _ID_NAMES or name.endswith(_ID_SUFFIXES) or name.startswith("unnamed:")
-    if n <= 2 or (not named_like_id and int(high) - int(low) != n - 1):
-        return False
-    return int(column.nunique()) == n
+    return named_like_id and len(column) > 2 and int(column.nunique()) == len(column)
