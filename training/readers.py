@@ -69,25 +69,30 @@ def _read_parquet(path: Path) -> pa.Table:
 
 
 def _read_csv(path: Path, suffix: str) -> pa.Table:
-    compressed = suffix.endswith((".gz", ".bz2", ".zst"))
     delimiter = "\t" if suffix.startswith(".tsv") else ","
-    if not compressed:
-        delimiter = _sniff_text(path) if suffix != ".tsv" else delimiter
+    if not suffix.endswith((".gz", ".bz2", ".zst")):
+        sniffed = _sniff_text(path)
+        delimiter = delimiter if suffix.startswith(".tsv") else sniffed
     parse = pa_csv.ParseOptions(delimiter=delimiter)
     # Empty fields and "NA"/"null"/... are missing in text columns too, as pandas reads them.
     convert = pa_csv.ConvertOptions(strings_can_be_null=True)
-    try:
-        return pa_csv.read_csv(path, parse_options=parse, convert_options=convert)
-    except pa.ArrowInvalid as exc:
-        if "UTF8" not in str(exc):
-            raise _csv_error(path, exc) from exc
-    # Not UTF-8: latin-1 decodes any byte, which is the usual encoding of such files.
+    table = _parse_csv(path, pa_csv.ReadOptions(), parse, convert)
+    if any(pa.types.is_binary(field.type) for field in table.schema):
+        # Text that is not UTF-8 comes back as bytes; latin-1 decodes any byte and is the usual
+        # encoding of such files.
+        table = _parse_csv(path, pa_csv.ReadOptions(encoding="latin-1"), parse, convert)
+    return table
+
+
+def _parse_csv(
+    path: Path,
+    read: pa_csv.ReadOptions,
+    parse: pa_csv.ParseOptions,
+    convert: pa_csv.ConvertOptions,
+) -> pa.Table:
     try:
         return pa_csv.read_csv(
-            path,
-            read_options=pa_csv.ReadOptions(encoding="latin-1"),
-            parse_options=parse,
-            convert_options=convert,
+            path, read_options=read, parse_options=parse, convert_options=convert
         )
     except pa.ArrowInvalid as exc:
         raise _csv_error(path, exc) from exc

@@ -115,7 +115,7 @@ def _show(value: object) -> str:
 
 
 def _columns_hint(columns: Sequence[str]) -> str:
-    shown = ", ".join(repr(c) for c in columns[:_SHOWN])
+    shown = ", ".join(_show(c) for c in columns[:_SHOWN])
     more = f", ... ({len(columns) - _SHOWN} more)" if len(columns) > _SHOWN else ""
     return shown + more
 
@@ -206,9 +206,8 @@ def _resolve_task(
     rare = counts[counts < 2]
     if len(rare):
         notes.append(
-            f"{len(rare)} classes of '{target}' have a single row "
-            f"({_columns_hint(list(rare.index))}); they always go to the training split and are "
-            "left out of stratification"
+            f"classes of '{target}' with a single row: {_columns_hint(list(rare.index))}; "
+            "they always go to the training split and are left out of stratification"
         )
     return task, y
 

@@ -252,6 +252,12 @@ def test_infinite_values_become_missing() -> None:
     assert "column 'a': 2 infinite values treated as missing" in table.notes
 
 
+def test_latin1_csv(tmp_path: Path) -> None:
+    path = tmp_path / "latin.csv"
+    path.write_bytes("name,x,y\ncafé,1,0\nnaïve,2,1\ncafé,3,0\n".encode("latin-1"))
+    assert list(load_table(path).frame["name"]) == ["café", "naïve", "café"]
+
+
 def test_semicolon_csv(tmp_path: Path) -> None:
     table = load_table(write(tmp_path, "semi.csv", "a;b;y\n1;2;0\n3;5;1\n4;4;0\n"))
     assert list(table.frame.columns) == ["a", "b"] and table.task == "binary"
@@ -366,7 +372,7 @@ def test_single_row_class_stays_in_training(tmp_path: Path) -> None:
         tmp_path, "rare.csv", "x,y\n" + "".join(f"{i},{c}\n" for i, c in enumerate(labels))
     )
     table = load_table(path, task="multiclass")
-    assert any("have a single row ('rare')" in note for note in table.notes)
+    assert any("with a single row: 'rare'" in note for note in table.notes)
     rare_index = list(prepare(table).classes).index("rare")
     for data in [prepare(table, seed=s) for s in range(3)] + cv_splits(table, folds=4):
         assert rare_index in data.y_train and rare_index not in data.y_val
