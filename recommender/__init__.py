@@ -1,5 +1,27 @@
-"""What users call: the CLI, the Python API, meta-features, search space, surrogate, suggest, tune."""
+"""What users call: CLI, Python API, meta-features, search space, surrogate, suggest, tune."""
 
 from __future__ import annotations
 
-__all__: list[str] = []
+from recommender.space import (
+    Bool,
+    Categorical,
+    Condition,
+    Distribution,
+    Float,
+    Int,
+    SearchSpace,
+    default_space,
+    load_space,
+)
+
+__all__: list[str] = [
+    "Bool",
+    "Categorical",
+    "Condition",
+    "Distribution",
+    "Float",
+    "Int",
+    "SearchSpace",
+    "default_space",
+    "load_space",
+]
