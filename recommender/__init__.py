@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+from recommender.metafeatures import (
+    META_FEATURE_NAMES,
+    MetaFeatureExtractor,
+    compute_meta_features,
+)
 from recommender.space import (
     Bool,
     Categorical,
@@ -15,6 +20,9 @@ from recommender.space import (
 )
 
 __all__: list[str] = [
+    "META_FEATURE_NAMES",
+    "MetaFeatureExtractor",
+    "compute_meta_features",
     "Bool",
     "Categorical",
     "Condition",
