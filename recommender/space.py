@@ -632,23 +632,18 @@ class SearchSpace:
             if isinstance(configs, pd.DataFrame)
             else pd.DataFrame.from_records(list(configs))
         )
-        n = len(frame)
-        out = np.full((n, len(self._params)), np.nan)
-        active: dict[str, np.ndarray] = {}
-        for name in self._order:
-            cond = self._conditions.get(name)
-            mask = np.ones(n, dtype=bool)
-            if cond is not None:
-                parent = frame[cond.parent] if cond.parent in frame else pd.Series([None] * n)
-                hit = np.zeros(n, dtype=bool)
-                for v in cond.values:
-                    hit |= parent.map(lambda x, v=v: _same(x, v)).to_numpy(dtype=bool)
-                mask = active[cond.parent] & hit
-            active[name] = mask
-        for j, (name, dist) in enumerate(self._params.items()):
+        out = np.full((len(frame), len(self._params)), np.nan)
+        column = {name: j for j, name in enumerate(self._params)}
+        for name, dist in self._params.items():
             if name in frame:
-                col = dist.encode(frame[name].reset_index(drop=True))
-                out[:, j] = np.where(active[name], col, np.nan)
+                out[:, column[name]] = dist.encode(frame[name].reset_index(drop=True))
+        for name in self._order:  # parents first, so a parent's NaN (inactive) propagates
+            cond = self._conditions.get(name)
+            if cond is not None:
+                parent: Categorical = self._params[cond.parent]  # type: ignore[assignment]
+                codes = np.array([parent.index(v) for v in cond.values], dtype=float)
+                inactive = ~np.isin(out[:, column[cond.parent]], codes)
+                out[inactive, column[name]] = np.nan
         return out
 
 
