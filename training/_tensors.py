@@ -47,8 +47,17 @@ def check_data(data: PreparedData) -> None:
         raise DataError(
             f"x_val has {data.x_val.shape[1]} columns but x_train has {data.x_train.shape[1]}"
         )
-    if data.task != "regression" and data.n_classes < 2:
+    if data.task == "regression":
+        return
+    if data.n_classes < 2:
         raise DataError(f"a {data.task} task needs n_classes >= 2, but got {data.n_classes}")
+    for split in ("train", "val"):
+        y = np.asarray(getattr(data, f"y_{split}"))
+        if y.min() < 0 or y.max() >= data.n_classes:
+            raise DataError(
+                f"y_{split} must hold class indices in [0, {data.n_classes}), "
+                f"but got values from {y.min()} to {y.max()}"
+            )
 
 
 def to_device(data: PreparedData, device: torch.device) -> DeviceData:

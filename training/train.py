@@ -23,6 +23,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from hpo_common.errors import HPORecommendError
 from training._tensors import (
     DeviceData,
     autocast_for,
@@ -80,6 +81,7 @@ def train(
     Returns:
         A `TrainResult`. Divergence and runtime failures (CUDA out of memory included) are
         statuses, not exceptions; only invalid arguments raise (`ConfigError`, `DataError`).
+        Any other exception inside the run (out of memory included) gives status "failed".
 
     Example:
         >>> cfg = TrainConfig(max_epochs=20, patience=5)
@@ -160,7 +162,11 @@ def train(
             if callback is not None and callback(epoch, value):
                 status = "pruned"
                 break
-    except RuntimeError as exc:  # torch.cuda.OutOfMemoryError is a RuntimeError
+    except HPORecommendError:
+        raise
+    except Exception as exc:  # any failure inside a run is its status, not a crash
+        # Out of memory (torch.cuda.OutOfMemoryError), a config torch rejects at run time
+        # (batch norm on a 1-row batch), a callback's bug: the run failed, the study goes on.
         status, error = "failed", f"{type(exc).__name__}: {exc}".strip()
     finally:
         # Free device memory now, not at the next garbage collection: trials may share a GPU.
