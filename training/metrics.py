@@ -11,7 +11,7 @@ Example:
 from __future__ import annotations
 
 import numpy as np
-from sklearn.metrics import roc_auc_score
+from scipy.stats import rankdata
 
 from hpo_common.errors import ConfigError
 from training.data import TASKS
@@ -86,11 +86,23 @@ def classification_metrics(y: np.ndarray, proba: np.ndarray, task: str) -> dict[
         "balanced_accuracy": float(np.mean(recalls)),
     }
     if task == "binary":
-        # AUC is undefined when the validation split holds one class only.
-        out["roc_auc"] = (
-            float(roc_auc_score(y, proba[:, 1])) if len(np.unique(y)) == 2 else float("nan")
-        )
+        out["roc_auc"] = binary_roc_auc(y, proba[:, 1])
     return out
+
+
+def binary_roc_auc(y: np.ndarray, score: np.ndarray) -> float:
+    """ROC AUC as the Mann-Whitney U statistic (ties count half), NaN with one class only.
+
+    Equal to sklearn's `roc_auc_score`, without its input validation, which on small splits
+    was most of the per-epoch cost of `train` (2.7 ms of a 5 ms epoch on breast cancer).
+    """
+    positives = y == 1
+    n_pos = int(positives.sum())
+    n_neg = len(y) - n_pos
+    if n_pos == 0 or n_neg == 0:
+        return float("nan")
+    rank_sum = rankdata(score)[positives].sum()
+    return float((rank_sum - n_pos * (n_pos + 1) / 2) / (n_pos * n_neg))
 
 
 def regression_metrics(y: np.ndarray, pred: np.ndarray) -> dict[str, float]:

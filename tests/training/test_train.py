@@ -5,6 +5,7 @@ import math
 import numpy as np
 import pytest
 import torch
+from sklearn.metrics import balanced_accuracy_score, log_loss, roc_auc_score
 
 from hpo_common.errors import ConfigError, DataError
 from training import (
@@ -19,6 +20,7 @@ from training import (
     train_cv,
 )
 from training.config import ACTIVATIONS, LR_SCHEDULES, OPTIMIZERS
+from training.metrics import classification_metrics
 
 FAST = {"max_epochs": 1, "width": 16, "batch_size": 32}
 
@@ -178,6 +180,18 @@ def test_train_cv_summarises_folds(tiny: PreparedData, multiclass: PreparedData)
     assert len(cv.folds) == 2 and cv.n_ok == 2
     assert cv.mean == pytest.approx(np.mean([r.value for r in cv.folds]))
     assert cv.std == pytest.approx(0.0)  # same fold, same seed
+
+
+def test_metrics_match_sklearn() -> None:
+    rng = np.random.default_rng(0)
+    y = rng.integers(0, 2, 200)
+    score = np.round(rng.random(200), 1)  # many ties
+    proba = np.column_stack([1 - score, score])
+    ours = classification_metrics(y, proba, "binary")
+    assert ours["roc_auc"] == pytest.approx(roc_auc_score(y, score))
+    assert ours["log_loss"] == pytest.approx(log_loss(y, np.clip(proba, 1e-15, 1)))
+    assert ours["balanced_accuracy"] == pytest.approx(balanced_accuracy_score(y, score > 0.5))
+    assert math.isnan(classification_metrics(np.zeros(3, int), proba[:3], "binary")["roc_auc"])
 
 
 def test_schedule_shapes() -> None:
