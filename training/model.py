@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import Literal
 
 import torch
 from torch import nn
@@ -41,7 +42,9 @@ def build_model(config: TrainConfig, n_features: int, n_outputs: int) -> nn.Sequ
 
 def _initialise(model: nn.Sequential, config: TrainConfig) -> None:
     # Kaiming's gain depends on the nonlinearity; tanh/gelu/silu are closest to the leaky_relu form.
-    nonlinearity = "relu" if config.activation == "relu" else "leaky_relu"
+    nonlinearity: Literal["relu", "leaky_relu"] = (
+        "relu" if config.activation == "relu" else "leaky_relu"
+    )
     for module in model:
         if isinstance(module, nn.Linear):
             if config.init == "he":
