@@ -82,6 +82,11 @@ class KBView:
         X = np.hstack([meta, space.encode([space.project(c) for c in configs])])
         return X, self.scores[known].to_numpy(), runs["dataset_id"].to_numpy()
 
+    @staticmethod
+    def categorical_features(space: SearchSpace) -> list[int]:
+        """Columns of `training_set`/`feature_matrix` that hold categorical codes."""
+        return [len(META_FEATURE_NAMES) + i for i in space.categorical_indices]
+
     def feature_matrix(
         self, features: dict[str, float], configs: list[dict[str, Any]], space: SearchSpace
     ) -> np.ndarray:

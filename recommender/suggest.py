@@ -128,7 +128,7 @@ def _candidates(
     sampled = space.sample(n_samples, rng)
     origins = ["space sample"] * len(sampled)
     for name, config in view.top_configs(KB_CONFIGS_PER_DATASET):
-        projected = {k: v for k, v in config.items() if k in space.names}
+        projected = space.project(config)
         if space.contains(projected):
             sampled.append(projected)
             origins.append(f"KB: best on {name}")

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 import torch
 
 from hpo_common.errors import ConfigError
@@ -41,3 +44,22 @@ def resolve_device(device: str = "auto") -> torch.device:
         raise ConfigError(
             f"device must be one of {', '.join(DEVICES)} (or cuda:N), but got {device!r}"
         ) from None
+
+
+# Below this many floating-point operations per optimisation step, extra CPU threads cost more in
+# synchronisation than they give; on a busy machine they can make a small model 100x slower.
+SMALL_STEP_FLOPS = 2e8
+
+
+@contextmanager
+def cpu_threads_for(device: torch.device, step_flops: float) -> Iterator[None]:
+    """Run small CPU workloads on one thread, restoring torch's setting afterwards."""
+    if device.type != "cpu" or step_flops >= SMALL_STEP_FLOPS:
+        yield
+        return
+    previous = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(previous)

@@ -35,7 +35,7 @@ from training._tensors import (
 )
 from training.config import TrainConfig
 from training.data import PreparedData
-from training.device import resolve_device
+from training.device import cpu_threads_for, resolve_device
 from training.metrics import (
     METRIC_DIRECTIONS,
     classification_metrics,
@@ -87,11 +87,23 @@ def train(
         >>> cfg = TrainConfig(max_epochs=20, patience=5)
         >>> r = train(cfg, data, metric="accuracy")  # doctest: +SKIP
     """
-    started = time.perf_counter()
-    objective = resolve_metric(data.task, metric)
-    direction = METRIC_DIRECTIONS[objective]
     dev = resolve_device(device)
+    with cpu_threads_for(dev, _step_flops(config, data)):
+        return _train(config, data, dev, seed, resolve_metric(data.task, metric), callback, keep_model)
 
+
+def _train(
+    config: TrainConfig,
+    data: PreparedData,
+    dev: torch.device,
+    seed: int,
+    objective: str,
+    callback: Callable[[int, float], bool] | None,
+    keep_model: bool,
+) -> TrainResult:
+    """The run itself, on a resolved device and objective (see `train`)."""
+    started = time.perf_counter()
+    direction = METRIC_DIRECTIONS[objective]
     curve: list[EpochStats] = []
     best_value, best_epoch = math.nan, 0
     best_metrics = {name: math.nan for name in metrics_for(data.task)}
@@ -190,6 +202,14 @@ def train(
         error=error,
         model_state=best_state,
     )
+
+
+def _step_flops(config: TrainConfig, data: PreparedData) -> float:
+    """Rough forward+backward FLOPs of one optimisation step (6 per weight per sample)."""
+    n_in, n_out = data.x_train.shape[1], max(data.n_classes, 1)
+    hidden = (n_in * config.width + (config.n_layers - 1) * config.width**2 + config.width * n_out
+              if config.n_layers else n_in * n_out)
+    return 6.0 * config.batch_size * hidden
 
 
 def _evaluate(
