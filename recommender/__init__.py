@@ -1,5 +1,35 @@
-"""What users call: the CLI, the Python API, meta-features, search space, surrogate, suggest, tune."""
+"""What users call: CLI, Python API, meta-features, search space, surrogate, suggest, tune."""
 
 from __future__ import annotations
 
-__all__: list[str] = []
+from recommender.metafeatures import (
+    META_FEATURE_NAMES,
+    MetaFeatureExtractor,
+    compute_meta_features,
+)
+from recommender.space import (
+    Bool,
+    Categorical,
+    Condition,
+    Distribution,
+    Float,
+    Int,
+    SearchSpace,
+    default_space,
+    load_space,
+)
+
+__all__: list[str] = [
+    "META_FEATURE_NAMES",
+    "MetaFeatureExtractor",
+    "compute_meta_features",
+    "Bool",
+    "Categorical",
+    "Condition",
+    "Distribution",
+    "Float",
+    "Int",
+    "SearchSpace",
+    "default_space",
+    "load_space",
+]

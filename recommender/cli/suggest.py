@@ -1,0 +1,86 @@
+"""`hpo-recommend suggest`: zero-shot configurations for a dataset."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.table import Table as RichTable
+
+from recommender.api import Recommender
+from recommender.cli import app
+from recommender.cli._common import JsonOption, KbOption, err, handle_errors, out, print_json
+from recommender.suggest import SuggestResult
+
+# The hyperparameters that matter most, in the order a person reads them.
+SHOWN = ("optimizer", "learning_rate", "batch_size", "n_layers", "width", "activation", "dropout",
+         "weight_decay", "lr_schedule", "max_epochs")
+
+
+@app.command("suggest")
+@handle_errors
+def suggest_command(
+    data: Annotated[Path, typer.Argument(help="CSV or Parquet file of the dataset.")],
+    target: Annotated[str | None, typer.Option(help="Target column (default: the last).")] = None,
+    task: Annotated[str | None, typer.Option(help="binary, multiclass or regression.")] = None,
+    top: Annotated[int, typer.Option(min=1, help="How many configurations.")] = 5,
+    objective: Annotated[str | None, typer.Option(help="Metric to optimise.")] = None,
+    space: Annotated[Path | None, typer.Option(help="Search-space file (.toml/.json/.yaml).")] = None,
+    save_config: Annotated[
+        Path | None, typer.Option(help="Write the top configuration as JSON (for train --config).")
+    ] = None,
+    kb: KbOption = None,
+    json_output: JsonOption = False,
+) -> None:
+    """Recommend training configurations for DATA at once, learned from the knowledge base."""
+    result = Recommender(kb=kb, space=space).suggest(
+        data, target=target, task=task, top=top, objective=objective
+    )
+    if save_config is not None:
+        save_config.write_text(json.dumps(result.suggestions[0].config, indent=2) + "\n")
+        err.print(f"top configuration written to {save_config}")
+    for note in result.notes:
+        err.print(f"note: {note}", highlight=False)
+    if json_output:
+        print_json(result.to_dict())
+    else:
+        _print_tables(result)
+
+
+def _print_tables(result: SuggestResult) -> None:
+    table = RichTable(
+        title=f"Suggestions for {result.dataset_name} ({result.task}, objective {result.objective})"
+    )
+    for column in ("#", *SHOWN, "score ± unc", "from"):
+        table.add_column(column)
+    for s in result.suggestions:
+        score = "—" if s.predicted_score is None else f"{s.predicted_score:+.2f} ± {s.uncertainty:.2f}"
+        table.add_row(str(s.rank), *(_fmt(s.config[name]) for name in SHOWN), score, s.origin)
+    out.print(table)
+    if result.similar_datasets:
+        evidence = RichTable(title="Most similar datasets in the knowledge base")
+        for column in ("dataset", "distance", "best value", "its best configuration"):
+            evidence.add_column(column)
+        for d in result.similar_datasets:
+            best = "—" if d.best_value is None else f"{d.objective} {d.best_value:.4g}"
+            evidence.add_row(d.name, f"{d.distance:.2f}", best, _brief(d.best_config))
+        out.print(evidence)
+    if result.known_best_runs:
+        known = RichTable(title="This dataset is in the knowledge base: its best runs")
+        for column in ("run", result.objective, "configuration"):
+            known.add_column(column)
+        for run in result.known_best_runs:
+            known.add_row(str(run["run_id"])[:12], f"{run[result.objective]:.4g}", _brief(run["config"]))
+        out.print(known)
+
+
+def _fmt(value: Any) -> str:
+    if isinstance(value, float):
+        return f"{value:.3g}"
+    return str(value)
+
+
+def _brief(config: dict[str, Any]) -> str:
+    return ", ".join(f"{k}={_fmt(config[k])}" for k in SHOWN if k in config)

@@ -1,0 +1,163 @@
+"""A read-only snapshot of the knowledge base shaped for learning: runs with their dataset's task
+and meta-features, normalised scores, and the feature matrices the surrogate reads.
+
+Loading happens once per `suggest` or study (one short connection); everything after works on
+DataFrames, so no connection is held while models fit or train.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass
+from functools import cached_property
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from knowledge_base import KnowledgeBase
+from recommender.metafeatures import META_FEATURE_NAMES
+from recommender.scores import normalised_scores, objective_for
+from recommender.space import SearchSpace
+from training import TrainConfig
+from training.metrics import METRIC_DIRECTIONS
+
+CONFIG_COLUMNS = TrainConfig.field_names()
+
+
+@dataclass(frozen=True)
+class SimilarDataset:
+    """A dataset in the knowledge base close to the new one, with its best run as evidence."""
+
+    dataset_id: str
+    name: str
+    distance: float
+    best_value: float | None
+    objective: str
+    best_config: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class KBView:
+    """Runs (one row each, with `task` and `dataset_name`) and wide meta-features of a KB."""
+
+    runs: pd.DataFrame
+    meta: pd.DataFrame  # index: dataset_id, columns: META_FEATURE_NAMES
+    objective: str | None = None
+
+    @cached_property
+    def scores(self) -> pd.Series:
+        """Copula-normalised score per run (higher is better)."""
+        if self.runs.empty:
+            return pd.Series(dtype=float)
+        return normalised_scores(self.runs, lambda task: objective_for(task, self.objective))
+
+    @cached_property
+    def configs(self) -> list[dict[str, Any]]:
+        """Each run's configuration as a dict of its non-missing hyperparameters."""
+        return [_config_of(row) for row in self.runs.to_dict("records")]
+
+    def signature(self, space: SearchSpace) -> str:
+        """Content key of what the surrogate learns from: runs, scores' objective and the space."""
+        digest = hashlib.sha256()
+        digest.update(json.dumps([self.objective, space.to_dict()], sort_keys=True).encode())
+        if not self.runs.empty:
+            cols = [c for c in ("id", "status", "value") if c in self.runs]
+            digest.update(pd.util.hash_pandas_object(self.runs[cols], index=False).values.tobytes())
+            digest.update(pd.util.hash_pandas_object(self.meta, index=True).values.tobytes())
+        return digest.hexdigest()[:20]
+
+    def runs_of_task_family(self, task: str) -> int:
+        """Runs whose dataset has this task (what `suggest` can learn from directly)."""
+        return int((self.runs["task"] == task).sum()) if not self.runs.empty else 0
+
+    def training_set(self, space: SearchSpace) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Features (meta-features + encoded config), normalised scores and dataset ids of all runs."""
+        known = self.runs["dataset_id"].isin(self.meta.index).to_numpy()
+        runs = self.runs[known]
+        configs = [c for c, keep in zip(self.configs, known) if keep]
+        meta = self.meta.reindex(runs["dataset_id"]).to_numpy(dtype=float)
+        X = np.hstack([meta, space.encode([space.project(c) for c in configs])])
+        return X, self.scores[known].to_numpy(), runs["dataset_id"].to_numpy()
+
+    @staticmethod
+    def categorical_features(space: SearchSpace) -> list[int]:
+        """Columns of `training_set`/`feature_matrix` that hold categorical codes."""
+        return [len(META_FEATURE_NAMES) + i for i in space.categorical_indices]
+
+    def feature_matrix(
+        self, features: dict[str, float], configs: list[dict[str, Any]], space: SearchSpace
+    ) -> np.ndarray:
+        """Rows of one dataset's meta-features next to each encoded candidate configuration."""
+        meta = np.array([features.get(name, np.nan) for name in META_FEATURE_NAMES], dtype=float)
+        return np.hstack([np.tile(meta, (len(configs), 1)), space.encode(configs)])
+
+    def top_configs(self, per_dataset: int) -> Iterator[tuple[str, dict[str, Any]]]:
+        """The best `per_dataset` configurations of each dataset, with the dataset's name."""
+        if self.runs.empty:
+            return
+        order = self.scores.groupby(self.runs["dataset_id"]).rank(ascending=False, method="first")
+        for position in np.flatnonzero((order <= per_dataset).to_numpy()):
+            yield str(self.runs["dataset_name"].iloc[position]), self.configs[position]
+
+    def best_runs(self, dataset_id: str, metric: str, k: int = 3) -> list[dict[str, Any]]:
+        """The `k` best finished runs of one dataset on `metric` (empty if it is not in the KB)."""
+        if self.runs.empty:
+            return []
+        mine = self.runs[(self.runs["dataset_id"] == dataset_id) & (self.runs["status"] == "ok")]
+        mine = mine[mine[metric].notna()]
+        ascending = METRIC_DIRECTIONS[metric] == "minimize"
+        best = mine.sort_values(metric, ascending=ascending).head(k)
+        return [
+            {"run_id": row["id"], metric: float(row[metric]), "config": _config_of(row),
+             "source": row.get("source")}
+            for row in best.to_dict("records")
+        ]
+
+    def similar_datasets(
+        self, features: dict[str, float], exclude: str, metric: str, k: int = 3
+    ) -> Iterator[SimilarDataset]:
+        """The `k` KB datasets nearest in standardised meta-feature space, with their best run."""
+        others = self.meta.drop(index=exclude, errors="ignore")
+        if others.empty:
+            return
+        mean, std = others.mean(), others.std(ddof=0).replace(0, 1).fillna(1)
+        target = (pd.Series(features).reindex(others.columns) - mean) / std
+        distance = (((others - mean) / std - target) ** 2).fillna(0).mean(axis=1) ** 0.5
+        names = self.runs.drop_duplicates("dataset_id").set_index("dataset_id")["dataset_name"]
+        tasks = self.runs.drop_duplicates("dataset_id").set_index("dataset_id")["task"]
+        for dataset_id, dist in distance.nsmallest(k).items():
+            task = str(tasks.get(dataset_id, ""))
+            their_metric = objective_for(task, metric) if task else metric
+            best = self.best_runs(str(dataset_id), their_metric, k=1)
+            yield SimilarDataset(
+                dataset_id=str(dataset_id),
+                name=str(names.get(dataset_id, dataset_id)),
+                distance=float(dist),
+                best_value=best[0][their_metric] if best else None,
+                objective=their_metric,
+                best_config=best[0]["config"] if best else {},
+            )
+
+
+def load_view(kb: KnowledgeBase, objective: str | None = None) -> KBView:
+    """Read every run and meta-feature of `kb` into a `KBView`."""
+    runs = kb.runs()
+    datasets = kb.datasets()
+    meta = kb.meta_features()
+    if not runs.empty:
+        info = datasets.set_index("id")[["name", "task"]].rename(columns={"name": "dataset_name"})
+        runs = runs.join(info, on="dataset_id").reset_index(drop=True)
+    meta = meta.reindex(columns=list(META_FEATURE_NAMES)).astype(float)
+    return KBView(runs=runs, meta=meta, objective=objective)
+
+
+def _config_of(row: dict[str, Any]) -> dict[str, Any]:
+    config = {}
+    for name in CONFIG_COLUMNS:
+        value = row.get(name)
+        if value is not None and not (isinstance(value, float) and np.isnan(value)):
+            config[name] = value.item() if hasattr(value, "item") else value
+    return config

@@ -1,0 +1,27 @@
+"""The documented default ranking, used when the knowledge base has nothing to learn from.
+
+These configurations are robust starting points for tabular MLPs, ordered by how often such
+settings do well in practice: Adam/AdamW around 1e-3 with moderate width, some regularisation, and
+a decaying schedule. `suggest` returns them (filtered to the search space) when the knowledge base
+is empty or holds no runs of the dataset's task type, and says so.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+DEFAULT_PORTFOLIO: tuple[dict[str, Any], ...] = (
+    {"optimizer": "adamw", "learning_rate": 1e-3, "batch_size": 128, "n_layers": 2, "width": 256,
+     "dropout": 0.1, "weight_decay": 1e-4, "lr_schedule": "cosine", "activation": "relu"},
+    {"optimizer": "adam", "learning_rate": 1e-3, "batch_size": 128, "n_layers": 2, "width": 256,
+     "activation": "relu"},
+    {"optimizer": "adamw", "learning_rate": 3e-3, "batch_size": 256, "n_layers": 3, "width": 512,
+     "dropout": 0.2, "weight_decay": 1e-3, "lr_schedule": "one_cycle", "activation": "gelu",
+     "batch_norm": True},
+    {"optimizer": "sgd", "learning_rate": 0.05, "momentum": 0.9, "nesterov": True, "batch_size": 64,
+     "n_layers": 2, "width": 128, "weight_decay": 1e-4, "lr_schedule": "cosine", "warmup_epochs": 2},
+    {"optimizer": "adam", "learning_rate": 3e-4, "batch_size": 64, "n_layers": 1, "width": 64,
+     "activation": "tanh"},
+    {"optimizer": "rmsprop", "learning_rate": 1e-3, "momentum": 0.0, "batch_size": 128,
+     "n_layers": 3, "width": 128, "dropout": 0.1, "activation": "silu", "lr_schedule": "exponential"},
+)

@@ -1,0 +1,65 @@
+"""Scores comparable across datasets: per-dataset ranks turned into standard-normal quantiles.
+
+Accuracy 0.97 on one dataset and 0.61 on another say nothing about each other, so the surrogate
+learns a copula-transformed score (Salinas et al. 2020): within each dataset, runs are ranked on the
+objective (best = highest score), ranks become quantiles in (0, 1) and then standard-normal values.
+Failed and diverged runs, and runs without a value, take the worst rank of their dataset.
+
+Example:
+    >>> import pandas as pd
+    >>> runs = pd.DataFrame({"dataset_id": ["a", "a", "a"], "log_loss": [0.2, 0.5, None]})
+    >>> normalised_scores(runs, objective_for_task=lambda task: "log_loss").round(2).tolist()
+    [0.97, 0.0, -0.97]
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+import pandas as pd
+from scipy.stats import norm
+
+from training.metrics import METRIC_DIRECTIONS, default_metric
+
+BAD_STATUSES = ("diverged", "failed")
+
+
+def objective_for(task: str, requested: str | None = None) -> str:
+    """The objective a dataset of `task` is scored on: the requested one where it applies."""
+    if requested is not None:
+        applies = requested in ("r2", "rmse", "mae") if task == "regression" else requested not in (
+            "r2",
+            "rmse",
+            "mae",
+        )
+        if applies and not (requested == "roc_auc" and task != "binary"):
+            return requested
+    return default_metric(task)
+
+
+def normalised_scores(
+    runs: pd.DataFrame,
+    objective_for_task: Callable[[str], str] | None = None,
+) -> pd.Series:
+    """Copula-normalised score of each run, higher is better, aligned with `runs.index`.
+
+    Args:
+        runs: one row per run with `dataset_id`, a metric column per objective in use, and
+            optionally `status` and `task` (missing `task` means every run uses the same objective).
+        objective_for_task: maps a task to the metric column that scores its runs.
+    """
+    objective_for_task = objective_for_task or (lambda task: objective_for(task))
+    tasks = runs["task"] if "task" in runs else pd.Series("binary", index=runs.index)
+    raw = pd.Series(np.nan, index=runs.index, dtype=float)
+    for task, index in tasks.groupby(tasks).groups.items():
+        metric = objective_for_task(str(task))
+        values = pd.to_numeric(runs.loc[index, metric], errors="coerce").astype(float)
+        sign = 1.0 if METRIC_DIRECTIONS[metric] == "maximize" else -1.0
+        raw.loc[index] = sign * values
+    if "status" in runs:
+        raw[runs["status"].isin(BAD_STATUSES)] = np.nan
+    raw[~np.isfinite(raw)] = -np.inf  # worst of its dataset, ties with other failures
+    ranks = raw.groupby(runs["dataset_id"]).rank(method="average")
+    sizes = runs.groupby("dataset_id")["dataset_id"].transform("size")
+    return pd.Series(norm.ppf((ranks - 0.5) / sizes), index=runs.index)

@@ -1,0 +1,198 @@
+"""Zero-shot recommendations: rank candidate configurations for a new dataset with the surrogate.
+
+Candidates are many samples of the search space plus the best configurations already in the
+knowledge base; the surrogate predicts each one's normalised score on this dataset; the top-k are
+picked greedily so that no two are near-duplicates. Evidence comes with them: the most similar
+datasets in the knowledge base (by meta-features) and their best runs.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from knowledge_base import KnowledgeBase
+from recommender.kb_view import KBView, SimilarDataset, load_view
+from recommender.metafeatures import compute_meta_features
+from recommender.portfolio import DEFAULT_PORTFOLIO
+from recommender.scores import objective_for
+from recommender.space import SearchSpace
+from recommender.surrogate_fit import fitted_surrogate
+from training import Table, TrainConfig
+
+KB_CONFIGS_PER_DATASET = 10
+
+
+@dataclass(frozen=True)
+class Suggestion:
+    """One recommended configuration.
+
+    Attributes:
+        rank: 1 for the best.
+        config: every TrainConfig hyperparameter (usable as `hpo-recommend train --config`).
+        predicted_score: surrogate's normalised score (standard-normal scale, higher is better);
+            None for the default ranking.
+        uncertainty: spread of the ensemble's predictions; None for the default ranking.
+        origin: where the candidate came from ("space sample", "KB: <dataset>", "default ranking").
+    """
+
+    rank: int
+    config: dict[str, Any]
+    predicted_score: float | None
+    uncertainty: float | None
+    origin: str
+
+
+@dataclass(frozen=True)
+class SuggestResult:
+    """What `suggest` returns: the suggestions, the evidence, and notes on what was decided."""
+
+    dataset_id: str
+    dataset_name: str
+    task: str
+    objective: str
+    suggestions: tuple[Suggestion, ...]
+    similar_datasets: tuple[SimilarDataset, ...] = ()
+    known_best_runs: tuple[dict[str, Any], ...] = ()
+    meta_features: dict[str, float] = field(default_factory=dict)
+    notes: tuple[str, ...] = ()
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready form (the CLI's `--json`)."""
+        import dataclasses
+
+        return dataclasses.asdict(self)
+
+
+def suggest(
+    table: Table,
+    kb: KnowledgeBase,
+    space: SearchSpace,
+    *,
+    top: int = 5,
+    objective: str | None = None,
+    n_samples: int = 2000,
+    seed: int = 0,
+    meta_features: dict[str, float] | None = None,
+    cache_dir: Path | None = None,
+) -> SuggestResult:
+    """Recommend `top` diverse configurations for `table`, learned from every run in `kb`.
+
+    Example:
+        >>> result = suggest(load_table("data.csv"), KnowledgeBase("kb.duckdb"), default_space())  # doctest: +SKIP
+        >>> TrainConfig.from_dict(result.suggestions[0].config)  # doctest: +SKIP
+    """
+    if top < 1:
+        raise ValueError(f"top must be >= 1, but got {top}")
+    metric = objective_for(table.task, objective)
+    features = meta_features or compute_meta_features(table)
+    view = load_view(kb, objective)
+    notes: list[str] = []
+    known = view.best_runs(table.fingerprint, metric)
+    if view.runs_of_task_family(table.task) == 0:
+        notes.append(
+            f"the knowledge base has no runs of {table.task} datasets to learn from: "
+            "showing the default ranking (recommender.portfolio)"
+        )
+        suggestions = _default_ranking(space, top)
+        similar: tuple[SimilarDataset, ...] = ()
+    else:
+        rng = np.random.default_rng(seed)
+        candidates, origins = _candidates(view, space, n_samples, rng)
+        surrogate = fitted_surrogate(view, space, cache_dir)
+        X = view.feature_matrix(features, candidates, space)
+        mean, std = surrogate.predict(X)
+        suggestions = _diverse_top(candidates, origins, mean, std, space, top)
+        similar = tuple(view.similar_datasets(features, table.fingerprint, metric, k=3))
+    return SuggestResult(
+        dataset_id=table.fingerprint,
+        dataset_name=table.name,
+        task=table.task,
+        objective=metric,
+        suggestions=suggestions,
+        similar_datasets=similar,
+        known_best_runs=tuple(known),
+        meta_features=features,
+        notes=tuple(table.notes) + tuple(notes),
+    )
+
+
+def _candidates(
+    view: KBView, space: SearchSpace, n_samples: int, rng: np.random.Generator
+) -> tuple[list[dict[str, Any]], list[str]]:
+    """Space samples plus the best configurations of every dataset in the KB that fit the space."""
+    sampled = space.sample(n_samples, rng)
+    origins = ["space sample"] * len(sampled)
+    for name, config in view.top_configs(KB_CONFIGS_PER_DATASET):
+        projected = space.project(config)
+        if space.contains(projected):
+            sampled.append(projected)
+            origins.append(f"KB: best on {name}")
+    return sampled, origins
+
+
+def _diverse_top(
+    candidates: list[dict[str, Any]],
+    origins: list[str],
+    mean: np.ndarray,
+    std: np.ndarray,
+    space: SearchSpace,
+    top: int,
+    min_distance: float = 0.15,
+) -> tuple[Suggestion, ...]:
+    """Greedy top-k by predicted score, skipping candidates too close to one already picked."""
+    encoded = space.encode(candidates)
+    spread = np.nanstd(encoded, axis=0)
+    scaled = encoded / np.where(spread > 0, spread, 1.0)
+    picked: list[int] = []
+    for index in np.argsort(-mean, kind="stable"):
+        if all(_distance(scaled[index], scaled[other]) >= min_distance for other in picked):
+            picked.append(int(index))
+        if len(picked) == top:
+            break
+    return tuple(
+        Suggestion(
+            rank=rank,
+            config=TrainConfig.from_dict(candidates[i]).to_dict(),
+            predicted_score=float(mean[i]),
+            uncertainty=float(std[i]),
+            origin=origins[i],
+        )
+        for rank, i in enumerate(picked, start=1)
+    )
+
+
+def _distance(a: np.ndarray, b: np.ndarray) -> float:
+    """Mean per-parameter difference; an active parameter against an inactive one counts 1."""
+    both = ~np.isnan(a) & ~np.isnan(b)
+    one = np.isnan(a) ^ np.isnan(b)
+    diff = np.minimum(np.abs(a[both] - b[both]), 1.0).sum() + one.sum()
+    return float(diff / len(a))
+
+
+def _default_ranking(space: SearchSpace, top: int) -> tuple[Suggestion, ...]:
+    configs = [space.project(config) for config in DEFAULT_PORTFOLIO]
+    return tuple(
+        Suggestion(
+            rank=rank,
+            config=TrainConfig.from_dict(config).to_dict(),
+            predicted_score=None,
+            uncertainty=None,
+            origin="default ranking",
+        )
+        for rank, config in enumerate(configs[:top], start=1)
+    )
+
+
+def frame_of(result: SuggestResult) -> pd.DataFrame:
+    """The suggestions as a DataFrame, one row each (for tables and notebooks)."""
+    rows = [
+        {"rank": s.rank, **s.config, "predicted_score": s.predicted_score,
+         "uncertainty": s.uncertainty, "origin": s.origin}
+        for s in result.suggestions
+    ]
+    return pd.DataFrame(rows)

@@ -1,0 +1,44 @@
+"""Fit the surrogate on a knowledge-base snapshot, once per KB state.
+
+A fitted surrogate is cached on disk under a key made from the KB's content (run ids, statuses,
+values, meta-features), the objective and the search space, so repeated `suggest` calls on an
+unchanged KB load it instead of refitting. Any new run changes the key.
+"""
+
+from __future__ import annotations
+
+import pickle
+from pathlib import Path
+
+from recommender.kb_view import KBView
+from recommender.space import SearchSpace
+from recommender.surrogate import Surrogate
+
+_MEMORY: dict[str, Surrogate] = {}
+
+
+def fitted_surrogate(view: KBView, space: SearchSpace, cache_dir: Path | None = None) -> Surrogate:
+    """The surrogate for `view` and `space`: from memory, from `cache_dir`, or freshly fitted."""
+    key = view.signature(space)
+    if key in _MEMORY:
+        return _MEMORY[key]
+    path = cache_dir / f"surrogate-{key}.pkl" if cache_dir is not None else None
+    if path is not None and path.exists():
+        try:
+            with path.open("rb") as handle:
+                model = pickle.load(handle)
+        except (OSError, pickle.UnpicklingError, EOFError, AttributeError):
+            model = None  # a stale or torn cache file is refitted, never an error
+        if isinstance(model, Surrogate):
+            _MEMORY[key] = model
+            return model
+    X, y, groups = view.training_set(space)
+    model = Surrogate().fit(X, y, groups, categorical=view.categorical_features(space))
+    _MEMORY[key] = model
+    if path is not None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        partial = path.with_suffix(".tmp")
+        with partial.open("wb") as handle:
+            pickle.dump(model, handle)
+        partial.replace(path)  # atomic: readers never see half a file
+    return model

@@ -1,0 +1,54 @@
+"""Small real datasets as `PreparedData`, built with scikit-learn (not with the table loader)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from sklearn.datasets import load_breast_cancer, make_classification, make_regression
+from sklearn.model_selection import train_test_split
+from sklearn.preprocessing import StandardScaler
+
+from training import PreparedData
+
+
+def prepared(x: np.ndarray, y: np.ndarray, task: str, n_classes: int) -> PreparedData:
+    stratify = None if task == "regression" else y
+    x_tr, x_va, y_tr, y_va = train_test_split(
+        x, y, test_size=0.25, random_state=0, stratify=stratify
+    )
+    scaler = StandardScaler().fit(x_tr)
+    y_dtype = np.float32 if task == "regression" else np.int64
+    return PreparedData(
+        x_train=scaler.transform(x_tr).astype(np.float32),
+        y_train=y_tr.astype(y_dtype),
+        x_val=scaler.transform(x_va).astype(np.float32),
+        y_val=y_va.astype(y_dtype),
+        task=task,
+        n_classes=n_classes,
+    )
+
+
+@pytest.fixture(scope="session")
+def cancer() -> PreparedData:
+    x, y = load_breast_cancer(return_X_y=True)
+    return prepared(x, y, "binary", 2)
+
+
+@pytest.fixture(scope="session")
+def regression() -> PreparedData:
+    x, y = make_regression(n_samples=400, n_features=8, noise=10.0, random_state=0)
+    return prepared(x, y * 50 + 1000, "regression", 1)  # far from 0/1 units on purpose
+
+
+@pytest.fixture(scope="session")
+def multiclass() -> PreparedData:
+    x, y = make_classification(
+        n_samples=300, n_features=6, n_informative=4, n_classes=3, random_state=0
+    )
+    return prepared(x, y, "multiclass", 3)
+
+
+@pytest.fixture(scope="session")
+def tiny() -> PreparedData:
+    x, y = make_classification(n_samples=120, n_features=5, random_state=0)
+    return prepared(x, y, "binary", 2)
