@@ -8,7 +8,7 @@ import math
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 import numpy as np
@@ -36,7 +36,7 @@ _PY_TYPES: dict[str, tuple[tuple[type, ...], str]] = {
 
 def utc_now() -> datetime:
     """The current time, timezone-aware, as every `created` column stores it."""
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 def new_run_id() -> str:
