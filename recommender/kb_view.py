@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from functools import cached_property
 from typing import Any
@@ -54,11 +54,6 @@ class KBView:
             return pd.Series(dtype=float)
         return normalised_scores(self.runs, lambda task: objective_for(task, self.objective))
 
-    @cached_property
-    def configs(self) -> list[dict[str, Any]]:
-        """Each run's configuration as a dict of its non-missing hyperparameters."""
-        return [_config_of(row) for row in self.runs.to_dict("records")]
-
     def signature(self, space: SearchSpace) -> str:
         """Content key of what the surrogate learns from: runs, scores' objective and the space."""
         digest = hashlib.sha256()
@@ -77,9 +72,8 @@ class KBView:
         """Features (meta-features + encoded config), normalised scores and dataset ids of all runs."""
         known = self.runs["dataset_id"].isin(self.meta.index).to_numpy()
         runs = self.runs[known]
-        configs = [c for c, keep in zip(self.configs, known) if keep]
         meta = self.meta.reindex(runs["dataset_id"]).to_numpy(dtype=float)
-        X = np.hstack([meta, space.encode([space.project(c) for c in configs])])
+        X = np.hstack([meta, space.encode(runs)])  # inactive parameters encode as NaN
         return X, self.scores[known].to_numpy(), runs["dataset_id"].to_numpy()
 
     @staticmethod
@@ -94,13 +88,18 @@ class KBView:
         meta = np.array([features.get(name, np.nan) for name in META_FEATURE_NAMES], dtype=float)
         return np.hstack([np.tile(meta, (len(configs), 1)), space.encode(configs)])
 
-    def top_configs(self, per_dataset: int) -> Iterator[tuple[str, dict[str, Any]]]:
-        """The best `per_dataset` configurations of each dataset, with the dataset's name."""
+    def top_configs(
+        self, per_dataset: int, dataset_ids: Iterable[str] | None = None
+    ) -> Iterator[tuple[str, dict[str, Any]]]:
+        """The best `per_dataset` configurations of each dataset (or of `dataset_ids` only)."""
         if self.runs.empty:
             return
         order = self.scores.groupby(self.runs["dataset_id"]).rank(ascending=False, method="first")
-        for position in np.flatnonzero((order <= per_dataset).to_numpy()):
-            yield str(self.runs["dataset_name"].iloc[position]), self.configs[position]
+        chosen = self.runs[(order <= per_dataset).to_numpy()]
+        if dataset_ids is not None:
+            chosen = chosen[chosen["dataset_id"].isin(list(dataset_ids))]
+        for row in chosen.to_dict("records"):
+            yield str(row["dataset_name"]), _config_of(row)
 
     def best_runs(self, dataset_id: str, metric: str, k: int = 3) -> list[dict[str, Any]]:
         """The `k` best finished runs of one dataset on `metric` (empty if it is not in the KB)."""
@@ -116,19 +115,23 @@ class KBView:
             for row in best.to_dict("records")
         ]
 
+    def nearest(self, features: dict[str, float], exclude: str, k: int) -> pd.Series:
+        """Distances of the `k` datasets nearest to `features` (standardised meta-features)."""
+        others = self.meta.drop(index=exclude, errors="ignore")
+        if others.empty:
+            return pd.Series(dtype=float)
+        mean, std = others.mean(), others.std(ddof=0).replace(0, 1).fillna(1)
+        target = (pd.Series(features).reindex(others.columns) - mean) / std
+        distance = (((others - mean) / std - target) ** 2).fillna(0).mean(axis=1) ** 0.5
+        return distance.nsmallest(k)
+
     def similar_datasets(
         self, features: dict[str, float], exclude: str, metric: str, k: int = 3
     ) -> Iterator[SimilarDataset]:
         """The `k` KB datasets nearest in standardised meta-feature space, with their best run."""
-        others = self.meta.drop(index=exclude, errors="ignore")
-        if others.empty:
-            return
-        mean, std = others.mean(), others.std(ddof=0).replace(0, 1).fillna(1)
-        target = (pd.Series(features).reindex(others.columns) - mean) / std
-        distance = (((others - mean) / std - target) ** 2).fillna(0).mean(axis=1) ** 0.5
         names = self.runs.drop_duplicates("dataset_id").set_index("dataset_id")["dataset_name"]
         tasks = self.runs.drop_duplicates("dataset_id").set_index("dataset_id")["task"]
-        for dataset_id, dist in distance.nsmallest(k).items():
+        for dataset_id, dist in self.nearest(features, exclude, k).items():
             task = str(tasks.get(dataset_id, ""))
             their_metric = objective_for(task, metric) if task else metric
             best = self.best_runs(str(dataset_id), their_metric, k=1)

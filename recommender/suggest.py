@@ -8,6 +8,7 @@ datasets in the knowledge base (by meta-features) and their best runs.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -24,7 +25,9 @@ from recommender.space import SearchSpace
 from recommender.surrogate_fit import fitted_surrogate
 from training import Table, TrainConfig
 
+# Candidates from the KB: the best configurations of the datasets most like the new one.
 KB_CONFIGS_PER_DATASET = 10
+NEAREST_DATASETS = 30
 
 
 @dataclass(frozen=True)
@@ -102,7 +105,8 @@ def suggest(
         similar: tuple[SimilarDataset, ...] = ()
     else:
         rng = np.random.default_rng(seed)
-        candidates, origins = _candidates(view, space, n_samples, rng)
+        near = view.nearest(features, table.fingerprint, NEAREST_DATASETS).index
+        candidates, origins = _candidates(view, space, n_samples, rng, near)
         surrogate = fitted_surrogate(view, space, cache_dir)
         X = view.feature_matrix(features, candidates, space)
         mean, std = surrogate.predict(X)
@@ -122,12 +126,16 @@ def suggest(
 
 
 def _candidates(
-    view: KBView, space: SearchSpace, n_samples: int, rng: np.random.Generator
+    view: KBView,
+    space: SearchSpace,
+    n_samples: int,
+    rng: np.random.Generator,
+    dataset_ids: Iterable[str],
 ) -> tuple[list[dict[str, Any]], list[str]]:
-    """Space samples plus the best configurations of every dataset in the KB that fit the space."""
+    """Space samples plus the best KB configurations of the given datasets that fit the space."""
     sampled = space.sample(n_samples, rng)
     origins = ["space sample"] * len(sampled)
-    for name, config in view.top_configs(KB_CONFIGS_PER_DATASET):
+    for name, config in view.top_configs(KB_CONFIGS_PER_DATASET, dataset_ids):
         projected = space.project(config)
         if space.contains(projected):
             sampled.append(projected)

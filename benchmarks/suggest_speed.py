@@ -1,0 +1,89 @@
+"""How fast is `suggest` on a large knowledge base? Cold (surrogate fitted) and warm (cached).
+
+Builds a synthetic KB of `--runs` runs (default 100,000) over `--datasets` datasets, with configs
+sampled from the default space and random scores, then times `Recommender.suggest` on
+examples/breast_cancer.csv: once cold (no cached surrogate: fit included) and several times warm
+(a new Recommender each time, surrogate loaded from the disk cache, as a second CLI call would).
+
+    python benchmarks/suggest_speed.py            # 100k runs
+    python benchmarks/suggest_speed.py --quick    # 10k runs
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from knowledge_base import DatasetRecord, KnowledgeBase, RunRecord  # noqa: E402
+from recommender import surrogate_fit  # noqa: E402
+from recommender.api import Recommender  # noqa: E402
+from recommender.metafeatures import META_FEATURE_NAMES  # noqa: E402
+from recommender.space import default_space  # noqa: E402
+from training import TrainConfig  # noqa: E402
+
+
+def build_kb(path: Path, n_runs: int, n_datasets: int, seed: int = 0) -> None:
+    rng = np.random.default_rng(seed)
+    kb = KnowledgeBase(path)
+    tasks = ["binary", "multiclass", "regression"]
+    ids = [f"ds{i:05d}" for i in range(n_datasets)]
+    kb.add_datasets(
+        [DatasetRecord(i, f"synthetic_{n}", tasks[n % 3], 1000, 10, 0 if n % 3 == 2 else 2 + n % 3)
+         for n, i in enumerate(ids)]
+    )
+    for dataset_id in ids:
+        kb.set_meta_features(dataset_id, dict(zip(META_FEATURE_NAMES, rng.normal(size=len(META_FEATURE_NAMES)))))
+    samples = default_space().sample(n_runs, rng)
+    records = []
+    for n, sample in enumerate(samples):
+        task = tasks[(n % n_datasets) % 3]
+        metric, direction = ("r2", "maximize") if task == "regression" else ("log_loss", "minimize")
+        value = float(rng.uniform(0, 1))
+        records.append(
+            RunRecord(ids[n % n_datasets], TrainConfig.from_dict(sample).to_dict(), metric,
+                      direction, value, metrics={metric: value}, source="import", id=f"run{n:07d}")
+        )
+    for start in range(0, len(records), 20_000):
+        kb.log_runs(records[start : start + 20_000])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=100_000)
+    parser.add_argument("--datasets", type=int, default=500)
+    parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--quick", action="store_true", help="10k runs, 100 datasets")
+    args = parser.parse_args()
+    if args.quick:
+        args.runs, args.datasets = 10_000, 100
+    data = ROOT / "examples" / "breast_cancer.csv"
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "kb.duckdb"
+        started = time.perf_counter()
+        build_kb(path, args.runs, args.datasets)
+        print(f"built a KB of {args.runs:,} runs over {args.datasets} datasets "
+              f"in {time.perf_counter() - started:.1f} s")
+        started = time.perf_counter()
+        Recommender(kb=path).suggest(data, "diagnosis")
+        cold = time.perf_counter() - started
+        warm = []
+        for _ in range(args.repeats):
+            surrogate_fit._MEMORY.clear()  # as a new process would: load from the disk cache
+            started = time.perf_counter()
+            Recommender(kb=path).suggest(data, "diagnosis")
+            warm.append(time.perf_counter() - started)
+    print(f"{'case':<28}{'seconds':>10}{'target':>10}")
+    print(f"{'cold (fit included)':<28}{cold:>10.2f}{'< 10':>10}")
+    print(f"{'warm, median of ' + str(args.repeats):<28}{float(np.median(warm)):>10.2f}{'< 1':>10}")
+
+
+if __name__ == "__main__":
+    main()
