@@ -291,10 +291,11 @@ class KnowledgeBase:
             "dataset_id": dataset_id, "study_id": study_id, "status": status,
             "source": source, "objective": objective,
         }
-        where, params = ["TRUE"], []
+        where: list[str] = ["TRUE"]
+        params: list[Any] = []
         for name, value in filters.items():
             values = _as_list(value)
-            allowed = {"status": sql.STATUSES, "source": sql.SOURCES}.get(name)
+            allowed = {"status": sql.STATUSES, "source": sql.SOURCES}.get(name, ())
             bad = [v for v in values or () if allowed and v not in allowed]
             if bad:
                 raise InputError(

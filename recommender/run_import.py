@@ -109,12 +109,13 @@ def validate_runs(
     """Turn rows into run records; every bad cell of every row becomes a `RowProblem`."""
     columns = {name for row in rows for name in row}
     scoring = _score_columns(columns, task)
-    records, problems = [], []
+    records: list[RunRecord] = []
+    problems: list[RowProblem] = []
     for number, row in enumerate(rows, start=1):
         found: list[RowProblem] = []
         record = _parse_row(row, number, scoring, dataset_id, task, found)
         problems.extend(found)
-        if not found:
+        if record is not None:
             records.append(record)
     return records, problems
 
@@ -143,7 +144,7 @@ def import_runs(
         table = load_table(dataset, target=target)
         record = DatasetRecord.from_table(table)
     else:
-        record = kb.get_dataset(dataset_id)
+        record = kb.get_dataset(str(dataset_id))
     rows = read_run_rows(runs_file)
     runs, problems = validate_runs(rows, dataset_id=record.id, task=record.task)
     if problems and not skip_invalid:
