@@ -7,7 +7,7 @@ already in the KB (stable ids from dataset, configuration and seed) are skipped.
 exported as Parquet into the package (recommender/data/seed_kb/), which a new user KB loads.
 
     pip install -e ".[seed]"
-    python scripts/build_seed_kb.py --workers 2        # full build (about an hour on 2 CPU cores)
+    python scripts/build_seed_kb.py --workers 2        # full build (see README for the wall time)
     python scripts/build_seed_kb.py --datasets digits,boston_housing --configs 5  # a quick look
 """
 
@@ -28,8 +28,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from knowledge_base import KnowledgeBase  # noqa: E402
-from recommender.records import dataset_record, run_id_for, run_record  # noqa: E402
+from knowledge_base import DatasetRecord, KnowledgeBase, RunRecord, stable_run_id  # noqa: E402
 from recommender.metafeatures import compute_meta_features  # noqa: E402
 from recommender.space import default_space  # noqa: E402
 from scripts.seed_datasets import SeedDataset, load_seed_table, seed_datasets  # noqa: E402
@@ -70,12 +69,11 @@ def build(args: argparse.Namespace) -> None:
     ids: list[tuple[str, str]] = []
     for dataset in datasets:
         table = load_seed_table(dataset, args.max_rows)
-        if kb.get_dataset(table.fingerprint) is None:
-            kb.add_dataset(dataset_record(table))
-            kb.set_meta_features(table.fingerprint, compute_meta_features(table))
+        kb.add_dataset(DatasetRecord.from_table(table))  # idempotent by fingerprint
+        kb.set_meta_features(table.fingerprint, compute_meta_features(table))
         done = set(kb.runs(dataset_id=table.fingerprint)["id"])
         for config in design(dataset, args.configs, args.max_epochs):
-            run_id = run_id_for(table.fingerprint, config.to_dict(), SEED, "seed")
+            run_id = stable_run_id(table.fingerprint, config.to_dict(), seed=SEED, source="seed")
             if run_id not in done:
                 jobs.append((dataset, args.max_rows, config))
                 ids.append((table.fingerprint, run_id))
@@ -86,7 +84,9 @@ def build(args: argparse.Namespace) -> None:
         for done_count, ((dataset_id, run_id), result) in enumerate(
             zip(ids, pool.map(_train_one, jobs, chunksize=4)), start=1
         ):
-            pending.append(run_record(result, dataset_id=dataset_id, source="seed", run_id=run_id))
+            pending.append(
+                RunRecord.from_result(result, dataset_id=dataset_id, source="seed", run_id=run_id)
+            )
             if len(pending) >= 20 or done_count == len(jobs):
                 kb.log_runs(pending)
                 pending = []
@@ -103,8 +103,8 @@ def main() -> None:
     parser.add_argument("--kb", default=str(ROOT / ".seed_build" / "seed.duckdb"))
     parser.add_argument("--out", default=str(ROOT / "recommender" / "data" / "seed_kb"))
     parser.add_argument("--configs", type=int, default=40, help="configurations per dataset")
-    parser.add_argument("--max-rows", type=int, default=4000, help="row cap per dataset")
-    parser.add_argument("--max-epochs", type=int, default=30, help="cap on max_epochs")
+    parser.add_argument("--max-rows", type=int, default=2500, help="row cap per dataset")
+    parser.add_argument("--max-epochs", type=int, default=20, help="cap on max_epochs")
     parser.add_argument("--workers", type=int, default=os.cpu_count() or 1)
     parser.add_argument("--datasets", default="", help="comma-separated names (default: all)")
     args = parser.parse_args()

@@ -1,0 +1,58 @@
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.exceptions import NotFittedError
+
+from recommender.scores import normalised_scores, objective_for
+from recommender.surrogate import Surrogate
+
+
+def test_scores_rank_within_each_dataset_and_failures_are_worst() -> None:
+    runs = pd.DataFrame(
+        {
+            "dataset_id": ["a", "a", "a", "b", "b"],
+            "task": ["binary", "binary", "binary", "regression", "regression"],
+            "status": ["ok", "ok", "diverged", "ok", "failed"],
+            "log_loss": [0.2, 0.5, 0.1, None, None],
+            "r2": [None, None, None, 0.3, None],
+        }
+    )
+    scores = normalised_scores(runs)
+    assert scores[0] > scores[1] > scores[2]  # lower log loss is better; diverged is worst
+    assert scores[3] > scores[4]
+    assert scores[0] == pytest.approx(-scores[2])  # quantiles are symmetric
+
+
+def test_scores_are_comparable_across_scales() -> None:
+    runs = pd.DataFrame({"dataset_id": ["a"] * 3 + ["b"] * 3, "task": "regression",
+                         "r2": [0.9, 0.95, 0.97, 0.1, 0.2, 0.3]})
+    scores = normalised_scores(runs)
+    assert np.allclose(scores[:3].to_numpy(), scores[3:].to_numpy())
+
+
+@pytest.mark.parametrize(
+    ("task", "requested", "expected"),
+    [("binary", None, "log_loss"), ("regression", None, "r2"), ("binary", "roc_auc", "roc_auc"),
+     ("multiclass", "roc_auc", "log_loss"), ("regression", "accuracy", "r2"),
+     ("regression", "mae", "mae")],
+)
+def test_objective_for_task(task: str, requested: str | None, expected: str) -> None:
+    assert objective_for(task, requested) == expected
+
+
+def test_surrogate_learns_and_reports_uncertainty() -> None:
+    rng = np.random.default_rng(0)
+    X = rng.uniform(-1, 1, size=(600, 3))
+    y = -((X[:, 0] - 0.3) ** 2) + 0.1 * X[:, 1]
+    groups = np.repeat(np.arange(6), 100)
+    model = Surrogate(n_models=3, n_estimators=100).fit(X, y, groups)
+    mean, std = model.predict(np.array([[0.3, 0.0, 0.0], [-1.0, 0.0, 0.0]]))
+    assert mean[0] > mean[1]
+    assert (std >= 0).all()
+
+
+def test_surrogate_predict_before_fit_raises() -> None:
+    with pytest.raises(NotFittedError, match="not fitted"):
+        Surrogate().predict(np.zeros((1, 2)))

@@ -1,0 +1,126 @@
+"""suggest end to end on a small real knowledge base: real training runs, real DuckDB, real LightGBM."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from typer.testing import CliRunner
+
+from knowledge_base import DatasetRecord, KnowledgeBase, RunRecord
+from recommender import surrogate_fit
+from recommender.api import Recommender
+from recommender.cli import app
+from recommender.metafeatures import compute_meta_features
+from recommender.space import default_space
+from training import TrainConfig, TrainResult, load_table, prepare, train
+
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
+
+
+def _log_runs(kb: KnowledgeBase, path: Path, target: str, n_configs: int) -> None:
+    table = load_table(path, target=target)
+    kb.add_dataset(DatasetRecord.from_table(table))
+    kb.set_meta_features(table.fingerprint, compute_meta_features(table))
+    data = prepare(table)
+    samples = default_space().sample(n_configs, np.random.default_rng(1), method="sobol")
+    results: list[TrainResult] = []
+    for sample in [{}] + samples:
+        config = TrainConfig.from_dict(sample).replace(max_epochs=3, width=32)
+        results.append(train(config, data))
+    kb.log_runs([RunRecord.from_result(r, dataset_id=table.fingerprint) for r in results])
+
+
+@pytest.fixture(scope="module")
+def kb_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A KB file with real runs on two classification datasets and one regression dataset."""
+    path = tmp_path_factory.mktemp("kb") / "kb.duckdb"
+    kb = KnowledgeBase(path)
+    _log_runs(kb, EXAMPLES / "wine.csv", "cultivar", 7)
+    _log_runs(kb, EXAMPLES / "diabetes.csv", "progression", 7)
+    cancer = pd.read_csv(EXAMPLES / "breast_cancer.csv").iloc[:300]
+    cancer_file = path.parent / "cancer_part.csv"
+    cancer.to_csv(cancer_file, index=False)
+    _log_runs(kb, cancer_file, "diagnosis", 7)
+    return path
+
+
+def test_suggest_ranks_diverse_valid_configs_with_evidence(kb_path: Path) -> None:
+    result = Recommender(kb=kb_path).suggest(EXAMPLES / "breast_cancer.csv", "diagnosis", top=4)
+    assert result.task == "binary" and result.objective == "log_loss"
+    assert [s.rank for s in result.suggestions] == [1, 2, 3, 4]
+    scores = [s.predicted_score for s in result.suggestions]
+    assert scores == sorted(scores, reverse=True)
+    assert all(s.uncertainty is not None and s.uncertainty >= 0 for s in result.suggestions)
+    configs = [TrainConfig.from_dict(s.config) for s in result.suggestions]
+    assert len(set(configs)) == 4
+    assert {d.name for d in result.similar_datasets} == {"wine", "diabetes", "cancer_part"}
+    assert result.known_best_runs == ()
+
+
+def test_known_dataset_shows_its_best_runs(kb_path: Path) -> None:
+    result = Recommender(kb=kb_path).suggest(EXAMPLES / "wine.csv", "cultivar", top=2)
+    losses = [run["log_loss"] for run in result.known_best_runs]
+    assert losses and losses == sorted(losses)
+    assert "wine" not in {d.name for d in result.similar_datasets}
+
+
+def test_regression_uses_r2_and_learns_from_regression_runs(kb_path: Path) -> None:
+    frame = pd.read_csv(EXAMPLES / "diabetes.csv").iloc[:200]
+    result = Recommender(kb=kb_path).suggest(frame, "progression", top=2)
+    assert result.objective == "r2"
+    assert not result.notes or "default ranking" not in " ".join(result.notes)
+
+
+def test_empty_kb_falls_back_to_the_default_ranking(tmp_path: Path) -> None:
+    rec = Recommender(kb=KnowledgeBase(tmp_path / "empty.duckdb"))
+    result = rec.suggest(EXAMPLES / "wine.csv", "cultivar", top=3)
+    assert any("default ranking" in note for note in result.notes)
+    assert [s.origin for s in result.suggestions] == ["default ranking"] * 3
+    assert all(s.predicted_score is None for s in result.suggestions)
+
+
+def test_surrogate_is_cached_on_disk_per_kb_state(kb_path: Path, monkeypatch) -> None:
+    rec = Recommender(kb=kb_path)
+    rec.suggest(EXAMPLES / "wine.csv", "cultivar", top=1)
+    cached = list((kb_path.parent / "kb.cache").glob("surrogate-*.pkl"))
+    assert len(cached) == 1
+    surrogate_fit._MEMORY.clear()
+
+    def no_refit(*args, **kwargs):
+        raise AssertionError("the cached surrogate should have been loaded, not refitted")
+
+    monkeypatch.setattr(surrogate_fit.Surrogate, "fit", no_refit)
+    rec.suggest(EXAMPLES / "wine.csv", "cultivar", top=1)
+
+
+def test_cli_suggest_json_and_saved_config_feeds_train(kb_path: Path, tmp_path: Path) -> None:
+    runner = CliRunner()
+    saved = tmp_path / "best.json"
+    result = runner.invoke(
+        app,
+        ["suggest", str(EXAMPLES / "wine.csv"), "--target", "cultivar", "--top", "2",
+         "--kb", str(kb_path), "--json", "--save-config", str(saved)],
+    )
+    assert result.exit_code == 0, result.output
+    payload = json.loads(result.stdout)
+    assert len(payload["suggestions"]) == 2
+    assert json.loads(saved.read_text()) == payload["suggestions"][0]["config"]
+    trained = runner.invoke(
+        app,
+        ["train", str(EXAMPLES / "wine.csv"), "--target", "cultivar", "--config", str(saved),
+         "--set", "max_epochs=2", "--json"],
+    )
+    assert trained.exit_code == 0, trained.output
+    assert json.loads(trained.stdout)["status"] in ("ok", "diverged")
+
+
+def test_cli_suggest_bad_target_is_one_line_exit_2(kb_path: Path) -> None:
+    result = CliRunner().invoke(
+        app, ["suggest", str(EXAMPLES / "wine.csv"), "--target", "nope", "--kb", str(kb_path)]
+    )
+    assert result.exit_code == 2
+    assert "nope" in result.output and "Traceback" not in result.output
