@@ -55,12 +55,6 @@ def _row(con: duckdb.DuckDBPyConnection, query: str, params: Sequence[Any]) -> d
     return rows[0] if rows else None
 
 
-def _clustered(runs: pa.Table) -> pa.Table:
-    """Runs sorted by dataset, so each batch stores a dataset's runs side by side: reading one
-    dataset's runs then decompresses a few vectors per batch instead of most of the table."""
-    return runs.sort_by("dataset_id")
-
-
 def _missing(con: duckdb.DuckDBPyConnection, query: str, what: str, label: str) -> None:
     """Raise `NotFoundError` naming the ids a referential check found (the caller rolls back)."""
     ids = [row[0] for row in con.execute(query).fetchall()]
@@ -257,7 +251,7 @@ class KnowledgeBase:
         """
         if not records:
             return 0
-        runs, curves = _clustered(runs_table(records)), curves_table(records)
+        runs, curves = runs_table(records), curves_table(records)
         with self._db.transaction() as con:
             con.register("incoming", runs)
             _missing(con, sql.INCOMING_WITHOUT_DATASET, "dataset(s)", self._db.label)
@@ -297,10 +291,11 @@ class KnowledgeBase:
             "dataset_id": dataset_id, "study_id": study_id, "status": status,
             "source": source, "objective": objective,
         }
-        where, params = ["TRUE"], []
+        where: list[str] = ["TRUE"]
+        params: list[Any] = []
         for name, value in filters.items():
             values = _as_list(value)
-            allowed = {"status": sql.STATUSES, "source": sql.SOURCES}.get(name)
+            allowed = {"status": sql.STATUSES, "source": sql.SOURCES}.get(name, ())
             bad = [v for v in values or () if allowed and v not in allowed]
             if bad:
                 raise InputError(
@@ -439,8 +434,7 @@ class KnowledgeBase:
             for table in sql.DATA_TABLES:
                 if table not in tables:
                     continue
-                incoming = tables[table]
-                con.register("incoming", _clustered(incoming) if table == "runs" else incoming)
+                con.register("incoming", tables[table])
                 added[table] = int(scalar(con, sql.INSERT_INCOMING[table]))
                 con.unregister("incoming")
             _missing(con, sql.RUNS_WITHOUT_DATASET, "dataset(s)", self._db.label)

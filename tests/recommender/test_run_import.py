@@ -1,0 +1,160 @@
+"""`hpo-recommend log` / `import_runs`: CSV and JSONL round trips, and every validation error."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+from typer.testing import CliRunner
+
+from hpo_common.errors import DataError, InputError, NotFoundError
+from knowledge_base import KnowledgeBase
+from recommender.cli import app
+from recommender.run_import import import_runs
+
+GOOD_ROWS = [
+    {"optimizer": "adam", "learning_rate": "0.001", "batch_size": "64", "metric": "log_loss",
+     "value": "0.31", "status": "ok", "epochs": "20", "seed": "1", "my_tag": "baseline"},
+    {"optimizer": "sgd", "learning_rate": "0.1", "momentum": "0.9", "nesterov": "true",
+     "metric": "accuracy", "value": "0.88", "epochs": "12"},
+    {"optimizer": "sgd", "learning_rate": "5", "metric": "log_loss", "value": "",
+     "status": "diverged"},
+]
+
+
+@pytest.fixture
+def data_csv(tmp_path) -> str:
+    rng = np.random.default_rng(0)
+    frame = pd.DataFrame({"a": rng.normal(size=60), "b": rng.normal(size=60)})
+    frame["y"] = (frame["a"] > 0).astype(int)
+    path = tmp_path / "data.csv"
+    frame.to_csv(path, index=False)
+    return str(path)
+
+
+def write_csv(path, rows) -> str:
+    pd.DataFrame(rows).to_csv(path, index=False)
+    return str(path)
+
+
+def test_csv_round_trip_registers_the_dataset_and_is_idempotent(data_csv, tmp_path) -> None:
+    kb = KnowledgeBase(":memory:")
+    runs_csv = write_csv(tmp_path / "runs.csv", GOOD_ROWS)
+    report = import_runs(kb, runs_csv, dataset=data_csv, target="y")
+    assert (report.rows, report.imported, report.already_stored, report.invalid) == (3, 3, 0, ())
+    assert kb.get_dataset(report.dataset_id).task == "binary"
+    assert not kb.meta_features([report.dataset_id]).empty
+
+    runs = kb.runs(dataset_id=report.dataset_id).set_index("seed", drop=False)
+    first = runs[runs["objective"] == "log_loss"].sort_values("value").iloc[0]
+    assert (first["optimizer"], first["batch_size"], first["value"]) == ("adam", 64, 0.31)
+    assert json.loads(first["config_extra"]) == {"my_tag": "baseline"}
+    assert pd.isna(first["dropout"])  # not given: left empty, not a default
+    assert set(runs["source"]) == {"log"}
+    assert sorted(runs["status"]) == ["diverged", "ok", "ok"]
+    nesterov = runs[runs["optimizer"] == "sgd"]["nesterov"].dropna().tolist()
+    assert nesterov == [True]
+
+    again = import_runs(kb, runs_csv, dataset=data_csv, target="y")
+    assert (again.imported, again.already_stored) == (0, 3)
+
+
+def test_jsonl_round_trip_with_a_known_dataset_id(data_csv, tmp_path) -> None:
+    kb = KnowledgeBase(":memory:")
+    dataset_id = import_runs(
+        kb, write_csv(tmp_path / "first.csv", GOOD_ROWS[:1]), dataset=data_csv, target="y"
+    ).dataset_id
+    lines = [{"optimizer": "adamw", "learning_rate": 0.01, "width": 32, "accuracy": 0.9,
+              "log_loss": 0.25, "seed": 3, "extra": {"nested": 1}}]
+    path = tmp_path / "runs.jsonl"
+    path.write_text("\n".join(json.dumps(line) for line in lines) + "\n\n")
+    report = import_runs(kb, path, dataset_id=dataset_id)
+    assert report.imported == 1
+    logged = kb.runs(dataset_id=dataset_id)
+    run = kb.get_run(logged.loc[logged["seed"] == 3, "id"].item())
+    assert (run.objective, run.value, run.direction) == ("log_loss", 0.25, "minimize")
+    assert run.metrics == {"accuracy": 0.9, "log_loss": 0.25}
+    assert run.config == {"optimizer": "adamw", "learning_rate": 0.01, "width": 32,
+                          "extra": {"nested": 1}}
+
+
+BAD_ROWS = [
+    ({"learning_rate": "abc"}, "learning_rate", "must be a number"),
+    ({"optimizer": "foo"}, "optimizer", "must be one of sgd"),
+    ({"optimizer": "adam", "nesterov": "true"}, "nesterov", "needs optimizer='sgd'"),
+    ({"status": "done"}, "status", "must be one of ok"),
+    ({"value": ""}, "value", "a score is required"),
+    ({"value": "inf"}, "value", "finite"),
+    ({"metric": "r2"}, "metric", "does not apply to a binary dataset"),
+    ({"metric": "f1"}, "metric", "add a 'direction' column"),
+    ({"metric": "accuracy", "direction": "minimize"}, "direction", "is to maximize"),
+    ({"epochs": "-1"}, "epochs", "integer >= 0"),
+    ({"seed": "1.5"}, "seed", "integer >= 0"),
+]
+
+
+def _rows_with_problems() -> list[dict]:
+    base = {"optimizer": "adam", "learning_rate": "0.01", "metric": "log_loss", "value": "0.5"}
+    return [base] + [{**base, **change} for change, _, _ in BAD_ROWS]
+
+
+def test_every_bad_row_is_reported_and_nothing_is_imported(data_csv, tmp_path) -> None:
+    kb = KnowledgeBase(":memory:")
+    runs_csv = write_csv(tmp_path / "runs.csv", _rows_with_problems())
+    with pytest.raises(InputError) as caught:
+        import_runs(kb, runs_csv, dataset=data_csv, target="y")
+    message = str(caught.value)
+    assert f"{len(BAD_ROWS)} of {len(BAD_ROWS) + 1} rows" in message
+    for row, (_, column, reason) in enumerate(BAD_ROWS, start=2):
+        assert f"row {row}, column '{column}'" in message and reason in message
+    assert kb.stats()["runs"] == 0 and kb.stats()["datasets"] == 0
+
+
+def test_skip_invalid_imports_the_valid_rows_and_reports_the_rest(data_csv, tmp_path) -> None:
+    kb = KnowledgeBase(":memory:")
+    runs_csv = write_csv(tmp_path / "runs.csv", _rows_with_problems())
+    report = import_runs(kb, runs_csv, dataset=data_csv, target="y", skip_invalid=True)
+    assert report.imported == 1
+    assert sorted({p.row for p in report.invalid}) == list(range(2, len(BAD_ROWS) + 2))
+    assert [(p.row, p.column, p.value) for p in report.invalid][0] == (2, "learning_rate", "abc")
+
+
+def test_file_level_errors(data_csv, tmp_path) -> None:
+    kb = KnowledgeBase(":memory:")
+    no_score = write_csv(tmp_path / "runs.csv", [{"learning_rate": "0.1"}])
+    with pytest.raises(InputError, match="no score"):
+        import_runs(kb, no_score, dataset=data_csv, target="y")
+    with pytest.raises(InputError, match="exactly one"):
+        import_runs(kb, no_score)
+    with pytest.raises(NotFoundError):
+        import_runs(kb, no_score, dataset_id="unknown")
+    with pytest.raises(DataError, match="not found"):
+        import_runs(kb, tmp_path / "absent.csv", dataset=data_csv)
+    (tmp_path / "runs.txt").write_text("x")
+    with pytest.raises(DataError, match="unsupported"):
+        import_runs(kb, tmp_path / "runs.txt", dataset=data_csv)
+    (tmp_path / "bad.jsonl").write_text('{"value": 1}\n[1, 2]\n')
+    with pytest.raises(DataError, match="line 2 must be a JSON object"):
+        import_runs(kb, tmp_path / "bad.jsonl", dataset=data_csv)
+
+
+def test_cli_log_json_and_exit_codes(data_csv, tmp_path) -> None:
+    kb = str(tmp_path / "kb.duckdb")
+    runs_csv = write_csv(tmp_path / "runs.csv", GOOD_ROWS)
+    result = CliRunner().invoke(
+        app, ["log", runs_csv, "--dataset", data_csv, "--target", "y", "--kb", kb, "--json"]
+    )
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["imported"] == 3
+
+    bad_csv = write_csv(tmp_path / "bad.csv", _rows_with_problems())
+    result = CliRunner().invoke(app, ["log", bad_csv, "--dataset", data_csv, "--kb", kb])
+    assert result.exit_code == 2
+    assert "row 2, column 'learning_rate', value 'abc'" in result.stderr
+    result = CliRunner().invoke(
+        app, ["log", bad_csv, "--dataset", data_csv, "--kb", kb, "--skip-invalid", "--json"]
+    )
+    assert result.exit_code == 0
+    assert len(json.loads(result.stdout)["invalid"]) == len(BAD_ROWS)
