@@ -15,6 +15,7 @@ import pandas as pd
 
 from knowledge_base import KnowledgeBase
 from recommender.kb_open import cache_dir_of, open_kb
+from recommender.meta_cache import meta_features_of
 from recommender.space import SearchSpace, default_space, load_space
 from recommender.suggest import SuggestResult, suggest
 from training import Table, load_table
@@ -60,12 +61,15 @@ class Recommender:
         seed: int = 0,
     ) -> SuggestResult:
         """Zero-shot recommendations for `data`, learned from every run in the knowledge base."""
+        table = self.table(data, target, task)
+        cache_dir = cache_dir_of(self.kb)
         return suggest(
-            self.table(data, target, task),
+            table,
             self.kb,
             self.space,
             top=top,
             objective=objective,
             seed=seed,
-            cache_dir=cache_dir_of(self.kb),
+            meta_features=meta_features_of(table, cache_dir),
+            cache_dir=cache_dir,
         )

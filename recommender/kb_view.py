@@ -25,6 +25,9 @@ from training import TrainConfig
 from training.metrics import METRIC_DIRECTIONS
 
 CONFIG_COLUMNS = TrainConfig.field_names()
+# What learning needs of each run: identity, outcome, every metric and the configuration.
+RUN_COLUMNS = ("id", "dataset_id", "status", "source", "objective", "value", *METRIC_DIRECTIONS,
+               *CONFIG_COLUMNS)
 
 
 @dataclass(frozen=True)
@@ -147,7 +150,7 @@ class KBView:
 
 def load_view(kb: KnowledgeBase, objective: str | None = None) -> KBView:
     """Read every run and meta-feature of `kb` into a `KBView`."""
-    runs = kb.runs()
+    runs = kb.runs(columns=RUN_COLUMNS)
     datasets = kb.datasets()
     meta = kb.meta_features()
     if not runs.empty:

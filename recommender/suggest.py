@@ -78,7 +78,7 @@ def suggest(
     *,
     top: int = 5,
     objective: str | None = None,
-    n_samples: int = 2000,
+    n_samples: int = 1000,
     seed: int = 0,
     meta_features: dict[str, float] | None = None,
     cache_dir: Path | None = None,

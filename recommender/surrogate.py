@@ -24,6 +24,8 @@ class Surrogate:
 
     Args:
         n_models: ensemble members; their spread is the uncertainty.
+        max_rows: each member fits on at most this many runs (a random subset), which bounds the
+            fit time on a large KB; the rows are what varies, trees of 30k runs generalise well.
         n_estimators, learning_rate, num_leaves, min_child_samples: LightGBM settings.
         seed: makes the bootstrap and the boosting deterministic.
     """
@@ -31,13 +33,15 @@ class Surrogate:
     def __init__(
         self,
         n_models: int = 5,
-        n_estimators: int = 300,
+        max_rows: int = 30_000,
+        n_estimators: int = 200,
         learning_rate: float = 0.05,
         num_leaves: int = 31,
         min_child_samples: int = 10,
         seed: int = 0,
     ) -> None:
         self.n_models = n_models
+        self.max_rows = max_rows
         self.n_estimators = n_estimators
         self.learning_rate = learning_rate
         self.num_leaves = num_leaves
@@ -72,6 +76,10 @@ class Surrogate:
                 counts = np.bincount(rng.integers(0, len(unique), len(unique)), minlength=len(unique))
             row_weight = weight * counts[codes]
             keep = row_weight > 0
+            if keep.sum() > self.max_rows:
+                chosen = rng.choice(np.flatnonzero(keep), self.max_rows, replace=False)
+                keep = np.zeros(len(keep), dtype=bool)
+                keep[chosen] = True
             model = lgb.LGBMRegressor(
                 n_estimators=self.n_estimators,
                 learning_rate=self.learning_rate,
@@ -81,6 +89,7 @@ class Surrogate:
                 subsample_freq=1,
                 colsample_bytree=0.8,
                 random_state=self.seed + member,
+                max_bin=63,
                 n_jobs=1,
                 verbose=-1,
             )

@@ -11,7 +11,7 @@ import pytest
 from typer.testing import CliRunner
 
 from knowledge_base import DatasetRecord, KnowledgeBase, RunRecord
-from recommender import surrogate_fit
+from recommender import meta_cache, surrogate_fit
 from recommender.api import Recommender
 from recommender.cli import app
 from recommender.metafeatures import compute_meta_features
@@ -88,12 +88,14 @@ def test_surrogate_is_cached_on_disk_per_kb_state(kb_path: Path, monkeypatch) ->
     rec.suggest(EXAMPLES / "wine.csv", "cultivar", top=1)
     cached = list((kb_path.parent / "kb.cache").glob("surrogate-*.pkl"))
     assert len(cached) == 1
+    assert len(list((kb_path.parent / "kb.cache").glob("meta-*.json"))) >= 1
     surrogate_fit._MEMORY.clear()
 
     def no_refit(*args, **kwargs):
         raise AssertionError("the cached surrogate should have been loaded, not refitted")
 
     monkeypatch.setattr(surrogate_fit.Surrogate, "fit", no_refit)
+    monkeypatch.setattr(meta_cache, "compute_meta_features", no_refit)
     rec.suggest(EXAMPLES / "wine.csv", "cultivar", top=1)
 
 
