@@ -36,11 +36,18 @@ def build_kb(path: Path, n_runs: int, n_datasets: int, seed: int = 0) -> None:
     tasks = ["binary", "multiclass", "regression"]
     ids = [f"ds{i:05d}" for i in range(n_datasets)]
     kb.add_datasets(
-        [DatasetRecord(i, f"synthetic_{n}", tasks[n % 3], 1000, 10, 0 if n % 3 == 2 else 2 + n % 3)
-         for n, i in enumerate(ids)]
+        [
+            DatasetRecord(
+                i, f"synthetic_{n}", tasks[n % 3], 1000, 10, 0 if n % 3 == 2 else 2 + n % 3
+            )
+            for n, i in enumerate(ids)
+        ]
     )
     for dataset_id in ids:
-        kb.set_meta_features(dataset_id, dict(zip(META_FEATURE_NAMES, rng.normal(size=len(META_FEATURE_NAMES)))))
+        kb.set_meta_features(
+            dataset_id,
+            dict(zip(META_FEATURE_NAMES, rng.normal(size=len(META_FEATURE_NAMES)), strict=True)),
+        )
     samples = default_space().sample(n_runs, rng)
     records = []
     for n, sample in enumerate(samples):
@@ -48,8 +55,16 @@ def build_kb(path: Path, n_runs: int, n_datasets: int, seed: int = 0) -> None:
         metric, direction = ("r2", "maximize") if task == "regression" else ("log_loss", "minimize")
         value = float(rng.uniform(0, 1))
         records.append(
-            RunRecord(ids[n % n_datasets], TrainConfig.from_dict(sample).to_dict(), metric,
-                      direction, value, metrics={metric: value}, source="import", id=f"run{n:07d}")
+            RunRecord(
+                ids[n % n_datasets],
+                TrainConfig.from_dict(sample).to_dict(),
+                metric,
+                direction,
+                value,
+                metrics={metric: value},
+                source="import",
+                id=f"run{n:07d}",
+            )
         )
     for start in range(0, len(records), 20_000):
         kb.log_runs(records[start : start + 20_000])
@@ -69,8 +84,10 @@ def main() -> None:
         path = Path(folder) / "kb.duckdb"
         started = time.perf_counter()
         build_kb(path, args.runs, args.datasets)
-        print(f"built a KB of {args.runs:,} runs over {args.datasets} datasets "
-              f"in {time.perf_counter() - started:.1f} s")
+        print(
+            f"built a KB of {args.runs:,} runs over {args.datasets} datasets "
+            f"in {time.perf_counter() - started:.1f} s"
+        )
         started = time.perf_counter()
         Recommender(kb=path).suggest(data, "diagnosis")
         cold = time.perf_counter() - started

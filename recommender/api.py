@@ -34,7 +34,9 @@ class Recommender:
     """
 
     def __init__(
-        self, kb: str | Path | KnowledgeBase | None = None, space: str | Path | SearchSpace | None = None
+        self,
+        kb: str | Path | KnowledgeBase | None = None,
+        space: str | Path | SearchSpace | None = None,
     ) -> None:
         self.kb = open_kb(kb)
         if space is None:

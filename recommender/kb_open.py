@@ -13,7 +13,9 @@ from knowledge_base import KnowledgeBase
 SEED_KB_DIR = Path(__file__).parent / "data" / "seed_kb"
 
 
-def open_kb(kb: str | Path | KnowledgeBase | None = None, *, with_seed: bool = True) -> KnowledgeBase:
+def open_kb(
+    kb: str | Path | KnowledgeBase | None = None, *, with_seed: bool = True
+) -> KnowledgeBase:
     """The knowledge base at `kb` (default location when None); a new file gets the seed runs."""
     if isinstance(kb, KnowledgeBase):
         return kb

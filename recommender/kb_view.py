@@ -26,8 +26,16 @@ from training.metrics import METRIC_DIRECTIONS
 
 CONFIG_COLUMNS = TrainConfig.field_names()
 # What learning needs of each run: identity, outcome, every metric and the configuration.
-RUN_COLUMNS = ("id", "dataset_id", "status", "source", "objective", "value", *METRIC_DIRECTIONS,
-               *CONFIG_COLUMNS)
+RUN_COLUMNS = (
+    "id",
+    "dataset_id",
+    "status",
+    "source",
+    "objective",
+    "value",
+    *METRIC_DIRECTIONS,
+    *CONFIG_COLUMNS,
+)
 
 
 @dataclass(frozen=True)
@@ -57,6 +65,14 @@ class KBView:
             return pd.Series(dtype=float)
         return normalised_scores(self.runs, lambda task: objective_for(task, self.objective))
 
+    def without(self, dataset_id: str) -> KBView:
+        """This snapshot with one dataset left out (leave-one-dataset-out evaluation)."""
+        return KBView(
+            runs=self.runs[self.runs["dataset_id"] != dataset_id].reset_index(drop=True),
+            meta=self.meta.drop(index=dataset_id, errors="ignore"),
+            objective=self.objective,
+        )
+
     def signature(self, space: SearchSpace) -> str:
         """Content key of what the surrogate learns from: runs, scores' objective and the space."""
         digest = hashlib.sha256()
@@ -72,7 +88,7 @@ class KBView:
         return int((self.runs["task"] == task).sum()) if not self.runs.empty else 0
 
     def training_set(self, space: SearchSpace) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Features (meta-features + encoded config), normalised scores and dataset ids of all runs."""
+        """Features (meta-features + encoded config), normalised scores and dataset ids of runs."""
         known = self.runs["dataset_id"].isin(self.meta.index).to_numpy()
         runs = self.runs[known]
         meta = self.meta.reindex(runs["dataset_id"]).to_numpy(dtype=float)
@@ -113,8 +129,12 @@ class KBView:
         ascending = METRIC_DIRECTIONS[metric] == "minimize"
         best = mine.sort_values(metric, ascending=ascending).head(k)
         return [
-            {"run_id": row["id"], metric: float(row[metric]), "config": _config_of(row),
-             "source": row.get("source")}
+            {
+                "run_id": row["id"],
+                metric: float(row[metric]),
+                "config": _config_of(row),
+                "source": row.get("source"),
+            }
             for row in best.to_dict("records")
         ]
 

@@ -28,10 +28,15 @@ BAD_STATUSES = ("diverged", "failed")
 def objective_for(task: str, requested: str | None = None) -> str:
     """The objective a dataset of `task` is scored on: the requested one where it applies."""
     if requested is not None:
-        applies = requested in ("r2", "rmse", "mae") if task == "regression" else requested not in (
-            "r2",
-            "rmse",
-            "mae",
+        applies = (
+            requested in ("r2", "rmse", "mae")
+            if task == "regression"
+            else requested
+            not in (
+                "r2",
+                "rmse",
+                "mae",
+            )
         )
         if applies and not (requested == "roc_auc" and task != "binary"):
             return requested

@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from hpo_common.errors import InputError
 from knowledge_base import KnowledgeBase
 from recommender.kb_view import KBView, SimilarDataset, load_view
 from recommender.metafeatures import compute_meta_features
@@ -73,7 +74,7 @@ class SuggestResult:
 
 def suggest(
     table: Table,
-    kb: KnowledgeBase,
+    kb: KnowledgeBase | KBView,
     space: SearchSpace,
     *,
     top: int = 5,
@@ -85,15 +86,18 @@ def suggest(
 ) -> SuggestResult:
     """Recommend `top` diverse configurations for `table`, learned from every run in `kb`.
 
+    `kb` may also be a `KBView` snapshot (e.g. a KB with one dataset left out, for evaluation).
+
     Example:
-        >>> result = suggest(load_table("data.csv"), KnowledgeBase("kb.duckdb"), default_space())  # doctest: +SKIP
+        >>> kb = KnowledgeBase("kb.duckdb")  # doctest: +SKIP
+        >>> result = suggest(load_table("data.csv"), kb, default_space())  # doctest: +SKIP
         >>> TrainConfig.from_dict(result.suggestions[0].config)  # doctest: +SKIP
     """
     if top < 1:
-        raise ValueError(f"top must be >= 1, but got {top}")
+        raise InputError(f"top must be >= 1, but got {top}")
     metric = objective_for(table.task, objective)
     features = meta_features or compute_meta_features(table)
-    view = load_view(kb, objective)
+    view = kb if isinstance(kb, KBView) else load_view(kb, objective)
     notes: list[str] = []
     known = view.best_runs(table.fingerprint, metric)
     if view.runs_of_task_family(table.task) == 0:
@@ -199,8 +203,13 @@ def _default_ranking(space: SearchSpace, top: int) -> tuple[Suggestion, ...]:
 def frame_of(result: SuggestResult) -> pd.DataFrame:
     """The suggestions as a DataFrame, one row each (for tables and notebooks)."""
     rows = [
-        {"rank": s.rank, **s.config, "predicted_score": s.predicted_score,
-         "uncertainty": s.uncertainty, "origin": s.origin}
+        {
+            "rank": s.rank,
+            **s.config,
+            "predicted_score": s.predicted_score,
+            "uncertainty": s.uncertainty,
+            "origin": s.origin,
+        }
         for s in result.suggestions
     ]
     return pd.DataFrame(rows)

@@ -62,8 +62,12 @@ class Surrogate:
         y = np.asarray(y, dtype=np.float64)
         groups = np.asarray(groups)
         if len(X) != len(y) or len(X) != len(groups):
-            raise ValueError(f"X, y and groups need equal lengths, got {len(X)}, {len(y)}, {len(groups)}")
-        weight = np.ones(len(y)) if sample_weight is None else np.asarray(sample_weight, dtype=float)
+            raise ValueError(
+                f"X, y and groups need equal lengths, got {len(X)}, {len(y)}, {len(groups)}"
+            )
+        weight = (
+            np.ones(len(y)) if sample_weight is None else np.asarray(sample_weight, dtype=float)
+        )
         rng = np.random.default_rng(self.seed)
         unique = np.unique(groups)
         codes = np.searchsorted(unique, groups)
@@ -73,7 +77,9 @@ class Surrogate:
             if member == 0 or len(unique) < 2:
                 counts = np.ones(len(unique))
             else:
-                counts = np.bincount(rng.integers(0, len(unique), len(unique)), minlength=len(unique))
+                counts = np.bincount(
+                    rng.integers(0, len(unique), len(unique)), minlength=len(unique)
+                )
             row_weight = weight * counts[codes]
             keep = row_weight > 0
             if keep.sum() > self.max_rows:

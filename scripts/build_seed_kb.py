@@ -3,8 +3,9 @@
 For every dataset in scripts/seed_datasets.csv: the library default configuration plus a scrambled
 Sobol design over the default search space (a different scramble per dataset, so the KB covers the
 space), each trained with the training engine and logged with `source="seed"`. Resumable: runs
-already in the KB (stable ids from dataset, configuration and seed) are skipped. At the end the KB is
-exported as Parquet into the package (recommender/data/seed_kb/), which a new user KB loads.
+already in the KB (stable ids from dataset, configuration and seed) are skipped. At the end the
+KB is exported as Parquet into the package (recommender/data/seed_kb/), which a new user KB
+loads.
 
     pip install -e ".[seed]"
     python scripts/build_seed_kb.py --workers 2        # full build (see README for the wall time)
@@ -38,7 +39,7 @@ SEED = 0
 
 
 def design(dataset: SeedDataset, n_configs: int, max_epochs: int) -> list[TrainConfig]:
-    """The library default plus `n_configs - 1` space-filling samples, epochs capped for the build."""
+    """The library default plus `n_configs - 1` Sobol samples, epochs capped for the build."""
     scramble = int(hashlib.sha256(dataset.name.encode()).hexdigest()[:8], 16)
     samples = default_space().sample(n_configs - 1, np.random.default_rng(scramble), method="sobol")
     configs = [TrainConfig()] + [TrainConfig.from_dict(s) for s in samples]
@@ -82,7 +83,7 @@ def build(args: argparse.Namespace) -> None:
     pending: list[Any] = []
     with ProcessPoolExecutor(args.workers, initializer=_worker_init) as pool:
         for done_count, ((dataset_id, run_id), result) in enumerate(
-            zip(ids, pool.map(_train_one, jobs, chunksize=4)), start=1
+            zip(ids, pool.map(_train_one, jobs, chunksize=4), strict=True), start=1
         ):
             pending.append(
                 RunRecord.from_result(result, dataset_id=dataset_id, source="seed", run_id=run_id)
@@ -99,7 +100,9 @@ def build(args: argparse.Namespace) -> None:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawTextHelpFormatter
+    )
     parser.add_argument("--kb", default=str(ROOT / ".seed_build" / "seed.duckdb"))
     parser.add_argument("--out", default=str(ROOT / "recommender" / "data" / "seed_kb"))
     parser.add_argument("--configs", type=int, default=40, help="configurations per dataset")

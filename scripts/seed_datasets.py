@@ -64,5 +64,6 @@ def load_seed_table(dataset: SeedDataset, max_rows: int | None = None, seed: int
     frame = frame[frame[dataset.target].notna()]
     if max_rows is not None and len(frame) > max_rows:
         frame = frame.sample(n=max_rows, random_state=seed).sort_index()
-    return load_table(frame.reset_index(drop=True), target=dataset.target, task=dataset.task,
-                      name=dataset.name)
+    return load_table(
+        frame.reset_index(drop=True), target=dataset.target, task=dataset.task, name=dataset.name
+    )

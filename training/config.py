@@ -110,7 +110,9 @@ class TrainConfig:
             value = getattr(self, f.name)
             object.__setattr__(self, f.name, _coerce(f.name, f.type, value))
         if self.nesterov and self.optimizer != "sgd":
-            raise ConfigError(f"nesterov=True needs optimizer='sgd', but got optimizer={self.optimizer!r}")
+            raise ConfigError(
+                f"nesterov=True needs optimizer='sgd', but got optimizer={self.optimizer!r}"
+            )
         if self.nesterov and self.momentum == 0:
             raise ConfigError("nesterov=True needs momentum > 0, but got momentum=0")
 
@@ -173,7 +175,10 @@ def _coerce(name: str, type_name: Any, value: Any) -> Any:
         return value.strip().lower()
     number = _as_number(name, value, integer=type_name == "int")
     low, high, low_inc, high_inc = _NUMERIC_RANGES[name]
-    if not ((number >= low if low_inc else number > low) and (number <= high if high_inc else number < high)):
+    if not (
+        (number >= low if low_inc else number > low)
+        and (number <= high if high_inc else number < high)
+    ):
         lo = f">= {low}" if low_inc else f"> {low}"
         hi = f"<= {high}" if high_inc else f"< {high}"
         raise ConfigError(f"{name} must be {lo} and {hi}, but got {value!r}")

@@ -89,7 +89,9 @@ def train(
     """
     dev = resolve_device(device)
     with cpu_threads_for(dev, _step_flops(config, data)):
-        return _train(config, data, dev, seed, resolve_metric(data.task, metric), callback, keep_model)
+        return _train(
+            config, data, dev, seed, resolve_metric(data.task, metric), callback, keep_model
+        )
 
 
 def _train(
@@ -207,8 +209,11 @@ def _train(
 def _step_flops(config: TrainConfig, data: PreparedData) -> float:
     """Rough forward+backward FLOPs of one optimisation step (6 per weight per sample)."""
     n_in, n_out = data.x_train.shape[1], max(data.n_classes, 1)
-    hidden = (n_in * config.width + (config.n_layers - 1) * config.width**2 + config.width * n_out
-              if config.n_layers else n_in * n_out)
+    hidden = (
+        n_in * config.width + (config.n_layers - 1) * config.width**2 + config.width * n_out
+        if config.n_layers
+        else n_in * n_out
+    )
     return 6.0 * config.batch_size * hidden
 
 

@@ -1,4 +1,4 @@
-"""The `hpo-recommend` command line: one module per command group, each a thin layer over the library.
+"""The `hpo-recommend` command line: one module per command group, each thin over the library.
 
 Each command parses its arguments, calls one public library function, and prints the result as a
 rich table on stderr-free stdout or, with `--json`, as JSON on stdout. Library errors become a

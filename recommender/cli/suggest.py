@@ -15,8 +15,18 @@ from recommender.cli._common import JsonOption, KbOption, err, handle_errors, ou
 from recommender.suggest import SuggestResult
 
 # The hyperparameters that matter most, in the order a person reads them.
-SHOWN = ("optimizer", "learning_rate", "batch_size", "n_layers", "width", "activation", "dropout",
-         "weight_decay", "lr_schedule", "max_epochs")
+SHOWN = (
+    "optimizer",
+    "learning_rate",
+    "batch_size",
+    "n_layers",
+    "width",
+    "activation",
+    "dropout",
+    "weight_decay",
+    "lr_schedule",
+    "max_epochs",
+)
 
 
 @app.command("suggest")
@@ -27,7 +37,9 @@ def suggest_command(
     task: Annotated[str | None, typer.Option(help="binary, multiclass or regression.")] = None,
     top: Annotated[int, typer.Option(min=1, help="How many configurations.")] = 5,
     objective: Annotated[str | None, typer.Option(help="Metric to optimise.")] = None,
-    space: Annotated[Path | None, typer.Option(help="Search-space file (.toml/.json/.yaml).")] = None,
+    space: Annotated[
+        Path | None, typer.Option(help="Search-space file (.toml/.json/.yaml).")
+    ] = None,
     save_config: Annotated[
         Path | None, typer.Option(help="Write the top configuration as JSON (for train --config).")
     ] = None,
@@ -56,7 +68,9 @@ def _print_tables(result: SuggestResult) -> None:
     for column in ("#", *SHOWN, "score ± unc", "from"):
         table.add_column(column)
     for s in result.suggestions:
-        score = "—" if s.predicted_score is None else f"{s.predicted_score:+.2f} ± {s.uncertainty:.2f}"
+        score = (
+            "—" if s.predicted_score is None else f"{s.predicted_score:+.2f} ± {s.uncertainty:.2f}"
+        )
         table.add_row(str(s.rank), *(_fmt(s.config[name]) for name in SHOWN), score, s.origin)
     out.print(table)
     if result.similar_datasets:
@@ -72,7 +86,9 @@ def _print_tables(result: SuggestResult) -> None:
         for column in ("run", result.objective, "configuration"):
             known.add_column(column)
         for run in result.known_best_runs:
-            known.add_row(str(run["run_id"])[:12], f"{run[result.objective]:.4g}", _brief(run["config"]))
+            known.add_row(
+                str(run["run_id"])[:12], f"{run[result.objective]:.4g}", _brief(run["config"])
+            )
         out.print(known)
 
 

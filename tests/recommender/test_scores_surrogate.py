@@ -26,17 +26,27 @@ def test_scores_rank_within_each_dataset_and_failures_are_worst() -> None:
 
 
 def test_scores_are_comparable_across_scales() -> None:
-    runs = pd.DataFrame({"dataset_id": ["a"] * 3 + ["b"] * 3, "task": "regression",
-                         "r2": [0.9, 0.95, 0.97, 0.1, 0.2, 0.3]})
+    runs = pd.DataFrame(
+        {
+            "dataset_id": ["a"] * 3 + ["b"] * 3,
+            "task": "regression",
+            "r2": [0.9, 0.95, 0.97, 0.1, 0.2, 0.3],
+        }
+    )
     scores = normalised_scores(runs)
     assert np.allclose(scores[:3].to_numpy(), scores[3:].to_numpy())
 
 
 @pytest.mark.parametrize(
     ("task", "requested", "expected"),
-    [("binary", None, "log_loss"), ("regression", None, "r2"), ("binary", "roc_auc", "roc_auc"),
-     ("multiclass", "roc_auc", "log_loss"), ("regression", "accuracy", "r2"),
-     ("regression", "mae", "mae")],
+    [
+        ("binary", None, "log_loss"),
+        ("regression", None, "r2"),
+        ("binary", "roc_auc", "roc_auc"),
+        ("multiclass", "roc_auc", "log_loss"),
+        ("regression", "accuracy", "r2"),
+        ("regression", "mae", "mae"),
+    ],
 )
 def test_objective_for_task(task: str, requested: str | None, expected: str) -> None:
     assert objective_for(task, requested) == expected

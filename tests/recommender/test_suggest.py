@@ -1,4 +1,4 @@
-"""suggest end to end on a small real knowledge base: real training runs, real DuckDB, real LightGBM."""
+"""suggest end to end on a small real KB: real training runs, real DuckDB, real LightGBM."""
 
 from __future__ import annotations
 
@@ -104,8 +104,19 @@ def test_cli_suggest_json_and_saved_config_feeds_train(kb_path: Path, tmp_path: 
     saved = tmp_path / "best.json"
     result = runner.invoke(
         app,
-        ["suggest", str(EXAMPLES / "wine.csv"), "--target", "cultivar", "--top", "2",
-         "--kb", str(kb_path), "--json", "--save-config", str(saved)],
+        [
+            "suggest",
+            str(EXAMPLES / "wine.csv"),
+            "--target",
+            "cultivar",
+            "--top",
+            "2",
+            "--kb",
+            str(kb_path),
+            "--json",
+            "--save-config",
+            str(saved),
+        ],
     )
     assert result.exit_code == 0, result.output
     payload = json.loads(result.stdout)
@@ -113,8 +124,17 @@ def test_cli_suggest_json_and_saved_config_feeds_train(kb_path: Path, tmp_path: 
     assert json.loads(saved.read_text()) == payload["suggestions"][0]["config"]
     trained = runner.invoke(
         app,
-        ["train", str(EXAMPLES / "wine.csv"), "--target", "cultivar", "--config", str(saved),
-         "--set", "max_epochs=2", "--json"],
+        [
+            "train",
+            str(EXAMPLES / "wine.csv"),
+            "--target",
+            "cultivar",
+            "--config",
+            str(saved),
+            "--set",
+            "max_epochs=2",
+            "--json",
+        ],
     )
     assert trained.exit_code == 0, trained.output
     assert json.loads(trained.stdout)["status"] in ("ok", "diverged")

@@ -1,0 +1,151 @@
+"""Leave-one-dataset-out quality of `suggest` over the seed datasets.
+
+For each held-out seed dataset: the surrogate learns from every other dataset's seed runs, suggests
+the top 3 for the held-out one, and those configurations are trained on it for real (same row cap,
+epoch cap, split and seed as the seed runs). Their scores are compared with the held-out dataset's
+own seed runs: (a) the library default configuration (Adam, lr 1e-3, batch 128, 2 x 256 ReLU, no
+dropout or decay), (b) the median and (c) the best of its seed configurations.
+
+Normalised regret of a score x (objective oriented so higher is better):
+    (best - x) / (best - median)
+0 = as good as the best seed configuration, 1 = as good as the median one, > 1 = worse.
+
+    python benchmarks/suggest_quality.py                       # all seed datasets
+    python benchmarks/suggest_quality.py --datasets digits,wells_switch
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from knowledge_base import KnowledgeBase  # noqa: E402
+from recommender.kb_view import load_view  # noqa: E402
+from recommender.space import default_space  # noqa: E402
+from recommender.suggest import suggest  # noqa: E402
+from scripts.build_seed_kb import SEED  # noqa: E402
+from scripts.seed_datasets import load_seed_table, seed_datasets  # noqa: E402
+from training import TrainConfig, prepare, train  # noqa: E402
+from training.metrics import METRIC_DIRECTIONS  # noqa: E402
+
+DEFAULT_KB = ROOT / ".seed_build" / "seed.duckdb"
+
+
+def evaluate(dataset, view, space, max_rows: int, max_epochs: int) -> dict[str, float | str]:
+    """Suggest for one held-out dataset and train the top 3 on it."""
+    table = load_seed_table(dataset, max_rows)
+    held_out = view.runs[view.runs["dataset_id"] == table.fingerprint]
+    if held_out.empty:
+        raise SystemExit(f"{dataset.name} has no seed runs in the KB: build it first")
+    features = view.meta.loc[table.fingerprint].to_dict()
+    result = suggest(table, view.without(table.fingerprint), space, top=3, meta_features=features)
+    metric = result.objective
+    sign = 1.0 if METRIC_DIRECTIONS[metric] == "maximize" else -1.0
+    data = prepare(table, seed=SEED)
+    scores = []
+    for s in result.suggestions:
+        config = TrainConfig.from_dict(s.config)
+        config = config.replace(max_epochs=min(config.max_epochs, max_epochs))
+        run = train(config, data, device="cpu", seed=SEED, metric=metric)
+        scores.append(sign * run.value if run.status in ("ok", "pruned") else -np.inf)
+    seed_scores = sign * held_out[metric].astype(float)
+    seed_scores = seed_scores.where(held_out["status"].isin(["ok", "pruned"]), -np.inf)
+    default = TrainConfig().replace(max_epochs=max_epochs)
+    is_default = np.ones(len(held_out), dtype=bool)
+    for name, value in default.to_dict().items():
+        is_default &= held_out[name].to_numpy() == value
+    best, median = float(seed_scores.max()), float(seed_scores.median())
+    scale = best - median if best > median else 1.0
+
+    def regret(x: float) -> float:
+        return (best - x) / scale if np.isfinite(x) else np.inf
+
+    default_score = float(seed_scores[is_default].iloc[0])
+    return {
+        "dataset": dataset.name,
+        "task": table.task,
+        "metric": metric,
+        "top1": regret(scores[0]),
+        "best_of_top3": regret(max(scores)),
+        "default": regret(default_score),
+        "median_kb": regret(median),
+        "best_kb": 0.0,
+        "top1_beats_default": float(scores[0] > default_score),
+    }
+
+
+def plot(frame: pd.DataFrame, path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    shown = frame.sort_values("top1")
+    clipped = shown[["top1", "best_of_top3", "default"]].clip(upper=3.0)
+    fig, ax = plt.subplots(figsize=(10, max(4, 0.22 * len(shown))))
+    y = np.arange(len(shown))
+    ax.scatter(clipped["default"], y, marker="x", color="tab:red", label="library default")
+    ax.scatter(clipped["top1"], y, marker="o", color="tab:blue", label="suggest top-1")
+    ax.scatter(
+        clipped["best_of_top3"], y, marker=".", color="tab:green", label="suggest best of top-3"
+    )
+    ax.axvline(0, color="black", lw=0.8)
+    ax.axvline(1, color="grey", lw=0.8, ls="--")
+    ax.set_yticks(y, shown["dataset"], fontsize=7)
+    ax.set_xlabel("normalised regret (0 = best seed config, 1 = median seed config; clipped at 3)")
+    ax.set_title("suggest, leave-one-dataset-out over the seed datasets")
+    ax.legend(loc="lower right")
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=110)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--kb", default=str(DEFAULT_KB), help="KB holding the seed runs")
+    parser.add_argument("--datasets", default="", help="comma-separated names (default: all)")
+    parser.add_argument("--max-rows", type=int, default=2500, help="as the seed build")
+    parser.add_argument("--max-epochs", type=int, default=20, help="as the seed build")
+    parser.add_argument("--out", default=str(ROOT / "benchmarks" / "out"))
+    args = parser.parse_args()
+    view = load_view(KnowledgeBase(args.kb))
+    space = default_space()
+    wanted = set(args.datasets.split(",")) if args.datasets else None
+    rows = []
+    started = time.perf_counter()
+    for dataset in seed_datasets():
+        if wanted is None or dataset.name in wanted:
+            rows.append(evaluate(dataset, view, space, args.max_rows, args.max_epochs))
+            r = rows[-1]
+            print(
+                f"{r['dataset']:<28}{r['metric']:<10}top1 {r['top1']:6.2f}  top3 "
+                f"{r['best_of_top3']:6.2f}  default {r['default']:6.2f}",
+                flush=True,
+            )
+    frame = pd.DataFrame(rows)
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    frame.to_csv(out / "suggest_quality.csv", index=False)
+    plot(frame, out / "suggest_quality.png")
+    finite = frame.replace(np.inf, np.nan)
+    print(f"\n{len(frame)} held-out datasets in {time.perf_counter() - started:.0f} s")
+    print(f"{'':<34}{'mean regret':>12}{'median regret':>15}")
+    for column in ("top1", "best_of_top3", "default", "median_kb", "best_kb"):
+        print(f"{column:<34}{finite[column].mean():>12.3f}{finite[column].median():>15.3f}")
+    print(
+        f"top-1 beats the library default on {frame['top1_beats_default'].mean():.0%} of datasets"
+        " (target >= 75%)"
+    )
+    print(f"best-of-top-3 mean regret {finite['best_of_top3'].mean():.3f} (target <= 0.25)")
+
+
+if __name__ == "__main__":
+    main()
