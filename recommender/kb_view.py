@@ -73,6 +73,15 @@ class KBView:
         """Runs whose dataset has this task (what `suggest` can learn from directly)."""
         return int((self.runs["task"] == task).sum()) if not self.runs.empty else 0
 
+    def learnable_runs(self, task: str | None = None) -> int:
+        """Runs the surrogate can learn from (their dataset has meta-features), of `task` if set."""
+        if self.runs.empty:
+            return 0
+        known = self.runs["dataset_id"].isin(self.meta.index)
+        if task is not None:
+            known &= self.runs["task"] == task
+        return int(known.sum())
+
     def training_set(self, space: SearchSpace) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Features (meta-features + encoded config), normalised scores and dataset ids of all runs."""
         known = self.runs["dataset_id"].isin(self.meta.index).to_numpy()

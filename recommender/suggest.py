@@ -98,16 +98,12 @@ def suggest(
             f"the knowledge base has no runs of {table.task} datasets to learn from: "
             "showing the default ranking (recommender.portfolio)"
         )
-        suggestions = _default_ranking(space, top)
         similar: tuple[SimilarDataset, ...] = ()
     else:
-        rng = np.random.default_rng(seed)
-        candidates, origins = _candidates(view, space, n_samples, rng)
-        surrogate = fitted_surrogate(view, space, cache_dir)
-        X = view.feature_matrix(features, candidates, space)
-        mean, std = surrogate.predict(X)
-        suggestions = _diverse_top(candidates, origins, mean, std, space, top)
         similar = tuple(view.similar_datasets(features, table.fingerprint, metric, k=3))
+    suggestions = rank_configs(
+        view, space, features, table.task, top, n_samples=n_samples, seed=seed, cache_dir=cache_dir
+    )
     return SuggestResult(
         dataset_id=table.fingerprint,
         dataset_name=table.name,
@@ -119,6 +115,29 @@ def suggest(
         meta_features=features,
         notes=tuple(table.notes) + tuple(notes),
     )
+
+
+def rank_configs(
+    view: KBView,
+    space: SearchSpace,
+    features: dict[str, float],
+    task: str,
+    top: int,
+    *,
+    n_samples: int = 2000,
+    seed: int = 0,
+    cache_dir: Path | None = None,
+) -> tuple[Suggestion, ...]:
+    """The `top` diverse configurations the surrogate ranks best for a dataset with `features`
+    (the default ranking when `view` holds no runs of `task` datasets with meta-features to
+    learn from); `suggest` and the warm start of `tune` share it."""
+    if view.learnable_runs(task) == 0:
+        return _default_ranking(space, top)
+    rng = np.random.default_rng(seed)
+    candidates, origins = _candidates(view, space, n_samples, rng)
+    surrogate = fitted_surrogate(view, space, cache_dir)
+    mean, std = surrogate.predict(view.feature_matrix(features, candidates, space))
+    return _diverse_top(candidates, origins, mean, std, space, top)
 
 
 def _candidates(
