@@ -3,49 +3,45 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, Protocol
+from typing import Protocol
 
 import numpy as np
 
-from recommender.kb_view import KBView
-from recommender.space import SearchSpace
+from recommender.metafeatures import META_FEATURE_NAMES
 from recommender.surrogate import Surrogate
 
 
 class Prior(Protocol):
-    """Per-member predicted normalised scores of configurations: shape (members, configs)."""
+    """Per-member predicted normalised scores of encoded configurations (`SearchSpace.encode`
+    rows): shape (members, rows)."""
 
     n_members: int
 
-    def predict_members(self, configs: list[dict[str, Any]]) -> np.ndarray: ...
+    def predict_members(self, X: np.ndarray) -> np.ndarray: ...
 
 
 class KBPrior:
     """The KB surrogate's members evaluated at this dataset's meta-features.
 
     Args:
-        surrogate: fitted on the knowledge base (`recommender.surrogate_fit.fitted_surrogate`).
-        view: the KB snapshot (only its feature layout is used).
-        space: the search space the configurations come from.
+        surrogate: fitted on the knowledge base (`recommender.surrogate_fit.fitted_surrogate`)
+            with the same search space's encoding.
         meta_features: this dataset's meta-features; missing ones (a black-box objective) are NaN,
             which the surrogate treats as "unknown dataset".
     """
 
-    def __init__(
-        self, surrogate: Surrogate, view: KBView, space: SearchSpace,
-        meta_features: Mapping[str, float] | None,
-    ) -> None:
+    def __init__(self, surrogate: Surrogate, meta_features: Mapping[str, float] | None) -> None:
         self.surrogate = surrogate
-        self.view = view
-        self.space = space
-        self.meta_features = dict(meta_features or {})
         self.n_members = len(surrogate.models_)
+        features = dict(meta_features or {})
+        self._meta = np.array([features.get(n, np.nan) for n in META_FEATURE_NAMES], dtype=float)
 
-    def predict_members(self, configs: list[dict[str, Any]]) -> np.ndarray:
-        if not configs:
+    def predict_members(self, X: np.ndarray) -> np.ndarray:
+        if len(X) == 0:
             return np.zeros((self.n_members, 0))
-        X = self.view.feature_matrix(self.meta_features, configs, self.space)
-        return np.stack([model.predict(X) for model in self.surrogate.models_])
+        # The layout of `KBView.feature_matrix`: meta-features, then the encoded configuration.
+        rows = np.hstack([np.tile(self._meta, (len(X), 1)), X])
+        return np.stack([model.predict(rows) for model in self.surrogate.models_])
 
 
 class FlatPrior:
@@ -54,5 +50,5 @@ class FlatPrior:
     def __init__(self, n_members: int = 3) -> None:
         self.n_members = n_members
 
-    def predict_members(self, configs: list[dict[str, Any]]) -> np.ndarray:
-        return np.zeros((self.n_members, len(configs)))
+    def predict_members(self, X: np.ndarray) -> np.ndarray:
+        return np.zeros((self.n_members, len(X)))

@@ -22,7 +22,7 @@ import numpy as np
 from scipy.stats import norm
 
 from recommender.scores import copula
-from recommender.search._base import Config, Searcher
+from recommender.search._base import Config, Searcher, config_key
 from recommender.search._prior import FlatPrior, Prior
 from recommender.space import SearchSpace
 
@@ -50,9 +50,9 @@ class SurrogateSearcher(Searcher):
         points_to_evaluate: Sequence[Mapping[str, Any]] = (),
         seed: int = 0,
         n_candidates: int = 1000,
-        n_neighbors: int = 50,
+        n_neighbors: int = 20,
         n_best: int = 3,
-        n_estimators: int = 50,
+        n_estimators: int = 30,
         xi: float = 0.01,
         distance_scale: float = 1.0,
     ) -> None:
@@ -65,50 +65,66 @@ class SurrogateSearcher(Searcher):
         self.xi = xi
         self.distance_scale = distance_scale
         self._pool: list[Config] | None = None
+        self._pool_X = np.zeros((0, len(space.names)))
         self._pool_prior = np.zeros((self.prior.n_members, 0))
+        self._low = np.zeros(len(space.names))
+        self._span = np.ones(len(space.names))
+        self._own_X: list[np.ndarray] = []  # per observation: encoded row
         self._own_prior: list[np.ndarray] = []  # per observation: (members,)
+        self._last: dict[str, tuple[np.ndarray, np.ndarray]] = {}  # last ask's candidates
 
     def observe(self, config: Mapping[str, Any], score: float) -> None:
         super().observe(config, score)
-        self._own_prior.append(self.prior.predict_members([self.configs[-1]])[:, 0])
+        cached = self._last.get(config_key(self.configs[-1]))
+        if cached is None:  # told without being asked (or a resumed trial)
+            X = self.space.encode([self.configs[-1]])
+            cached = (X[0], self.prior.predict_members(X)[:, 0])
+        self._own_X.append(cached[0])
+        self._own_prior.append(cached[1])
 
     def _suggest(self) -> Config | None:
         if self._pool is None:
             self._pool = self.space.sample(self.n_candidates, self.rng)
-            self._pool_prior = self.prior.predict_members(self._pool)
+            self._pool_X = self.space.encode(self._pool)
+            self._pool_prior = self.prior.predict_members(self._pool_X)
+            low, high = np.nanmin(self._pool_X, axis=0), np.nanmax(self._pool_X, axis=0)
+            self._low = np.nan_to_num(low)
+            self._span = np.where(high > low, high - low, 1.0)
+            self._span[list(self.space.categorical_indices)] = 1.0  # a mismatch is >= 1 apart
         fresh = self._neighbours()
+        fresh_X = self.space.encode(fresh) if fresh else np.zeros((0, self._pool_X.shape[1]))
         candidates = self._pool + fresh
-        prior = np.hstack([self._pool_prior, self.prior.predict_members(fresh)])
+        X = np.vstack([self._pool_X, fresh_X])
+        prior = np.hstack([self._pool_prior, self.prior.predict_members(fresh_X)])
         keep = np.array([self.is_new(c) for c in candidates])
         if not keep.any():
             return self._random_new()
         candidates = [c for c, k in zip(candidates, keep, strict=True) if k]
-        members = prior[:, keep] + self._corrections(candidates)
+        X, prior = X[keep], prior[:, keep]
+        members = prior + self._corrections(X)
         mean, std = members.mean(axis=0), members.std(axis=0)
         if self.configs:
             # Trees predict a constant far from the data, so their spread alone never grows
             # there: uncertainty also grows with the distance to the nearest trial.
-            std = np.hypot(std, self.distance_scale * self._nearest_distance(candidates))
+            std = np.hypot(std, self.distance_scale * self._nearest_distance(X))
         if len(self.scores) < MIN_TRIALS_TO_LEARN:
             acquisition = mean + std  # nothing of ours to improve on yet: optimistic prior
         else:
             best = float(np.max(self._own_y()))
             acquisition = expected_improvement(mean, std, best=best, xi=self.xi)
-        return candidates[int(np.argmax(acquisition))]
+        chosen = int(np.argmax(acquisition))
+        self._last = {config_key(candidates[chosen]): (X[chosen], prior[:, chosen])}
+        return candidates[chosen]
 
-    def _nearest_distance(self, candidates: list[Config]) -> np.ndarray:
-        """Mean per-parameter distance (unit scale; a categorical mismatch counts 1) from each
-        candidate to the nearest trial so far."""
-        X_new = self.space.encode(candidates)
-        X_own = self.space.encode(self.configs)
-        low, high = np.nanmin(X_new, axis=0), np.nanmax(X_new, axis=0)
-        span = np.where(high > low, high - low, 1.0)
-        new, own = (X_new - low) / span, (X_own - low) / span
-        categorical = list(self.space.categorical_indices)
-        diff = np.abs(new[:, None, :] - own[None, :, :])
-        diff[:, :, categorical] = (diff[:, :, categorical] > 0).astype(float)
-        both_missing = np.isnan(new)[:, None, :] & np.isnan(own)[None, :, :]
-        diff = np.where(both_missing, 0.0, np.nan_to_num(np.minimum(diff, 1.0), nan=1.0))
+    def _unit(self, X: np.ndarray) -> np.ndarray:
+        """Encoded rows on a unit scale (categorical codes kept), inactive as -1."""
+        return np.nan_to_num((X - self._low) / self._span, nan=-1.0).astype(np.float32)
+
+    def _nearest_distance(self, X: np.ndarray) -> np.ndarray:
+        """Mean per-parameter distance (unit scale, each term at most 1: a categorical mismatch
+        or an active/inactive difference counts 1) from each candidate to the nearest trial."""
+        new, own = self._unit(X), self._unit(np.stack(self._own_X))
+        diff = np.minimum(np.abs(new[:, None, :] - own[None, :, :]), 1.0)
         return diff.mean(axis=2).min(axis=1)
 
     def _own_y(self) -> np.ndarray:
@@ -124,16 +140,16 @@ class SurrogateSearcher(Searcher):
             out += self.space.neighbors(self.configs[i], self.rng, n=self.n_neighbors)
         return out
 
-    def _corrections(self, candidates: list[Config]) -> np.ndarray:
-        """Per member, this dataset's correction of the prior at `candidates` (zeros early on)."""
+    def _corrections(self, X_new: np.ndarray) -> np.ndarray:
+        """Per member, this dataset's correction of the prior at encoded candidates (zeros early
+        on)."""
         n_members = self.prior.n_members
         if len(self.scores) < MIN_TRIALS_TO_LEARN:
-            return np.zeros((n_members, len(candidates)))
-        X_own = self.space.encode(self.configs)
-        X_new = self.space.encode(candidates)
+            return np.zeros((n_members, len(X_new)))
+        X_own = np.stack(self._own_X)
         y = self._own_y()
         own_prior = np.stack(self._own_prior, axis=1)
-        out = np.empty((n_members, len(candidates)))
+        out = np.empty((n_members, len(X_new)))
         for member in range(n_members):
             # Member 0 sees every trial; the others a bootstrap resample (their spread is the
             # uncertainty that remains about this dataset).
@@ -143,7 +159,7 @@ class SurrogateSearcher(Searcher):
                 weight = np.ones(len(y), dtype=int)
             keep = weight > 0
             model = lgb.LGBMRegressor(
-                n_estimators=self.n_estimators, learning_rate=0.1, num_leaves=7,
+                n_estimators=self.n_estimators, learning_rate=0.15, num_leaves=7,
                 min_child_samples=2, min_data_in_bin=1, subsample=1.0,
                 random_state=self.seed + member, n_jobs=1, verbose=-1,
             )
