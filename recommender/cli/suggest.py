@@ -62,17 +62,28 @@ def suggest_command(
 
 
 def _print_tables(result: SuggestResult) -> None:
+    # One column per suggestion, one row per hyperparameter: fits a narrow terminal.
     table = RichTable(
         title=f"Suggestions for {result.dataset_name} ({result.task}, objective {result.objective})"
     )
-    for column in ("#", *SHOWN, "score ± unc", "from"):
-        table.add_column(column)
+    table.add_column("hyperparameter", no_wrap=True, min_width=15)
     for s in result.suggestions:
-        score = (
+        table.add_column(f"#{s.rank}", overflow="fold")
+    for name in SHOWN:
+        table.add_row(name, *(_fmt(s.config[name]) for s in result.suggestions))
+    table.add_row(
+        "predicted score",
+        *(
             "—" if s.predicted_score is None else f"{s.predicted_score:+.2f} ± {s.uncertainty:.2f}"
-        )
-        table.add_row(str(s.rank), *(_fmt(s.config[name]) for name in SHOWN), score, s.origin)
+            for s in result.suggestions
+        ),
+    )
+    table.add_row("from", *(s.origin for s in result.suggestions))
     out.print(table)
+    err.print(
+        "predicted score: normalised (standard-normal quantile within a dataset; higher is better)",
+        highlight=False,
+    )
     if result.similar_datasets:
         evidence = RichTable(title="Most similar datasets in the knowledge base")
         for column in ("dataset", "distance", "best value", "its best configuration"):
