@@ -8,13 +8,9 @@ import numpy as np
 import pandas as pd
 
 from knowledge_base import KnowledgeBase, StudyRecord
-from recommender.scores import normalised_scores
 from recommender.space import SearchSpace, default_space
+from recommender.study_scores import study_scores
 from training.metrics import METRIC_DIRECTIONS
-
-# The column `normalised_scores` reads: any metric whose direction is "maximize" will do, because
-# the column is filled with direction-signed objective values (higher is better).
-_SIGNED_COLUMN = next(m for m, d in METRIC_DIRECTIONS.items() if d == "maximize")
 
 
 @dataclass(frozen=True)
@@ -57,18 +53,7 @@ def load_study(kb: KnowledgeBase, study_id: str) -> StudyData:
     )
     runs.insert(0, "trial", np.arange(1, len(runs) + 1))
     runs["value"] = pd.to_numeric(runs["value"], errors="coerce").astype(float)
-    runs["score"] = _scores(runs, direction)
+    runs["score"] = study_scores(runs["value"].to_numpy(), direction, runs["status"].tolist())
     curves = kb.curves(runs["id"].tolist()) if len(runs) else pd.DataFrame()
     return StudyData(study, dataset_name, objective, direction, space, runs, curves)
 
-
-def _scores(runs: pd.DataFrame, direction: str) -> pd.Series:
-    """Copula-normalised score per run (higher is better; failed and diverged runs lowest)."""
-    if runs.empty:
-        return pd.Series(dtype=float)
-    sign = 1.0 if direction == "maximize" else -1.0
-    frame = pd.DataFrame(
-        {"dataset_id": runs["dataset_id"], "status": runs["status"],
-         _SIGNED_COLUMN: sign * runs["value"]}
-    )
-    return normalised_scores(frame, objective_for_task=lambda task: _SIGNED_COLUMN)
