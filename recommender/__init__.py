@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from recommender.api import Recommender
 from recommender.metafeatures import (
     META_FEATURE_NAMES,
     MetaFeatureExtractor,
@@ -18,8 +19,13 @@ from recommender.space import (
     default_space,
     load_space,
 )
+from recommender.study import Study
+from recommender.tune import TuneResult
 
 __all__: list[str] = [
+    "Recommender",
+    "Study",
+    "TuneResult",
     "META_FEATURE_NAMES",
     "MetaFeatureExtractor",
     "compute_meta_features",

@@ -5,20 +5,31 @@ Example:
     >>> rec = Recommender(kb="~/my_kb.duckdb")  # doctest: +SKIP
     >>> result = rec.suggest("data.csv", target="label", top=5)  # doctest: +SKIP
     >>> result.suggestions[0].config  # doctest: +SKIP
+    >>> best = rec.tune("data.csv", target="label", budget=30).best_config  # doctest: +SKIP
+    >>> study = rec.study(meta_features=None, name="my-objective")  # doctest: +SKIP
+    >>> cfg = study.ask(); study.tell(cfg, value=0.93)  # doctest: +SKIP
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from pathlib import Path
 
 import pandas as pd
 
-from knowledge_base import KnowledgeBase
+from hpo_common.errors import InputError
+from knowledge_base import DatasetRecord, KnowledgeBase
 from recommender.kb_open import cache_dir_of, open_kb
 from recommender.meta_cache import meta_features_of
+from recommender.metafeatures import compute_meta_features
+from recommender.pruners import make_pruner
+from recommender.scores import objective_for
 from recommender.space import SearchSpace, default_space, load_space
+from recommender.study import Study, blackbox_dataset, create_study
 from recommender.suggest import SuggestResult, suggest
+from recommender.tune import TrialEvent, TuneResult, tune
 from training import Table, load_table
+from training.metrics import METRIC_DIRECTIONS
 
 DataSource = str | Path | pd.DataFrame | Table
 
@@ -39,12 +50,7 @@ class Recommender:
         space: str | Path | SearchSpace | None = None,
     ) -> None:
         self.kb = open_kb(kb)
-        if space is None:
-            self.space = default_space()
-        elif isinstance(space, SearchSpace):
-            self.space = space
-        else:
-            self.space = load_space(space)
+        self.space = _space(space) or default_space()
 
     def table(self, data: DataSource, target: str | None = None, task: str | None = None) -> Table:
         """Load `data` (a file, a DataFrame or an already loaded `Table`)."""
@@ -75,3 +81,93 @@ class Recommender:
             meta_features=meta_features_of(table, cache_dir),
             cache_dir=cache_dir,
         )
+
+    def tune(
+        self,
+        data: DataSource,
+        target: str | None = None,
+        *,
+        task: str | None = None,
+        budget: int | None = 20,
+        timeout: float | None = None,
+        strategy: str = "surrogate",
+        workers: int = 1,
+        seed: int = 0,
+        metric: str | None = None,
+        warm_start: int = 5,
+        pruner: str | None = "median",
+        max_epochs: int | None = None,
+        device: str = "auto",
+        resume: str | None = None,
+        refit: bool = False,
+        out: str | Path | None = None,
+        progress: Callable[[TrialEvent], None] | None = None,
+    ) -> TuneResult:
+        """Warm-started search with real training; every trial is logged into the KB.
+
+        See `recommender.tune.tune` for the arguments. Returns the best configuration, its
+        score, the trials as a DataFrame, the study id and the trials by status.
+        """
+        return tune(
+            self.table(data, target, task), self.kb, self.space, budget=budget, timeout=timeout,
+            strategy=strategy, workers=workers, seed=seed, metric=metric, warm_start=warm_start,
+            pruner=pruner, max_epochs=max_epochs, device=device, resume=resume, refit=refit,
+            out=out, progress=progress, cache_dir=cache_dir_of(self.kb),
+        )
+
+    def study(
+        self,
+        data: DataSource | None = None,
+        target: str | None = None,
+        *,
+        task: str | None = None,
+        meta_features: Mapping[str, float] | None = None,
+        space: str | Path | SearchSpace | None = None,
+        name: str | None = None,
+        objective: str | None = None,
+        direction: str | None = None,
+        strategy: str = "surrogate",
+        warm_start: int = 5,
+        budget: int | None = None,
+        pruner: str | None = None,
+        seed: int = 0,
+        resume: str | None = None,
+    ) -> Study:
+        """An ask/tell study for your own training loop or any black-box objective.
+
+        With `data`, the study is about that dataset (its meta-features warm-start the search,
+        `objective` defaults to log_loss/r2). Without it, pass `name` (the study is stored under a
+        dataset record `blackbox-<hash of name>`), optionally `meta_features` (a dict; stored so
+        the knowledge base can learn from these runs), `objective` (default "value") and
+        `direction` (default "maximize").
+
+        Example:
+            >>> study = Recommender(kb=":memory:").study(name="toy")  # doctest: +SKIP
+            >>> cfg = study.ask()  # doctest: +SKIP
+            >>> record = study.tell(cfg, value=0.93)  # doctest: +SKIP
+        """
+        if data is not None:
+            table = self.table(data, target, task)
+            dataset = DatasetRecord.from_table(table)
+            features = dict(meta_features or compute_meta_features(table))
+            objective = objective_for(table.task, objective)
+            direction = direction or METRIC_DIRECTIONS[objective]
+        else:
+            if not name:
+                raise InputError("a study without data needs a name (study(name=...))")
+            dataset = blackbox_dataset(name, task or "regression")
+            features = dict(meta_features or {})
+            objective = objective or "value"
+            direction = direction or METRIC_DIRECTIONS.get(objective, "maximize")
+        return create_study(
+            self.kb, _space(space) or self.space, dataset, meta_features=features,
+            objective=objective, direction=direction, strategy=strategy, warm_start=warm_start,
+            budget=budget, pruner=make_pruner(pruner), seed=seed, resume=resume,
+            cache_dir=cache_dir_of(self.kb),
+        )
+
+
+def _space(space: str | Path | SearchSpace | None) -> SearchSpace | None:
+    if space is None or isinstance(space, SearchSpace):
+        return space
+    return load_space(space)

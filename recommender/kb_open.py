@@ -14,12 +14,15 @@ SEED_KB_DIR = Path(__file__).parent / "data" / "seed_kb"
 
 
 def open_kb(
-    kb: str | Path | KnowledgeBase | None = None, *, with_seed: bool = True
+    kb: str | Path | KnowledgeBase | None = None, *, with_seed: bool = True, create: bool = True
 ) -> KnowledgeBase:
-    """The knowledge base at `kb` (default location when None); a new file gets the seed runs."""
+    """The knowledge base at `kb` (default location when None); a new file gets the seed runs.
+
+    With `create=False` a missing file is a `NotFoundError` instead of a new knowledge base.
+    """
     if isinstance(kb, KnowledgeBase):
         return kb
-    store = KnowledgeBase(kb)
+    store = KnowledgeBase(kb, create=create)
     is_new_file = store.migrated_from == 0 and store.path is not None
     if with_seed and is_new_file and (SEED_KB_DIR / "manifest.json").exists():
         store.import_parquet(SEED_KB_DIR)

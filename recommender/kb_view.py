@@ -83,9 +83,14 @@ class KBView:
             digest.update(pd.util.hash_pandas_object(self.meta, index=True).values.tobytes())
         return digest.hexdigest()[:20]
 
-    def runs_of_task_family(self, task: str) -> int:
-        """Runs whose dataset has this task (what `suggest` can learn from directly)."""
-        return int((self.runs["task"] == task).sum()) if not self.runs.empty else 0
+    def learnable_runs(self, task: str | None = None) -> int:
+        """Runs the surrogate can learn from (their dataset has meta-features), of `task` if set."""
+        if self.runs.empty:
+            return 0
+        known = self.runs["dataset_id"].isin(self.meta.index)
+        if task is not None:
+            known &= self.runs["task"] == task
+        return int(known.sum())
 
     def training_set(self, space: SearchSpace) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Features (meta-features + encoded config), normalised scores and dataset ids of runs."""

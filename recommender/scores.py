@@ -68,3 +68,11 @@ def normalised_scores(
     ranks = raw.groupby(runs["dataset_id"]).rank(method="average")
     sizes = runs.groupby("dataset_id")["dataset_id"].transform("size")
     return pd.Series(norm.ppf((ranks - 0.5) / sizes), index=runs.index)
+
+
+def copula(scores: np.ndarray) -> np.ndarray:
+    """One dataset's scores (higher is better; NaN for failed runs, which rank worst) as
+    standard-normal quantiles of their ranks, the scale `normalised_scores` gives the KB."""
+    raw = np.where(np.isfinite(scores), scores, -np.inf)
+    ranks = pd.Series(raw).rank(method="average").to_numpy()
+    return norm.ppf((ranks - 0.5) / len(raw))

@@ -100,22 +100,25 @@ def suggest(
     view = kb if isinstance(kb, KBView) else load_view(kb, objective)
     notes: list[str] = []
     known = view.best_runs(table.fingerprint, metric)
-    if view.runs_of_task_family(table.task) == 0:
+    if view.learnable_runs(table.task) == 0:
         notes.append(
             f"the knowledge base has no runs of {table.task} datasets to learn from: "
             "showing the default ranking (recommender.portfolio)"
         )
-        suggestions = _default_ranking(space, top)
         similar: tuple[SimilarDataset, ...] = ()
     else:
-        rng = np.random.default_rng(seed)
-        near = view.nearest(features, table.fingerprint, NEAREST_DATASETS).index
-        candidates, origins = _candidates(view, space, n_samples, rng, near)
-        surrogate = fitted_surrogate(view, space, cache_dir)
-        X = view.feature_matrix(features, candidates, space)
-        mean, std = surrogate.predict(X)
-        suggestions = _diverse_top(candidates, origins, mean, std, space, top)
         similar = tuple(view.similar_datasets(features, table.fingerprint, metric, k=3))
+    suggestions = rank_configs(
+        view,
+        space,
+        features,
+        table.task,
+        top,
+        n_samples=n_samples,
+        seed=seed,
+        cache_dir=cache_dir,
+        exclude=table.fingerprint,
+    )
     return SuggestResult(
         dataset_id=table.fingerprint,
         dataset_name=table.name,
@@ -127,6 +130,32 @@ def suggest(
         meta_features=features,
         notes=tuple(table.notes) + tuple(notes),
     )
+
+
+def rank_configs(
+    view: KBView,
+    space: SearchSpace,
+    features: dict[str, float],
+    task: str,
+    top: int,
+    *,
+    n_samples: int = 1000,
+    seed: int = 0,
+    cache_dir: Path | None = None,
+    exclude: str = "",
+) -> tuple[Suggestion, ...]:
+    """The `top` diverse configurations the surrogate ranks best for a dataset with `features`
+    (the default ranking when `view` holds no runs of `task` datasets with meta-features to
+    learn from); `suggest` and the warm start of `tune` share it. KB candidates come from the
+    datasets nearest to `features`, leaving out the dataset `exclude` itself."""
+    if view.learnable_runs(task) == 0:
+        return _default_ranking(space, top)
+    rng = np.random.default_rng(seed)
+    near = view.nearest(features, exclude, NEAREST_DATASETS).index
+    candidates, origins = _candidates(view, space, n_samples, rng, near)
+    surrogate = fitted_surrogate(view, space, cache_dir)
+    mean, std = surrogate.predict(view.feature_matrix(features, candidates, space))
+    return _diverse_top(candidates, origins, mean, std, space, top)
 
 
 def _candidates(

@@ -12,6 +12,7 @@ from rich.table import Table
 from knowledge_base import KnowledgeBase
 from recommender.cli import app
 from recommender.cli._common import JsonOption, KbOption, err, handle_errors, out, print_json
+from recommender.kb_open import open_kb
 
 kb_app = typer.Typer(
     help="Inspect, export, import and merge the knowledge base of past runs.",
@@ -28,7 +29,7 @@ _DATASET_COLUMNS = ("id", "name", "task", "n_rows", "n_features", "n_classes", "
 
 def _open(path: Path | None, *, create: bool = False) -> KnowledgeBase:
     """The knowledge base named by `--kb` (which must exist unless `create`), else the default."""
-    return KnowledgeBase(path, create=create or path is None)
+    return open_kb(path, create=create or path is None)
 
 
 def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:

@@ -1,0 +1,128 @@
+"""`hpo-recommend tune`: warm-started search with real training; every trial goes into the KB."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
+from rich.table import Table as RichTable
+
+from recommender.api import Recommender
+from recommender.cli import app
+from recommender.cli._common import JsonOption, KbOption, err, handle_errors, out, print_json
+from recommender.search import STRATEGIES
+from recommender.tune import TrialEvent, TuneResult
+
+SHOWN = ("optimizer", "learning_rate", "batch_size", "n_layers", "width")
+
+
+@app.command("tune")
+@handle_errors
+def tune_command(
+    data: Annotated[Path, typer.Argument(help="CSV or Parquet file of the dataset.")],
+    target: Annotated[str | None, typer.Option(help="Target column (default: the last).")] = None,
+    task: Annotated[str | None, typer.Option(help="binary, multiclass or regression.")] = None,
+    budget: Annotated[int | None, typer.Option(min=1, help="Trials in total.")] = 20,
+    timeout: Annotated[
+        float | None, typer.Option(min=0, help="Seconds after which no new trial starts.")
+    ] = None,
+    strategy: Annotated[str, typer.Option(help=f"One of {', '.join(STRATEGIES)}.")] = "surrogate",
+    warm_start: Annotated[int, typer.Option(min=0, help="Suggestions tried first.")] = 5,
+    workers: Annotated[int, typer.Option(min=1, help="Trials trained at once (processes).")] = 1,
+    pruner: Annotated[str, typer.Option(help="median, asha or none.")] = "median",
+    metric: Annotated[str | None, typer.Option(help="Objective (default log_loss / r2).")] = None,
+    max_epochs: Annotated[int | None, typer.Option(min=1, help="Cap on epochs per trial.")] = None,
+    device: Annotated[str, typer.Option(help="auto, cpu, cuda or mps.")] = "auto",
+    seed: Annotated[int, typer.Option(help="Seed of the split, the search and training.")] = 0,
+    space: Annotated[Path | None, typer.Option(help="Search-space file (.toml/.json/.yaml).")] = (
+        None
+    ),
+    resume: Annotated[str | None, typer.Option(help="Continue the study with this id.")] = None,
+    refit: Annotated[
+        bool, typer.Option(help="Retrain the best configuration on train+validation.")
+    ] = False,
+    out_dir: Annotated[
+        Path | None, typer.Option("--out", help="Folder for the --refit checkpoint.")
+    ] = None,
+    kb: KbOption = None,
+    json_output: JsonOption = False,
+) -> None:
+    """Search for the best training configuration of DATA, warm-started from the knowledge base."""
+    with _TrialProgress(budget) as progress:
+        result = Recommender(kb=kb, space=space).tune(
+            data, target=target, task=task, budget=budget, timeout=timeout, strategy=strategy,
+            workers=workers, seed=seed, metric=metric, warm_start=warm_start,
+            pruner=None if pruner == "none" else pruner, max_epochs=max_epochs, device=device,
+            resume=resume, refit=refit, out=out_dir, progress=progress,
+        )
+    if json_output:
+        print_json(result.to_dict())
+    else:
+        _print_summary(result)
+    if result.status == "interrupted":
+        err.print(f"interrupted: resume with --resume {result.study_id}")
+        raise typer.Exit(130)
+
+
+class _TrialProgress:
+    """A live display on stderr: trial n/N, best so far, the last configuration, ETA."""
+
+    def __init__(self, budget: int | None) -> None:
+        self._progress = Progress(
+            TextColumn("[bold]tune"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TextColumn("best {task.fields[best]}"),
+            TimeElapsedColumn(),
+            TimeRemainingColumn(),
+            TextColumn("{task.fields[last]}"),
+            console=err,
+            transient=True,
+        )
+        self._task = self._progress.add_task("trials", total=budget, best="—", last="")
+
+    def __enter__(self) -> _TrialProgress:
+        self._progress.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._progress.stop()
+
+    def __call__(self, event: TrialEvent) -> None:
+        best = "—" if event.best_value is None else f"{event.best_value:.4g}"
+        last = f"{event.status} {event.value:.4g}: {_brief(event.config)}"
+        self._progress.update(self._task, completed=event.done, best=best, last=last)
+
+
+def _print_summary(result: TuneResult) -> None:
+    title = f"tune {result.dataset_name}: study {result.study_id} ({result.status})"
+    table = RichTable(title=title)
+    table.add_column("")
+    table.add_column("")
+    best = "—" if result.best_value is None else f"{result.objective} {result.best_value:.5g}"
+    table.add_row("best score", best)
+    for name, value in (result.best_config or {}).items():
+        table.add_row(f"  {name}", _fmt(value))
+    table.add_row("trials", ", ".join(f"{n} {s}" for s, n in result.counts.items()))
+    table.add_row("knowledge base", result.kb_path or "(in memory)")
+    table.add_row("study id", result.study_id)
+    if result.checkpoint:
+        table.add_row("checkpoint", result.checkpoint)
+    out.print(table)
+
+
+def _fmt(value: Any) -> str:
+    return f"{value:.4g}" if isinstance(value, float) else str(value)
+
+
+def _brief(config: dict[str, Any]) -> str:
+    return " ".join(f"{k}={_fmt(config[k])}" for k in SHOWN if k in config)

@@ -1,0 +1,117 @@
+"""Executors run trials; they never see the search, the surrogate or the knowledge base.
+
+The contract is one method: `submit(config, callback) -> Future[TrainResult]`, plus `capacity`
+(how many trials may run at once) and `close()`. The prepared data is given once, at
+construction. A future that raises (a worker process died) is the driver's to record as a
+`failed` trial; the executor stays usable.
+
+- `SequentialExecutor`: trains in this process when `submit` is called (the default).
+- `ProcessExecutor`: local worker processes (spawn context, one torch thread each); the prepared
+  data reaches each worker once, through the pool initializer, not with every trial.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+from collections.abc import Callable
+from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+from typing import Protocol
+
+from training import PreparedData, TrainConfig, TrainResult, train
+
+EpochCallback = Callable[[int, float], bool] | None
+
+
+class Executor(Protocol):
+    capacity: int
+
+    def submit(
+        self, config: TrainConfig, callback: EpochCallback = None
+    ) -> Future[TrainResult]: ...
+
+    def close(self) -> None: ...
+
+
+class SequentialExecutor:
+    """Train each trial in this process, at `submit` time."""
+
+    capacity = 1
+
+    def __init__(
+        self, data: PreparedData, *, device: str = "auto", seed: int = 0, metric: str | None = None
+    ) -> None:
+        self.data, self.device, self.seed, self.metric = data, device, seed, metric
+
+    def submit(self, config: TrainConfig, callback: EpochCallback = None) -> Future[TrainResult]:
+        future: Future[TrainResult] = Future()
+        try:
+            future.set_result(train(config, self.data, device=self.device, seed=self.seed,
+                                    metric=self.metric, callback=callback))
+        except Exception as exc:  # invalid arguments: the driver records the trial as failed
+            future.set_exception(exc)
+        return future
+
+    def close(self) -> None:
+        """Nothing to release."""
+
+
+# ---- worker processes ---------------------------------------------------------------------------
+_WORKER: dict[str, object] = {}
+
+
+def _init_worker(data: PreparedData, device: str, seed: int, metric: str | None) -> None:
+    import torch
+
+    torch.set_num_threads(1)  # processes, not threads, give the speed-up on CPU
+    _WORKER.update(data=data, device=device, seed=seed, metric=metric)
+
+
+def _run_trial(config: TrainConfig, callback: EpochCallback) -> TrainResult:
+    return train(config, _WORKER["data"], device=str(_WORKER["device"]),  # type: ignore[arg-type]
+                 seed=int(_WORKER["seed"]), metric=_WORKER["metric"],  # type: ignore[arg-type]
+                 callback=callback)
+
+
+class ProcessExecutor:
+    """`workers` local processes; a crashed worker fails its trial and the pool is rebuilt.
+
+    Several workers may share one GPU (`device="cuda"`): each trial frees its memory when done.
+    """
+
+    def __init__(
+        self, data: PreparedData, workers: int, *, device: str = "auto", seed: int = 0,
+        metric: str | None = None,
+    ) -> None:
+        if workers < 1:
+            raise ValueError(f"workers must be >= 1, but got {workers}")
+        self.capacity = workers
+        self._initargs = (data, device, seed, metric)
+        self._pool = self._new_pool()
+
+    def _new_pool(self) -> ProcessPoolExecutor:
+        return ProcessPoolExecutor(
+            self.capacity, mp_context=multiprocessing.get_context("spawn"),
+            initializer=_init_worker, initargs=self._initargs,
+        )
+
+    def submit(self, config: TrainConfig, callback: EpochCallback = None) -> Future[TrainResult]:
+        try:
+            return self._pool.submit(_run_trial, config, callback)
+        except BrokenProcessPool:  # a worker died earlier: its trials failed; start afresh
+            self._pool.shutdown(wait=False, cancel_futures=True)
+            self._pool = self._new_pool()
+            return self._pool.submit(_run_trial, config, callback)
+
+    def close(self) -> None:
+        self._pool.shutdown(wait=True, cancel_futures=True)
+
+
+def make_executor(
+    data: PreparedData, workers: int = 1, *, device: str = "auto", seed: int = 0,
+    metric: str | None = None,
+) -> SequentialExecutor | ProcessExecutor:
+    """Sequential for one worker, worker processes for more."""
+    if workers <= 1:
+        return SequentialExecutor(data, device=device, seed=seed, metric=metric)
+    return ProcessExecutor(data, workers, device=device, seed=seed, metric=metric)

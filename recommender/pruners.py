@@ -1,0 +1,149 @@
+"""Pruners: stop a trial early when its learning curve is clearly worse than earlier trials'.
+
+A pruner only reads curves: the per-epoch objective values of this study's finished trials. It
+hands `training.train` a per-epoch callback (`callback(epoch, value) -> stop?`); the callback is a
+small picklable object, so it travels to worker processes with the trial. Values are compared in
+the objective's direction.
+
+- `MedianPruner`: stop at epoch e when the trial's best value so far is worse than the median of
+  earlier trials' best values up to epoch e (Optuna's median rule).
+- `SuccessiveHalvingPruner`: asynchronous successive halving (ASHA) over epochs: rungs at
+  `min_epochs * reduction_factor**k`; at a rung a trial continues only if its best value so far is
+  in the top `1 / reduction_factor` of the values earlier trials had at that rung.
+
+Example:
+    >>> pruner = MedianPruner(n_startup_trials=2, n_warmup_epochs=0)
+    >>> stop = pruner.callback([[0.9, 0.5, 0.4], [0.8, 0.6, 0.5]], "minimize")
+    >>> stop(1, 0.95)  # log loss 0.95 after one epoch; earlier trials had 0.9 and 0.8
+    True
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from hpo_common.errors import InputError
+
+Curves = Sequence[Sequence[float]]
+
+
+def _best_so_far(curve: Sequence[float], epoch: int, sign: float) -> float:
+    """Best higher-is-better value (sign * value) over the first `epoch` epochs; NaN if none."""
+    values = np.asarray(curve[:epoch], dtype=float) * sign
+    finite = values[np.isfinite(values)]
+    return float(finite.max()) if finite.size else math.nan
+
+
+@dataclass(frozen=True)
+class MedianPruner:
+    """The median rule.
+
+    Args:
+        n_startup_trials: earlier trials needed (reaching the epoch) before pruning starts.
+        n_warmup_epochs: epochs every trial runs before it may be pruned.
+    """
+
+    n_startup_trials: int = 3
+    n_warmup_epochs: int = 2
+
+    def should_stop(self, epoch: int, curve: Sequence[float], history: Curves, sign: float) -> bool:
+        if epoch <= self.n_warmup_epochs:
+            return False
+        others = [_best_so_far(c, epoch, sign) for c in history if len(c) >= epoch]
+        others = [v for v in others if math.isfinite(v)]
+        if len(others) < self.n_startup_trials:
+            return False
+        mine = _best_so_far(curve, epoch, sign)
+        return not math.isfinite(mine) or mine < float(np.median(others))
+
+    def callback(self, history: Curves, direction: str) -> EpochCallback:
+        """A `training.train` callback judging a new trial against `history`."""
+        return EpochCallback(self, _frozen(history), _sign(direction))
+
+
+@dataclass(frozen=True)
+class SuccessiveHalvingPruner:
+    """Asynchronous successive halving over epochs.
+
+    Args:
+        min_epochs: the first rung.
+        reduction_factor: keep the top 1/reduction_factor at each rung.
+        n_startup_trials: earlier trials needed at a rung before it prunes.
+    """
+
+    min_epochs: int = 2
+    reduction_factor: int = 3
+    n_startup_trials: int = 3
+
+    def __post_init__(self) -> None:
+        if self.min_epochs < 1 or self.reduction_factor < 2:
+            raise InputError(
+                "successive halving needs min_epochs >= 1 and reduction_factor >= 2, but got "
+                f"(min_epochs={self.min_epochs}, reduction_factor={self.reduction_factor})"
+            )
+
+    def is_rung(self, epoch: int) -> bool:
+        ratio = epoch / self.min_epochs
+        if ratio < 1 or ratio != int(ratio):
+            return False
+        k = round(math.log(ratio, self.reduction_factor))
+        return self.reduction_factor**k == ratio
+
+    def should_stop(self, epoch: int, curve: Sequence[float], history: Curves, sign: float) -> bool:
+        if not self.is_rung(epoch):
+            return False
+        others = [_best_so_far(c, epoch, sign) for c in history if len(c) >= epoch]
+        others = [v for v in others if math.isfinite(v)]
+        if len(others) < self.n_startup_trials:
+            return False
+        mine = _best_so_far(curve, epoch, sign)
+        keep = max(1, len(others) // self.reduction_factor)
+        cutoff = sorted(others, reverse=True)[keep - 1]
+        return not math.isfinite(mine) or mine < cutoff
+
+    def callback(self, history: Curves, direction: str) -> EpochCallback:
+        """A `training.train` callback judging a new trial against `history`."""
+        return EpochCallback(self, _frozen(history), _sign(direction))
+
+
+Pruner = MedianPruner | SuccessiveHalvingPruner
+PRUNERS = {"median": MedianPruner, "asha": SuccessiveHalvingPruner}
+
+
+@dataclass
+class EpochCallback:
+    """`callback(epoch, value) -> stop?` for `training.train`; remembers the trial's curve."""
+
+    pruner: Pruner
+    history: tuple[tuple[float, ...], ...]
+    sign: float
+
+    def __post_init__(self) -> None:
+        self.curve: list[float] = []
+
+    def __call__(self, epoch: int, value: float) -> bool:
+        self.curve.append(value)
+        return self.pruner.should_stop(epoch, self.curve, self.history, self.sign)
+
+
+def make_pruner(name: str | None) -> Pruner | None:
+    """The pruner called `name` ("median", "asha") with default settings; None for "none"."""
+    if name is None or name == "none":
+        return None
+    if name not in PRUNERS:
+        raise InputError(f"pruner must be one of median, asha, none, but got {name!r}")
+    return PRUNERS[name]()
+
+
+def _frozen(history: Curves) -> tuple[tuple[float, ...], ...]:
+    return tuple(tuple(float(v) for v in curve) for curve in history)
+
+
+def _sign(direction: str) -> float:
+    if direction not in ("minimize", "maximize"):
+        raise InputError(f"direction must be minimize or maximize, but got {direction!r}")
+    return 1.0 if direction == "maximize" else -1.0

@@ -1,0 +1,181 @@
+"""Warm-started Bayesian optimisation: the KB surrogate as prior, this dataset's trials on top.
+
+Each ensemble member of the KB surrogate (fitted once per KB state, see `surrogate_fit`) gives a
+prior prediction; a small LightGBM per member is boosted from that prediction (`init_score`) on
+this dataset's own trials, scored by the copula transform within the dataset. So the KB decides
+where nothing is known yet, and this dataset's evidence overrides it where trials exist. Failed
+and diverged trials take the worst score, which pulls predictions down around them: known failing
+regions are avoided. The next configuration maximises expected improvement over a candidate pool:
+space samples (predicted by the prior once per study) plus fresh neighbours of the best trials.
+
+Cost per `ask`: `n_members` small fits (~50 trees on <= a few hundred rows) and predictions on
+~1,000 candidates: tens of milliseconds, independent of the KB's size.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import lightgbm as lgb
+import numpy as np
+from scipy.stats import norm
+
+from recommender.scores import copula
+from recommender.search._base import Config, Searcher, config_key
+from recommender.search._prior import FlatPrior, Prior
+from recommender.space import SearchSpace
+
+MIN_TRIALS_TO_LEARN = 3  # below this, the prior alone ranks candidates
+
+
+class SurrogateSearcher(Searcher):
+    """Expected improvement on the KB prior plus a per-dataset correction.
+
+    Args:
+        space, points_to_evaluate, seed: as `Searcher`.
+        prior: the KB's belief (`KBPrior`); None for a flat prior (no knowledge base).
+        n_candidates: space samples in the fixed candidate pool.
+        n_neighbors: perturbations drawn around each of the `n_best` best trials per `ask`.
+        n_estimators: trees of each per-dataset correction model.
+        xi: exploration margin of expected improvement (normalised-score units).
+        distance_scale: uncertainty added per unit of distance to the nearest trial.
+    """
+
+    def __init__(
+        self,
+        space: SearchSpace,
+        *,
+        prior: Prior | None = None,
+        points_to_evaluate: Sequence[Mapping[str, Any]] = (),
+        seed: int = 0,
+        n_candidates: int = 1000,
+        n_neighbors: int = 20,
+        n_best: int = 3,
+        n_estimators: int = 30,
+        xi: float = 0.01,
+        distance_scale: float = 1.0,
+    ) -> None:
+        super().__init__(space, points_to_evaluate=points_to_evaluate, seed=seed)
+        self.prior = prior if prior is not None else FlatPrior()
+        self.n_candidates = n_candidates
+        self.n_neighbors = n_neighbors
+        self.n_best = n_best
+        self.n_estimators = n_estimators
+        self.xi = xi
+        self.distance_scale = distance_scale
+        self._pool: list[Config] | None = None
+        self._pool_X = np.zeros((0, len(space.names)))
+        self._pool_prior = np.zeros((self.prior.n_members, 0))
+        self._low = np.zeros(len(space.names))
+        self._span = np.ones(len(space.names))
+        self._own_X: list[np.ndarray] = []  # per observation: encoded row
+        self._own_prior: list[np.ndarray] = []  # per observation: (members,)
+        self._last: dict[str, tuple[np.ndarray, np.ndarray]] = {}  # last ask's candidates
+
+    def observe(self, config: Mapping[str, Any], score: float) -> None:
+        super().observe(config, score)
+        cached = self._last.get(config_key(self.configs[-1]))
+        if cached is None:  # told without being asked (or a resumed trial)
+            X = self.space.encode([self.configs[-1]])
+            cached = (X[0], self.prior.predict_members(X)[:, 0])
+        self._own_X.append(cached[0])
+        self._own_prior.append(cached[1])
+
+    def _suggest(self) -> Config | None:
+        if self._pool is None:
+            self._pool = self.space.sample(self.n_candidates, self.rng)
+            self._pool_X = self.space.encode(self._pool)
+            self._pool_prior = self.prior.predict_members(self._pool_X)
+            low, high = np.nanmin(self._pool_X, axis=0), np.nanmax(self._pool_X, axis=0)
+            self._low = np.nan_to_num(low)
+            self._span = np.where(high > low, high - low, 1.0)
+            self._span[list(self.space.categorical_indices)] = 1.0  # a mismatch is >= 1 apart
+        fresh = self._neighbours()
+        fresh_X = self.space.encode(fresh) if fresh else np.zeros((0, self._pool_X.shape[1]))
+        candidates = self._pool + fresh
+        X = np.vstack([self._pool_X, fresh_X])
+        prior = np.hstack([self._pool_prior, self.prior.predict_members(fresh_X)])
+        keep = np.array([self.is_new(c) for c in candidates])
+        if not keep.any():
+            return self._random_new()
+        candidates = [c for c, k in zip(candidates, keep, strict=True) if k]
+        X, prior = X[keep], prior[:, keep]
+        members = prior + self._corrections(X)
+        mean, std = members.mean(axis=0), members.std(axis=0)
+        if self.configs:
+            # Trees predict a constant far from the data, so their spread alone never grows
+            # there: uncertainty also grows with the distance to the nearest trial.
+            std = np.hypot(std, self.distance_scale * self._nearest_distance(X))
+        if len(self.scores) < MIN_TRIALS_TO_LEARN:
+            acquisition = mean + std  # nothing of ours to improve on yet: optimistic prior
+        else:
+            best = float(np.max(self._own_y()))
+            acquisition = expected_improvement(mean, std, best=best, xi=self.xi)
+        chosen = int(np.argmax(acquisition))
+        self._last = {config_key(candidates[chosen]): (X[chosen], prior[:, chosen])}
+        return candidates[chosen]
+
+    def _unit(self, X: np.ndarray) -> np.ndarray:
+        """Encoded rows on a unit scale (categorical codes kept), inactive as -1."""
+        return np.nan_to_num((X - self._low) / self._span, nan=-1.0).astype(np.float32)
+
+    def _nearest_distance(self, X: np.ndarray) -> np.ndarray:
+        """Mean per-parameter distance (unit scale, each term at most 1: a categorical mismatch
+        or an active/inactive difference counts 1) from each candidate to the nearest trial."""
+        new, own = self._unit(X), self._unit(np.stack(self._own_X))
+        diff = np.minimum(np.abs(new[:, None, :] - own[None, :, :]), 1.0)
+        return diff.mean(axis=2).min(axis=1)
+
+    def _own_y(self) -> np.ndarray:
+        return copula(np.asarray(self.scores, dtype=float))
+
+    def _neighbours(self) -> list[Config]:
+        """Local perturbations of the best finished trials so far."""
+        order = np.argsort(-np.nan_to_num(self.scores, nan=-np.inf))
+        finite = [i for i in order if np.isfinite(self.scores[i])
+                  and self.space.contains(self.configs[i])][: self.n_best]
+        out: list[Config] = []
+        for i in finite:
+            out += self.space.neighbors(self.configs[i], self.rng, n=self.n_neighbors)
+        return out
+
+    def _corrections(self, X_new: np.ndarray) -> np.ndarray:
+        """Per member, this dataset's correction of the prior at encoded candidates (zeros early
+        on)."""
+        n_members = self.prior.n_members
+        if len(self.scores) < MIN_TRIALS_TO_LEARN:
+            return np.zeros((n_members, len(X_new)))
+        X_own = np.stack(self._own_X)
+        y = self._own_y()
+        own_prior = np.stack(self._own_prior, axis=1)
+        out = np.empty((n_members, len(X_new)))
+        for member in range(n_members):
+            # Member 0 sees every trial; the others a bootstrap resample (their spread is the
+            # uncertainty that remains about this dataset).
+            weight = (np.ones(len(y)) if member == 0
+                      else np.bincount(self.rng.integers(0, len(y), len(y)), minlength=len(y)))
+            if np.count_nonzero(weight) < 2:
+                weight = np.ones(len(y), dtype=int)
+            keep = weight > 0
+            model = lgb.LGBMRegressor(
+                n_estimators=self.n_estimators, learning_rate=0.15, num_leaves=7,
+                min_child_samples=2, min_data_in_bin=1, subsample=1.0,
+                random_state=self.seed + member, n_jobs=1, verbose=-1,
+            )
+            model.fit(
+                X_own[keep], y[keep], sample_weight=weight[keep].astype(float),
+                init_score=own_prior[member, keep],
+                categorical_feature=list(self.space.categorical_indices) or "auto",
+            )
+            out[member] = model.predict(X_new)
+        return out
+
+
+def expected_improvement(
+    mean: np.ndarray, std: np.ndarray, best: float, xi: float = 0.01
+) -> np.ndarray:
+    """E[max(f - best - xi, 0)] for f ~ N(mean, std^2), higher-is-better scores."""
+    std = np.maximum(std, 1e-9)
+    z = (mean - best - xi) / std
+    return (mean - best - xi) * norm.cdf(z) + std * norm.pdf(z)

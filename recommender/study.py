@@ -1,0 +1,325 @@
+"""`Study`: one search on one dataset, with ask/tell, every finished trial logged at once.
+
+The study owns the bookkeeping around a searcher: it numbers trials, writes each finished one into
+the knowledge base immediately (a short connection per write, none held while a model trains),
+scores it for the searcher (higher is better; failed and diverged runs score worst), and keeps the
+learning curves the pruner compares new trials against.
+
+Trial ids are derived from (study id, trial number), and a trial's number is the count of the
+study's runs logged before it, so a study resumed from the knowledge base after a crash continues
+with the next number: no trial is lost (the budget is completed) and none is stored twice.
+
+Black-box objectives: a study needs no dataset file. It is then stored under a dataset record
+named by the user (`name`) whose id is `blackbox-<hash of the name>`, with zero rows and features;
+meta-features are stored only if given, so runs without them never enter the surrogate's
+training set.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+from collections import Counter
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from hpo_common.errors import InputError
+from knowledge_base import (
+    METRICS,
+    STATUSES,
+    CurvePoint,
+    DatasetRecord,
+    KnowledgeBase,
+    RunRecord,
+    StudyRecord,
+    stable_run_id,
+)
+from recommender.kb_view import KBView, load_view
+from recommender.pruners import Pruner
+from recommender.search import (
+    STRATEGIES,
+    FlatPrior,
+    KBPrior,
+    PortfolioSearcher,
+    RandomSearcher,
+    Searcher,
+    SurrogateSearcher,
+)
+from recommender.space import Int, SearchSpace
+from recommender.suggest import rank_configs
+from recommender.surrogate_fit import fitted_surrogate
+from training import TrainConfig, TrainResult
+
+FAILED = ("diverged", "failed")
+
+
+def blackbox_dataset(name: str, task: str = "regression") -> DatasetRecord:
+    """The dataset record a black-box study is stored under (see the module docstring)."""
+    digest = hashlib.sha256(name.encode()).hexdigest()[:16]
+    return DatasetRecord(id=f"blackbox-{digest}", name=name, task=task, n_rows=0, n_features=0)
+
+
+def cap_epochs(space: SearchSpace, max_epochs: int | None) -> SearchSpace:
+    """`space` with `max_epochs` limited to `max_epochs` (a fixed value if the space lacks it)."""
+    if max_epochs is None:
+        return space
+    params = dict(space.parameters)
+    dist = params.get("max_epochs")
+    if isinstance(dist, Int):
+        low, high = min(dist.low, max_epochs), min(dist.high, max_epochs)
+        params["max_epochs"] = Int(low, high, log=dist.log and low < high)
+    else:
+        params["max_epochs"] = Int(max_epochs, max_epochs)
+    return SearchSpace(params, space.conditions)
+
+
+class Study:
+    """Ask for configurations, tell their outcome; each told trial lands in the KB at once.
+
+    Build one with `create_study` (or `Recommender.study`).
+
+    Example:
+        >>> study = Recommender(kb="kb.duckdb").study("data.csv", target="y")  # doctest: +SKIP
+        >>> cfg = study.ask()  # doctest: +SKIP
+        >>> study.tell(cfg, value=0.93)  # doctest: +SKIP
+    """
+
+    def __init__(
+        self,
+        kb: KnowledgeBase,
+        record: StudyRecord,
+        space: SearchSpace,
+        searcher: Searcher,
+        *,
+        pruner: Pruner | None = None,
+        max_epochs: int | None = None,
+    ) -> None:
+        self.kb = kb
+        self.record = record
+        self.space = space
+        self.searcher = searcher
+        self.pruner = pruner
+        self.max_epochs = max_epochs
+        self.objective = record.objective or "value"
+        self.direction = record.direction or "maximize"
+        self.counts: Counter[str] = Counter()
+        self.best: RunRecord | None = None
+        self._curves: list[tuple[float, ...]] = []
+        self.n_trials = 0
+
+    @property
+    def id(self) -> str:
+        return self.record.id
+
+    @property
+    def dataset_id(self) -> str:
+        return self.record.dataset_id
+
+    # ---- ask / tell ---------------------------------------------------------------------------
+    def ask(self) -> dict[str, Any] | None:
+        """The next configuration (the space's active hyperparameters), or None when the strategy
+        has nothing new (the `portfolio` strategy after its suggestions)."""
+        return self.searcher.ask()
+
+    def train_config(self, config: Mapping[str, Any]) -> TrainConfig:
+        """The full `TrainConfig` of an asked configuration (defaults elsewhere, epochs capped)."""
+        full = TrainConfig.from_dict(dict(config))
+        if self.max_epochs is not None and full.max_epochs > self.max_epochs:
+            full = full.replace(max_epochs=self.max_epochs)
+        return full
+
+    def epoch_callback(self) -> Any:
+        """The pruner's per-epoch callback for the next trial (None without a pruner)."""
+        return None if self.pruner is None else self.pruner.callback(self._curves, self.direction)
+
+    def tell(
+        self,
+        config: Mapping[str, Any],
+        value: float | None = None,
+        status: str = "ok",
+        curve: Sequence[Any] | None = None,
+        result: TrainResult | None = None,
+    ) -> RunRecord:
+        """Record a finished trial: either a `training.TrainResult`, or a value you measured.
+
+        Args:
+            config: the configuration tried (as asked, or any configuration of the space).
+            value: the objective's value (required for status "ok").
+            status: "ok", "pruned", "diverged" or "failed".
+            curve: per-epoch objective values (floats) or `EpochStats`-like points.
+            result: a `TrainResult` of `training.train` (then value/status/curve come from it).
+
+        Returns:
+            The stored `RunRecord`.
+        """
+        run_id = stable_run_id(self.dataset_id, {}, study_id=self.id, trial=self.n_trials)
+        if result is not None:
+            record = RunRecord.from_result(
+                result, dataset_id=self.dataset_id, study_id=self.id, source="tune", run_id=run_id
+            )
+        else:
+            record = self._told_record(config, value, status, curve, run_id)
+        self.kb.log_run(record)
+        self._learn(self.space.project(config), record)
+        return record
+
+    def _told_record(
+        self, config: Mapping[str, Any], value: float | None, status: str,
+        curve: Sequence[Any] | None, run_id: str,
+    ) -> RunRecord:
+        if status not in STATUSES:
+            raise InputError(f"status must be one of {', '.join(STATUSES)}, but got {status!r}")
+        if status == "ok" and (value is None or not math.isfinite(float(value))):
+            raise InputError(f"a trial with status 'ok' needs a finite value, but got {value!r}")
+        points = tuple(_curve_point(i, p) for i, p in enumerate(curve or (), start=1))
+        finite = [p for p in points if math.isfinite(p.val_metric)]
+        sign = 1.0 if self.direction == "maximize" else -1.0
+        best = max(finite, key=lambda p: sign * p.val_metric) if finite else None
+        value = float("nan") if value is None else float(value)
+        return RunRecord(
+            dataset_id=self.dataset_id,
+            config=dict(config),
+            objective=self.objective,
+            direction=self.direction,
+            value=value,
+            status=status,
+            metrics={self.objective: value} if self.objective in METRICS else {},
+            best_epoch=best.epoch if best is not None else 0,
+            epochs_run=len(points),
+            curve=points,
+            study_id=self.id,
+            source="tune",
+            id=run_id,
+        )
+
+    def _learn(self, config: dict[str, Any], record: RunRecord) -> None:
+        """Update counts, best, curves and the searcher with one stored trial."""
+        self.n_trials += 1
+        self.counts[record.status] += 1
+        sign = 1.0 if self.direction == "maximize" else -1.0
+        usable = record.status not in FAILED and math.isfinite(record.value)
+        self.searcher.observe(config, sign * record.value if usable else float("nan"))
+        if record.status not in FAILED and record.curve:
+            self._curves.append(tuple(p.val_metric for p in record.curve))
+        if record.status == "ok" and usable and (
+            self.best is None or sign * record.value > sign * self.best.value
+        ):
+            self.best = record
+
+    def replay(self) -> int:
+        """Feed this study's runs already in the KB to the searcher (resume); return how many."""
+        runs = self.kb.runs(study_id=self.id)
+        for row in runs.to_dict("records"):
+            record = self.kb.get_run(row["id"])
+            self._learn(self.space.project(record.config), record)
+        return len(runs)
+
+    # ---- summary ------------------------------------------------------------------------------
+    def finish(self, status: str = "finished") -> StudyRecord:
+        """Mark the study finished (or "interrupted"/"failed") in the KB."""
+        self.record = self.kb.finish_study(self.id, status)
+        return self.record
+
+    def trials(self) -> pd.DataFrame:
+        """This study's runs from the KB, oldest first, numbered from 0 in column `trial`."""
+        frame = self.kb.runs(study_id=self.id)
+        frame.insert(0, "trial", np.arange(len(frame)))
+        return frame
+
+
+def _curve_point(epoch: int, point: Any) -> CurvePoint:
+    if isinstance(point, (int, float, np.floating, np.integer)):
+        return CurvePoint(epoch, math.nan, math.nan, float(point), math.nan)
+    return CurvePoint(
+        int(getattr(point, "epoch", epoch)), float(getattr(point, "train_loss", math.nan)),
+        float(getattr(point, "val_loss", math.nan)), float(point.val_metric),
+        float(getattr(point, "lr", math.nan)),
+    )
+
+
+def create_study(
+    kb: KnowledgeBase,
+    space: SearchSpace,
+    dataset: DatasetRecord,
+    *,
+    meta_features: Mapping[str, float] | None = None,
+    objective: str = "value",
+    direction: str = "maximize",
+    strategy: str = "surrogate",
+    warm_start: int = 5,
+    budget: int | None = None,
+    pruner: Pruner | None = None,
+    seed: int = 0,
+    max_epochs: int | None = None,
+    resume: str | None = None,
+    view: KBView | None = None,
+    cache_dir: Any = None,
+) -> Study:
+    """Start (or, with `resume=STUDY_ID`, continue) a study on `dataset` and return it.
+
+    Args:
+        kb: where the dataset, the study and every trial are stored.
+        space: the search space (a resumed study uses the space it was started with).
+        dataset: the dataset record (`DatasetRecord.from_table`, or `blackbox_dataset`).
+        meta_features: the dataset's meta-features (None: unknown, e.g. a black-box objective).
+        objective, direction: what the trials' values measure.
+        strategy: "surrogate", "random" or "portfolio".
+        warm_start: suggestions tried first by "surrogate"; "portfolio" uses max(this, budget).
+        budget: trials planned (stored with the study; the portfolio's size).
+        pruner: stops bad trials early (see `recommender.pruners`).
+        seed: makes the searcher's proposals repeatable.
+        max_epochs: caps every trial's epochs (and the space's `max_epochs`).
+        resume: a study id of `kb` to continue: its logged trials are replayed to the searcher.
+        view: the KB snapshot to learn from (default: all of `kb`; benchmarks pass a filtered one).
+        cache_dir: where fitted KB surrogates are cached.
+    """
+    if strategy not in STRATEGIES:
+        raise InputError(f"strategy must be one of {', '.join(STRATEGIES)}, but got {strategy!r}")
+    if warm_start < 0:
+        raise InputError(f"warm_start must be >= 0, but got {warm_start}")
+    if resume is not None:
+        record = kb.get_study(resume)
+        if record.dataset_id != dataset.id:
+            raise InputError(
+                f"study {resume} was run on dataset {record.dataset_id}, but the data given is "
+                f"{dataset.id} ({dataset.name}); pass the study's own data to resume it"
+            )
+        space = SearchSpace.from_dict(record.space) if record.space else space
+        strategy = record.strategy
+        budget = record.budget
+    else:
+        kb.add_dataset(dataset)
+        if meta_features:
+            kb.set_meta_features(dataset.id, meta_features)
+        space = cap_epochs(space, max_epochs)
+        record = kb.start_study(
+            dataset.id, strategy, budget=budget, objective=objective, direction=direction,
+            space=space.to_dict(),
+        )
+    view = view if view is not None else load_view(kb, objective if objective in METRICS else None)
+    searcher = _searcher(
+        strategy, view, space, dict(meta_features or {}), dataset.task, warm_start, budget, seed,
+        cache_dir,
+    )
+    study = Study(kb, record, space, searcher, pruner=pruner, max_epochs=max_epochs)
+    study.replay()
+    return study
+
+
+def _searcher(
+    strategy: str, view: KBView, space: SearchSpace, features: dict[str, float], task: str,
+    warm_start: int, budget: int | None, seed: int, cache_dir: Any,
+) -> Searcher:
+    if strategy == "random":
+        return RandomSearcher(space, seed=seed)
+    top = max(warm_start, budget or 0) if strategy == "portfolio" else warm_start
+    points = [s.config for s in rank_configs(view, space, features, task, top, seed=seed,
+                                             cache_dir=cache_dir)] if top else []
+    if strategy == "portfolio":
+        return PortfolioSearcher(space, points_to_evaluate=points, seed=seed)
+    prior = (KBPrior(fitted_surrogate(view, space, cache_dir), features)
+             if view.learnable_runs() else FlatPrior())
+    return SurrogateSearcher(space, prior=prior, points_to_evaluate=points, seed=seed)

@@ -1,0 +1,287 @@
+"""`tune`: a warm-started search on one dataset with real training, from table to best config.
+
+The driver asks the study for configurations, hands them to an executor, and tells the study
+each result as it arrives (which logs it into the knowledge base at once). It alone writes to the
+KB. A trial whose worker crashed is logged as `failed`; no trial status stops the study. Ctrl-C
+ends it cleanly: finished trials are kept and the study is marked `interrupted`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import time
+from collections.abc import Callable
+from concurrent.futures import FIRST_COMPLETED, Future, wait
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from hpo_common.errors import InputError
+from knowledge_base import DatasetRecord, KnowledgeBase
+from recommender.executors import Executor, make_executor
+from recommender.metafeatures import compute_meta_features
+from recommender.pruners import make_pruner
+from recommender.scores import objective_for
+from recommender.space import SearchSpace
+from recommender.study import Study, create_study
+from training import PreparedData, Table, TrainConfig, TrainResult, prepare, train
+from training.metrics import METRIC_DIRECTIONS
+
+
+@dataclass(frozen=True)
+class TrialEvent:
+    """What the progress display learns after each trial."""
+
+    done: int
+    total: int | None
+    status: str
+    value: float
+    config: dict[str, Any]
+    best_value: float | None
+    elapsed: float
+
+
+@dataclass(frozen=True)
+class TuneResult:
+    """What `tune` returns.
+
+    Attributes:
+        study_id, dataset_id, dataset_name: where the trials are stored in the KB.
+        status: "finished" or "interrupted".
+        objective, direction: what was optimised.
+        best_config: the best `ok` trial's full configuration (None if no trial ended `ok`).
+        best_value, best_run_id: its objective value and run id.
+        counts: trials by status ("ok", "pruned", "diverged", "failed").
+        trials: one row per trial of the study (KB `runs` columns plus `trial`).
+        kb_path: the knowledge base file (None in memory).
+        checkpoint: the `--refit` checkpoint file, if any.
+        wall_seconds: the whole study.
+    """
+
+    study_id: str
+    dataset_id: str
+    dataset_name: str
+    status: str
+    objective: str
+    direction: str
+    best_config: dict[str, Any] | None
+    best_value: float | None
+    best_run_id: str | None
+    counts: dict[str, int]
+    trials: pd.DataFrame = field(compare=False, repr=False)
+    kb_path: str | None = None
+    checkpoint: str | None = None
+    wall_seconds: float = 0.0
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready form (the CLI's `--json`); trials as a list of short records."""
+        names = [f.name for f in dataclasses.fields(self) if f.name != "trials"]
+        out = {name: getattr(self, name) for name in names}
+        shown = [c for c in ("trial", "id", "status", "value", "epochs_run", "wall_seconds")
+                 if c in self.trials]
+        out["trials"] = self.trials[shown].to_dict("records")
+        return out
+
+
+def tune(
+    table: Table,
+    kb: KnowledgeBase,
+    space: SearchSpace,
+    *,
+    budget: int | None = 20,
+    timeout: float | None = None,
+    strategy: str = "surrogate",
+    workers: int = 1,
+    seed: int = 0,
+    metric: str | None = None,
+    warm_start: int = 5,
+    pruner: str | None = "median",
+    max_epochs: int | None = None,
+    device: str = "auto",
+    resume: str | None = None,
+    refit: bool = False,
+    out: str | Path | None = None,
+    progress: Callable[[TrialEvent], None] | None = None,
+    cache_dir: Path | None = None,
+) -> TuneResult:
+    """Search `space` for the best configuration of `table`, logging every trial into `kb`.
+
+    Args:
+        budget: trials in total (a resumed study counts its logged ones); None: until `timeout`.
+        timeout: seconds after which no new trial starts.
+        strategy: "surrogate" (default), "random" or "portfolio".
+        workers: trials trained at once in local worker processes (1: in this process).
+        seed: the split, the search and every trial's training seed.
+        metric: the objective (default: log_loss, or r2 for regression).
+        warm_start: suggestions tried first (surrogate strategy).
+        pruner: "median", "asha" or None.
+        max_epochs: cap on every trial's epochs.
+        resume: continue the study with this id (same data).
+        refit: retrain the best configuration on train+validation and save a checkpoint in `out`.
+        progress: called after each trial (the CLI's live display).
+
+    Example:
+        >>> result = tune(load_table("wine.csv"), KnowledgeBase("kb.duckdb"), default_space(),
+        ...               budget=10)  # doctest: +SKIP
+        >>> result.best_config, result.counts  # doctest: +SKIP
+    """
+    _check_budget(budget, timeout, workers)
+    if refit and out is None:
+        raise InputError("refit needs an output folder (--out DIR) for the checkpoint")
+    objective = objective_for(table.task, metric)
+    if metric is not None and metric != objective:
+        raise InputError(f"metric {metric!r} does not apply to a {table.task} task; "
+                         f"use one of the task's metrics (default {objective})")
+    data = prepare(table, seed=seed)
+    study = create_study(
+        kb, space, DatasetRecord.from_table(table),
+        meta_features=compute_meta_features(table), objective=objective,
+        direction=METRIC_DIRECTIONS[objective], strategy=strategy, warm_start=warm_start,
+        budget=budget, pruner=make_pruner(pruner), seed=seed, max_epochs=max_epochs,
+        resume=resume, cache_dir=cache_dir,
+    )
+    started = time.perf_counter()
+    executor = make_executor(data, workers, device=device, seed=seed, metric=objective)
+    status = run_study(study, executor, budget=study.record.budget, timeout=timeout,
+                       progress=progress)
+    study.finish(status)
+    checkpoint = None
+    if refit and study.best is not None and status == "finished":
+        checkpoint = str(refit_best(study, data, Path(out), device=device, seed=seed))
+    best = study.best
+    return TuneResult(
+        study_id=study.id,
+        dataset_id=study.dataset_id,
+        dataset_name=table.name,
+        status=status,
+        objective=objective,
+        direction=study.direction,
+        best_config=dict(best.config) if best else None,
+        best_value=best.value if best else None,
+        best_run_id=best.id if best else None,
+        counts={s: study.counts.get(s, 0) for s in ("ok", "pruned", "diverged", "failed")},
+        trials=study.trials(),
+        kb_path=None if kb.path is None else str(kb.path),
+        checkpoint=checkpoint,
+        wall_seconds=time.perf_counter() - started,
+    )
+
+
+def _check_budget(budget: int | None, timeout: float | None, workers: int) -> None:
+    if budget is None and timeout is None:
+        raise InputError("give a budget (trials) or a timeout (seconds), or both")
+    if budget is not None and budget < 1:
+        raise InputError(f"budget must be >= 1 trial, but got {budget}")
+    if timeout is not None and timeout <= 0:
+        raise InputError(f"timeout must be > 0 seconds, but got {timeout}")
+    if workers < 1:
+        raise InputError(f"workers must be >= 1, but got {workers}")
+
+
+def run_study(
+    study: Study,
+    executor: Executor,
+    *,
+    budget: int | None,
+    timeout: float | None = None,
+    progress: Callable[[TrialEvent], None] | None = None,
+) -> str:
+    """Run trials until the budget, the timeout or the strategy's ideas run out.
+
+    Returns "finished", or "interrupted" after Ctrl-C (finished trials are already stored).
+    """
+    started = time.perf_counter()
+    running: dict[Future[TrainResult], dict[str, Any]] = {}
+    exhausted = False
+
+    def may_start() -> bool:
+        planned = study.n_trials + len(running)
+        in_time = timeout is None or time.perf_counter() - started < timeout
+        return not exhausted and in_time and (budget is None or planned < budget)
+
+    try:
+        while True:
+            while len(running) < executor.capacity and may_start():
+                config = study.ask()
+                if config is None:
+                    exhausted = True
+                    break
+                future = executor.submit(study.train_config(config), study.epoch_callback())
+                running[future] = config
+            if not running:
+                return "finished"
+            done, _ = wait(running, return_when=FIRST_COMPLETED)
+            for future in done:
+                config = running.pop(future)
+                record = study.tell(config, result=_result_of(future, study.train_config(config)))
+                if progress is not None:
+                    best = study.best
+                    progress(TrialEvent(
+                        done=study.n_trials, total=budget, status=record.status,
+                        value=record.value, config=dict(record.config),
+                        best_value=None if best is None else best.value,
+                        elapsed=time.perf_counter() - started,
+                    ))
+    except KeyboardInterrupt:
+        return "interrupted"
+    finally:
+        executor.close()
+
+
+def _result_of(future: Future[TrainResult], config: TrainConfig) -> TrainResult:
+    """The trial's result, or a `failed` result when its worker crashed."""
+    try:
+        return future.result()
+    except Exception as exc:  # the worker process died or the trial raised: one failed trial
+        return TrainResult(
+            status="failed", objective="", direction="minimize", value=math.nan, metrics={},
+            best_epoch=0, epochs_run=0, curve=(), wall_seconds=0.0, device="", seed=0,
+            config=config, error=f"{type(exc).__name__}: {exc}".strip(),
+        )
+
+
+def refit_best(
+    study: Study, data: PreparedData, out: Path, *, device: str = "auto", seed: int = 0
+) -> Path:
+    """Retrain the study's best configuration on train+validation; save a checkpoint.
+
+    The run repeats the best trial's schedule and stops at its best epoch (the validation split
+    is now part of the training data, so it can no longer choose the epoch). The checkpoint is a
+    plain dict (config, preprocessing, classes, feature names, task, state_dict) written with
+    `torch.save`; load it with `torch.load(path, weights_only=False)`.
+    """
+    import torch
+
+    best = study.best
+    if best is None:
+        raise InputError("no trial ended ok, so there is no best configuration to refit")
+    config = study.train_config({k: v for k, v in best.config.items()
+                                 if k in TrainConfig.field_names()}).replace(patience=0)
+    both = dataclasses.replace(
+        data,
+        x_train=np.concatenate([data.x_train, data.x_val]),
+        y_train=np.concatenate([data.y_train, data.y_val]),
+    )
+    stop_at = max(best.best_epoch, 1)
+    result = train(config, both, device=device, seed=seed, metric=best.objective,
+                   callback=lambda epoch, value: epoch >= stop_at, keep_model=True)
+    out.mkdir(parents=True, exist_ok=True)
+    path = out / "model.pt"
+    torch.save(
+        {
+            "config": config.replace(max_epochs=stop_at).to_dict(),
+            "preprocessing": data.preprocessor,
+            "classes": list(data.classes),
+            "feature_names": list(data.feature_names),
+            "task": data.task,
+            "objective": best.objective,
+            "study_id": study.id,
+            "state_dict": result.model_state,
+        },
+        path,
+    )
+    return path

@@ -1,0 +1,58 @@
+"""`hpo-recommend tune` in-process: JSON on stdout, a summary table, --refit, --resume, errors."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from typer.testing import CliRunner
+
+from knowledge_base import KnowledgeBase
+from recommender.cli import app
+
+ROOT = Path(__file__).resolve().parents[1]
+WINE = str(ROOT / "examples" / "wine.csv")
+SPACE = str(ROOT / "tests" / "recommender" / "data" / "tiny_space.toml")
+
+
+def test_tune_json_refit_and_resume(tmp_path):
+    kb = str(tmp_path / "kb.duckdb")
+    args = ["tune", WINE, "--space", SPACE, "--kb", kb, "--pruner", "none"]
+    result = CliRunner().invoke(
+        app, [*args, "--budget", "2", "--refit", "--out", str(tmp_path / "out"), "--json"]
+    )
+    assert result.exit_code == 0, result.output
+    payload = json.loads(result.stdout)
+    assert payload["status"] == "finished" and len(payload["trials"]) == 2
+    assert payload["objective"] == "log_loss" and payload["best_value"] > 0
+    assert Path(payload["checkpoint"]).is_file()
+
+    # Resuming a finished study with its budget runs nothing more.
+    again = CliRunner().invoke(app, [*args, "--resume", payload["study_id"], "--json"])
+    assert again.exit_code == 0, again.output
+    assert len(json.loads(again.stdout)["trials"]) == 2
+    assert len(KnowledgeBase(kb).runs()) == 2
+
+
+def test_tune_prints_a_summary_table(tmp_path):
+    result = CliRunner().invoke(
+        app, ["tune", WINE, "--space", SPACE, "--kb", str(tmp_path / "kb.duckdb"),
+              "--budget", "1", "--strategy", "random"],
+    )
+    assert result.exit_code == 0, result.output
+    assert "best score" in result.stdout and "study id" in result.stdout
+
+
+def test_tune_user_errors_are_one_line_with_exit_2(tmp_path):
+    kb = ["--kb", str(tmp_path / "kb.duckdb")]
+    cases = [
+        (["tune", str(tmp_path / "missing.csv"), *kb], "missing.csv"),
+        (["tune", WINE, *kb, "--strategy", "genetic"], "strategy must be one of"),
+        (["tune", WINE, *kb, "--refit"], "--out"),
+        (["tune", WINE, *kb, "--pruner", "sometimes"], "pruner must be one of"),
+        (["tune", WINE, *kb, "--resume", "nope"], "nope"),
+    ]
+    for argv, message in cases:
+        result = CliRunner().invoke(app, argv)
+        assert result.exit_code == 2, (argv, result.output)
+        assert message in result.stderr and "Traceback" not in result.output
