@@ -26,14 +26,16 @@ class StudyData:
     curves: pd.DataFrame  # one row per (run_id, epoch)
 
     @property
-    def ok(self) -> pd.DataFrame:
-        """Runs that finished with a value (status ok, or pruned with a partial value)."""
+    def with_value(self) -> pd.DataFrame:
+        """Runs with a value to plot: status ok, or pruned with the value it reached."""
         usable = self.runs["status"].isin(("ok", "pruned")) & np.isfinite(self.runs["value"])
         return self.runs[usable]
 
     def best_first(self) -> pd.DataFrame:
-        """Usable runs, best objective value first."""
-        return self.ok.sort_values("value", ascending=self.direction == "minimize", kind="stable")
+        """Runs that finished (status ok), best objective value first; pruned runs never count
+        as the best, as in the study itself."""
+        finished = self.with_value[self.with_value["status"] == "ok"]
+        return finished.sort_values("value", ascending=self.direction == "minimize", kind="stable")
 
 
 def load_study(kb: KnowledgeBase, study_id: str) -> StudyData:
