@@ -23,6 +23,7 @@ from recommender.kb_open import cache_dir_of, open_kb
 from recommender.meta_cache import meta_features_of
 from recommender.metafeatures import compute_meta_features
 from recommender.pruners import make_pruner
+from recommender.ray_executor import RayOptions
 from recommender.scores import objective_for
 from recommender.space import SearchSpace, default_space, load_space
 from recommender.study import Study, blackbox_dataset, create_study
@@ -102,6 +103,7 @@ class Recommender:
         refit: bool = False,
         out: str | Path | None = None,
         progress: Callable[[TrialEvent], None] | None = None,
+        ray: RayOptions | None = None,
     ) -> TuneResult:
         """Warm-started search with real training; every trial is logged into the KB.
 
@@ -112,7 +114,7 @@ class Recommender:
             self.table(data, target, task), self.kb, self.space, budget=budget, timeout=timeout,
             strategy=strategy, workers=workers, seed=seed, metric=metric, warm_start=warm_start,
             pruner=pruner, max_epochs=max_epochs, device=device, resume=resume, refit=refit,
-            out=out, progress=progress, cache_dir=cache_dir_of(self.kb),
+            out=out, progress=progress, cache_dir=cache_dir_of(self.kb), ray=ray,
         )
 
     def study(

@@ -8,6 +8,7 @@ construction. A future that raises (a worker process died) is the driver's to re
 - `SequentialExecutor`: trains in this process when `submit` is called (the default).
 - `ProcessExecutor`: local worker processes (spawn context, one torch thread each); the prepared
   data reaches each worker once, through the pool initializer, not with every trial.
+- `RayExecutor` (recommender.ray_executor, extra `ray`): Ray tasks on a local or remote cluster.
 """
 
 from __future__ import annotations
@@ -16,9 +17,12 @@ import multiprocessing
 from collections.abc import Callable
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from training import PreparedData, TrainConfig, TrainResult, train
+
+if TYPE_CHECKING:
+    from recommender.ray_executor import RayOptions
 
 EpochCallback = Callable[[int, float], bool] | None
 
@@ -109,9 +113,14 @@ class ProcessExecutor:
 
 def make_executor(
     data: PreparedData, workers: int = 1, *, device: str = "auto", seed: int = 0,
-    metric: str | None = None,
-) -> SequentialExecutor | ProcessExecutor:
-    """Sequential for one worker, worker processes for more."""
+    metric: str | None = None, ray: RayOptions | None = None,
+) -> Executor:
+    """Ray tasks when `ray` options are given; else sequential for one worker, worker processes
+    for more."""
+    if ray is not None:
+        from recommender.ray_executor import RayExecutor
+
+        return RayExecutor(data, ray, workers=workers, device=device, seed=seed, metric=metric)
     if workers <= 1:
         return SequentialExecutor(data, device=device, seed=seed, metric=metric)
     return ProcessExecutor(data, workers, device=device, seed=seed, metric=metric)

@@ -27,7 +27,7 @@ from typing import Any
 
 import pandas as pd
 
-from hpo_common.errors import ConfigError, DataError, InputError
+from hpo_common.errors import ConfigError, DataError, InputError, NotFoundError
 from knowledge_base import (
     DIRECTIONS,
     STATUSES,
@@ -37,7 +37,14 @@ from knowledge_base import (
     stable_run_id,
 )
 from recommender.metafeatures import compute_meta_features
-from training import METRIC_DIRECTIONS, TrainConfig, default_metric, load_table, metrics_for
+from training import (
+    METRIC_DIRECTIONS,
+    Table,
+    TrainConfig,
+    default_metric,
+    load_table,
+    metrics_for,
+)
 
 HYPERPARAMETERS = TrainConfig.field_names()
 OPTIONAL_COLUMNS = ("status", "epochs", "seed", "direction")
@@ -137,22 +144,101 @@ def import_runs(
     then the valid rows are stored and the report lists the rest. Importing the same file twice
     stores each run once (run ids derive from the row's content).
     """
+    table, record = _dataset(kb, dataset, target, dataset_id)
+    return _store_rows(kb, read_run_rows(runs_file), f"'{runs_file}'", table, record, skip_invalid)
+
+
+def import_optuna_study(
+    kb: KnowledgeBase,
+    storage: str,
+    study_name: str,
+    *,
+    dataset: str | Path | None = None,
+    target: str | None = None,
+    dataset_id: str | None = None,
+    metric: str | None = None,
+    skip_invalid: bool = False,
+) -> ImportReport:
+    """Store the complete trials of a finished Optuna study as runs of one dataset.
+
+    Each complete trial becomes a row like those of a runs file (its parameters, `metric`, its
+    value and the study's direction) and is validated and stored exactly as `import_runs` does.
+    `metric` names what the objective returned (default: the task's default metric); the study's
+    direction must agree with it. Needs the `optuna` extra.
+
+    Example:
+        >>> import_optuna_study(kb, "sqlite:///o.db", "wine", dataset="wine.csv")  # doctest: +SKIP
+    """
+    table, record = _dataset(kb, dataset, target, dataset_id)
+    rows = optuna_trial_rows(storage, study_name, metric or default_metric(record.task))
+    where = f"Optuna study {study_name!r} ({storage})"
+    return _store_rows(kb, rows, where, table, record, skip_invalid)
+
+
+def optuna_trial_rows(storage: str, study_name: str, metric: str) -> list[dict[str, Any]]:
+    """The complete trials of an Optuna study as runs-file rows, in trial order."""
+    try:
+        import optuna
+    except ImportError:
+        raise InputError(
+            "importing an Optuna study needs optuna: pip install 'hpo-recommend[optuna]'"
+        ) from None
+    try:
+        study = optuna.load_study(study_name=study_name, storage=storage)
+    except KeyError:
+        names = [s.study_name for s in optuna.get_all_study_summaries(storage)]
+        raise NotFoundError(
+            f"no Optuna study {study_name!r} in {storage}; its studies are: "
+            + (", ".join(names) or "none")
+        ) from None
+    except (ValueError, ImportError) as exc:  # a malformed URL, or no driver for it
+        raise InputError(f"cannot open Optuna storage {storage!r}: {exc}") from None
+    if len(study.directions) != 1:
+        raise InputError(
+            f"Optuna study {study_name!r} has {len(study.directions)} objectives; "
+            "only single-objective studies can be imported"
+        )
+    direction = "minimize" if study.direction == optuna.study.StudyDirection.MINIMIZE else (
+        "maximize"
+    )
+    trials = study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.COMPLETE,))
+    if not trials:
+        raise DataError(f"Optuna study {study_name!r} in {storage} has no complete trials")
+    return [
+        {**trial.params, "metric": metric, "value": trial.value, "direction": direction,
+         "optuna_study": study_name, "optuna_trial": trial.number}
+        for trial in trials
+    ]
+
+
+def _dataset(
+    kb: KnowledgeBase, dataset: str | Path | None, target: str | None, dataset_id: str | None
+) -> tuple[Table | None, DatasetRecord]:
+    """The runs' dataset: a data file (loaded) or the id of one already in the KB."""
     if (dataset is None) == (dataset_id is None):
         raise InputError("give exactly one of a dataset file (--dataset) or --dataset-id")
-    table = None
     if dataset is not None:
         table = load_table(dataset, target=target)
-        record = DatasetRecord.from_table(table)
-    else:
-        record = kb.get_dataset(str(dataset_id))
-    rows = read_run_rows(runs_file)
+        return table, DatasetRecord.from_table(table)
+    return None, kb.get_dataset(str(dataset_id))
+
+
+def _store_rows(
+    kb: KnowledgeBase,
+    rows: list[dict[str, Any]],
+    where: str,
+    table: Table | None,
+    record: DatasetRecord,
+    skip_invalid: bool,
+) -> ImportReport:
+    """Validate every row, then store the dataset (with meta-features) and the valid runs."""
     runs, problems = validate_runs(rows, dataset_id=record.id, task=record.task)
     if problems and not skip_invalid:
         bad_rows = len({p.row for p in problems})
         shown = "\n  ".join(str(p) for p in problems[:_SHOWN_PROBLEMS])
         more = len(problems) - _SHOWN_PROBLEMS
         raise InputError(
-            f"{bad_rows} of {len(rows)} rows in '{runs_file}' are invalid; nothing was imported "
+            f"{bad_rows} of {len(rows)} rows in {where} are invalid; nothing was imported "
             f"(--skip-invalid imports the {len(rows) - bad_rows} valid rows):\n  {shown}"
             + (f"\n  ... and {more} more" if more > 0 else "")
         )

@@ -25,6 +25,7 @@ from knowledge_base import DatasetRecord, KnowledgeBase
 from recommender.executors import Executor, make_executor
 from recommender.metafeatures import compute_meta_features
 from recommender.pruners import make_pruner
+from recommender.ray_executor import RayOptions
 from recommender.scores import objective_for
 from recommender.space import SearchSpace
 from recommender.study import Study, create_study
@@ -107,6 +108,7 @@ def tune(
     out: str | Path | None = None,
     progress: Callable[[TrialEvent], None] | None = None,
     cache_dir: Path | None = None,
+    ray: RayOptions | None = None,
 ) -> TuneResult:
     """Search `space` for the best configuration of `table`, logging every trial into `kb`.
 
@@ -114,7 +116,8 @@ def tune(
         budget: trials in total (a resumed study counts its logged ones); None: until `timeout`.
         timeout: seconds after which no new trial starts.
         strategy: "surrogate" (default), "random" or "portfolio".
-        workers: trials trained at once in local worker processes (1: in this process).
+        workers: trials trained at once in local worker processes (1: in this process); with
+            `ray`, at most this many Ray tasks at once (1: as many as the cluster fits).
         seed: the split, the search and every trial's training seed.
         metric: the objective (default: log_loss, or r2 for regression).
         warm_start: suggestions tried first (surrogate strategy).
@@ -123,6 +126,8 @@ def tune(
         resume: continue the study with this id (same data).
         refit: retrain the best configuration on train+validation and save a checkpoint in `out`.
         progress: called after each trial (the CLI's live display).
+        ray: run the trials as Ray tasks (`recommender.ray_executor.RayOptions`: cluster
+            address, CPUs and GPUs per trial); needs the `ray` extra.
 
     Example:
         >>> result = tune(load_table("wine.csv"), KnowledgeBase("kb.duckdb"), default_space(),
@@ -145,7 +150,7 @@ def tune(
         resume=resume, cache_dir=cache_dir,
     )
     started = time.perf_counter()
-    executor = make_executor(data, workers, device=device, seed=seed, metric=objective)
+    executor = make_executor(data, workers, device=device, seed=seed, metric=objective, ray=ray)
     status = run_study(study, executor, budget=study.record.budget, timeout=timeout,
                        progress=progress)
     study.finish(status)

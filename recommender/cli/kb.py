@@ -183,3 +183,20 @@ def migrate(kb: KbOption = None, json: JsonOption = False) -> None:
             f"migrated {store.path} from schema version {store.migrated_from} "
             f"to {store.schema_version}"
         )
+
+
+@kb_app.command("report")
+@handle_errors
+def report(
+    out: Annotated[
+        Path, typer.Option("--out", help="Folder for the PNG files and kb_report.html.")
+    ] = Path("kb-report"),
+    kb: KbOption = None,
+    json: JsonOption = False,
+) -> None:
+    """Figures of the whole knowledge base: datasets on a meta-feature map, and the best
+    configurations by task."""
+    from recommender.cli.report import show_files
+    from recommender.reports import kb_report  # matplotlib loads only to draw a report
+
+    show_files(kb_report(_open(kb), out), json)

@@ -9,16 +9,19 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
+from hpo_common.errors import InputError
 from recommender.cli import app
 from recommender.cli._common import JsonOption, KbOption, err, handle_errors, out, print_json
 from recommender.kb_open import open_kb
-from recommender.run_import import import_runs
+from recommender.run_import import import_optuna_study, import_runs
 
 
 @app.command("log")
 @handle_errors
 def log_command(
-    runs_file: Annotated[Path, typer.Argument(help="CSV or JSONL file, one run per row.")],
+    runs_file: Annotated[
+        Path | None, typer.Argument(help="CSV or JSONL file, one run per row.", show_default=False)
+    ] = None,
     dataset: Annotated[
         Path | None, typer.Option("--dataset", help="The data file the runs were trained on.")
     ] = None,
@@ -28,21 +31,46 @@ def log_command(
     dataset_id: Annotated[
         str | None, typer.Option("--dataset-id", help="Id of a dataset already in the KB.")
     ] = None,
+    from_optuna: Annotated[
+        str | None,
+        typer.Option("--from-optuna", help="Optuna storage URL (e.g. sqlite:///optuna.db) to "
+                     "import the complete trials of --study from, instead of a runs file."),
+    ] = None,
+    study: Annotated[
+        str | None, typer.Option("--study", help="Name of the Optuna study (--from-optuna).")
+    ] = None,
+    metric: Annotated[
+        str | None,
+        typer.Option("--metric", help="What the Optuna objective returned (default: the "
+                     "task's default metric; --from-optuna only)."),
+    ] = None,
     skip_invalid: Annotated[
         bool, typer.Option("--skip-invalid", help="Import the valid rows, report the others.")
     ] = False,
     kb: KbOption = None,
     json: JsonOption = False,
 ) -> None:
-    """Validate and store runs trained elsewhere (hyperparameters, metric and value per row).
+    """Validate and store runs trained elsewhere: a runs file (hyperparameters, metric and value
+    per row), or the complete trials of an Optuna study (--from-optuna URL --study NAME).
 
     Any invalid row stops the import before anything is written, with a list of every bad cell
     (row number, column, value, why), unless --skip-invalid.
     """
-    report = import_runs(
-        open_kb(kb), runs_file, dataset=dataset, target=target, dataset_id=dataset_id,
-        skip_invalid=skip_invalid,
-    )
+    if runs_file is not None and from_optuna is None and study is None and metric is None:
+        report = import_runs(
+            open_kb(kb), runs_file, dataset=dataset, target=target, dataset_id=dataset_id,
+            skip_invalid=skip_invalid,
+        )
+    elif runs_file is None and from_optuna is not None and study is not None:
+        report = import_optuna_study(
+            open_kb(kb), from_optuna, study, dataset=dataset, target=target,
+            dataset_id=dataset_id, metric=metric, skip_invalid=skip_invalid,
+        )
+    else:
+        raise InputError(
+            "give a runs file, or --from-optuna STORAGE_URL --study NAME [--metric NAME] "
+            "(not both)"
+        )
     if json:
         print_json(asdict(report))
         return

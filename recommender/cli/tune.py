@@ -16,9 +16,11 @@ from rich.progress import (
 )
 from rich.table import Table as RichTable
 
+from hpo_common.errors import InputError
 from recommender.api import Recommender
 from recommender.cli import app
 from recommender.cli._common import JsonOption, KbOption, err, handle_errors, out, print_json
+from recommender.ray_executor import RayOptions
 from recommender.search import STRATEGIES
 from recommender.tune import TrialEvent, TuneResult
 
@@ -37,7 +39,23 @@ def tune_command(
     ] = None,
     strategy: Annotated[str, typer.Option(help=f"One of {', '.join(STRATEGIES)}.")] = "surrogate",
     warm_start: Annotated[int, typer.Option(min=0, help="Suggestions tried first.")] = 5,
-    workers: Annotated[int, typer.Option(min=1, help="Trials trained at once (processes).")] = 1,
+    workers: Annotated[
+        int,
+        typer.Option(min=1, help="Trials trained at once (processes; with --executor ray: Ray "
+                     "tasks, default as many as the cluster fits)."),
+    ] = 1,
+    executor: Annotated[
+        str, typer.Option(help="local (this process or --workers processes) or ray.")
+    ] = "local",
+    address: Annotated[
+        str | None,
+        typer.Option(help="Ray cluster: auto or HOST:PORT of `ray start --head` (default: a "
+                     "private local Ray instance).", show_default=False),
+    ] = None,
+    cpus_per_trial: Annotated[float, typer.Option(help="Ray: CPUs per trial.")] = 1.0,
+    gpus_per_trial: Annotated[
+        float, typer.Option(help="Ray: GPUs per trial (0.25: four trials share a GPU).")
+    ] = 0.0,
     pruner: Annotated[str, typer.Option(help="median, asha or none.")] = "median",
     metric: Annotated[str | None, typer.Option(help="Objective (default log_loss / r2).")] = None,
     max_epochs: Annotated[int | None, typer.Option(min=1, help="Cap on epochs per trial.")] = None,
@@ -57,12 +75,13 @@ def tune_command(
     json_output: JsonOption = False,
 ) -> None:
     """Search for the best training configuration of DATA, warm-started from the knowledge base."""
+    ray = _ray_options(executor, address, cpus_per_trial, gpus_per_trial)
     with _TrialProgress(budget) as progress:
         result = Recommender(kb=kb, space=space).tune(
             data, target=target, task=task, budget=budget, timeout=timeout, strategy=strategy,
             workers=workers, seed=seed, metric=metric, warm_start=warm_start,
             pruner=None if pruner == "none" else pruner, max_epochs=max_epochs, device=device,
-            resume=resume, refit=refit, out=out_dir, progress=progress,
+            resume=resume, refit=refit, out=out_dir, progress=progress, ray=ray,
         )
     if json_output:
         print_json(result.to_dict())
@@ -71,6 +90,18 @@ def tune_command(
     if result.status == "interrupted":
         err.print(f"interrupted: resume with --resume {result.study_id}")
         raise typer.Exit(130)
+
+
+def _ray_options(
+    executor: str, address: str | None, cpus_per_trial: float, gpus_per_trial: float
+) -> RayOptions | None:
+    if executor not in ("local", "ray"):
+        raise InputError(f"--executor must be local or ray, but got {executor!r}")
+    if executor == "ray":
+        return RayOptions(address, cpus_per_trial, gpus_per_trial)
+    if address is not None or cpus_per_trial != 1.0 or gpus_per_trial != 0.0:
+        raise InputError("--address, --cpus-per-trial and --gpus-per-trial go with --executor ray")
+    return None
 
 
 class _TrialProgress:
