@@ -19,7 +19,9 @@ from __future__ import annotations
 import argparse
 import sys
 import time
+from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -82,6 +84,22 @@ def evaluate(dataset, view, space, max_rows: int, max_epochs: int) -> dict[str, 
     }
 
 
+_VIEW: dict[str, Any] = {}
+
+
+def _worker_init(kb_path: str) -> None:
+    import torch
+
+    torch.set_num_threads(1)  # one core per worker process
+    _VIEW["view"] = load_view(KnowledgeBase(kb_path))
+    _VIEW["space"] = default_space()
+
+
+def _evaluate_job(job: tuple[Any, int, int]) -> dict[str, float | str]:
+    dataset, max_rows, max_epochs = job
+    return evaluate(dataset, _VIEW["view"], _VIEW["space"], max_rows, max_epochs)
+
+
 def plot(frame: pd.DataFrame, path: Path) -> None:
     import matplotlib
 
@@ -115,16 +133,18 @@ def main() -> None:
     parser.add_argument("--max-rows", type=int, default=2500, help="as the seed build")
     parser.add_argument("--max-epochs", type=int, default=20, help="as the seed build")
     parser.add_argument("--out", default=str(ROOT / "benchmarks" / "out"))
+    parser.add_argument("--workers", type=int, default=2, help="datasets evaluated at once")
     args = parser.parse_args()
-    view = load_view(KnowledgeBase(args.kb))
-    space = default_space()
     wanted = set(args.datasets.split(",")) if args.datasets else None
+    chosen = [d for d in seed_datasets() if wanted is None or d.name in wanted]
     rows = []
     started = time.perf_counter()
-    for dataset in seed_datasets():
-        if wanted is None or dataset.name in wanted:
-            rows.append(evaluate(dataset, view, space, args.max_rows, args.max_epochs))
-            r = rows[-1]
+    with ProcessPoolExecutor(
+        args.workers, initializer=_worker_init, initargs=(args.kb,)
+    ) as pool:
+        jobs = [(d, args.max_rows, args.max_epochs) for d in chosen]
+        for r in pool.map(_evaluate_job, jobs):
+            rows.append(r)
             print(
                 f"{r['dataset']:<28}{r['metric']:<10}top1 {r['top1']:6.2f}  top3 "
                 f"{r['best_of_top3']:6.2f}  default {r['default']:6.2f}",
