@@ -29,6 +29,9 @@ from training import Table, TrainConfig
 # Candidates from the KB: the best configurations of the datasets most like the new one.
 KB_CONFIGS_PER_DATASET = 10
 NEAREST_DATASETS = 30
+# Zero-shot picks rank by mean - RISK_AVERSION x spread (a lower confidence bound): a config that
+# looks good only to some ensemble members is a worse bet than one all of them agree on.
+RISK_AVERSION = 1.0
 
 
 @dataclass(frozen=True)
@@ -185,12 +188,12 @@ def _diverse_top(
     top: int,
     min_distance: float = 0.15,
 ) -> tuple[Suggestion, ...]:
-    """Greedy top-k by predicted score, skipping candidates too close to one already picked."""
+    """Greedy top-k by lower confidence bound, skipping candidates too close to one picked."""
     encoded = space.encode(candidates)
     spread = np.nanstd(encoded, axis=0)
     scaled = encoded / np.where(spread > 0, spread, 1.0)
     picked: list[int] = []
-    for index in np.argsort(-mean, kind="stable"):
+    for index in np.argsort(-(mean - RISK_AVERSION * std), kind="stable"):
         if all(_distance(scaled[index], scaled[other]) >= min_distance for other in picked):
             picked.append(int(index))
         if len(picked) == top:
