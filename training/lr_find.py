@@ -131,6 +131,9 @@ def plot_lr_find(result: LRFindResult, path: str | Path) -> Path:
         ax.plot([result.suggested_lr], [loss_at], "o", color="red")
         ax.annotate(f"suggested {result.suggested_lr:.2g}", (result.suggested_lr, loss_at))
     ax.set_xscale("log")
+    finite = [loss for loss in result.losses if math.isfinite(loss)]
+    if finite:  # the final blow-up would squash the informative part of the curve
+        ax.set_ylim(min(finite) - 0.05 * abs(min(finite)), 1.5 * finite[0])
     ax.set_xlabel("learning rate")
     ax.set_ylabel("smoothed training loss")
     ax.set_title("Learning-rate range test")
