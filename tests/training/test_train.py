@@ -219,3 +219,14 @@ def test_schedule_shapes() -> None:
     )
     warm = curve("cosine", warmup=2)
     assert warm[:3] == pytest.approx([0.05, 0.1, 0.15]) and warm[19] == 1.0 and warm[20] == 1.0
+
+
+def test_cpu_threads_for_uses_one_thread_for_tiny_steps_and_restores() -> None:
+    import torch
+
+    from training.device import cpu_threads_for
+
+    before = torch.get_num_threads()
+    with cpu_threads_for(torch.device("cpu"), step_flops=1e3):
+        assert torch.get_num_threads() == 1
+    assert torch.get_num_threads() == before
