@@ -35,7 +35,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))  # run from a checkout without installing the package
 
 from knowledge_base import KnowledgeBase  # noqa: E402
-from recommender.kb_view import KBView, load_view  # noqa: E402
+from recommender.kb_view import load_view  # noqa: E402
 from recommender.scores import objective_for  # noqa: E402
 from recommender.space import default_space  # noqa: E402
 from training import TrainConfig, prepare, train  # noqa: E402
@@ -44,14 +44,7 @@ from training.metrics import METRIC_DIRECTIONS  # noqa: E402
 OUT = ROOT / "benchmarks" / "out"
 CHECKPOINTS = (1, 5, 10, 20)
 STRATEGIES = ("surrogate", "portfolio", "random", "tpe")
-SEED_KB = Path("/work/main/.seed_build/seed.duckdb")
-
-
-def held_out_view(view: KBView, dataset_id: str) -> KBView:
-    """The KB snapshot without one dataset: what a user with that new dataset would have."""
-    runs = view.runs[view.runs["dataset_id"] != dataset_id].reset_index(drop=True)
-    return KBView(runs=runs, meta=view.meta.drop(index=dataset_id, errors="ignore"),
-                  objective=view.objective)
+SEED_KB = ROOT / ".seed_build" / "seed.duckdb"
 
 
 def run_job(job: dict[str, Any]) -> dict[str, Any]:
@@ -87,7 +80,7 @@ def _tune_strategy(table: Any, data: Any, space: Any, objective: str, job: dict)
     from recommender.study import create_study
     from recommender.tune import run_study
 
-    view = held_out_view(load_view(KnowledgeBase(job["kb"]), objective), table.fingerprint)
+    view = load_view(KnowledgeBase(job["kb"]), objective).without(table.fingerprint)
     full_meta = KnowledgeBase(job["kb"]).meta_features([table.fingerprint])
     features = full_meta.iloc[0].dropna().to_dict() if len(full_meta) else {}
     study = create_study(
