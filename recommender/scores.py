@@ -14,7 +14,7 @@ Example:
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 import numpy as np
 import pandas as pd
@@ -76,3 +76,21 @@ def copula(scores: np.ndarray) -> np.ndarray:
     raw = np.where(np.isfinite(scores), scores, -np.inf)
     ranks = pd.Series(raw).rank(method="average").to_numpy()
     return norm.ppf((ranks - 0.5) / len(raw))
+
+
+def study_scores(
+    values: Sequence[float], direction: str, statuses: Sequence[str] | None = None
+) -> np.ndarray:
+    """Copula scores of one study's raw objective values (`direction`: minimize or maximize),
+    for callers that hold values rather than KB metric columns: reports, the Optuna sampler.
+
+    Example:
+        >>> study_scores([0.3, 0.1, float("nan")], "minimize").round(2).tolist()
+        [0.0, 0.97, -0.97]
+    """
+    if len(values) == 0:
+        return np.empty(0)
+    signed = (1.0 if direction == "maximize" else -1.0) * np.asarray(values, dtype=float)
+    if statuses is not None:
+        signed[np.isin(np.asarray(statuses), BAD_STATUSES)] = np.nan
+    return copula(signed)

@@ -49,9 +49,8 @@ from recommender.integrations._optuna_mapping import known_distributions, snap
 from recommender.kb_open import cache_dir_of
 from recommender.kb_view import KBView, load_view
 from recommender.meta_cache import meta_features_of
-from recommender.scores import objective_for
+from recommender.scores import objective_for, study_scores
 from recommender.space import SearchSpace
-from recommender.study_scores import study_scores
 from recommender.surrogate import Surrogate
 from training import METRIC_DIRECTIONS, Table, TrainConfig
 

@@ -8,8 +8,8 @@ import numpy as np
 import pandas as pd
 
 from knowledge_base import KnowledgeBase, StudyRecord
+from recommender.scores import study_scores
 from recommender.space import SearchSpace, default_space
-from recommender.study_scores import study_scores
 from training.metrics import METRIC_DIRECTIONS
 
 
