@@ -146,10 +146,10 @@ class KBView:
     def nearest(self, features: dict[str, float], exclude: str, k: int) -> pd.Series:
         """Distances of the `k` datasets nearest to `features` (standardised meta-features)."""
         others = self.meta.drop(index=exclude, errors="ignore")
-        if others.empty:
+        if others.empty or not features:  # e.g. a black-box study without meta-features
             return pd.Series(dtype=float)
         mean, std = others.mean(), others.std(ddof=0).replace(0, 1).fillna(1)
-        target = (pd.Series(features).reindex(others.columns) - mean) / std
+        target = (pd.Series(features, dtype=float).reindex(others.columns) - mean) / std
         distance = (((others - mean) / std - target) ** 2).fillna(0).mean(axis=1) ** 0.5
         return distance.nsmallest(k)
 

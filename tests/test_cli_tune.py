@@ -31,7 +31,9 @@ def test_tune_json_refit_and_resume(tmp_path):
     again = CliRunner().invoke(app, [*args, "--resume", payload["study_id"], "--json"])
     assert again.exit_code == 0, again.output
     assert len(json.loads(again.stdout)["trials"]) == 2
-    assert len(KnowledgeBase(kb).runs()) == 2
+    # A new KB file starts with the shipped seed runs; the study added exactly its 2 trials.
+    assert len(KnowledgeBase(kb).runs(study_id=payload["study_id"])) == 2
+    assert len(KnowledgeBase(kb).runs(source="tune")) == 2
 
 
 def test_tune_prints_a_summary_table(tmp_path):
