@@ -81,7 +81,8 @@ def _print_tables(result: SuggestResult) -> None:
     table.add_row("from", *(s.origin for s in result.suggestions))
     out.print(table)
     err.print(
-        "predicted score: normalised (standard-normal quantile within a dataset; higher is better)",
+        "predicted score: normalised (standard-normal quantile within a dataset; higher is "
+        "better) ± the ensemble's spread; ranked by score − spread",
         highlight=False,
     )
     if result.similar_datasets:
