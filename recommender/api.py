@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from pathlib import Path
+from typing import TypeAlias
 
 import pandas as pd
 
@@ -32,7 +33,7 @@ from recommender.tune import TrialEvent, TuneResult, tune
 from training import Table, load_table
 from training.metrics import METRIC_DIRECTIONS
 
-DataSource = str | Path | pd.DataFrame | Table
+DataSource: TypeAlias = str | Path | pd.DataFrame | Table
 
 
 class Recommender:

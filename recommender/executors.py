@@ -17,7 +17,7 @@ import multiprocessing
 from collections.abc import Callable
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from training import PreparedData, TrainConfig, TrainResult, train
 
@@ -61,7 +61,7 @@ class SequentialExecutor:
 
 
 # ---- worker processes ---------------------------------------------------------------------------
-_WORKER: dict[str, object] = {}
+_WORKER: dict[str, Any] = {}
 
 
 def _init_worker(data: PreparedData, device: str, seed: int, metric: str | None) -> None:
@@ -72,9 +72,8 @@ def _init_worker(data: PreparedData, device: str, seed: int, metric: str | None)
 
 
 def _run_trial(config: TrainConfig, callback: EpochCallback) -> TrainResult:
-    return train(config, _WORKER["data"], device=str(_WORKER["device"]),  # type: ignore[arg-type]
-                 seed=int(_WORKER["seed"]), metric=_WORKER["metric"],  # type: ignore[arg-type]
-                 callback=callback)
+    return train(config, _WORKER["data"], device=_WORKER["device"], seed=_WORKER["seed"],
+                 metric=_WORKER["metric"], callback=callback)
 
 
 class ProcessExecutor:

@@ -77,7 +77,7 @@ class Surrogate:
         for member in range(self.n_models):
             # Member 0 sees every dataset once; the others a bootstrap resample of datasets.
             if member == 0 or len(unique) < 2:
-                counts = np.ones(len(unique))
+                counts = np.ones(len(unique), dtype=np.int64)
             else:
                 counts = np.bincount(
                     rng.integers(0, len(unique), len(unique)), minlength=len(unique)

@@ -155,7 +155,7 @@ def tune(
                        progress=progress)
     study.finish(status)
     checkpoint = None
-    if refit and study.best is not None and status == "finished":
+    if refit and out is not None and study.best is not None and status == "finished":
         checkpoint = str(refit_best(study, data, Path(out), device=device, seed=seed))
     best = study.best
     return TuneResult(
