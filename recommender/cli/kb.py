@@ -59,7 +59,11 @@ def _print_frame(frame: pd.DataFrame, columns: tuple[str, ...], title: str) -> N
     out.print(table)
 
 
-def _print_counts(counts: dict[str, int], title: str) -> None:
+def _print_counts(counts: dict[str, int], title: str, *, as_json: bool) -> None:
+    """Rows per table, as JSON or as a titled table."""
+    if as_json:
+        print_json(counts)
+        return
     table = Table(title=title)
     table.add_column("table")
     table.add_column("rows", justify="right")
@@ -131,10 +135,7 @@ def export(
 ) -> None:
     """Write every table to DIRECTORY/<table>.parquet with a manifest."""
     counts = _open(kb).export_parquet(directory)
-    if json:
-        print_json(counts)
-    else:
-        _print_counts(counts, f"exported to {directory}")
+    _print_counts(counts, f"exported to {directory}", as_json=json)
 
 
 @kb_app.command("import")
@@ -146,10 +147,7 @@ def import_(
 ) -> None:
     """Add the rows of an export; rows already stored are skipped."""
     counts = _open(kb, create=True).import_parquet(directory)
-    if json:
-        print_json(counts)
-    else:
-        _print_counts(counts, f"new rows from {directory}")
+    _print_counts(counts, f"new rows from {directory}", as_json=json)
 
 
 @kb_app.command("merge")
@@ -161,10 +159,7 @@ def merge(
 ) -> None:
     """Add every row of another knowledge base file; rows already stored are skipped."""
     counts = _open(kb, create=True).merge(other)
-    if json:
-        print_json(counts)
-    else:
-        _print_counts(counts, f"new rows from {other}")
+    _print_counts(counts, f"new rows from {other}", as_json=json)
 
 
 @kb_app.command("migrate")
