@@ -81,7 +81,7 @@ def classification_metrics(y: np.ndarray, proba: np.ndarray, task: str) -> dict[
     pred = proba.argmax(axis=1)
     recalls = [np.mean(pred[y == c] == c) for c in range(n_classes) if np.any(y == c)]
     out = {
-        "log_loss": float(-np.mean(np.log(np.clip(picked, _EPS, 1.0)))),
+        "log_loss": float(-np.mean(np.log(np.clip(picked, _EPS, 1.0)))) + 0.0,  # never -0.0
         "accuracy": float(np.mean(pred == y)),
         "balanced_accuracy": float(np.mean(recalls)),
     }
