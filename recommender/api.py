@@ -25,6 +25,7 @@ from recommender.meta_cache import meta_features_of
 from recommender.metafeatures import compute_meta_features
 from recommender.pruners import make_pruner
 from recommender.ray_executor import RayOptions
+from recommender.run_import import ImportReport, import_runs
 from recommender.scores import objective_for
 from recommender.space import SearchSpace, default_space, load_space
 from recommender.study import Study, blackbox_dataset, create_study
@@ -112,10 +113,25 @@ class Recommender:
         score, the trials as a DataFrame, the study id and the trials by status.
         """
         return tune(
-            self.table(data, target, task), self.kb, self.space, budget=budget, timeout=timeout,
-            strategy=strategy, workers=workers, seed=seed, metric=metric, warm_start=warm_start,
-            pruner=pruner, max_epochs=max_epochs, device=device, resume=resume, refit=refit,
-            out=out, progress=progress, cache_dir=cache_dir_of(self.kb), ray=ray,
+            self.table(data, target, task),
+            self.kb,
+            self.space,
+            budget=budget,
+            timeout=timeout,
+            strategy=strategy,
+            workers=workers,
+            seed=seed,
+            metric=metric,
+            warm_start=warm_start,
+            pruner=pruner,
+            max_epochs=max_epochs,
+            device=device,
+            resume=resume,
+            refit=refit,
+            out=out,
+            progress=progress,
+            cache_dir=cache_dir_of(self.kb),
+            ray=ray,
         )
 
     def study(
@@ -163,10 +179,42 @@ class Recommender:
             objective = objective or "value"
             direction = direction or METRIC_DIRECTIONS.get(objective, "maximize")
         return create_study(
-            self.kb, _space(space) or self.space, dataset, meta_features=features,
-            objective=objective, direction=direction, strategy=strategy, warm_start=warm_start,
-            budget=budget, pruner=make_pruner(pruner), seed=seed, resume=resume,
+            self.kb,
+            _space(space) or self.space,
+            dataset,
+            meta_features=features,
+            objective=objective,
+            direction=direction,
+            strategy=strategy,
+            warm_start=warm_start,
+            budget=budget,
+            pruner=make_pruner(pruner),
+            seed=seed,
+            resume=resume,
             cache_dir=cache_dir_of(self.kb),
+        )
+
+    def log_runs(
+        self,
+        runs_file: str | Path,
+        *,
+        dataset: str | Path | None = None,
+        target: str | None = None,
+        dataset_id: str | None = None,
+        skip_invalid: bool = False,
+    ) -> ImportReport:
+        """Store runs trained elsewhere (CSV or JSONL), validated first, like `hpo-recommend log`.
+
+        The dataset is a data file (`dataset`, with its `target`) or the id of one already in
+        the knowledge base (`dataset_id`). See `recommender.run_import.import_runs`.
+        """
+        return import_runs(
+            self.kb,
+            runs_file,
+            dataset=dataset,
+            target=target,
+            dataset_id=dataset_id,
+            skip_invalid=skip_invalid,
         )
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -158,3 +159,16 @@ def test_cli_log_json_and_exit_codes(data_csv, tmp_path) -> None:
     )
     assert result.exit_code == 0
     assert len(json.loads(result.stdout)["invalid"]) == len(BAD_ROWS)
+
+
+def test_recommender_log_runs_imports_the_example_runs_file_once(tmp_path) -> None:
+    from recommender.api import Recommender
+
+    examples = Path(__file__).resolve().parents[2] / "examples"
+    rec = Recommender(kb=tmp_path / "kb.duckdb")
+    first = rec.log_runs(examples / "wine_runs.csv", dataset=examples / "wine.csv",
+                         target="cultivar")
+    again = rec.log_runs(examples / "wine_runs.csv", dataset=examples / "wine.csv",
+                         target="cultivar")
+    assert (first.imported, again.imported, again.already_stored) == (4, 0, 4)
+    assert len(rec.kb.runs(source="log")) == 4
