@@ -38,6 +38,12 @@ def _best_so_far(curve: Sequence[float], epoch: int, sign: float) -> float:
     return float(finite.max()) if finite.size else math.nan
 
 
+def _others_at(history: Curves, epoch: int, sign: float) -> list[float]:
+    """Earlier trials' finite best-so-far values at `epoch` (those that reached it)."""
+    values = [_best_so_far(c, epoch, sign) for c in history if len(c) >= epoch]
+    return [v for v in values if math.isfinite(v)]
+
+
 @dataclass(frozen=True)
 class MedianPruner:
     """The median rule.
@@ -53,8 +59,7 @@ class MedianPruner:
     def should_stop(self, epoch: int, curve: Sequence[float], history: Curves, sign: float) -> bool:
         if epoch <= self.n_warmup_epochs:
             return False
-        others = [_best_so_far(c, epoch, sign) for c in history if len(c) >= epoch]
-        others = [v for v in others if math.isfinite(v)]
+        others = _others_at(history, epoch, sign)
         if len(others) < self.n_startup_trials:
             return False
         mine = _best_so_far(curve, epoch, sign)
@@ -96,8 +101,7 @@ class SuccessiveHalvingPruner:
     def should_stop(self, epoch: int, curve: Sequence[float], history: Curves, sign: float) -> bool:
         if not self.is_rung(epoch):
             return False
-        others = [_best_so_far(c, epoch, sign) for c in history if len(c) >= epoch]
-        others = [v for v in others if math.isfinite(v)]
+        others = _others_at(history, epoch, sign)
         if len(others) < self.n_startup_trials:
             return False
         mine = _best_so_far(curve, epoch, sign)
