@@ -1,8 +1,9 @@
 """Build the seed knowledge base shipped with the package, from real training runs.
 
-For every dataset in scripts/seed_datasets.csv: the library default configuration plus a scrambled
-Sobol design over the default search space (a different scramble per dataset, so the KB covers the
-space), each trained with the training engine and logged with `source="seed"`. Resumable: runs
+For every dataset in scripts/seed_datasets.csv: the library default configuration, a shared
+scrambled Sobol design (the same configurations on every dataset, so the KB can compare them across
+datasets) and a per-dataset Sobol design (a different scramble per dataset, so together the datasets
+cover the space), each trained with the training engine and logged with `source="seed"`. Resumable: runs
 already in the KB (stable ids from dataset, configuration and seed) are skipped. At the end the
 KB is exported as Parquet into the package (recommender/data/seed_kb/), which a new user KB
 loads.
@@ -38,10 +39,26 @@ from training import PreparedData, TrainConfig, TrainResult, prepare, train  # n
 SEED = 0
 
 
-def design(dataset: SeedDataset, n_configs: int, max_epochs: int) -> list[TrainConfig]:
-    """The library default plus `n_configs - 1` Sobol samples, epochs capped for the build."""
-    scramble = int(hashlib.sha256(dataset.name.encode()).hexdigest()[:8], 16)
-    samples = default_space().sample(n_configs - 1, np.random.default_rng(scramble), method="sobol")
+SHARED_SCRAMBLE = "shared"  # the scramble of the design every dataset runs
+
+
+def _sobol(n: int, scramble: str) -> list[dict[str, Any]]:
+    seed = int(hashlib.sha256(scramble.encode()).hexdigest()[:8], 16)
+    return default_space().sample(n, np.random.default_rng(seed), method="sobol")
+
+
+def design(
+    dataset: SeedDataset, n_configs: int, n_shared: int, max_epochs: int
+) -> list[TrainConfig]:
+    """The library default, `n_shared` shared Sobol points and the rest from the dataset's own.
+
+    Shared points are what lets the KB say "this configuration beats that one on most datasets"
+    from runs rather than only through the surrogate; the per-dataset points fill the space.
+    Epochs are capped for the build.
+    """
+    if not 0 <= n_shared <= n_configs - 1:
+        raise SystemExit(f"--shared must be between 0 and {n_configs - 1}, but got {n_shared}")
+    samples = _sobol(n_shared, SHARED_SCRAMBLE) + _sobol(n_configs - 1 - n_shared, dataset.name)
     configs = [TrainConfig()] + [TrainConfig.from_dict(s) for s in samples]
     return [c.replace(max_epochs=min(c.max_epochs, max_epochs)) for c in configs]
 
@@ -73,7 +90,7 @@ def build(args: argparse.Namespace) -> None:
         kb.add_dataset(DatasetRecord.from_table(table))  # idempotent by fingerprint
         kb.set_meta_features(table.fingerprint, compute_meta_features(table))
         done = set(kb.runs(dataset_id=table.fingerprint)["id"])
-        for config in design(dataset, args.configs, args.max_epochs):
+        for config in design(dataset, args.configs, args.shared, args.max_epochs):
             run_id = stable_run_id(table.fingerprint, config.to_dict(), seed=SEED, source="seed")
             if run_id not in done:
                 jobs.append((dataset, args.max_rows, config))
@@ -106,6 +123,9 @@ def main() -> None:
     parser.add_argument("--kb", default=str(ROOT / ".seed_build" / "seed.duckdb"))
     parser.add_argument("--out", default=str(ROOT / "recommender" / "data" / "seed_kb"))
     parser.add_argument("--configs", type=int, default=40, help="configurations per dataset")
+    parser.add_argument(
+        "--shared", type=int, default=20, help="of them, the same on every dataset"
+    )
     parser.add_argument("--max-rows", type=int, default=2500, help="row cap per dataset")
     parser.add_argument("--max-epochs", type=int, default=20, help="cap on max_epochs")
     parser.add_argument("--workers", type=int, default=os.cpu_count() or 1)
