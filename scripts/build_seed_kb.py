@@ -1,12 +1,12 @@
 """Build the seed knowledge base shipped with the package, from real training runs.
 
 For every dataset in scripts/seed_datasets.csv: the library default configuration, a shared
-scrambled Sobol design (the same configurations on every dataset, so the KB can compare them across
-datasets) and a per-dataset Sobol design (a different scramble per dataset, so together the datasets
-cover the space), each trained with the training engine and logged with `source="seed"`. Resumable: runs
-already in the KB (stable ids from dataset, configuration and seed) are skipped. At the end the
-KB is exported as Parquet into the package (recommender/data/seed_kb/), which a new user KB
-loads.
+scrambled Sobol design (the same configurations on every dataset, so the KB can compare them
+across datasets) and a per-dataset Sobol design (a different scramble per dataset, so together
+the datasets cover the space), each trained with the training engine and logged with
+`source="seed"`. Resumable: runs already in the KB (stable ids from dataset, configuration and
+seed) are skipped. At the end the KB is exported as Parquet into the package
+(recommender/data/seed_kb/), which a new user KB loads.
 
     pip install -e ".[seed]"
     python scripts/build_seed_kb.py --workers 2        # full build (see README for the wall time)
