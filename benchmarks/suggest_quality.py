@@ -109,7 +109,7 @@ def _evaluate_job(job: tuple[Any, int, int, int]) -> dict[str, float | str]:
     return evaluate(dataset, _VIEW["view"], _VIEW["space"], max_rows, max_epochs, seeds)
 
 
-def plot(frame: pd.DataFrame, path: Path) -> None:
+def plot(frame: pd.DataFrame, path: Path, seeds: int) -> None:
     import matplotlib
 
     matplotlib.use("Agg")
@@ -128,7 +128,9 @@ def plot(frame: pd.DataFrame, path: Path) -> None:
     ax.axvline(1, color="grey", lw=0.8, ls="--")
     ax.set_yticks(y, shown["dataset"], fontsize=7)
     ax.set_xlabel("normalised regret (0 = best seed config, 1 = median seed config; clipped at 3)")
-    ax.set_title("suggest, leave-one-dataset-out over the seed datasets")
+    ax.set_title(
+        f"suggest, leave-one-dataset-out over the seed datasets (mean of {seeds} training seeds)"
+    )
     ax.legend(loc="lower right")
     fig.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -162,7 +164,7 @@ def main() -> None:
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     frame.to_csv(out / "suggest_quality.csv", index=False)
-    plot(frame, out / "suggest_quality.png")
+    plot(frame, out / "suggest_quality.png", args.seeds)
     finite = frame.replace(np.inf, np.nan)
     print(f"\n{len(frame)} held-out datasets in {time.perf_counter() - started:.0f} s")
     print(f"{'':<34}{'mean regret':>12}{'median regret':>15}")
