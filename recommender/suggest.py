@@ -8,6 +8,7 @@ datasets in the knowledge base (by meta-features) and their best runs.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -44,7 +45,8 @@ class Suggestion:
         predicted_score: surrogate's normalised score (standard-normal scale, higher is better);
             None for the default ranking.
         uncertainty: spread of the ensemble's predictions; None for the default ranking.
-        origin: where the candidate came from ("space sample", "KB: <dataset>", "default ranking").
+        origin: where the candidate came from ("space sample", "KB: top 10 on <dataset>[ and N
+            more]", "default ranking").
     """
 
     rank: int
@@ -168,14 +170,27 @@ def _candidates(
     rng: np.random.Generator,
     dataset_ids: Iterable[str],
 ) -> tuple[list[dict[str, Any]], list[str]]:
-    """Space samples plus the best KB configurations of the given datasets that fit the space."""
+    """Space samples plus the best KB configurations of the given datasets that fit the space.
+
+    A configuration among the best of several datasets (the seed KB runs a shared design on
+    every dataset) is one candidate; its origin names the nearest of them and counts the rest.
+    """
+    dataset_ids = list(dataset_ids)  # nearest first
+    names = view.runs.drop_duplicates("dataset_id").set_index("dataset_id")["dataset_name"]
+    nearness = {name: i for i, name in enumerate(names.reindex(dataset_ids))}
     sampled = space.sample(n_samples, rng)
     origins = ["space sample"] * len(sampled)
+    found: dict[str, tuple[dict[str, Any], list[str]]] = {}
     for name, config in view.top_configs(KB_CONFIGS_PER_DATASET, dataset_ids):
         projected = space.project(config)
         if space.contains(projected):
-            sampled.append(projected)
-            origins.append(f"KB: best on {name}")
+            key = json.dumps(projected, sort_keys=True, default=str)
+            found.setdefault(key, (projected, []))[1].append(name)
+    for projected, sources in found.values():
+        sampled.append(projected)
+        nearest = min(sources, key=lambda name: nearness.get(name, len(nearness)))
+        more = f" and {len(sources) - 1} more" if len(sources) > 1 else ""
+        origins.append(f"KB: top {KB_CONFIGS_PER_DATASET} on {nearest}{more}")
     return sampled, origins
 
 

@@ -14,8 +14,11 @@ from knowledge_base import DatasetRecord, KnowledgeBase, RunRecord
 from recommender import meta_cache, surrogate_fit
 from recommender.api import Recommender
 from recommender.cli import app
+from recommender.kb_view import load_view
 from recommender.metafeatures import compute_meta_features
 from recommender.space import default_space
+from recommender.study import cap_epochs
+from recommender.suggest import _candidates
 from training import TrainConfig, TrainResult, load_table, prepare, train
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
@@ -59,6 +62,23 @@ def test_suggest_ranks_diverse_valid_configs_with_evidence(kb_path: Path) -> Non
     assert len(set(configs)) == 4
     assert {d.name for d in result.similar_datasets} == {"wine", "diabetes", "cancer_part"}
     assert result.known_best_runs == ()
+
+
+def test_a_config_best_on_several_datasets_is_one_candidate_naming_the_nearest(
+    kb_path: Path,
+) -> None:
+    # The fixture runs the same 8 configurations on all three datasets, so each is among the
+    # top 10 of every dataset: 8 candidates, each from the nearest dataset "and 2 more".
+    view = load_view(KnowledgeBase(kb_path))
+    features = view.meta.iloc[0].to_dict()
+    near = view.nearest(features, exclude="", k=3)
+    nearest_name = view.runs.set_index("dataset_id").loc[near.index[0], "dataset_name"].iloc[0]
+    rng = np.random.default_rng(0)
+    space = cap_epochs(default_space(), 3)  # the fixture's runs train 3 epochs
+    candidates, origins = _candidates(view, space, 0, rng, near.index)
+    assert len(candidates) == 8
+    assert len({json.dumps(c, sort_keys=True) for c in candidates}) == 8
+    assert set(origins) == {f"KB: top 10 on {nearest_name} and 2 more"}
 
 
 def test_known_dataset_shows_its_best_runs(kb_path: Path) -> None:
