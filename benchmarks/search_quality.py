@@ -34,6 +34,7 @@ import pandas as pd
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))  # run from a checkout without installing the package
 
+from benchmarks._seed_kb import SEED_BUILD_KB, seed_kb  # noqa: E402
 from knowledge_base import KnowledgeBase  # noqa: E402
 from recommender.kb_view import load_view  # noqa: E402
 from recommender.scores import objective_for  # noqa: E402
@@ -44,7 +45,6 @@ from training.metrics import METRIC_DIRECTIONS  # noqa: E402
 OUT = ROOT / "benchmarks" / "out"
 CHECKPOINTS = (1, 5, 10, 20)
 STRATEGIES = ("surrogate", "portfolio", "random", "tpe")
-SEED_KB = ROOT / ".seed_build" / "seed.duckdb"
 
 
 def run_job(job: dict[str, Any]) -> dict[str, Any]:
@@ -137,7 +137,7 @@ def snapshot(kb_path: Path) -> Path:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--kb", type=Path, default=SEED_KB, help="the seed knowledge base")
+    parser.add_argument("--kb", type=Path, default=SEED_BUILD_KB, help="the seed knowledge base")
     parser.add_argument("--datasets", default="islr_oj,swiss_labor_participation,mroz_lfp")
     parser.add_argument("--seeds", type=int, default=2)
     parser.add_argument("--budget", type=int, default=20)
@@ -147,6 +147,7 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--quick", action="store_true", help="one dataset, one seed, 5 trials")
     args = parser.parse_args()
+    args.kb = seed_kb(args.kb)
     if args.quick:
         args.datasets, args.seeds, args.budget = args.datasets.split(",")[0], 1, 5
     kb_path = snapshot(args.kb)

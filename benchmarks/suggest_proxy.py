@@ -26,6 +26,7 @@ import pandas as pd
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from benchmarks._seed_kb import SEED_BUILD_KB, seed_kb  # noqa: E402
 from knowledge_base import KnowledgeBase  # noqa: E402
 from recommender.kb_view import KBView, load_view  # noqa: E402
 from recommender.metafeatures import META_FEATURE_NAMES  # noqa: E402
@@ -36,7 +37,6 @@ from recommender.surrogate import Surrogate  # noqa: E402
 from training import TrainConfig  # noqa: E402
 from training.metrics import METRIC_DIRECTIONS  # noqa: E402
 
-DEFAULT_KB = ROOT / ".seed_build" / "seed.duckdb"
 _VIEW: dict[str, KBView] = {}
 
 
@@ -99,10 +99,11 @@ def _worker_init(kb_path: str) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--kb", default=str(DEFAULT_KB), help="KB holding the seed runs")
+    parser.add_argument("--kb", default=str(SEED_BUILD_KB), help="KB holding the seed runs")
     parser.add_argument("--seeds", default="0,1,2", help="surrogate seeds, comma-separated")
     parser.add_argument("--workers", type=int, default=2)
     args = parser.parse_args()
+    args.kb = str(seed_kb(args.kb))
     seeds = [int(s) for s in args.seeds.split(",")]
     dataset_ids = load_view(KnowledgeBase(args.kb)).meta.index
     started = time.perf_counter()

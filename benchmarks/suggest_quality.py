@@ -32,6 +32,7 @@ import pandas as pd
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from benchmarks._seed_kb import SEED_BUILD_KB, seed_kb  # noqa: E402
 from knowledge_base import KnowledgeBase  # noqa: E402
 from recommender.kb_view import load_view  # noqa: E402
 from recommender.space import default_space  # noqa: E402
@@ -41,7 +42,6 @@ from scripts.seed_datasets import load_seed_table, seed_datasets  # noqa: E402
 from training import TrainConfig, prepare, train  # noqa: E402
 from training.metrics import METRIC_DIRECTIONS  # noqa: E402
 
-DEFAULT_KB = ROOT / ".seed_build" / "seed.duckdb"
 
 
 def evaluate(
@@ -139,7 +139,7 @@ def plot(frame: pd.DataFrame, path: Path, seeds: int) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--kb", default=str(DEFAULT_KB), help="KB holding the seed runs")
+    parser.add_argument("--kb", default=str(SEED_BUILD_KB), help="KB holding the seed runs")
     parser.add_argument("--datasets", default="", help="comma-separated names (default: all)")
     parser.add_argument("--max-rows", type=int, default=2500, help="as the seed build")
     parser.add_argument("--max-epochs", type=int, default=20, help="as the seed build")
@@ -147,6 +147,7 @@ def main() -> None:
     parser.add_argument("--out", default=str(ROOT / "benchmarks" / "out"))
     parser.add_argument("--workers", type=int, default=2, help="datasets evaluated at once")
     args = parser.parse_args()
+    args.kb = str(seed_kb(args.kb))
     wanted = set(args.datasets.split(",")) if args.datasets else None
     chosen = [d for d in seed_datasets() if wanted is None or d.name in wanted]
     rows = []
