@@ -43,7 +43,6 @@ from training import TrainConfig, prepare, train  # noqa: E402
 from training.metrics import METRIC_DIRECTIONS  # noqa: E402
 
 
-
 def evaluate(
     dataset, view, space, max_rows: int, max_epochs: int, seeds: int
 ) -> dict[str, float | str]:
