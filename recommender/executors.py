@@ -77,9 +77,11 @@ def _run_trial(config: TrainConfig, callback: EpochCallback) -> TrainResult:
 
 
 class ProcessExecutor:
-    """`workers` local processes; a crashed worker fails its trial and the pool is rebuilt.
+    """`workers` local processes; a crashed worker fails its own trial and is replaced.
 
-    Several workers may share one GPU (`device="cuda"`): each trial frees its memory when done.
+    Each worker is a one-process pool of its own, so a worker that dies (a segfault, an OOM kill)
+    breaks only its pool and the trial in it; trials in the other workers go on. Several workers
+    may share one GPU (`device="cuda"`): each trial frees its memory when done.
     """
 
     def __init__(
@@ -90,24 +92,31 @@ class ProcessExecutor:
             raise ValueError(f"workers must be >= 1, but got {workers}")
         self.capacity = workers
         self._initargs = (data, device, seed, metric)
-        self._pool = self._new_pool()
+        self._pools = [self._new_pool() for _ in range(workers)]
+        self._busy: list[Future[TrainResult] | None] = [None] * workers
 
     def _new_pool(self) -> ProcessPoolExecutor:
         return ProcessPoolExecutor(
-            self.capacity, mp_context=multiprocessing.get_context("spawn"),
+            1, mp_context=multiprocessing.get_context("spawn"),
             initializer=_init_worker, initargs=self._initargs,
         )
 
     def submit(self, config: TrainConfig, callback: EpochCallback = None) -> Future[TrainResult]:
+        slot = next((i for i, f in enumerate(self._busy) if f is None or f.done()), None)
+        if slot is None:
+            raise RuntimeError(f"all {self.capacity} workers are busy: wait for a trial first")
         try:
-            return self._pool.submit(_run_trial, config, callback)
-        except BrokenProcessPool:  # a worker died earlier: its trials failed; start afresh
-            self._pool.shutdown(wait=False, cancel_futures=True)
-            self._pool = self._new_pool()
-            return self._pool.submit(_run_trial, config, callback)
+            future = self._pools[slot].submit(_run_trial, config, callback)
+        except BrokenProcessPool:  # its worker died in an earlier trial: start a fresh one
+            self._pools[slot].shutdown(wait=False, cancel_futures=True)
+            self._pools[slot] = self._new_pool()
+            future = self._pools[slot].submit(_run_trial, config, callback)
+        self._busy[slot] = future
+        return future
 
     def close(self) -> None:
-        self._pool.shutdown(wait=True, cancel_futures=True)
+        for pool in self._pools:
+            pool.shutdown(wait=True, cancel_futures=True)
 
 
 def make_executor(

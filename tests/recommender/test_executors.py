@@ -1,0 +1,82 @@
+"""Local worker processes: a worker that dies takes only its own trial with it."""
+
+from __future__ import annotations
+
+import os
+import time
+from concurrent.futures import Future
+from concurrent.futures.process import BrokenProcessPool
+from pathlib import Path
+
+import pytest
+
+from knowledge_base import DatasetRecord, KnowledgeBase
+from recommender.executors import EpochCallback, ProcessExecutor
+from recommender.space import load_space
+from recommender.study import create_study
+from recommender.tune import run_study
+from training import PreparedData, TrainConfig, TrainResult, load_table, prepare
+
+ROOT = Path(__file__).resolve().parents[2]
+WINE = ROOT / "examples" / "wine.csv"
+SPACE = ROOT / "tests" / "recommender" / "data" / "tiny_space.toml"
+
+
+def _die(epoch: int, value: float) -> bool:
+    os._exit(1)  # the worker process dies mid-trial, as after a segfault or an OOM kill
+
+
+def _slow(epoch: int, value: float) -> bool:
+    time.sleep(0.3)  # keeps this trial running while the other worker dies
+    return False
+
+
+@pytest.fixture(scope="module")
+def wine() -> PreparedData:
+    return prepare(load_table(WINE, target="cultivar"))
+
+
+def test_a_dead_worker_fails_only_its_own_trial_and_is_replaced(wine: PreparedData) -> None:
+    executor = ProcessExecutor(wine, workers=2, device="cpu")
+    config = TrainConfig(max_epochs=8, patience=0, width=16)
+    try:
+        survivor = executor.submit(config, _slow)
+        dead = executor.submit(config, _die)
+        with pytest.raises(BrokenProcessPool):
+            dead.result(timeout=120)
+        assert not survivor.done()  # still training in the other worker
+        assert survivor.result(timeout=120).status == "ok"
+        again = executor.submit(config).result(timeout=120)  # a fresh worker in the dead one's slot
+        assert again.status == "ok" and again.epochs_run == 8
+    finally:
+        executor.close()
+
+
+class _FirstTrialCrashes:
+    """A real ProcessExecutor whose first trial's worker dies (the crash is real, only its
+    timing is chosen)."""
+
+    def __init__(self, inner: ProcessExecutor) -> None:
+        self.inner, self.capacity, self.submitted = inner, inner.capacity, 0
+
+    def submit(self, config: TrainConfig, callback: EpochCallback = None) -> Future[TrainResult]:
+        self.submitted += 1
+        return self.inner.submit(config, _die if self.submitted == 1 else callback)
+
+    def close(self) -> None:
+        self.inner.close()
+
+
+def test_a_crashed_trial_is_logged_failed_and_the_study_goes_on(wine: PreparedData) -> None:
+    kb = KnowledgeBase(":memory:")
+    dataset = DatasetRecord("wine", "wine", "multiclass", 178, 13, 3)
+    study = create_study(
+        kb, load_space(SPACE), dataset, objective="log_loss", direction="minimize",
+        strategy="random", budget=4,
+    )
+    executor = _FirstTrialCrashes(ProcessExecutor(wine, workers=2, device="cpu"))
+    assert run_study(study, executor, budget=4) == "finished"
+    runs = kb.runs(study_id=study.id)
+    assert sorted(runs["status"]) == ["failed", "ok", "ok", "ok"]
+    failed = runs[runs["status"] == "failed"].iloc[0]
+    assert "BrokenProcessPool" in failed["error"]
