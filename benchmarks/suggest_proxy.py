@@ -102,10 +102,11 @@ def main() -> None:
     parser.add_argument("--kb", default=str(SEED_BUILD_KB), help="KB holding the seed runs")
     parser.add_argument("--seeds", default="0,1,2", help="surrogate seeds, comma-separated")
     parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--quick", action="store_true", help="smoke run: 6 datasets, seed 0")
     args = parser.parse_args()
     args.kb = str(seed_kb(args.kb))
-    seeds = [int(s) for s in args.seeds.split(",")]
-    dataset_ids = load_view(KnowledgeBase(args.kb)).meta.index
+    seeds = [0] if args.quick else [int(s) for s in args.seeds.split(",")]
+    dataset_ids = load_view(KnowledgeBase(args.kb)).meta.index[: 6 if args.quick else None]
     started = time.perf_counter()
     jobs = [(d, s) for d in dataset_ids for s in seeds]
     with ProcessPoolExecutor(args.workers, initializer=_worker_init, initargs=(args.kb,)) as pool:

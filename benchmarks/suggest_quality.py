@@ -15,6 +15,7 @@ Normalised regret of a score x (objective oriented so higher is better):
 
     python benchmarks/suggest_quality.py                       # all seed datasets
     python benchmarks/suggest_quality.py --datasets digits,wells_switch
+    python benchmarks/suggest_quality.py --quick                # 3 datasets, 1 seed
 """
 
 from __future__ import annotations
@@ -143,12 +144,15 @@ def main() -> None:
     parser.add_argument("--max-rows", type=int, default=2500, help="as the seed build")
     parser.add_argument("--max-epochs", type=int, default=20, help="as the seed build")
     parser.add_argument("--seeds", type=int, default=3, help="training seeds per configuration")
+    parser.add_argument("--quick", action="store_true", help="smoke run: 3 datasets, 1 seed")
     parser.add_argument("--out", default=str(ROOT / "benchmarks" / "out"))
     parser.add_argument("--workers", type=int, default=2, help="datasets evaluated at once")
     args = parser.parse_args()
     args.kb = str(seed_kb(args.kb))
     wanted = set(args.datasets.split(",")) if args.datasets else None
     chosen = [d for d in seed_datasets() if wanted is None or d.name in wanted]
+    if args.quick:
+        chosen, args.seeds = chosen[:3], 1
     rows = []
     started = time.perf_counter()
     with ProcessPoolExecutor(args.workers, initializer=_worker_init, initargs=(args.kb,)) as pool:
