@@ -92,6 +92,31 @@ class KBView:
             known &= self.runs["task"] == task
         return int(known.sum())
 
+    def shared_settings(self, space: SearchSpace, min_datasets: int = 5) -> dict[str, Any]:
+        """Parameters of `space` that every learnable run shares, with that one value.
+
+        The surrogate cannot rank values of a parameter that never varied in the KB (the seed
+        runs all train at most 20 epochs), so suggestions keep the value the evidence was
+        gathered at. Only a value shared across at least `min_datasets` datasets counts (a
+        design choice, not a small KB), and only parameters that are neither conditional nor a
+        condition's parent, so fixing them never changes which others are active.
+        """
+        runs = self.runs[self.runs["dataset_id"].isin(self.meta.index)] if len(self.runs) else None
+        if runs is None or runs["dataset_id"].nunique() < min_datasets:
+            return {}
+        parents = {condition.parent for condition in space.conditions.values()}
+        shared: dict[str, Any] = {}
+        for name, dist in space.parameters.items():
+            if name in space.conditions or name in parents or name not in runs:
+                continue
+            values = runs[name].unique()
+            if len(values) != 1 or pd.isna(values[0]):
+                continue
+            value = values[0].item() if hasattr(values[0], "item") else values[0]
+            if dist.contains(value):
+                shared[name] = value
+        return shared
+
     def training_set(self, space: SearchSpace) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Features (meta-features + encoded config), normalised scores and dataset ids of runs."""
         known = self.runs["dataset_id"].isin(self.meta.index).to_numpy()

@@ -113,6 +113,11 @@ def suggest(
         similar: tuple[SimilarDataset, ...] = ()
     else:
         similar = tuple(view.similar_datasets(features, table.fingerprint, metric, k=3))
+        for name, value in view.shared_settings(space).items():
+            notes.append(
+                f"every run the suggestions are learned from has {name}={value}: they keep it, "
+                "since the knowledge base cannot rank other values"
+            )
     suggestions = rank_configs(
         view,
         space,
@@ -158,6 +163,8 @@ def rank_configs(
     rng = np.random.default_rng(seed)
     near = view.nearest(features, exclude, NEAREST_DATASETS).index
     candidates, origins = _candidates(view, space, n_samples, rng, near)
+    shared = view.shared_settings(space)
+    candidates = [{**candidate, **shared} for candidate in candidates]
     surrogate = fitted_surrogate(view, space, cache_dir)
     mean, std = surrogate.predict(view.feature_matrix(features, candidates, space))
     return _diverse_top(candidates, origins, mean, std, space, top)

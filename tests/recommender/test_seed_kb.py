@@ -1,0 +1,78 @@
+"""The shipped seed knowledge base: what a fresh install learns from."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pandas as pd
+from typer.testing import CliRunner
+
+from recommender.cli import app
+from recommender.kb_open import SEED_KB_DIR, open_kb
+from recommender.kb_view import KBView
+from recommender.metafeatures import META_FEATURE_NAMES
+from recommender.space import default_space
+
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
+
+
+def test_a_new_kb_file_gets_the_seed_runs_once(tmp_path: Path) -> None:
+    manifest = json.loads((SEED_KB_DIR / "manifest.json").read_text())
+    kb = open_kb(tmp_path / "kb.duckdb")
+    runs = kb.runs(columns=("id", "dataset_id", "source"))
+    assert len(runs) == manifest["rows"]["runs"] == 2480
+    assert runs["dataset_id"].nunique() == 62 and set(runs["source"]) == {"seed"}
+    assert len(kb.meta_features()) == 62
+    again = open_kb(tmp_path / "kb.duckdb")  # an existing file is not seeded again
+    assert len(again.runs(columns=("id",))) == 2480
+
+
+def test_suggest_on_a_fresh_install_learns_from_the_seed(tmp_path: Path) -> None:
+    result = CliRunner().invoke(
+        app,
+        [
+            "suggest",
+            str(EXAMPLES / "breast_cancer.csv"),
+            "--target",
+            "diagnosis",
+            "--kb",
+            str(tmp_path / "kb.duckdb"),
+            "--json",
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    payload = json.loads(result.stdout)
+    suggestions = payload["suggestions"]
+    assert len(suggestions) == 5
+    assert all(s["predicted_score"] is not None for s in suggestions)  # not the default ranking
+    assert len(payload["similar_datasets"]) == 3
+    # Every seed run trains at most 20 epochs: suggestions keep that and say why.
+    assert {s["config"]["max_epochs"] for s in suggestions} == {20}
+    assert any("max_epochs=20" in note for note in payload["notes"])
+
+
+def _view(n_datasets: int) -> KBView:
+    rows = [
+        {
+            "dataset_id": f"d{d}",
+            "optimizer": opt,
+            "momentum": 0.9 if opt == "sgd" else None,
+            "width": 64,
+            "learning_rate": 10.0 ** -(1 + i),
+            "max_epochs": 20,
+        }
+        for d in range(n_datasets)
+        for i, opt in enumerate(["sgd", "adam", "sgd"])
+    ]
+    meta = pd.DataFrame(
+        0.0, index=[f"d{d}" for d in range(n_datasets)], columns=list(META_FEATURE_NAMES)
+    )
+    return KBView(runs=pd.DataFrame(rows), meta=meta)
+
+
+def test_shared_settings_are_unconditional_values_every_run_shares() -> None:
+    space = default_space()
+    # optimizer and learning_rate vary; momentum is conditional (on optimizer), so never fixed.
+    assert _view(5).shared_settings(space) == {"width": 64, "max_epochs": 20}
+    assert _view(4).shared_settings(space) == {}  # too few datasets to call it a design choice
