@@ -137,13 +137,21 @@ def plot(frame: pd.DataFrame, path: Path, seeds: int) -> None:
     fig.savefig(path, dpi=110)
 
 
+def _at_least_one(text: str) -> int:
+    if not text.isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"must be a whole number >= 1, but got {text!r}")
+    return int(text)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--kb", default=str(SEED_BUILD_KB), help="KB holding the seed runs")
     parser.add_argument("--datasets", default="", help="comma-separated names (default: all)")
     parser.add_argument("--max-rows", type=int, default=2500, help="as the seed build")
     parser.add_argument("--max-epochs", type=int, default=20, help="as the seed build")
-    parser.add_argument("--seeds", type=int, default=3, help="training seeds per configuration")
+    parser.add_argument(
+        "--seeds", type=_at_least_one, default=3, help="training seeds per configuration"
+    )
     parser.add_argument("--quick", action="store_true", help="smoke run: 3 datasets, 1 seed")
     parser.add_argument("--out", default=str(ROOT / "benchmarks" / "out"))
     parser.add_argument("--workers", type=int, default=2, help="datasets evaluated at once")
