@@ -104,11 +104,11 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--quick", action="store_true", help="smoke run: 6 datasets, seed 0")
     args = parser.parse_args()
-    args.kb = str(seed_kb(args.kb))
     if not all(s.strip().isdigit() for s in args.seeds.split(",")):
         parser.error(
             f"--seeds takes whole numbers separated by commas, e.g. 0,1,2; got {args.seeds!r}"
         )
+    args.kb = str(seed_kb(args.kb))
     seeds = [0] if args.quick else [int(s) for s in args.seeds.split(",")]
     dataset_ids = load_view(KnowledgeBase(args.kb)).meta.index[: 6 if args.quick else None]
     started = time.perf_counter()
