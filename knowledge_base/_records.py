@@ -178,11 +178,6 @@ class RunRecord:
         object.__setattr__(self, "value", value)
         object.__setattr__(self, "curve", tuple(self.curve))
 
-    @property
-    def config_extra(self) -> dict[str, Any]:
-        """The hyperparameters that have no typed column."""
-        return {k: v for k, v in self.config.items() if k not in HYPERPARAMETER_TYPES}
-
     @classmethod
     def from_result(
         cls,

@@ -24,6 +24,7 @@ from knowledge_base._records import (
     DatasetRecord,
     RunRecord,
     StudyRecord,
+    _check_choice,
     new_run_id,
     utc_now,
 )
@@ -139,10 +140,13 @@ class KnowledgeBase:
     def get_dataset(self, dataset_id: str) -> DatasetRecord:
         """The stored dataset; `NotFoundError` if its id is unknown."""
         with self._db.connect() as con:
-            row = _row(con, sql.GET_DATASET, [dataset_id])
+            return DatasetRecord(**self._dataset_row(con, dataset_id))
+
+    def _dataset_row(self, con: duckdb.DuckDBPyConnection, dataset_id: str) -> dict:
+        row = _row(con, sql.GET_DATASET, [dataset_id])
         if row is None:
             raise NotFoundError(f"dataset {dataset_id!r} is not in knowledge base {self._db.label}")
-        return DatasetRecord(**row)
+        return row
 
     def datasets(self) -> pd.DataFrame:
         """Every dataset with its number of runs (`n_runs`), oldest first."""
@@ -159,20 +163,18 @@ class KnowledgeBase:
             }
         )
         with self._db.transaction() as con:
-            if _row(con, sql.GET_DATASET, [dataset_id]) is None:
-                raise NotFoundError(
-                    f"dataset {dataset_id!r} is not in knowledge base {self._db.label}"
-                )
+            self._dataset_row(con, dataset_id)
             con.register("incoming", incoming)
             con.execute(sql.UPSERT_META_FEATURES)
 
     def meta_features(self, dataset_ids: Iterable[str] | None = None) -> pd.DataFrame:
         """Meta-features as a wide frame: one row per dataset (index `dataset_id`), one column
         per meta-feature name (sorted), NaN where a dataset lacks one."""
-        with self._db.connect() as con:
-            long = _frame(con, sql.META_FEATURES)
+        query, params = sql.META_FEATURES, []
         if dataset_ids is not None:
-            long = long[long["dataset_id"].isin(list(dataset_ids))]
+            query, params = f"{query} WHERE dataset_id = ANY(?)", [list(dataset_ids)]
+        with self._db.connect() as con:
+            long = _frame(con, query, params)
         wide = long.pivot(index="dataset_id", columns="name", values="value")
         wide.columns.name = None
         return wide.sort_index(axis=0).sort_index(axis=1).astype("float64")
@@ -201,10 +203,7 @@ class KnowledgeBase:
         )
         space_json = None if space is None else json.dumps(space, sort_keys=True, default=str)
         with self._db.transaction() as con:
-            if _row(con, sql.GET_DATASET, [dataset_id]) is None:
-                raise NotFoundError(
-                    f"dataset {dataset_id!r} is not in knowledge base {self._db.label}"
-                )
+            self._dataset_row(con, dataset_id)
             con.execute(
                 sql.INSERT_STUDY,
                 [record.id, dataset_id, strategy, budget, objective, direction, space_json,
@@ -214,11 +213,7 @@ class KnowledgeBase:
 
     def finish_study(self, study_id: str, status: str = "finished") -> StudyRecord:
         """Mark a study finished (or failed/interrupted) now; return the stored record."""
-        if status not in sql.STUDY_STATUSES[1:]:
-            raise InputError(
-                f"study status must be one of {', '.join(sql.STUDY_STATUSES[1:])}, "
-                f"but got {status!r}"
-            )
+        _check_choice("study status", status, sql.STUDY_STATUSES[1:])
         with self._db.transaction() as con:
             con.execute(sql.FINISH_STUDY, [utc_now(), status, study_id])
         return self.get_study(study_id)
