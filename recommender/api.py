@@ -22,7 +22,6 @@ from hpo_common.errors import InputError
 from knowledge_base import DatasetRecord, KnowledgeBase
 from recommender.kb_open import cache_dir_of, open_kb
 from recommender.meta_cache import meta_features_of
-from recommender.metafeatures import compute_meta_features
 from recommender.pruners import make_pruner
 from recommender.ray_executor import RayOptions
 from recommender.run_import import ImportReport, import_runs
@@ -168,7 +167,7 @@ class Recommender:
         if data is not None:
             table = self.table(data, target, task)
             dataset = DatasetRecord.from_table(table)
-            features = dict(meta_features or compute_meta_features(table))
+            features = dict(meta_features or meta_features_of(table, cache_dir_of(self.kb)))
             objective = objective_for(table.task, objective)
             direction = direction or METRIC_DIRECTIONS[objective]
         else:

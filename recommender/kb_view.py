@@ -65,6 +65,22 @@ class KBView:
             return pd.Series(dtype=float)
         return normalised_scores(self.runs, lambda task: objective_for(task, self.objective))
 
+    @cached_property
+    def learnable(self) -> pd.Series:
+        """Per run: whether its dataset has meta-features, i.e. the surrogate can learn from it."""
+        if self.runs.empty:
+            return pd.Series(dtype=bool)
+        return self.runs["dataset_id"].isin(self.meta.index)
+
+    @cached_property
+    def dataset_info(self) -> pd.DataFrame:
+        """`dataset_name` and `task` of each dataset with runs (index `dataset_id`)."""
+        if self.runs.empty:
+            return pd.DataFrame(columns=["dataset_name", "task"])
+        return self.runs.drop_duplicates("dataset_id").set_index("dataset_id")[
+            ["dataset_name", "task"]
+        ]
+
     def without(self, dataset_id: str) -> KBView:
         """This snapshot with one dataset left out (leave-one-dataset-out evaluation)."""
         return KBView(
@@ -87,7 +103,7 @@ class KBView:
         """Runs the surrogate can learn from (their dataset has meta-features), of `task` if set."""
         if self.runs.empty:
             return 0
-        known = self.runs["dataset_id"].isin(self.meta.index)
+        known = self.learnable
         if task is not None:
             known &= self.runs["task"] == task
         return int(known.sum())
@@ -101,8 +117,10 @@ class KBView:
         design choice, not a small KB), and only parameters that are neither conditional nor a
         condition's parent, so fixing them never changes which others are active.
         """
-        runs = self.runs[self.runs["dataset_id"].isin(self.meta.index)] if len(self.runs) else None
-        if runs is None or runs["dataset_id"].nunique() < min_datasets:
+        if self.runs.empty:
+            return {}
+        runs = self.runs[self.learnable]
+        if runs["dataset_id"].nunique() < min_datasets:
             return {}
         parents = {condition.parent for condition in space.conditions.values()}
         shared: dict[str, Any] = {}
@@ -119,7 +137,7 @@ class KBView:
 
     def training_set(self, space: SearchSpace) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Features (meta-features + encoded config), normalised scores and dataset ids of runs."""
-        known = self.runs["dataset_id"].isin(self.meta.index).to_numpy()
+        known = self.learnable.to_numpy()
         runs = self.runs[known]
         meta = self.meta.reindex(runs["dataset_id"]).to_numpy(dtype=float)
         X = np.hstack([meta, space.encode(runs)])  # inactive parameters encode as NaN
@@ -182,8 +200,7 @@ class KBView:
         self, features: dict[str, float], exclude: str, metric: str, k: int = 3
     ) -> Iterator[SimilarDataset]:
         """The `k` KB datasets nearest in standardised meta-feature space, with their best run."""
-        names = self.runs.drop_duplicates("dataset_id").set_index("dataset_id")["dataset_name"]
-        tasks = self.runs.drop_duplicates("dataset_id").set_index("dataset_id")["task"]
+        names, tasks = self.dataset_info["dataset_name"], self.dataset_info["task"]
         for dataset_id, dist in self.nearest(features, exclude, k).items():
             task = str(tasks.get(dataset_id, ""))
             their_metric = objective_for(task, metric) if task else metric

@@ -36,7 +36,8 @@ from knowledge_base import (
     RunRecord,
     stable_run_id,
 )
-from recommender.metafeatures import compute_meta_features
+from recommender.kb_open import cache_dir_of
+from recommender.meta_cache import meta_features_of
 from training import (
     METRIC_DIRECTIONS,
     Table,
@@ -244,7 +245,7 @@ def _store_rows(
         )
     kb.add_dataset(record)
     if table is not None and kb.meta_features([record.id]).empty:
-        kb.set_meta_features(record.id, compute_meta_features(table))
+        kb.set_meta_features(record.id, meta_features_of(table, cache_dir_of(kb)))
     added = kb.log_runs(runs)
     return ImportReport(record.id, len(rows), added, len(runs) - added, tuple(problems))
 

@@ -15,7 +15,6 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import pandas as pd
 
 from hpo_common.errors import InputError
 from knowledge_base import KnowledgeBase
@@ -183,8 +182,8 @@ def _candidates(
     every dataset) is one candidate; its origin names the nearest of them and counts the rest.
     """
     dataset_ids = list(dataset_ids)  # nearest first
-    names = view.runs.drop_duplicates("dataset_id").set_index("dataset_id")["dataset_name"]
-    nearness = {name: i for i, name in enumerate(names.reindex(dataset_ids))}
+    names = view.dataset_info["dataset_name"].reindex(dataset_ids)
+    nearness = {name: i for i, name in enumerate(names)}
     sampled = space.sample(n_samples, rng)
     origins = ["space sample"] * len(sampled)
     found: dict[str, tuple[dict[str, Any], list[str]]] = {}
@@ -252,18 +251,3 @@ def _default_ranking(space: SearchSpace, top: int) -> tuple[Suggestion, ...]:
         )
         for rank, config in enumerate(configs[:top], start=1)
     )
-
-
-def frame_of(result: SuggestResult) -> pd.DataFrame:
-    """The suggestions as a DataFrame, one row each (for tables and notebooks)."""
-    rows = [
-        {
-            "rank": s.rank,
-            **s.config,
-            "predicted_score": s.predicted_score,
-            "uncertainty": s.uncertainty,
-            "origin": s.origin,
-        }
-        for s in result.suggestions
-    ]
-    return pd.DataFrame(rows)

@@ -23,7 +23,7 @@ import pandas as pd
 from hpo_common.errors import InputError
 from knowledge_base import DatasetRecord, KnowledgeBase
 from recommender.executors import Executor, make_executor
-from recommender.metafeatures import compute_meta_features
+from recommender.meta_cache import meta_features_of
 from recommender.pruners import make_pruner
 from recommender.ray_executor import RayOptions
 from recommender.scores import objective_for
@@ -144,7 +144,7 @@ def tune(
     data = prepare(table, seed=seed)
     study = create_study(
         kb, space, DatasetRecord.from_table(table),
-        meta_features=compute_meta_features(table), objective=objective,
+        meta_features=meta_features_of(table, cache_dir), objective=objective,
         direction=METRIC_DIRECTIONS[objective], strategy=strategy, warm_start=warm_start,
         budget=budget, pruner=make_pruner(pruner), seed=seed, max_epochs=max_epochs,
         resume=resume, cache_dir=cache_dir,
