@@ -103,10 +103,9 @@ class KBView:
         """Runs the surrogate can learn from (their dataset has meta-features), of `task` if set."""
         if self.runs.empty:
             return 0
-        known = self.learnable
-        if task is not None:
-            known &= self.runs["task"] == task
-        return int(known.sum())
+        if task is None:
+            return int(self.learnable.sum())
+        return int((self.learnable & (self.runs["task"] == task)).sum())
 
     def shared_settings(self, space: SearchSpace, min_datasets: int = 5) -> dict[str, Any]:
         """Parameters of `space` that every learnable run shares, with that one value.

@@ -76,3 +76,10 @@ def test_shared_settings_are_unconditional_values_every_run_shares() -> None:
     # optimizer and learning_rate vary; momentum is conditional (on optimizer), so never fixed.
     assert _view(5).shared_settings(space) == {"width": 64, "max_epochs": 20}
     assert _view(4).shared_settings(space) == {}  # too few datasets to call it a design choice
+
+
+def test_counting_one_task_leaves_the_learnable_runs_alone() -> None:
+    view = _view(6)
+    view.runs["task"] = ["binary", "regression", "binary"] * 6
+    assert view.learnable_runs("regression") == 6
+    assert view.learnable_runs() == 18 and int(view.learnable.sum()) == 18
