@@ -10,7 +10,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
+import pandas as pd
+
 from recommender.kb_open import open_kb
+from recommender.scores import objective_for
+from training.metrics import METRIC_DIRECTIONS
 
 SEED_BUILD_KB = Path(__file__).resolve().parents[1] / ".seed_build" / "seed.duckdb"
 
@@ -23,3 +28,12 @@ def seed_kb(path: Path | str = SEED_BUILD_KB) -> Path:
         open_kb(path)
         print(f"created {path} from the shipped seed knowledge base", flush=True)
     return path
+
+
+def oriented_values(runs: pd.DataFrame) -> np.ndarray:
+    """One dataset's runs' objective, higher is better; failed and diverged runs -inf."""
+    metric = objective_for(str(runs["task"].iloc[0]))
+    sign = 1.0 if METRIC_DIRECTIONS[metric] == "maximize" else -1.0
+    values = sign * runs[metric].astype(float).to_numpy()
+    ok = runs["status"].isin(["ok", "pruned"]).to_numpy() & np.isfinite(values)
+    return np.where(ok, values, -np.inf)

@@ -26,27 +26,16 @@ import pandas as pd
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from benchmarks._seed_kb import SEED_BUILD_KB, seed_kb  # noqa: E402
+from benchmarks._seed_kb import SEED_BUILD_KB, oriented_values, seed_kb  # noqa: E402
 from knowledge_base import KnowledgeBase  # noqa: E402
 from recommender.kb_view import KBView, load_view  # noqa: E402
 from recommender.metafeatures import META_FEATURE_NAMES  # noqa: E402
-from recommender.scores import objective_for  # noqa: E402
 from recommender.space import default_space  # noqa: E402
 from recommender.suggest import RISK_AVERSION  # noqa: E402
 from recommender.surrogate import Surrogate  # noqa: E402
 from training import TrainConfig  # noqa: E402
-from training.metrics import METRIC_DIRECTIONS  # noqa: E402
 
 _VIEW: dict[str, KBView] = {}
-
-
-def _oriented(runs: pd.DataFrame) -> np.ndarray:
-    """Each run's objective, higher is better; failed and diverged runs -inf."""
-    metric = objective_for(str(runs["task"].iloc[0]))
-    sign = 1.0 if METRIC_DIRECTIONS[metric] == "maximize" else -1.0
-    values = sign * runs[metric].astype(float).to_numpy()
-    ok = runs["status"].isin(["ok", "pruned"]).to_numpy() & np.isfinite(values)
-    return np.where(ok, values, -np.inf)
 
 
 def _is_default(runs: pd.DataFrame) -> np.ndarray:
@@ -62,7 +51,7 @@ def evaluate(job: tuple[str, int]) -> list[dict[str, Any]]:
     dataset_id, seed = job
     view, space = _VIEW["view"], default_space()
     runs = view.runs[view.runs["dataset_id"] == dataset_id].reset_index(drop=True)
-    values, is_default = _oriented(runs), _is_default(runs)
+    values, is_default = oriented_values(runs), _is_default(runs)
     rest = view.without(dataset_id)
     X, y, groups = rest.training_set(space)
     configs = [space.project(c) for c in runs[list(space.names)].to_dict("records")]

@@ -33,7 +33,7 @@ import pandas as pd
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from benchmarks._seed_kb import SEED_BUILD_KB, seed_kb  # noqa: E402
+from benchmarks._seed_kb import SEED_BUILD_KB, oriented_values, seed_kb  # noqa: E402
 from knowledge_base import KnowledgeBase  # noqa: E402
 from recommender.kb_view import load_view  # noqa: E402
 from recommender.space import default_space  # noqa: E402
@@ -67,9 +67,8 @@ def evaluate(
 
     suggested = [scores(TrainConfig.from_dict(s.config)) for s in result.suggestions]
     default = scores(TrainConfig())
-    seed_scores = sign * held_out[metric].astype(float)
-    seed_scores = seed_scores.where(held_out["status"].isin(["ok", "pruned"]), -np.inf)
-    best, median = float(seed_scores.max()), float(seed_scores.median())
+    seed_scores = oriented_values(held_out)
+    best, median = float(np.max(seed_scores)), float(np.median(seed_scores))
     scale = best - median if best > median else 1.0
 
     def regret(x: float) -> float:

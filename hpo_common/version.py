@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from functools import cache
 from importlib import metadata
 
 
+# Read once: every RunRecord asks for it, and the installed version does not change meanwhile.
+@cache
 def library_version() -> str:
     """Return the installed `hpo-recommend` version, or "0+unknown" from a bare checkout."""
     try:

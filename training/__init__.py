@@ -14,14 +14,13 @@ from training.lr_find import lr_find, plot_lr_find
 from training.metrics import METRIC_DIRECTIONS, default_metric, metrics_for
 from training.model import build_model
 from training.preprocess import cv_splits, prepare
-from training.results import STATUSES, CVResult, EpochStats, LRFindResult, TrainResult
+from training.results import CVResult, EpochStats, LRFindResult, TrainResult
 from training.schedules import lr_at
 from training.tables import load_table
 from training.train import train
 
 __all__ = [
     "METRIC_DIRECTIONS",
-    "STATUSES",
     "TASKS",
     "CVResult",
     "EpochStats",

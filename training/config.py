@@ -32,9 +32,6 @@ LR_SCHEDULES = (
     "cyclic",
     "linear",
 )
-# Optimizers that read `momentum`; only SGD reads `nesterov`; Adam variants read the betas.
-MOMENTUM_OPTIMIZERS = ("sgd", "rmsprop")
-BETA_OPTIMIZERS = ("adam", "adamw")
 
 # Numeric fields: (low, high, low_inclusive, high_inclusive).
 _NUMERIC_RANGES: dict[str, tuple[float, float, bool, bool]] = {

@@ -9,8 +9,6 @@ from typing import Any
 
 from training.config import TrainConfig
 
-STATUSES = ("ok", "pruned", "diverged", "failed")
-
 
 @dataclass(frozen=True)
 class EpochStats:
