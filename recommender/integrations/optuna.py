@@ -106,6 +106,7 @@ class RecommenderSampler(BaseSampler):
         self._queue: list[dict[str, Any]] | None = None  # warm-start configs, made on first use
         self._view: KBView | None = None
         self._features: dict[str, float] = {}
+        self._kb_rows: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
         self._proposals: dict[int, dict[str, Any]] = {}
 
     @property
@@ -199,7 +200,9 @@ class RecommenderSampler(BaseSampler):
         """Fitted on the KB's runs plus this study's finished trials (weighted up); None while
         there are fewer than two runs to learn from."""
         view = self._kb_view()
-        X, y, groups = view.training_set(self.space)
+        if self._kb_rows is None:  # the snapshot never changes: encode its runs once
+            self._kb_rows = view.training_set(self.space)
+        X, y, groups = self._kb_rows
         done = [t for t in trials if t.state in _STATUS]
         weight = np.ones(len(y))
         if done:
@@ -208,8 +211,7 @@ class RecommenderSampler(BaseSampler):
                 else math.nan
                 for t in done
             ]
-            direction = "minimize" if study.direction == StudyDirection.MINIMIZE else "maximize"
-            own_y = study_scores(values, direction)
+            own_y = study_scores(values, _direction(study))
             own_X = self._features_of([_full(t.params) for t in done])
             X, y = np.vstack([X, own_X]), np.concatenate([y, own_y])
             groups = np.concatenate([groups, [self.table.fingerprint] * len(done)])
@@ -234,7 +236,7 @@ class RecommenderSampler(BaseSampler):
     def _log(self, study: Study, trial: FrozenTrial, status: str, value: float) -> None:
         kb = self._recommender.kb
         dataset_id = self.table.fingerprint
-        direction = "minimize" if study.direction == StudyDirection.MINIMIZE else "maximize"
+        direction = _direction(study)
         if self.kb_study_id is None:
             kb.add_dataset(DatasetRecord.from_table(self.table))
             if kb.meta_features([dataset_id]).empty:
@@ -305,3 +307,7 @@ def _key(params: dict[str, Any], distributions: dict[str, BaseDistribution]) -> 
 
 
 __all__ = ["RecommenderSampler"]
+
+
+def _direction(study: Study) -> str:
+    return "minimize" if study.direction == StudyDirection.MINIMIZE else "maximize"
