@@ -11,7 +11,9 @@ import torch
 import torch.nn.functional as F
 
 from hpo_common.errors import DataError
+from training.config import TrainConfig
 from training.data import TASKS, PreparedData
+from training.model import build_model, build_optimizer
 
 
 @dataclass(frozen=True)
@@ -144,3 +146,20 @@ def autocast_for(device: torch.device) -> tuple[AbstractContextManager[object], 
 def make_generator(device: torch.device, seed: int) -> torch.Generator:
     """A generator for the shuffles, seeded apart from the global RNG used by init and dropout."""
     return torch.Generator(device=device).manual_seed(seed)
+
+
+def start_run(
+    config: TrainConfig, data: PreparedData, device: torch.device, seed: int
+) -> tuple[DeviceData, torch.nn.Module, torch.optim.Optimizer, torch.Generator]:
+    """Seeded start shared by `train` and `lr_find` (so a range test matches the run it tunes):
+    the data on the device, a fresh model, its optimizer and the batch-shuffling generator."""
+    torch.manual_seed(seed)
+    tensors = to_device(data, device)
+    model = build_model(config, tensors.x_train.shape[1], tensors.n_outputs).to(device)
+    optimizer = build_optimizer(config, model.parameters(), device)
+    return tensors, model, optimizer, make_generator(device, seed)
+
+
+def set_lr(optimizer: torch.optim.Optimizer, lr: float) -> None:
+    for group in optimizer.param_groups:
+        group["lr"] = lr

@@ -22,11 +22,10 @@ import torch
 from torch import nn
 
 from hpo_common.errors import ConfigError
-from training._tensors import epoch_batches, loss_fn, make_generator, to_device
+from training._tensors import epoch_batches, loss_fn, set_lr, start_run
 from training.config import TrainConfig
 from training.data import PreparedData
 from training.device import resolve_device
-from training.model import build_model, build_optimizer
 from training.results import LRFindResult
 
 # Exponential smoothing of the per-batch loss, as in fastai's LRFinder.
@@ -60,11 +59,8 @@ def lr_find(
         raise ConfigError(f"lr_find needs steps >= 2, but got {steps}")
     config = config or TrainConfig()
     dev = resolve_device(device)
-    torch.manual_seed(seed)
-    tensors = to_device(data, dev)
-    model = build_model(config, tensors.x_train.shape[1], tensors.n_outputs).to(dev)
-    optimizer = build_optimizer(config, model.parameters(), dev)
-    batches = _forever(tensors.x_train, tensors.y_train, config, make_generator(dev, seed))
+    tensors, model, optimizer, shuffle = start_run(config, data, dev, seed)
+    batches = _forever(tensors.x_train, tensors.y_train, config, shuffle)
     growth = (max_lr / min_lr) ** (1.0 / (steps - 1))
 
     model.train()
@@ -73,8 +69,7 @@ def lr_find(
     average, best = 0.0, math.inf
     for i in range(steps):
         lr = min_lr * growth**i
-        for group in optimizer.param_groups:
-            group["lr"] = lr
+        set_lr(optimizer, lr)
         xb, yb = next(batches)
         loss = loss_fn(data.task, model(xb), yb)
         optimizer.zero_grad(set_to_none=True)

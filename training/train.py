@@ -29,9 +29,9 @@ from training._tensors import (
     autocast_for,
     epoch_batches,
     loss_fn,
-    make_generator,
     n_batches,
-    to_device,
+    set_lr,
+    start_run,
 )
 from training.config import TrainConfig
 from training.data import PreparedData
@@ -44,7 +44,6 @@ from training.metrics import (
     regression_metrics,
     resolve_metric,
 )
-from training.model import build_model, build_optimizer
 from training.results import EpochStats, TrainResult
 from training.schedules import lr_at
 
@@ -113,11 +112,7 @@ def _train(
     status, error = "ok", None
     tensors = model = optimizer = None
     try:
-        torch.manual_seed(seed)
-        shuffle = make_generator(dev, seed)
-        tensors = to_device(data, dev)
-        model = build_model(config, tensors.x_train.shape[1], tensors.n_outputs).to(dev)
-        optimizer = build_optimizer(config, model.parameters(), dev)
+        tensors, model, optimizer, shuffle = start_run(config, data, dev, seed)
         autocast, needs_scaler = autocast_for(dev)
         scaler = torch.amp.GradScaler(dev.type, enabled=needs_scaler)
 
@@ -139,8 +134,7 @@ def _train(
                 drop_single=config.batch_norm,
             ):
                 lr = lr_at(config, step, total_steps, steps_per_epoch)
-                for group in optimizer.param_groups:
-                    group["lr"] = lr
+                set_lr(optimizer, lr)
                 with autocast:
                     loss = loss_fn(data.task, model(xb), yb)
                 optimizer.zero_grad(set_to_none=True)
