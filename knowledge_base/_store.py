@@ -56,6 +56,12 @@ def _row(con: duckdb.DuckDBPyConnection, query: str, params: Sequence[Any]) -> d
     return rows[0] if rows else None
 
 
+def _insert_datasets(con: duckdb.DuckDBPyConnection, records: Sequence[DatasetRecord]) -> int:
+    """Insert datasets whose fingerprint is new; return how many were."""
+    con.register("incoming", datasets_table(records))
+    return int(scalar(con, sql.INSERT_INCOMING["datasets"]))
+
+
 def _missing(con: duckdb.DuckDBPyConnection, query: str, what: str, label: str) -> None:
     """Raise `NotFoundError` naming the ids a referential check found (the caller rolls back)."""
     ids = [row[0] for row in con.execute(query).fetchall()]
@@ -126,16 +132,16 @@ class KnowledgeBase:
     # ---- datasets and meta-features ---------------------------------------------------------
     def add_dataset(self, record: DatasetRecord) -> DatasetRecord:
         """Store a dataset unless its fingerprint is known; return the stored record."""
-        self.add_datasets([record])
-        return self.get_dataset(record.id)
+        with self._db.transaction() as con:
+            _insert_datasets(con, [record])
+            return DatasetRecord(**self._dataset_row(con, record.id))
 
     def add_datasets(self, records: Sequence[DatasetRecord]) -> int:
         """Store many datasets in one transaction; return how many fingerprints were new."""
         if not records:
             return 0
         with self._db.transaction() as con:
-            con.register("incoming", datasets_table(records))
-            return int(scalar(con, sql.INSERT_INCOMING["datasets"]))
+            return _insert_datasets(con, records)
 
     def get_dataset(self, dataset_id: str) -> DatasetRecord:
         """The stored dataset; `NotFoundError` if its id is unknown."""
@@ -216,12 +222,15 @@ class KnowledgeBase:
         _check_choice("study status", status, sql.STUDY_STATUSES[1:])
         with self._db.transaction() as con:
             con.execute(sql.FINISH_STUDY, [utc_now(), status, study_id])
-        return self.get_study(study_id)
+            return self._study(con, study_id)
 
     def get_study(self, study_id: str) -> StudyRecord:
         """The stored study; `NotFoundError` if its id is unknown."""
         with self._db.connect() as con:
-            row = _row(con, sql.GET_STUDY, [study_id])
+            return self._study(con, study_id)
+
+    def _study(self, con: duckdb.DuckDBPyConnection, study_id: str) -> StudyRecord:
+        row = _row(con, sql.GET_STUDY, [study_id])
         if row is None:
             raise NotFoundError(f"study {study_id!r} is not in knowledge base {self._db.label}")
         row["space"] = None if row["space"] is None else json.loads(row["space"])
