@@ -78,8 +78,10 @@ def _print_tables(result: SuggestResult) -> None:
             for s in result.suggestions
         ),
     )
-    table.add_row("from", *(s.origin for s in result.suggestions))
     out.print(table)
+    # Origins are whole sentences: one line each reads better than a folded narrow column.
+    for s in result.suggestions:
+        out.print(f"#{s.rank} from {s.origin}", highlight=False)
     err.print(
         "predicted score: normalised (standard-normal quantile within a dataset; higher is "
         "better) ± the ensemble's spread; ranked by score − spread",
