@@ -56,8 +56,6 @@ def design(
     from runs rather than only through the surrogate; the per-dataset points fill the space.
     Epochs are capped for the build.
     """
-    if not 0 <= n_shared <= n_configs - 1:
-        raise SystemExit(f"--shared must be between 0 and {n_configs - 1}, but got {n_shared}")
     samples = _sobol(n_shared, SHARED_SCRAMBLE) + _sobol(n_configs - 1 - n_shared, dataset.name)
     configs = [TrainConfig()] + [TrainConfig.from_dict(s) for s in samples]
     return [c.replace(max_epochs=min(c.max_epochs, max_epochs)) for c in configs]
@@ -131,6 +129,8 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=os.cpu_count() or 1)
     parser.add_argument("--datasets", default="", help="comma-separated names (default: all)")
     args = parser.parse_args()
+    if not 0 <= args.shared <= args.configs - 1:
+        parser.error(f"--shared must be between 0 and {args.configs - 1}, but got {args.shared}")
     Path(args.kb).parent.mkdir(parents=True, exist_ok=True)
     build(args)
 
