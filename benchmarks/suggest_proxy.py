@@ -4,16 +4,18 @@ Leave one seed dataset out, fit the surrogate on the others, and let it rank the
 dataset's own 40 seed configurations, whose scores are already known (the shared Sobol points
 it has seen on other datasets, the per-dataset ones it has not). The top pick "wins" when its seed
 run beats the library default's seed run on that dataset. Repeating this with several surrogate
-seeds shows how much of a win-rate difference is the surrogate's own randomness; the variant
-without meta-features shows how much the dataset description adds over a global ranking.
+seeds shows how much of a win-rate difference is the surrogate's own randomness, and how often two
+seeds pick the same configuration; the variant without meta-features shows how much the dataset
+description adds over a global ranking.
 
-    python benchmarks/suggest_proxy.py                  # surrogate seeds 0,1,2: about 1 min
+    python benchmarks/suggest_proxy.py                  # surrogate seeds 0,1,2: about 4 min
     python benchmarks/suggest_proxy.py --seeds 0
 """
 
 from __future__ import annotations
 
 import argparse
+import itertools
 import sys
 import time
 from concurrent.futures import ProcessPoolExecutor
@@ -76,6 +78,7 @@ def evaluate(job: tuple[str, int]) -> list[dict[str, Any]]:
             "dataset": str(runs["dataset_name"].iloc[0]),
             "seed": seed,
             "ranking": name,
+            "pick": int(np.argmax(score)),
             "win": float(values[int(np.argmax(score))] > default_value),
         }
         for name, score in rankings.items()
@@ -112,6 +115,15 @@ def main() -> None:
         f"({time.perf_counter() - started:.0f} s)"
     )
     print(wins.astype(int).rename(columns=lambda s: f"surrogate seed {s}").to_string())
+    if len(seeds) > 1:
+        agreement = frame.groupby(["ranking", "dataset"])["pick"].apply(_pair_agreement)
+        print("\nsame top pick for two surrogate seeds, share of seed pairs (mean over datasets)")
+        print(agreement.groupby("ranking").mean().map("{:.0%}".format).to_string())
+
+
+def _pair_agreement(picks: pd.Series) -> float:
+    """Share of pairs of surrogate seeds that picked the same configuration."""
+    return float(np.mean([a == b for a, b in itertools.combinations(picks, 2)]))
 
 
 if __name__ == "__main__":

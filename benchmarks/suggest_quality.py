@@ -16,6 +16,7 @@ Normalised regret of a score x (objective oriented so higher is better):
     python benchmarks/suggest_quality.py                       # all seed datasets
     python benchmarks/suggest_quality.py --datasets digits,wells_switch
     python benchmarks/suggest_quality.py --quick                # 3 datasets, 1 seed
+    python benchmarks/suggest_quality.py --suggest-seed 1       # another surrogate fit
 """
 
 from __future__ import annotations
@@ -45,7 +46,7 @@ from training.metrics import METRIC_DIRECTIONS  # noqa: E402
 
 
 def evaluate(
-    dataset, view, space, max_rows: int, max_epochs: int, seeds: int
+    dataset, view, space, max_rows: int, max_epochs: int, seeds: int, suggest_seed: int
 ) -> dict[str, float | str]:
     """Suggest for one held-out dataset; train the top 3 and the default on it, `seeds` times."""
     table = load_seed_table(dataset, max_rows)
@@ -53,7 +54,14 @@ def evaluate(
     if held_out.empty:
         raise SystemExit(f"{dataset.name} has no seed runs in the KB: build it first")
     features = view.meta.loc[table.fingerprint].to_dict()
-    result = suggest(table, view.without(table.fingerprint), space, top=3, meta_features=features)
+    result = suggest(
+        table,
+        view.without(table.fingerprint),
+        space,
+        top=3,
+        meta_features=features,
+        seed=suggest_seed,
+    )
     metric = result.objective
     sign = 1.0 if METRIC_DIRECTIONS[metric] == "maximize" else -1.0
     data = prepare(table, seed=SEED)
@@ -103,9 +111,8 @@ def _worker_init(kb_path: str) -> None:
     _VIEW["space"] = default_space()
 
 
-def _evaluate_job(job: tuple[Any, int, int, int]) -> dict[str, float | str]:
-    dataset, max_rows, max_epochs, seeds = job
-    return evaluate(dataset, _VIEW["view"], _VIEW["space"], max_rows, max_epochs, seeds)
+def _evaluate_job(job: tuple[Any, int, int, int, int]) -> dict[str, float | str]:
+    return evaluate(job[0], _VIEW["view"], _VIEW["space"], *job[1:])
 
 
 def plot(frame: pd.DataFrame, path: Path, seeds: int) -> None:
@@ -142,6 +149,12 @@ def _at_least_one(text: str) -> int:
     return int(text)
 
 
+def _at_least_zero(text: str) -> int:
+    if not text.isdigit():
+        raise argparse.ArgumentTypeError(f"must be a whole number >= 0, but got {text!r}")
+    return int(text)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--kb", default=str(SEED_BUILD_KB), help="KB holding the seed runs")
@@ -150,6 +163,12 @@ def main() -> None:
     parser.add_argument("--max-epochs", type=int, default=20, help="as the seed build")
     parser.add_argument(
         "--seeds", type=_at_least_one, default=3, help="training seeds per configuration"
+    )
+    parser.add_argument(
+        "--suggest-seed",
+        type=_at_least_zero,
+        default=0,
+        help="seed of suggest (space samples and surrogate fit); other seeds write *-seedN files",
     )
     parser.add_argument("--quick", action="store_true", help="smoke run: 3 datasets, 1 seed")
     parser.add_argument("--out", default=str(ROOT / "benchmarks" / "out"))
@@ -163,7 +182,7 @@ def main() -> None:
     rows = []
     started = time.perf_counter()
     with ProcessPoolExecutor(args.workers, initializer=_worker_init, initargs=(args.kb,)) as pool:
-        jobs = [(d, args.max_rows, args.max_epochs, args.seeds) for d in chosen]
+        jobs = [(d, args.max_rows, args.max_epochs, args.seeds, args.suggest_seed) for d in chosen]
         for r in pool.map(_evaluate_job, jobs):
             rows.append(r)
             print(
@@ -174,8 +193,9 @@ def main() -> None:
     frame = pd.DataFrame(rows)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    frame.to_csv(out / "suggest_quality.csv", index=False)
-    plot(frame, out / "suggest_quality.png", args.seeds)
+    stem = "suggest_quality" + (f"-seed{args.suggest_seed}" if args.suggest_seed else "")
+    frame.to_csv(out / f"{stem}.csv", index=False)
+    plot(frame, out / f"{stem}.png", args.seeds)
     finite = frame.replace(np.inf, np.nan)
     print(f"\n{len(frame)} held-out datasets in {time.perf_counter() - started:.0f} s")
     print(f"{'':<34}{'mean regret':>12}{'median regret':>15}")

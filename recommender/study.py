@@ -320,6 +320,6 @@ def _searcher(
                                              cache_dir=cache_dir)] if top else []
     if strategy == "portfolio":
         return PortfolioSearcher(space, points_to_evaluate=points, seed=seed)
-    prior = (KBPrior(fitted_surrogate(view, space, cache_dir), features)
+    prior = (KBPrior(fitted_surrogate(view, space, cache_dir, seed=seed), features)
              if view.learnable_runs() else FlatPrior())
     return SurrogateSearcher(space, prior=prior, points_to_evaluate=points, seed=seed)

@@ -156,7 +156,8 @@ def rank_configs(
     """The `top` diverse configurations the surrogate ranks best for a dataset with `features`
     (the default ranking when `view` holds no runs of `task` datasets with meta-features to
     learn from); `suggest` and the warm start of `tune` share it. KB candidates come from the
-    datasets nearest to `features`, leaving out the dataset `exclude` itself."""
+    datasets nearest to `features`, leaving out the dataset `exclude` itself. `seed` drives both
+    the space samples and the surrogate's fit."""
     if view.learnable_runs(task) == 0:
         return _default_ranking(space, top)
     rng = np.random.default_rng(seed)
@@ -164,7 +165,7 @@ def rank_configs(
     candidates, origins = _candidates(view, space, n_samples, rng, near)
     shared = view.shared_settings(space)
     candidates = [{**candidate, **shared} for candidate in candidates]
-    surrogate = fitted_surrogate(view, space, cache_dir)
+    surrogate = fitted_surrogate(view, space, cache_dir, seed=seed)
     mean, std = surrogate.predict(view.feature_matrix(features, candidates, space))
     return _diverse_top(candidates, origins, mean, std, space, top)
 

@@ -5,7 +5,9 @@ import pandas as pd
 import pytest
 from sklearn.exceptions import NotFittedError
 
+from recommender.metafeatures import META_FEATURE_NAMES
 from recommender.scores import normalised_scores, objective_for
+from recommender.search._prior import KBPrior
 from recommender.surrogate import Surrogate
 
 
@@ -66,3 +68,27 @@ def test_surrogate_learns_and_reports_uncertainty() -> None:
 def test_surrogate_predict_before_fit_raises() -> None:
     with pytest.raises(NotFittedError, match="not fitted"):
         Surrogate().predict(np.zeros((1, 2)))
+
+
+def test_search_prior_is_the_smaller_ensemble_inside_the_zero_shot_one() -> None:
+    # The search takes the first members of the KB surrogate: exactly the ensemble a smaller
+    # `n_models` with the same seed would fit, so its per-ask cost stays that of a few members.
+    rng = np.random.default_rng(0)
+    n_meta = len(META_FEATURE_NAMES)
+    X = np.hstack([rng.normal(size=(400, n_meta)), rng.uniform(-1, 1, size=(400, 2))])
+    y = -((X[:, n_meta] - 0.3) ** 2) + 0.1 * X[:, 0]
+    groups = np.repeat(np.arange(8), 50)
+    settings = {"n_estimators": 30, "seed": 3}
+    zero_shot = Surrogate(n_models=8, **settings).fit(X, y, groups)
+    small = Surrogate(n_models=3, **settings).fit(X, y, groups)
+    meta = dict(zip(META_FEATURE_NAMES, X[0, :n_meta], strict=True))
+    prior = KBPrior(zero_shot, meta, members=3)
+    configs = X[:20, n_meta:]
+    expected = np.stack(
+        [
+            model.predict(np.hstack([np.tile(X[0, :n_meta], (20, 1)), configs]))
+            for model in small.models_
+        ]
+    )
+    assert prior.n_members == 3
+    np.testing.assert_allclose(prior.predict_members(configs), expected)

@@ -119,6 +119,28 @@ def test_surrogate_is_cached_on_disk_per_kb_state(kb_path: Path, monkeypatch) ->
     rec.suggest(EXAMPLES / "wine.csv", "cultivar", top=1)
 
 
+class FewerMembers(surrogate_fit.Surrogate):
+    """A surrogate whose default settings differ (module level, so it pickles)."""
+
+    def __init__(self, n_models: int = 3, **kwargs) -> None:
+        super().__init__(n_models=n_models, **kwargs)
+
+
+def test_cached_surrogate_fitted_with_other_settings_is_refitted(
+    kb_path: Path, monkeypatch
+) -> None:
+    # A cache written by a version whose surrogate had other settings (e.g. fewer members) must
+    # not be loaded after an upgrade: the KB is unchanged, but the model would be.
+    rec = Recommender(kb=kb_path)
+    rec.suggest(EXAMPLES / "wine.csv", "cultivar", top=1)
+    surrogate_fit._MEMORY.clear()
+    monkeypatch.setattr(surrogate_fit, "Surrogate", FewerMembers)
+    rec.suggest(EXAMPLES / "wine.csv", "cultivar", top=1)
+    cached = list((kb_path.parent / "kb.cache").glob("surrogate-*.pkl"))
+    assert len(cached) == 2
+    assert [len(model.models_) for model in surrogate_fit._MEMORY.values()] == [3]
+
+
 def test_cli_suggest_json_and_saved_config_feeds_train(kb_path: Path, tmp_path: Path) -> None:
     runner = CliRunner()
     saved = tmp_path / "best.json"
