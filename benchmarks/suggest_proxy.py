@@ -10,6 +10,7 @@ description adds over a global ranking.
 
     python benchmarks/suggest_proxy.py                  # surrogate seeds 0,1,2: about 4 min
     python benchmarks/suggest_proxy.py --seeds 0
+    python benchmarks/suggest_proxy.py --seeds 0,1,2,3,4 --members 5   # the former ensemble
 """
 
 from __future__ import annotations
@@ -48,9 +49,9 @@ def _is_default(runs: pd.DataFrame) -> np.ndarray:
     return mask
 
 
-def evaluate(job: tuple[str, int]) -> list[dict[str, Any]]:
+def evaluate(job: tuple[str, int, int]) -> list[dict[str, Any]]:
     """Wins of each ranking for one held-out dataset and one surrogate seed."""
-    dataset_id, seed = job
+    dataset_id, seed, members = job
     view, space = _VIEW["view"], default_space()
     runs = view.runs[view.runs["dataset_id"] == dataset_id].reset_index(drop=True)
     values, is_default = oriented_values(runs), _is_default(runs)
@@ -61,8 +62,8 @@ def evaluate(job: tuple[str, int]) -> list[dict[str, Any]]:
     candidates = rest.feature_matrix(view.meta.loc[dataset_id].to_dict(), configs, space)
     categorical = rest.categorical_features(space)
     n_meta = len(META_FEATURE_NAMES)
-    with_meta = Surrogate(seed=seed).fit(X, y, groups, categorical=categorical)
-    without_meta = Surrogate(seed=seed).fit(
+    with_meta = Surrogate(n_models=members, seed=seed).fit(X, y, groups, categorical=categorical)
+    without_meta = Surrogate(n_models=members, seed=seed).fit(
         X[:, n_meta:], y, groups, categorical=[c - n_meta for c in categorical]
     )
     mean, spread = with_meta.predict(candidates)
@@ -94,6 +95,12 @@ def main() -> None:
     parser.add_argument("--kb", default=str(SEED_BUILD_KB), help="KB holding the seed runs")
     parser.add_argument("--seeds", default="0,1,2", help="surrogate seeds, comma-separated")
     parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument(
+        "--members",
+        type=int,
+        default=Surrogate().n_models,
+        help="surrogate ensemble members (default: as suggest)",
+    )
     parser.add_argument("--quick", action="store_true", help="smoke run: 6 datasets, seed 0")
     args = parser.parse_args()
     if not all(s.strip().isdigit() for s in args.seeds.split(",")):
@@ -104,7 +111,9 @@ def main() -> None:
     seeds = [0] if args.quick else [int(s) for s in args.seeds.split(",")]
     dataset_ids = load_view(KnowledgeBase(args.kb)).meta.index[: 6 if args.quick else None]
     started = time.perf_counter()
-    jobs = [(d, s) for d in dataset_ids for s in seeds]
+    if args.members < 1:
+        parser.error(f"--members must be at least 1, got {args.members}")
+    jobs = [(d, s, args.members) for d in dataset_ids for s in seeds]
     with ProcessPoolExecutor(args.workers, initializer=_worker_init, initargs=(args.kb,)) as pool:
         rows = [row for result in pool.map(evaluate, jobs) for row in result]
     frame = pd.DataFrame(rows)

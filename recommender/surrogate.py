@@ -1,7 +1,7 @@
 """The LightGBM surrogate: predicts a configuration's normalised score on a dataset.
 
 Inputs are a dataset's meta-features next to the encoded configuration; the target is the
-per-dataset copula score (`recommender.scores`). Uncertainty comes from a small ensemble whose
+per-dataset copula score (`recommender.scores`). Uncertainty comes from an ensemble whose
 members are fitted on bootstrap resamples of whole datasets, so a configuration that only looks good
 because of one dataset gets a wide spread.
 
@@ -29,8 +29,8 @@ class Surrogate:
             picked the same configuration for 60% of held-out datasets with 5 members and 73%
             with 20 (benchmarks/suggest_proxy.py prints this agreement).
         max_rows: each member fits on at most this many runs (a random subset), which bounds the
-            fit time on a large KB (20 x 8k rows cost about what 5 x 30k did); every member
-            sees other rows, so the ensemble as a whole still learns from all of them.
+            fit time on a large KB (a cold `suggest` on 100k runs: about 7 s with 8k rows, 17 s
+            with 30k); each member sees other rows, so the ensemble still learns from all.
         n_estimators, learning_rate, num_leaves, min_child_samples: LightGBM settings; small,
             well-populated leaves because a KB holds few datasets (62 in the seed) and a
             surrogate that memorises them ranks worse on a new one.
