@@ -70,7 +70,10 @@ class Recommender:
         objective: str | None = None,
         seed: int = 0,
     ) -> SuggestResult:
-        """Zero-shot recommendations for `data`, learned from every run in the knowledge base."""
+        """Zero-shot recommendations for `data`, learned from every run in the knowledge base.
+
+        `seed` drives the sampled candidates and the surrogate's fit (one fit per seed, cached).
+        """
         table = self.table(data, target, task)
         cache_dir = cache_dir_of(self.kb)
         return suggest(

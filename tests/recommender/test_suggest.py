@@ -141,6 +141,14 @@ def test_cached_surrogate_fitted_with_other_settings_is_refitted(
     assert [len(model.models_) for model in surrogate_fit._MEMORY.values()] == [3]
 
 
+def test_suggest_seed_also_seeds_the_surrogate(kb_path: Path) -> None:
+    rec = Recommender(kb=kb_path)
+    rec.suggest(EXAMPLES / "wine.csv", "cultivar", top=1)
+    surrogate_fit._MEMORY.clear()
+    rec.suggest(EXAMPLES / "wine.csv", "cultivar", top=1, seed=7)
+    assert [model.seed for model in surrogate_fit._MEMORY.values()] == [7]
+
+
 def test_cli_suggest_json_and_saved_config_feeds_train(kb_path: Path, tmp_path: Path) -> None:
     runner = CliRunner()
     saved = tmp_path / "best.json"
