@@ -43,12 +43,15 @@ def suggest_command(
     save_config: Annotated[
         Path | None, typer.Option(help="Write the top configuration as JSON (for train --config).")
     ] = None,
+    seed: Annotated[
+        int, typer.Option(min=0, help="Seed of the sampled candidates and the surrogate's fit.")
+    ] = 0,
     kb: KbOption = None,
     json_output: JsonOption = False,
 ) -> None:
     """Recommend training configurations for DATA at once, learned from the knowledge base."""
     result = Recommender(kb=kb, space=space).suggest(
-        data, target=target, task=task, top=top, objective=objective
+        data, target=target, task=task, top=top, objective=objective, seed=seed
     )
     if save_config is not None:
         save_config.write_text(json.dumps(result.suggestions[0].config, indent=2) + "\n")

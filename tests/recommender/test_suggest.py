@@ -142,11 +142,12 @@ def test_cached_surrogate_fitted_with_other_settings_is_refitted(
 
 
 def test_suggest_seed_also_seeds_the_surrogate(kb_path: Path) -> None:
-    rec = Recommender(kb=kb_path)
-    rec.suggest(EXAMPLES / "wine.csv", "cultivar", top=1)
     surrogate_fit._MEMORY.clear()
-    rec.suggest(EXAMPLES / "wine.csv", "cultivar", top=1, seed=7)
+    args = ["suggest", str(EXAMPLES / "wine.csv"), "--target", "cultivar", "--kb", str(kb_path)]
+    result = CliRunner().invoke(app, [*args, "--top", "1", "--json", "--seed", "7"])
+    assert result.exit_code == 0, result.output
     assert [model.seed for model in surrogate_fit._MEMORY.values()] == [7]
+    assert CliRunner().invoke(app, [*args, "--seed", "-1"]).exit_code == 2
 
 
 def test_cli_suggest_json_and_saved_config_feeds_train(kb_path: Path, tmp_path: Path) -> None:
