@@ -29,6 +29,7 @@ import pandas as pd
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from benchmarks._args import whole_number  # noqa: E402
 from benchmarks._seed_kb import SEED_BUILD_KB, oriented_values, seed_kb  # noqa: E402
 from knowledge_base import KnowledgeBase  # noqa: E402
 from recommender.kb_view import KBView, load_view  # noqa: E402
@@ -97,7 +98,7 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument(
         "--members",
-        type=int,
+        type=whole_number(1),
         default=Surrogate().n_models,
         help="surrogate ensemble members (default: as suggest)",
     )
@@ -111,8 +112,6 @@ def main() -> None:
     seeds = [0] if args.quick else [int(s) for s in args.seeds.split(",")]
     dataset_ids = load_view(KnowledgeBase(args.kb)).meta.index[: 6 if args.quick else None]
     started = time.perf_counter()
-    if args.members < 1:
-        parser.error(f"--members must be at least 1, got {args.members}")
     jobs = [(d, s, args.members) for d in dataset_ids for s in seeds]
     with ProcessPoolExecutor(args.workers, initializer=_worker_init, initargs=(args.kb,)) as pool:
         rows = [row for result in pool.map(evaluate, jobs) for row in result]

@@ -34,6 +34,7 @@ import pandas as pd
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from benchmarks._args import whole_number  # noqa: E402
 from benchmarks._seed_kb import SEED_BUILD_KB, oriented_values, seed_kb  # noqa: E402
 from knowledge_base import KnowledgeBase  # noqa: E402
 from recommender.kb_view import load_view  # noqa: E402
@@ -143,18 +144,6 @@ def plot(frame: pd.DataFrame, path: Path, seeds: int) -> None:
     fig.savefig(path, dpi=110)
 
 
-def _at_least_one(text: str) -> int:
-    if not text.isdigit() or int(text) < 1:
-        raise argparse.ArgumentTypeError(f"must be a whole number >= 1, but got {text!r}")
-    return int(text)
-
-
-def _at_least_zero(text: str) -> int:
-    if not text.isdigit():
-        raise argparse.ArgumentTypeError(f"must be a whole number >= 0, but got {text!r}")
-    return int(text)
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--kb", default=str(SEED_BUILD_KB), help="KB holding the seed runs")
@@ -162,11 +151,11 @@ def main() -> None:
     parser.add_argument("--max-rows", type=int, default=2500, help="as the seed build")
     parser.add_argument("--max-epochs", type=int, default=20, help="as the seed build")
     parser.add_argument(
-        "--seeds", type=_at_least_one, default=3, help="training seeds per configuration"
+        "--seeds", type=whole_number(1), default=3, help="training seeds per configuration"
     )
     parser.add_argument(
         "--suggest-seed",
-        type=_at_least_zero,
+        type=whole_number(0),
         default=0,
         help="seed of suggest (space samples and surrogate fit); other seeds write *-seedN files",
     )

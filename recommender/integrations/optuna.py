@@ -306,8 +306,8 @@ def _key(params: dict[str, Any], distributions: dict[str, BaseDistribution]) -> 
     return json.dumps({k: params.get(k) for k in sorted(names)}, default=str)
 
 
-__all__ = ["RecommenderSampler"]
-
-
 def _direction(study: Study) -> str:
     return "minimize" if study.direction == StudyDirection.MINIMIZE else "maximize"
+
+
+__all__ = ["RecommenderSampler"]
