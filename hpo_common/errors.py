@@ -41,6 +41,10 @@ class KnowledgeBaseError(HPORecommendError):
     """The knowledge base cannot be opened, read or written."""
 
 
+class DamagedKnowledgeBaseError(KnowledgeBaseError):
+    """The knowledge base file's bytes are damaged (truncated, overwritten): it cannot be read."""
+
+
 class SchemaVersionError(KnowledgeBaseError):
     """The knowledge base file was written by a newer version, or is not a knowledge base."""
 
