@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from hpo_common.errors import (
     ConfigError,
+    DamagedKnowledgeBaseError,
     DataError,
     HPORecommendError,
     InputError,
@@ -20,6 +21,7 @@ from hpo_common.version import library_version
 
 __all__ = [
     "ConfigError",
+    "DamagedKnowledgeBaseError",
     "DataError",
     "HPORecommendError",
     "InputError",

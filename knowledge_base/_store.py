@@ -28,6 +28,7 @@ from knowledge_base._records import (
     new_run_id,
     utc_now,
 )
+from knowledge_base._salvage import read_salvageable
 
 MANIFEST = "manifest.json"
 _FORMAT = "hpo-recommend-kb"
@@ -430,6 +431,34 @@ class KnowledgeBase:
             schema_version(con, str(source))
             tables = {t: con.sql(sql.SELECT_ALL[t]).to_arrow_table() for t in sql.DATA_TABLES}
         return self._add_tables(tables)
+
+    def salvage(self, damaged: str | Path) -> dict[str, dict[str, int]]:
+        """Copy every readable row of a damaged knowledge base file into this one.
+
+        Returns, per table, the rows `copied` (new here) and the rows `lost` (in unreadable
+        parts of the file; rows left without their dataset, study or run are dropped too).
+        Raises `DamagedKnowledgeBaseError` if nothing of the file can be read.
+        """
+        source = Path(damaged).expanduser()
+        if not source.is_file():
+            raise NotFoundError(f"no knowledge base file at {source}")
+        if self.path is not None and source.resolve() == self.path.resolve():
+            raise InputError(f"salvage into a new file, not into {source} itself")
+        found = read_salvageable(Connector(source, lock_timeout=self._db.lock_timeout))
+        added = self._add_tables(found.tables)
+        return {
+            table: {"copied": added.get(table, 0), "lost": found.lost_rows.get(table, 0)}
+            for table in sql.DATA_TABLES
+        }
+
+    def verify(self) -> dict[str, int]:
+        """Read every row of every table (DuckDB checks each block's checksum on the way);
+        return the rows per table, or raise `DamagedKnowledgeBaseError` naming the damage."""
+        with self._db.connect() as con:
+            return {
+                table: con.sql(sql.SELECT_ALL[table]).to_arrow_table().num_rows
+                for table in sql.DATA_TABLES
+            }
 
     def _add_tables(self, tables: Mapping[str, pa.Table]) -> dict[str, int]:
         """Insert whole tables in one transaction, skipping stored ids, checking references."""

@@ -165,8 +165,10 @@ def merge(
 @kb_app.command("migrate")
 @handle_errors
 def migrate(kb: KbOption = None, json: JsonOption = False) -> None:
-    """Bring a knowledge base written by an older version to the current schema."""
+    """Bring a knowledge base written by an older version to the current schema (reading every
+    row first, so a damaged file is reported instead of passed as migrated)."""
     store = _open(kb)
+    store.verify()
     result = {"path": str(store.path), "from_version": store.migrated_from,
               "to_version": store.schema_version}
     if json:
@@ -178,6 +180,37 @@ def migrate(kb: KbOption = None, json: JsonOption = False) -> None:
             f"migrated {store.path} from schema version {store.migrated_from} "
             f"to {store.schema_version}"
         )
+
+
+@kb_app.command("check")
+@handle_errors
+def check(kb: KbOption = None, json: JsonOption = False) -> None:
+    """Read every row of the knowledge base: exit 0 if all is readable, 1 naming the damage."""
+    store = _open(kb)
+    counts = store.verify()
+    _print_counts(counts, f"{store.path}: every row readable", as_json=json)
+
+
+@kb_app.command("salvage")
+@handle_errors
+def salvage(
+    damaged: Annotated[Path, typer.Argument(help="The damaged knowledge base file (only read).")],
+    new: Annotated[Path, typer.Argument(help="The knowledge base file to copy readable rows to.")],
+    json: JsonOption = False,
+) -> None:
+    """Copy every readable row of a damaged knowledge base into NEW, and count what was lost."""
+    result = open_kb(new, with_seed=False).salvage(damaged)
+    if json:
+        print_json(result)
+        return
+    table = Table(title=f"salvaged {damaged} into {new}")
+    for column in ("table", "copied", "lost"):
+        table.add_column(column, justify="left" if column == "table" else "right")
+    for name, counts in result.items():
+        table.add_row(name, str(counts["copied"]), str(counts["lost"]))
+    out.print(table)
+    if any(counts["lost"] for counts in result.values()):
+        err.print(f"some rows of {damaged} were unreadable; a `kb export` copy may hold them")
 
 
 @kb_app.command("report")

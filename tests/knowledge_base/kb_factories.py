@@ -43,7 +43,7 @@ def run(
         curve=curve(epochs, value),
         wall_seconds=0.1,
         device="cpu",
-        seed=0,
+        seed=fields.pop("seed", 0),
         **fields,
         **kwargs,
     )
@@ -58,10 +58,19 @@ def log_concurrently(path: str, worker: int, n_single: int, n_batches: int, batc
         kb.log_runs([run("fp0", i / 1000, run_id=f"w{worker}-b{b}-{i}") for i in range(batch)])
 
 
-def log_forever(path: str, batch: int, epochs: int) -> None:
+def log_forever(path: str, batch: int, epochs: int, prefix: str = "") -> None:
     """Log batches until killed."""
     kb = KnowledgeBase(Path(path))
     b = 0
     while True:
-        kb.log_runs([run("fp0", 0.1, epochs=epochs, run_id=f"b{b}-{i}") for i in range(batch)])
+        kb.log_runs(
+            [run("fp0", 0.1, epochs=epochs, run_id=f"{prefix}b{b}-{i}") for i in range(batch)]
+        )
         b += 1
+
+
+def log_one_by_one(path: str, worker: int, n: int) -> None:
+    """The write pattern of tune, ask/tell and the Optuna sampler: one transaction per run."""
+    kb = KnowledgeBase(path)
+    for i in range(n):
+        kb.log_runs([run("fp0", i / 1000, epochs=5, run_id=f"w{worker}-r{i}", seed=worker)])
