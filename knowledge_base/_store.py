@@ -81,8 +81,11 @@ class KnowledgeBase:
           migrating one written by an older version; a newer or foreign file raises
           `SchemaVersionError`. `":memory:"` gives a private in-memory store for tests.
         - No connection is held between calls: each call opens one, works, and closes it, so
-          several processes can share one file. A call that finds the file locked by another
-          process retries with backoff for up to `lock_timeout` seconds.
+          several processes can share one file. Each call holds the lock file `<file>.lock`
+          from before DuckDB opens the file until after it has closed it (see `_connection`),
+          and waits for it for up to `lock_timeout` seconds.
+        - A damaged file raises `DamagedKnowledgeBaseError` on the call that reads the damage;
+          `verify` reads every row, `salvage` copies what is readable into this store.
         - Every write is one transaction: it is stored whole or not at all.
         - Writes are idempotent by id: datasets by fingerprint, runs by run id, curve points by
           (run id, epoch), studies by id. Writing a stored id again changes nothing (meta-features
