@@ -86,6 +86,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--repeats", type=whole_number(1), default=20)
     parser.add_argument("--quick", action="store_true", help="4 writers x 50 runs, 2 repeats")
     args = parser.parse_args(argv)
+    sys.stdout.reconfigure(line_buffering=True)  # a long soak shows each repetition at once
     if args.quick:
         args.writers, args.writes, args.repeats = 4, 50, 2
     with tempfile.TemporaryDirectory() as tmp:
