@@ -83,6 +83,11 @@ def import_mlflow_runs(
         ...                    name_map={"val_acc": "accuracy"})  # doctest: +SKIP
     """
     name_map = dict(name_map or {})
+    if metric and name_map.get(metric, metric) not in METRIC_DIRECTIONS and not direction:
+        raise InputError(
+            f"--metric {metric!r} is not a standard metric ({', '.join(METRIC_DIRECTIONS)}); "
+            f"give --direction minimize or maximize, or --map {metric}=<standard metric>"
+        )
     runs = read_mlflow_runs(tracking_uri, experiment)
     where = f"MLflow experiment {experiment!r} ({tracking_uri})"
     groups, problems = _group(kb, runs, dataset, target, dataset_id, dataset_tag)
