@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import queue
 import threading
 import warnings
@@ -41,7 +42,7 @@ __all__ = ["DEFAULT_EXPERIMENT", "MlflowLogger", "import_mlflow_runs"]
 
 DEFAULT_EXPERIMENT = "hpo-recommend"
 _BATCH = 1000  # MLflow's limit of metrics per log_batch call
-_PROBE_SECONDS = 3.0
+_PROBE_SECONDS = (3.0, 30.0)  # connect (a server that is down), then read (a busy one)
 
 
 class MlflowLogger:
@@ -64,6 +65,8 @@ class MlflowLogger:
         dataset_id: str = "",
         flush_timeout: float = 30.0,
     ) -> None:
+        # MLflow prints each run's URL on stdout, which carries `tune --json`'s result.
+        os.environ.setdefault("MLFLOW_SUPPRESS_PRINTING_URL_TO_STDOUT", "true")
         self.tracking_uri = tracking_uri
         self.experiment = experiment
         self.flush_timeout = flush_timeout

@@ -270,9 +270,9 @@ def server(tmp_path_factory: pytest.TempPathFactory):  # noqa: ANN201 - the serv
     try:
         while True:
             try:
-                if requests.get(f"{uri}/health", timeout=2).ok:
+                if requests.get(f"{uri}/health", timeout=5).ok:
                     break
-            except requests.ConnectionError:
+            except requests.RequestException:  # not listening yet, or not answering yet
                 pass
             if process.poll() is not None or time.monotonic() > deadline:
                 pytest.skip(f"mlflow server did not answer on {uri} within "
