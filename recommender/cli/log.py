@@ -26,8 +26,8 @@ def log_command(
     ] = None,
     dataset: Annotated[
         list[Path] | None,
-        typer.Option("--dataset", help="The data file the runs were trained on (with "
-                     "--from-mlflow --dataset-tag: repeat it, one per dataset)."),
+        typer.Option("--dataset", metavar="PATH", help="The data file the runs were trained "
+                     "on (with --from-mlflow --dataset-tag: repeat it, one per dataset)."),
     ] = None,
     target: Annotated[
         str | None, typer.Option("--target", help="Target column of --dataset (default: last).")
@@ -63,7 +63,8 @@ def log_command(
     ] = None,
     name_map: Annotated[
         list[str] | None,
-        typer.Option("--map", help="their_name=our_name for an MLflow param (learning_rate, "
+        typer.Option("--map", metavar="THEIRS=OURS",
+                     help="their_name=our_name for an MLflow param (learning_rate, "
                      "batch_size, ...) or metric (accuracy, log_loss, ...); repeatable."),
     ] = None,
     dataset_tag: Annotated[
