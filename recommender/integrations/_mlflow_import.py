@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from hpo_common.errors import InputError, NotFoundError
+from hpo_common.errors import DataError, InputError, NotFoundError
 from knowledge_base import CurvePoint, DatasetRecord, KnowledgeBase, RunRecord, stable_run_id
 from recommender.integrations import _mlflow_names as names
 from recommender.run_import import (
@@ -90,6 +90,8 @@ def import_mlflow_runs(
         )
     runs = read_mlflow_runs(tracking_uri, experiment)
     where = f"MLflow experiment {experiment!r} ({tracking_uri})"
+    if not runs:
+        raise DataError(f"{where} has no finished runs (FINISHED, FAILED or KILLED)")
     groups, problems = _group(kb, runs, dataset, target, dataset_id, dataset_tag)
     validated: list[tuple[Table | None, DatasetRecord, list[RunRecord]]] = []
     for (table, record), numbered in groups.values():

@@ -162,6 +162,11 @@ def test_every_bad_run_is_reported_by_its_mlflow_id_and_nothing_is_stored(store:
         "mlflow_run_id"] == good
     assert {p.label for p in report.invalid} == {f"MLflow run {bad_lr}", f"MLflow run {no_score}"}
 
+    client, experiment = _experiment(store, "still-running")
+    _run(client, experiment, status="RUNNING", params={"lr": 0.01})
+    with pytest.raises(InputError, match="'still-running' .* has no finished runs"):
+        Recommender(kb=kb).log_runs(from_mlflow=store, experiment="still-running", dataset=WINE)
+
 
 def test_dataset_tag_splits_one_experiment_over_several_datasets(store: str) -> None:
     client, experiment = _experiment(store, "many-datasets")
