@@ -12,7 +12,7 @@ Example:
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import TypeAlias
 
@@ -29,7 +29,7 @@ from recommender.scores import objective_for
 from recommender.space import SearchSpace, default_space, load_space
 from recommender.study import Study, blackbox_dataset, create_study
 from recommender.suggest import SuggestResult, suggest
-from recommender.tune import TrialEvent, TuneResult, tune
+from recommender.tune import TrialEvent, TrialLogger, TuneResult, tune
 from training import Table, load_table
 from training.metrics import METRIC_DIRECTIONS
 
@@ -108,14 +108,20 @@ class Recommender:
         out: str | Path | None = None,
         progress: Callable[[TrialEvent], None] | None = None,
         ray: RayOptions | None = None,
+        mlflow: str | bool | None = None,
+        mlflow_experiment: str | None = None,
     ) -> TuneResult:
         """Warm-started search with real training; every trial is logged into the KB.
 
-        See `recommender.tune.tune` for the arguments. Returns the best configuration, its
-        score, the trials as a DataFrame, the study id and the trials by status.
+        See `recommender.tune.tune` for the arguments. `mlflow` also logs each trial as an
+        MLflow run (True or "default": MLflow's default tracking URI; else that URI) in experiment
+        `mlflow_experiment` (default "hpo-recommend"); see `recommender.integrations.mlflow`.
+        Returns the best configuration, its score, the trials as a DataFrame, the study id and
+        the trials by status.
         """
+        table = self.table(data, target, task)
         return tune(
-            self.table(data, target, task),
+            table,
             self.kb,
             self.space,
             budget=budget,
@@ -134,6 +140,7 @@ class Recommender:
             progress=progress,
             cache_dir=cache_dir_of(self.kb),
             ray=ray,
+            loggers=_mlflow_logger(table, mlflow, mlflow_experiment),
         )
 
     def study(
@@ -198,18 +205,47 @@ class Recommender:
 
     def log_runs(
         self,
-        runs_file: str | Path,
+        runs_file: str | Path | None = None,
         *,
-        dataset: str | Path | None = None,
+        dataset: str | Path | Sequence[str | Path] | None = None,
         target: str | None = None,
         dataset_id: str | None = None,
         skip_invalid: bool = False,
+        from_mlflow: str | None = None,
+        experiment: str | None = None,
+        metric: str | None = None,
+        direction: str | None = None,
+        name_map: Mapping[str, str] | None = None,
+        dataset_tag: str | None = None,
     ) -> ImportReport:
-        """Store runs trained elsewhere (CSV or JSONL), validated first, like `hpo-recommend log`.
+        """Store runs trained elsewhere, validated first, like `hpo-recommend log`.
 
-        The dataset is a data file (`dataset`, with its `target`) or the id of one already in
-        the knowledge base (`dataset_id`). See `recommender.run_import.import_runs`.
+        The runs come from a CSV/JSONL `runs_file`, or from the finished runs of MLflow
+        `experiment` at tracking URI `from_mlflow` (`metric`: the MLflow metric that is the
+        objective; `name_map`: their name -> ours for params and metrics; `dataset_tag`: the
+        tag or param telling each run's dataset among several `dataset` files). The dataset is
+        a data file (`dataset`, with its `target`) or the id of one already in the knowledge
+        base (`dataset_id`). See `recommender.run_import.import_runs` and
+        `recommender.integrations.mlflow.import_mlflow_runs`.
         """
+        if from_mlflow is not None:
+            if runs_file is not None or not experiment:
+                raise InputError("give either a runs file, or from_mlflow with an experiment")
+            from recommender.integrations._mlflow_import import import_mlflow_runs
+
+            return import_mlflow_runs(
+                self.kb, from_mlflow, experiment, dataset=dataset, target=target,
+                dataset_id=dataset_id, metric=metric, direction=direction,
+                name_map=dict(name_map or {}), dataset_tag=dataset_tag,
+                skip_invalid=skip_invalid,
+            )
+        mlflow_only = (experiment, metric, direction, name_map, dataset_tag)
+        if runs_file is None or not isinstance(dataset, (str, Path, type(None))) or any(
+            option is not None for option in mlflow_only
+        ):
+            raise InputError("give a runs file and at most one dataset file; several datasets, "
+                             "experiment, metric, direction, name_map and dataset_tag go with "
+                             "from_mlflow")
         return import_runs(
             self.kb,
             runs_file,
@@ -218,6 +254,23 @@ class Recommender:
             dataset_id=dataset_id,
             skip_invalid=skip_invalid,
         )
+
+
+def _mlflow_logger(
+    table: Table, uri: str | bool | None, experiment: str | None
+) -> tuple[TrialLogger, ...]:
+    """The MLflow logger `tune(mlflow=...)` asks for; mlflow is imported only then."""
+    if uri is None or uri is False:
+        if experiment is not None:
+            raise InputError("an MLflow experiment name goes with mlflow=URI (--mlflow)")
+        return ()
+    try:
+        from recommender.integrations.mlflow import DEFAULT_EXPERIMENT, MlflowLogger
+    except ImportError as exc:
+        raise InputError(str(exc)) from None
+    return (MlflowLogger(None if uri is True or uri == "default" else str(uri),
+                         experiment or DEFAULT_EXPERIMENT, dataset_name=table.name,
+                         dataset_id=table.fingerprint),)
 
 
 def _space(space: str | Path | SearchSpace | None) -> SearchSpace | None:

@@ -62,9 +62,11 @@ class RowProblem:
     column: str
     value: Any
     reason: str
+    label: str = ""  # the source's own name for the row, e.g. "MLflow run 3f2a..."
 
     def __str__(self) -> str:
-        return f"row {self.row}, column {self.column!r}, value {self.value!r}: {self.reason}"
+        where = f"row {self.row}" + (f" ({self.label})" if self.label else "")
+        return f"{where}, column {self.column!r}, value {self.value!r}: {self.reason}"
 
 
 @dataclass(frozen=True)
@@ -76,6 +78,7 @@ class ImportReport:
     imported: int
     already_stored: int
     invalid: tuple[RowProblem, ...] = ()
+    dataset_ids: tuple[str, ...] = ()  # every dataset stored to (several with a dataset tag)
 
 
 def read_run_rows(path: str | Path) -> list[dict[str, Any]]:
@@ -115,16 +118,24 @@ def validate_runs(
     rows: list[dict[str, Any]], *, dataset_id: str, task: str
 ) -> tuple[list[RunRecord], list[RowProblem]]:
     """Turn rows into run records; every bad cell of every row becomes a `RowProblem`."""
+    numbered, problems = validate_numbered_runs(rows, dataset_id=dataset_id, task=task)
+    return [record for _, record in numbered], problems
+
+
+def validate_numbered_runs(
+    rows: list[dict[str, Any]], *, dataset_id: str, task: str
+) -> tuple[list[tuple[int, RunRecord]], list[RowProblem]]:
+    """As `validate_runs`, each record paired with its row number (from 1)."""
     columns = {name for row in rows for name in row}
     scoring = _score_columns(columns, task)
-    records: list[RunRecord] = []
+    records: list[tuple[int, RunRecord]] = []
     problems: list[RowProblem] = []
     for number, row in enumerate(rows, start=1):
         found: list[RowProblem] = []
         record = _parse_row(row, number, scoring, dataset_id, task, found)
         problems.extend(found)
         if record is not None:
-            records.append(record)
+            records.append((number, record))
     return records, problems
 
 
@@ -145,7 +156,7 @@ def import_runs(
     then the valid rows are stored and the report lists the rest. Importing the same file twice
     stores each run once (run ids derive from the row's content).
     """
-    table, record = _dataset(kb, dataset, target, dataset_id)
+    table, record = resolve_dataset(kb, dataset, target, dataset_id)
     return _store_rows(kb, read_run_rows(runs_file), f"'{runs_file}'", table, record, skip_invalid)
 
 
@@ -170,7 +181,7 @@ def import_optuna_study(
     Example:
         >>> import_optuna_study(kb, "sqlite:///o.db", "wine", dataset="wine.csv")  # doctest: +SKIP
     """
-    table, record = _dataset(kb, dataset, target, dataset_id)
+    table, record = resolve_dataset(kb, dataset, target, dataset_id)
     rows = optuna_trial_rows(storage, study_name, metric or default_metric(record.task))
     where = f"Optuna study {study_name!r} ({storage})"
     return _store_rows(kb, rows, where, table, record, skip_invalid)
@@ -212,7 +223,7 @@ def optuna_trial_rows(storage: str, study_name: str, metric: str) -> list[dict[s
     ]
 
 
-def _dataset(
+def resolve_dataset(
     kb: KnowledgeBase, dataset: str | Path | None, target: str | None, dataset_id: str | None
 ) -> tuple[Table | None, DatasetRecord]:
     """The runs' dataset: a data file (loaded) or the id of one already in the KB."""
@@ -234,20 +245,37 @@ def _store_rows(
 ) -> ImportReport:
     """Validate every row, then store the dataset (with meta-features) and the valid runs."""
     runs, problems = validate_runs(rows, dataset_id=record.id, task=record.task)
-    if problems and not skip_invalid:
-        bad_rows = len({p.row for p in problems})
-        shown = "\n  ".join(str(p) for p in problems[:_SHOWN_PROBLEMS])
-        more = len(problems) - _SHOWN_PROBLEMS
-        raise InputError(
-            f"{bad_rows} of {len(rows)} rows in {where} are invalid; nothing was imported "
-            f"(--skip-invalid imports the {len(rows) - bad_rows} valid rows):\n  {shown}"
-            + (f"\n  ... and {more} more" if more > 0 else "")
-        )
+    check_problems(problems, len(rows), where, skip_invalid)
+    added = store_runs(kb, table, record, runs)
+    return ImportReport(
+        record.id, len(rows), added, len(runs) - added, tuple(problems), (record.id,)
+    )
+
+
+def check_problems(
+    problems: list[RowProblem], n_rows: int, where: str, skip_invalid: bool
+) -> None:
+    """Raise `InputError` listing every problem, unless there are none or `skip_invalid`."""
+    if not problems or skip_invalid:
+        return
+    bad_rows = len({p.row for p in problems})
+    shown = "\n  ".join(str(p) for p in problems[:_SHOWN_PROBLEMS])
+    more = len(problems) - _SHOWN_PROBLEMS
+    raise InputError(
+        f"{bad_rows} of {n_rows} rows in {where} are invalid; nothing was imported "
+        f"(--skip-invalid imports the {n_rows - bad_rows} valid rows):\n  {shown}"
+        + (f"\n  ... and {more} more" if more > 0 else "")
+    )
+
+
+def store_runs(
+    kb: KnowledgeBase, table: Table | None, record: DatasetRecord, runs: list[RunRecord]
+) -> int:
+    """Store the dataset (with its meta-features when loaded) and its runs; return new runs."""
     kb.add_dataset(record)
     if table is not None and kb.meta_features([record.id]).empty:
         kb.set_meta_features(record.id, meta_features_of(table, cache_dir_of(kb)))
-    added = kb.log_runs(runs)
-    return ImportReport(record.id, len(rows), added, len(runs) - added, tuple(problems))
+    return kb.log_runs(runs)
 
 
 # ---- one row ------------------------------------------------------------------------------------

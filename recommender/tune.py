@@ -11,17 +11,17 @@ from __future__ import annotations
 import dataclasses
 import math
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, wait
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 import pandas as pd
 
 from hpo_common.errors import InputError
-from knowledge_base import DatasetRecord, KnowledgeBase
+from knowledge_base import DatasetRecord, KnowledgeBase, RunRecord
 from recommender.executors import Executor, make_executor
 from recommender.meta_cache import meta_features_of
 from recommender.pruners import make_pruner
@@ -44,6 +44,17 @@ class TrialEvent:
     config: dict[str, Any]
     best_value: float | None
     elapsed: float
+
+
+class TrialLogger(Protocol):
+    """Somewhere else each trial is reported as it finishes (an experiment tracker).
+
+    It must never raise nor block for long: a tracker's trouble must not stop the study.
+    """
+
+    def log_trial(self, record: RunRecord) -> None: ...
+
+    def finish(self, best: RunRecord | None) -> None: ...
 
 
 @dataclass(frozen=True)
@@ -109,6 +120,7 @@ def tune(
     progress: Callable[[TrialEvent], None] | None = None,
     cache_dir: Path | None = None,
     ray: RayOptions | None = None,
+    loggers: Sequence[TrialLogger] = (),
 ) -> TuneResult:
     """Search `space` for the best configuration of `table`, logging every trial into `kb`.
 
@@ -128,6 +140,8 @@ def tune(
         progress: called after each trial (the CLI's live display).
         ray: run the trials as Ray tasks (`recommender.ray_executor.RayOptions`: cluster
             address, CPUs and GPUs per trial); needs the `ray` extra.
+        loggers: each trial is also reported to these as it finishes (e.g.
+            `recommender.integrations.mlflow.MlflowLogger`).
 
     Example:
         >>> result = tune(load_table("wine.csv"), KnowledgeBase("kb.duckdb"), default_space(),
@@ -152,8 +166,10 @@ def tune(
     started = time.perf_counter()
     executor = make_executor(data, workers, device=device, seed=seed, metric=objective, ray=ray)
     status = run_study(study, executor, budget=study.record.budget, timeout=timeout,
-                       progress=progress)
+                       progress=progress, loggers=loggers)
     study.finish(status)
+    for logger in loggers:
+        logger.finish(study.best)
     checkpoint = None
     if refit and out is not None and study.best is not None and status == "finished":
         checkpoint = str(refit_best(study, data, Path(out), device=device, seed=seed))
@@ -194,6 +210,7 @@ def run_study(
     budget: int | None,
     timeout: float | None = None,
     progress: Callable[[TrialEvent], None] | None = None,
+    loggers: Sequence[TrialLogger] = (),
 ) -> str:
     """Run trials until the budget, the timeout or the strategy's ideas run out.
 
@@ -223,6 +240,8 @@ def run_study(
             for future in done:
                 config = running.pop(future)
                 record = study.tell(config, result=_result_of(future, study.train_config(config)))
+                for logger in loggers:
+                    logger.log_trial(record)
                 if progress is not None:
                     best = study.best
                     progress(TrialEvent(

@@ -12,6 +12,8 @@ from rich.table import Table
 from hpo_common.errors import InputError
 from recommender.cli import app
 from recommender.cli._common import JsonOption, KbOption, err, handle_errors, out, print_json
+from recommender.integrations._mlflow_import import import_mlflow_runs
+from recommender.integrations._mlflow_names import parse_name_map
 from recommender.kb_open import open_kb
 from recommender.run_import import import_optuna_study, import_runs
 
@@ -23,7 +25,9 @@ def log_command(
         Path | None, typer.Argument(help="CSV or JSONL file, one run per row.", show_default=False)
     ] = None,
     dataset: Annotated[
-        Path | None, typer.Option("--dataset", help="The data file the runs were trained on.")
+        list[Path] | None,
+        typer.Option("--dataset", metavar="PATH", help="The data file the runs were trained "
+                     "on (with --from-mlflow --dataset-tag: repeat it, one per dataset)."),
     ] = None,
     target: Annotated[
         str | None, typer.Option("--target", help="Target column of --dataset (default: last).")
@@ -39,10 +43,34 @@ def log_command(
     study: Annotated[
         str | None, typer.Option("--study", help="Name of the Optuna study (--from-optuna).")
     ] = None,
+    from_mlflow: Annotated[
+        str | None,
+        typer.Option("--from-mlflow", help="MLflow tracking URI (sqlite:///mlflow.db, "
+                     "http://host:5000, ...) to import the finished runs of --experiment from."),
+    ] = None,
+    experiment: Annotated[
+        str | None, typer.Option("--experiment", help="MLflow experiment name (--from-mlflow).")
+    ] = None,
     metric: Annotated[
         str | None,
-        typer.Option("--metric", help="What the Optuna objective returned (default: the "
-                     "task's default metric; --from-optuna only)."),
+        typer.Option("--metric", help="What the Optuna objective returned, or the MLflow metric "
+                     "that is the objective (default: the task's default metric)."),
+    ] = None,
+    direction: Annotated[
+        str | None,
+        typer.Option("--direction", help="minimize or maximize, for an MLflow --metric that is "
+                     "not a standard metric (--from-mlflow)."),
+    ] = None,
+    name_map: Annotated[
+        list[str] | None,
+        typer.Option("--map", metavar="THEIRS=OURS",
+                     help="their_name=our_name for an MLflow param (learning_rate, "
+                     "batch_size, ...) or metric (accuracy, log_loss, ...); repeatable."),
+    ] = None,
+    dataset_tag: Annotated[
+        str | None,
+        typer.Option("--dataset-tag", help="MLflow tag or param naming each run's dataset: a "
+                     "--dataset file (path, name or stem) or a KB dataset id."),
     ] = None,
     skip_invalid: Annotated[
         bool, typer.Option("--skip-invalid", help="Import the valid rows, report the others.")
@@ -51,31 +79,53 @@ def log_command(
     json: JsonOption = False,
 ) -> None:
     """Validate and store runs trained elsewhere: a runs file (hyperparameters, metric and value
-    per row), or the complete trials of an Optuna study (--from-optuna URL --study NAME).
+    per row), the complete trials of an Optuna study (--from-optuna URL --study NAME), or the
+    finished runs of an MLflow experiment (--from-mlflow URI --experiment NAME).
 
     Any invalid row stops the import before anything is written, with a list of every bad cell
     (row number, column, value, why), unless --skip-invalid.
     """
-    if runs_file is not None and from_optuna is None and study is None and metric is None:
+    mlflow_options = (experiment, direction, name_map, dataset_tag)
+    files = dataset or []
+    one_file = files[0] if files else None
+    if from_mlflow is None and (any(o for o in mlflow_options) or len(files) > 1):
+        raise InputError("--experiment, --direction, --map, --dataset-tag and several --dataset "
+                         "files go with --from-mlflow")
+    if runs_file is not None and from_optuna is None and from_mlflow is None and (
+        study is None and metric is None
+    ):
         report = import_runs(
-            open_kb(kb), runs_file, dataset=dataset, target=target, dataset_id=dataset_id,
+            open_kb(kb), runs_file, dataset=one_file, target=target, dataset_id=dataset_id,
             skip_invalid=skip_invalid,
         )
-    elif runs_file is None and from_optuna is not None and study is not None:
+    elif runs_file is None and from_optuna is not None and study is not None and (
+        from_mlflow is None
+    ):
         report = import_optuna_study(
-            open_kb(kb), from_optuna, study, dataset=dataset, target=target,
+            open_kb(kb), from_optuna, study, dataset=one_file, target=target,
             dataset_id=dataset_id, metric=metric, skip_invalid=skip_invalid,
+        )
+    elif runs_file is None and from_mlflow is not None and experiment is not None and (
+        from_optuna is None and study is None
+    ):
+        report = import_mlflow_runs(
+            open_kb(kb), from_mlflow, experiment, dataset=files, target=target,
+            dataset_id=dataset_id, metric=metric, direction=direction,
+            name_map=parse_name_map(name_map or []), dataset_tag=dataset_tag,
+            skip_invalid=skip_invalid,
         )
     else:
         raise InputError(
-            "give a runs file, or --from-optuna STORAGE_URL --study NAME [--metric NAME] "
-            "(not both)"
+            "give one of: a runs file; --from-optuna STORAGE_URL --study NAME [--metric NAME]; "
+            "--from-mlflow TRACKING_URI --experiment NAME [--metric NAME]"
         )
     if json:
         print_json(asdict(report))
         return
+    datasets = (f"{len(report.dataset_ids)} datasets" if len(report.dataset_ids) > 1
+                else f"dataset {report.dataset_id}")
     out.print(
-        f"imported {report.imported} of {report.rows} runs for dataset {report.dataset_id}"
+        f"imported {report.imported} of {report.rows} runs for {datasets}"
         + (f" ({report.already_stored} already stored)" if report.already_stored else "")
     )
     if report.invalid:

@@ -71,6 +71,18 @@ def tune_command(
     out_dir: Annotated[
         Path | None, typer.Option("--out", help="Folder for the --refit checkpoint.")
     ] = None,
+    mlflow: Annotated[
+        str | None,
+        typer.Option("--mlflow", metavar="TRACKING_URI",
+                     help="Also log each trial as an MLflow run at TRACKING_URI "
+                     "(sqlite:///mlflow.db, http://host:5000, ...; 'default': MLflow's own, "
+                     "$MLFLOW_TRACKING_URI).", show_default=False),
+    ] = None,
+    mlflow_experiment: Annotated[
+        str | None,
+        typer.Option("--mlflow-experiment", help="MLflow experiment (default hpo-recommend).",
+                     show_default=False),
+    ] = None,
     kb: KbOption = None,
     json_output: JsonOption = False,
 ) -> None:
@@ -82,6 +94,7 @@ def tune_command(
             workers=workers, seed=seed, metric=metric, warm_start=warm_start,
             pruner=None if pruner == "none" else pruner, max_epochs=max_epochs, device=device,
             resume=resume, refit=refit, out=out_dir, progress=progress, ray=ray,
+            mlflow=mlflow, mlflow_experiment=mlflow_experiment,
         )
     if json_output:
         print_json(result.to_dict())
