@@ -108,6 +108,7 @@ class Recommender:
         out: str | Path | None = None,
         progress: Callable[[TrialEvent], None] | None = None,
         ray: RayOptions | None = None,
+        batch: int | None = None,
     ) -> TuneResult:
         """Warm-started search with real training; every trial is logged into the KB.
 
@@ -134,6 +135,7 @@ class Recommender:
             progress=progress,
             cache_dir=cache_dir_of(self.kb),
             ray=ray,
+            batch=batch,
         )
 
     def study(

@@ -27,9 +27,10 @@ from recommender.meta_cache import meta_features_of
 from recommender.pruners import make_pruner
 from recommender.ray_executor import RayOptions
 from recommender.scores import objective_for
+from recommender.search import ask_batch
 from recommender.space import SearchSpace
 from recommender.study import Study, create_study
-from training import PreparedData, Table, TrainConfig, TrainResult, prepare, train
+from training import PreparedData, Table, TrainConfig, TrainResult, group_key, prepare, train
 from training.metrics import METRIC_DIRECTIONS
 
 
@@ -109,6 +110,7 @@ def tune(
     progress: Callable[[TrialEvent], None] | None = None,
     cache_dir: Path | None = None,
     ray: RayOptions | None = None,
+    batch: int | None = None,
 ) -> TuneResult:
     """Search `space` for the best configuration of `table`, logging every trial into `kb`.
 
@@ -128,6 +130,8 @@ def tune(
         progress: called after each trial (the CLI's live display).
         ray: run the trials as Ray tasks (`recommender.ray_executor.RayOptions`: cluster
             address, CPUs and GPUs per trial); needs the `ray` extra.
+        batch: configurations proposed and trained together (`training.train_many`) per slot;
+            None picks `auto_batch` (batches while trials are cheap); 1 switches batching off.
 
     Example:
         >>> result = tune(load_table("wine.csv"), KnowledgeBase("kb.duckdb"), default_space(),
@@ -135,6 +139,8 @@ def tune(
         >>> result.best_config, result.counts  # doctest: +SKIP
     """
     _check_budget(budget, timeout, workers)
+    if batch is not None and batch < 1:
+        raise InputError(f"batch must be >= 1 configuration, but got {batch}")
     if refit and out is None:
         raise InputError("refit needs an output folder (--out DIR) for the checkpoint")
     objective = objective_for(table.task, metric)
@@ -151,8 +157,9 @@ def tune(
     )
     started = time.perf_counter()
     executor = make_executor(data, workers, device=device, seed=seed, metric=objective, ray=ray)
+    size = auto_batch(data, strategy, ray is not None) if batch is None else batch
     status = run_study(study, executor, budget=study.record.budget, timeout=timeout,
-                       progress=progress)
+                       progress=progress, batch=size)
     study.finish(status)
     checkpoint = None
     if refit and out is not None and study.best is not None and status == "finished":
@@ -187,6 +194,19 @@ def _check_budget(budget: int | None, timeout: float | None, workers: int) -> No
         raise InputError(f"workers must be >= 1, but got {workers}")
 
 
+def auto_batch(data: PreparedData, strategy: str, ray: bool) -> int:
+    """`tune`'s default batch: `AUTO_BATCH` configurations while trials are cheap (at most
+    `CHEAP_ROWS` training rows), else 1. The portfolio strategy tries its suggestions as they
+    are, and Ray tasks take one trial each."""
+    cheap = len(data.x_train) <= CHEAP_ROWS and strategy != "portfolio" and not ray
+    return AUTO_BATCH if cheap else 1
+
+
+# Below this many training rows a trial is mostly fixed cost, which batching shares.
+CHEAP_ROWS = 20_000
+AUTO_BATCH = 8
+
+
 def run_study(
     study: Study,
     executor: Executor,
@@ -194,14 +214,20 @@ def run_study(
     budget: int | None,
     timeout: float | None = None,
     progress: Callable[[TrialEvent], None] | None = None,
+    batch: int = 1,
 ) -> str:
     """Run trials until the budget, the timeout or the strategy's ideas run out.
 
+    With `batch` > 1 and an executor that has `submit_batch`, each free slot gets a batch of
+    configurations (`recommender.search.ask_batch`) trained together; else one trial a slot.
     Returns "finished", or "interrupted" after Ctrl-C (finished trials are already stored).
     """
     started = time.perf_counter()
     running: dict[Future[TrainResult], dict[str, Any]] = {}
+    slot_of: dict[Future[TrainResult], int] = {}  # futures of one batch share a slot
+    submitted = 0
     exhausted = False
+    batch = batch if hasattr(executor, "submit_batch") else 1
 
     def may_start() -> bool:
         planned = study.n_trials + len(running)
@@ -210,18 +236,23 @@ def run_study(
 
     try:
         while True:
-            while len(running) < executor.capacity and may_start():
-                config = study.ask()
-                if config is None:
+            while len(set(slot_of.values())) < executor.capacity and may_start():
+                room = batch if budget is None else min(
+                    batch, budget - study.n_trials - len(running))
+                configs = _ask(study, room)
+                if not configs:
                     exhausted = True
                     break
-                future = executor.submit(study.train_config(config), study.epoch_callback())
-                running[future] = config
+                for future, config in zip(_submit(executor, study, configs), configs,
+                                          strict=True):
+                    running[future], slot_of[future] = config, submitted
+                submitted += 1
             if not running:
                 return "finished"
             done, _ = wait(running, return_when=FIRST_COMPLETED)
             for future in done:
                 config = running.pop(future)
+                slot_of.pop(future)
                 record = study.tell(config, result=_result_of(future, study.train_config(config)))
                 if progress is not None:
                     best = study.best
@@ -235,6 +266,28 @@ def run_study(
         return "interrupted"
     finally:
         executor.close()
+
+
+def _ask(study: Study, size: int) -> list[dict[str, Any]]:
+    """The next `size` configurations (a batch that trains as one group), [] when none."""
+    if size <= 1:
+        config = study.ask()
+        return [] if config is None else [config]
+
+    def same_group(a: dict[str, Any], b: dict[str, Any]) -> bool:
+        return group_key(study.train_config(a)) == group_key(study.train_config(b))
+
+    return ask_batch(study.searcher, size, same_group)
+
+
+def _submit(
+    executor: Executor, study: Study, configs: list[dict[str, Any]]
+) -> list[Future[TrainResult]]:
+    full = [study.train_config(c) for c in configs]
+    if len(configs) == 1:
+        return [executor.submit(full[0], study.epoch_callback())]
+    callbacks = [study.epoch_callback() for _ in configs]
+    return executor.submit_batch(full, callbacks)  # type: ignore[attr-defined]
 
 
 def _result_of(future: Future[TrainResult], config: TrainConfig) -> TrainResult:

@@ -5,6 +5,7 @@ Knows nothing of search or of the knowledge base.
 
 from __future__ import annotations
 
+from training.batched import group_key, train_many
 from training.config import TrainConfig
 from training.cv import train_cv
 from training.data import TASKS, PreparedData, Table
@@ -40,6 +41,8 @@ __all__ = [
     "plot_lr_find",
     "prepare",
     "resolve_device",
+    "group_key",
     "train",
     "train_cv",
+    "train_many",
 ]
