@@ -13,6 +13,7 @@ elsewhere one draw covers the whole group (CUDA's solo stream cannot be reproduc
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from typing import Any
 
@@ -22,9 +23,18 @@ import torch.nn.functional as F
 from training.config import TrainConfig
 from training.model import ACTIVATION_MODULES, build_model
 
+# The per-layer gradients are views into one buffer with gaps between members, which autograd
+# notes as a layout it did not choose; it still accumulates into them in place, as intended.
+LAYOUT_WARNING = "grad and param do not obey the gradient layout"
+
 
 class StackedMLP:
-    """The group's parameters (leading dimension: member) and its forward pass."""
+    """The group's parameters (leading dimension: member) and its forward pass.
+
+    Every parameter of every member lives in one `[K, P]` buffer (`flat`), its gradient in
+    another (`grad`); the per-layer tensors are views into them. So the optimizer, clipping and
+    the finiteness check are a few whole-buffer operations per step, however deep the model.
+    """
 
     def __init__(
         self, configs: Sequence[TrainConfig], n_in: int, n_out: int, seed: int,
@@ -36,20 +46,48 @@ class StackedMLP:
         self.widths = [c.width for c in configs]
         width = max(self.widths) if self.n_layers else 0
         sizes = [n_in] + [width] * self.n_layers + [n_out]
-        k = len(configs)
-        self.weights = [torch.zeros(k, a, b) for a, b in zip(sizes, sizes[1:], strict=False)]
-        self.biases = [torch.zeros(k, 1, b) for b in sizes[1:]]
-        self.bn_scale = [torch.zeros(k, width) for _ in range(self.n_layers * self.batch_norm)]
-        self.bn_shift = [torch.zeros(k, width) for _ in self.bn_scale]
-        self.running_mean = [torch.zeros(k, width) for _ in self.bn_scale]
-        self.running_var = [torch.ones(k, width) for _ in self.bn_scale]
+        shapes = [(a, b) for a, b in zip(sizes, sizes[1:], strict=False)]
+        self._layout: dict[str, tuple[int, tuple[int, ...]]] = {}  # name -> (offset, shape)
+        for name, shape in [
+            *((f"weight{i}", s) for i, s in enumerate(shapes)),
+            *((f"bias{i}", (1, s[1])) for i, s in enumerate(shapes)),
+            *((f"{kind}{i}", (width,)) for kind in ("scale", "shift")
+              for i in range(self.n_layers * self.batch_norm)),
+        ]:
+            self._layout[name] = (sum(math.prod(v[1]) for v in self._layout.values()), shape)
+        k, size = len(configs), sum(math.prod(v[1]) for v in self._layout.values())
+        self.flat, self.grad = torch.zeros(k, size), torch.zeros(k, size)
+        self.running_mean = [torch.zeros(k, width) for _ in range(self.n_layers * self.batch_norm)]
+        self.running_var = [torch.ones(k, width) for _ in self.running_mean]
         self.bn_steps = 0
         self.rng_states: list[torch.Tensor] = []  # per member: global RNG after its init
         for member, config in enumerate(configs):
             torch.manual_seed(seed)  # as `start_run`: the member starts where its solo run does
             self._copy_in(member, build_model(config, n_in, n_out))
             self.rng_states.append(torch.get_rng_state())
-        self._move(device)
+        self.flat, self.grad = self.flat.to(device), self.grad.to(device)
+        self.running_mean = [t.to(device) for t in self.running_mean]
+        self.running_var = [t.to(device) for t in self.running_var]
+        self._bind()
+
+    def _view(self, buffer: torch.Tensor, name: str) -> torch.Tensor:
+        offset, shape = self._layout[name]
+        return buffer[:, offset : offset + math.prod(shape)].view(-1, *shape)
+
+    def _bind(self) -> None:
+        """Leaf tensors viewing `flat`, whose gradients accumulate in place into `grad`."""
+        def leaves(kind: str, count: int) -> list[torch.Tensor]:
+            out = []
+            for i in range(count):
+                leaf = self._view(self.flat, f"{kind}{i}").requires_grad_()
+                leaf.grad = self._view(self.grad, f"{kind}{i}")
+                out.append(leaf)
+            return out
+
+        norms = self.n_layers * self.batch_norm
+        self.weights = leaves("weight", self.n_layers + 1)
+        self.biases = leaves("bias", self.n_layers + 1)
+        self.bn_scale, self.bn_shift = leaves("scale", norms), leaves("shift", norms)
 
     def _copy_in(self, member: int, model: torch.nn.Sequential) -> None:
         linears = [m for m in model if isinstance(m, torch.nn.Linear)]
@@ -57,21 +95,12 @@ class StackedMLP:
         with torch.no_grad():
             for layer, linear in enumerate(linears):
                 rows, cols = linear.in_features, linear.out_features
-                self.weights[layer][member, :rows, :cols] = linear.weight.T
-                self.biases[layer][member, 0, :cols] = linear.bias
+                self._view(self.flat, f"weight{layer}")[member, :rows, :cols] = linear.weight.T
+                self._view(self.flat, f"bias{layer}")[member, 0, :cols] = linear.bias
             for layer, norm in enumerate(norms):
                 cols = norm.num_features
-                self.bn_scale[layer][member, :cols] = norm.weight
-                self.bn_shift[layer][member, :cols] = norm.bias
-
-    def _move(self, device: torch.device) -> None:
-        for group in (self.weights, self.biases, self.bn_scale, self.bn_shift):
-            group[:] = [t.to(device).requires_grad_() for t in group]
-        for group in (self.running_mean, self.running_var):
-            group[:] = [t.to(device) for t in group]
-
-    def parameters(self) -> list[torch.Tensor]:
-        return [*self.weights, *self.biases, *self.bn_scale, *self.bn_shift]
+                self._view(self.flat, f"scale{layer}")[member, :cols] = norm.weight
+                self._view(self.flat, f"shift{layer}")[member, :cols] = norm.bias
 
     def forward(self, x: torch.Tensor, dropout: Any = None) -> torch.Tensor:
         """Outputs `[K, rows, n_out]` of every member on the same rows `x` (`[rows, n_in]`).
@@ -96,7 +125,7 @@ class StackedMLP:
         flat = h.transpose(0, 1).reshape(rows, k * width)
         out = F.batch_norm(
             flat, self.running_mean[layer].view(-1), self.running_var[layer].view(-1),
-            self.bn_scale[layer].view(-1), self.bn_shift[layer].view(-1), training=training,
+            self.bn_scale[layer].reshape(-1), self.bn_shift[layer].reshape(-1), training=training,
         )
         if training and layer == 0:
             self.bn_steps += 1
@@ -104,16 +133,14 @@ class StackedMLP:
 
     def finite_members(self) -> torch.Tensor:
         """Per member: whether all its parameters are finite."""
-        checks = [torch.isfinite(p.detach()).flatten(1).all(1) for p in self.parameters()]
-        return torch.stack(checks).all(0)
+        return torch.isfinite(self.flat).all(1)
 
     def keep(self, index: torch.Tensor) -> None:
         """Drop the members not in `index` (stopped ones stop costing compute)."""
-        with torch.no_grad():
-            for group in (self.weights, self.biases, self.bn_scale, self.bn_shift):
-                group[:] = [t[index].requires_grad_() for t in group]
-            for group in (self.running_mean, self.running_var):
-                group[:] = [t[index] for t in group]
+        self.flat, self.grad = self.flat[index], self.grad[index]
+        self.running_mean = [t[index] for t in self.running_mean]
+        self.running_var = [t[index] for t in self.running_var]
+        self._bind()
         kept = index.tolist()
         self.widths = [self.widths[i] for i in kept]
         self.rng_states = [self.rng_states[i] for i in kept]
@@ -173,10 +200,8 @@ class DropoutMasks:
         mask = torch.ones(h.shape, dtype=h.dtype)
         for member, (rate, gen) in enumerate(zip(self.rates, self.generators, strict=True)):
             if gen is not None:  # exactly what `nn.Dropout` does on CPU, on the member's stream
-                noise = torch.empty(h.shape[1], self.widths[member]).bernoulli_(
-                    1.0 - rate, generator=gen
-                )
-                mask[member, :, : self.widths[member]] = noise.div_(1.0 - rate)
+                noise = mask[member, :, : self.widths[member]]
+                noise.bernoulli_(1.0 - rate, generator=gen).div_(1.0 - rate)
         return h * mask
 
     def keep(self, index: torch.Tensor) -> None:

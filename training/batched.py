@@ -3,8 +3,9 @@
 On the tables people tune MLPs for, a trial is mostly fixed cost (Python per step, GEMMs too
 small to fill the cores or the GPU, one evaluation per epoch). Members that share a *group key*
 (optimizer, batch size, depth, batch norm, activation and, unless `pad_widths=False`, their width
-rounded up to a power of two) are trained as one stacked model (`training._stacked`): one batched
-GEMM per layer, one vectorised optimizer update, one shuffle and one gather per epoch for all.
+rounded up to one of `PAD_STEPS` widths per octave) are trained as one stacked model
+(`training._stacked`): one batched GEMM per layer, one vectorised optimizer update, one
+shuffle and one gather per epoch for all.
 Every other hyperparameter (learning rate and schedule, warm-up, epochs, patience, weight decay,
 dropout, momentum, Nesterov, betas, initialisation, clipping) stays per member.
 
@@ -28,6 +29,7 @@ from __future__ import annotations
 
 import math
 import time
+import warnings
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -35,7 +37,7 @@ import torch
 
 from hpo_common.errors import ConfigError, HPORecommendError
 from training._evaluation import RunTracker, loss_divergence, output_metrics
-from training._stacked import DropoutMasks, StackedMLP
+from training._stacked import LAYOUT_WARNING, DropoutMasks, StackedMLP
 from training._stacked_optim import StackedOptimizer
 from training._tensors import (
     DeviceData,
@@ -57,6 +59,9 @@ Callback = Callable[[int, float], bool] | None
 # Activations of one layer of one group, in elements: larger groups are split, so a batch of
 # wide members never asks for more memory than a few of them would.
 MAX_GROUP_ELEMENTS = 2**25
+# Padded widths per octave (4: 64, 80, 96, 112, 128, ...): a member pays at most 25 % more units
+# (about 1.5x the FLOPs of a wide layer) for sharing a group with slightly wider members.
+PAD_STEPS = 4
 # Output elements (members x rows x units) per forward pass at evaluation.
 EVAL_ELEMENTS = 2**24
 
@@ -64,8 +69,9 @@ EVAL_ELEMENTS = 2**24
 def group_key(config: TrainConfig, *, pad_widths: bool = True) -> tuple[Any, ...]:
     """What members must share to be trained as one stacked model (see the module docstring)."""
     width = 0 if config.n_layers == 0 else config.width
-    if pad_widths and width:
-        width = 1 << (width - 1).bit_length()  # next power of two
+    if pad_widths and width > PAD_STEPS:
+        step = 1 << (width.bit_length() - PAD_STEPS.bit_length())  # octave / PAD_STEPS
+        width = -(-width // step) * step  # up to the next of PAD_STEPS widths per octave
     return (config.optimizer, config.batch_size, config.n_layers, config.batch_norm,
             config.activation, width)
 
@@ -88,8 +94,8 @@ def train_many(
         data, device, seed, metric, keep_model: as `train`, for every member.
         callbacks: one epoch callback (or None) per configuration, as `train`'s `callback`;
             returning True prunes that member only.
-        pad_widths: zero-pad widths up to the next power of two so more members share a
-            group (exact, see `training._stacked`); False groups equal widths only.
+        pad_widths: zero-pad widths up to one of `PAD_STEPS` widths per octave so more members
+            share a group (exact, see `training._stacked`); False groups equal widths only.
 
     Returns:
         One `TrainResult` per configuration. `wall_seconds` is the member's share of its group's
@@ -149,7 +155,9 @@ class _Group:
 
     def run(self) -> list[TrainResult]:
         try:
-            self._train()
+            with warnings.catch_warnings():
+                warnings.filterwarnings("ignore", message=LAYOUT_WARNING)
+                self._train()
         except HPORecommendError:
             raise
         except Exception as exc:  # out of memory or a config torch rejects: these members fail
@@ -167,7 +175,7 @@ class _Group:
     def _train(self) -> None:
         first, x, y = self.configs[0], self.tensors.x_train, self.tensors.y_train
         model = StackedMLP(self.configs, x.shape[1], self.tensors.n_outputs, self.seed, self.dev)
-        optimizer = StackedOptimizer(self.configs, model.parameters(), self.dev)
+        optimizer = StackedOptimizer(self.configs, self.dev)
         dropout = DropoutMasks([c.dropout for c in self.configs], model.rng_states,
                                model.widths, self.dev, self.seed, exact=self.dev.type == "cpu")
         shuffle = make_generator(self.dev, self.seed)  # one shuffle serves the whole group
@@ -186,10 +194,10 @@ class _Group:
                 lrs = [lr_at(self.configs[i], step, totals[i], per_epoch) for i in self.active]
                 with autocast:
                     losses = _member_losses(self.data.task, model.forward(xb, dropout), yb)
-                optimizer.zero_grad()
-                losses.sum().backward()
-                optimizer.clip()
-                optimizer.step(torch.tensor(lrs, device=self.dev))
+                model.grad.zero_()
+                losses.sum().backward()  # each member's gradient lands in its row of model.grad
+                optimizer.clip(model.grad)
+                optimizer.step(model.flat, model.grad, torch.tensor(lrs, device=self.dev))
                 if step == 0:  # the untrained models' losses, for divergence
                     reference = losses.detach().float().cpu().tolist()
                 loss_sum += losses.detach().float()
@@ -205,7 +213,7 @@ class _Group:
                 kept = [j for j, k in enumerate(keep) if k]
                 index = torch.tensor(kept, dtype=torch.long, device=self.dev)
                 model.keep(index)
-                optimizer.keep(index, model.parameters())
+                optimizer.keep(index)
                 dropout.keep(index.cpu())
                 reference = [reference[j] for j in kept]
                 self.active = [self.active[j] for j in kept]
