@@ -122,12 +122,17 @@ def main() -> None:
     parser.add_argument("--epochs", type=whole_number(1), default=2)
     parser.add_argument("--rows", type=whole_number(10), nargs="+", default=[500, 5000, 50000])
     parser.add_argument("--k", type=whole_number(1), nargs="+", default=[1, 8, 32, 128])
-    parser.add_argument("--max-work", type=float, default=4e6,
+    parser.add_argument("--max-work", type=float, default=2e6,
                         help="skip a case whose K x training rows exceed this (time on 2 cores)")
     parser.add_argument("--mix", nargs="+", default=["random", "tune"],
                         choices=["random", "tune"])
     parser.add_argument("--no-plain", action="store_true", help="leave out the plain loop")
+    parser.add_argument("--threads", type=whole_number(0), default=1,
+                        help="torch threads for all three (0: torch's default); 1 keeps a "
+                        "shared machine's load from hitting one method more than another")
     args = parser.parse_args()
+    if args.threads:
+        torch.set_num_threads(args.threads)
     rows, ks, epochs = args.rows, args.k, args.epochs
     if args.quick:
         rows, ks, epochs = [500], [1, 8], 1

@@ -250,7 +250,7 @@ def run_study(
             if not running:
                 return "finished"
             done, _ = wait(running, return_when=FIRST_COMPLETED)
-            for future in done:
+            for future in [f for f in running if f in done]:  # in submission order
                 config = running.pop(future)
                 slot_of.pop(future)
                 record = study.tell(config, result=_result_of(future, study.train_config(config)))

@@ -1,11 +1,12 @@
 """Batch acquisition: several configurations per ask, chosen so they train as one stacked model.
 
 The searcher's own `ask` picks the lead configuration (expected improvement on the surrogate, a
-random sample, ...). The rest of the batch are new, distinct local perturbations of the lead that
-share its training group (`same_group`: for `tune`, `training.group_key`), so `train_many` trains
-the whole batch in one group: a small trust region around the acquisition's choice, which costs
-about one trial's time when trials are overhead-bound. The searcher then learns every member
-through `observe` as usual; neighbours it never proposed are predicted from its prior there.
+random sample, a warm-start suggestion, ...). The rest of the batch are new, distinct local
+perturbations of the lead that share its training group (`same_group`: for `tune`,
+`training.group_key`), so `train_many` trains the whole batch as one group: a small trust region
+around the acquisition's choice, which costs little more than one trial while trials are
+overhead-bound. The searcher then learns every member through `observe` as usual; neighbours it
+never proposed are predicted from its prior there.
 """
 
 from __future__ import annotations
@@ -23,23 +24,30 @@ def ask_batch(
 ) -> list[Config]:
     """Up to `size` configurations: the searcher's next one, then neighbours in its group.
 
-    Returns [] when the searcher has nothing new; fewer than `size` when too few neighbours
-    share the lead's group. Every returned configuration is handed out (not proposed again).
+    Warm-start points still waiting come first, as they are (they are the strategy's best
+    guesses, whatever their groups). Returns [] when the searcher has nothing new; fewer than
+    `size` when too few neighbours share the lead's group. Every returned configuration is
+    handed out (not proposed again).
     """
-    lead = searcher.ask()
-    if lead is None or size <= 1:
-        return [] if lead is None else [lead]
-    taken = {config_key(lead)}
-    extras: list[Config] = []
+    batch: list[Config] = []
+    while len(batch) < max(size, 1) and (searcher.points_to_evaluate or not batch):
+        config = searcher.ask()
+        if config is None:
+            return batch
+        batch.append(config)
+    lead, taken, extras = batch[0], {config_key(c) for c in batch}, []
+    wanted = size - len(batch)
+    if wanted <= 0:
+        return batch
     for config in searcher.space.neighbors(
-        lead, searcher.rng, n=NEIGHBOURS_PER_SLOT * (size - 1), scale=NEIGHBOUR_SCALE
+        lead, searcher.rng, n=NEIGHBOURS_PER_SLOT * wanted, scale=NEIGHBOUR_SCALE
     ):
         key = config_key(config)
         if key not in taken and searcher.is_new(config) and same_group(lead, config):
             taken.add(key)
             extras.append(config)
-            if len(extras) == size - 1:
+            if len(extras) == wanted:
                 break
     # Handing them out through `ask` marks them as proposed, like any other configuration.
     searcher.points_to_evaluate[:0] = extras
-    return [lead] + [c for c in (searcher.ask() for _ in extras) if c is not None]
+    return batch + [c for c in (searcher.ask() for _ in extras) if c is not None]
