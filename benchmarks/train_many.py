@@ -78,7 +78,9 @@ def plain_loop(config: TrainConfig, data: PreparedData) -> None:
     loss_fn = torch.nn.CrossEntropyLoss()
     train_set = TensorDataset(torch.from_numpy(data.x_train), torch.from_numpy(data.y_train))
     val_set = TensorDataset(torch.from_numpy(data.x_val), torch.from_numpy(data.y_val))
-    loader = DataLoader(train_set, batch_size=config.batch_size, shuffle=True, drop_last=True)
+    # batch norm cannot normalise a last batch of one row: drop it, as `train` does
+    single = config.batch_norm and len(train_set) % config.batch_size == 1
+    loader = DataLoader(train_set, batch_size=config.batch_size, shuffle=True, drop_last=single)
     for _ in range(config.max_epochs):
         model.train()
         for xb, yb in loader:

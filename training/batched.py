@@ -12,11 +12,12 @@ dropout, momentum, Nesterov, betas, initialisation, clipping) stays per member.
 Each member keeps its own curve, best epoch, early stopping, pruning callback and divergence;
 a member that stops is dropped from its group at the end of the epoch, so it stops costing
 compute. On CPU a member follows its solo `train(config, data, seed=seed)` run up to float
-rounding (same initial weights, same shuffles, same dropout masks); `train_many([config])` is
-that run. One known exception to "up to rounding": with batch norm, the bias of the linear layer
-before it gets a gradient that is 0 but for rounding noise, which adam, adamw, rmsprop and
-adagrad scale up to full steps; the running mean follows that bias, so validation values of such
-runs agree only to about 1e-3 (training itself is unaffected: batch norm cancels the bias).
+rounding (same initial weights, same shuffles, same dropout masks). A group of one has nothing
+to share and runs `train` itself, so `train_many([config])` is exactly that run. One known
+exception to "up to rounding": with batch norm, the bias of the linear layer before it gets a
+gradient that is 0 but for rounding noise, which adam, adamw, rmsprop and adagrad scale up to
+full steps; the running mean follows that bias, so validation values of such runs agree only to
+about 1e-3 (training itself is unaffected: batch norm cancels the bias).
 
 Example:
     >>> configs = [TrainConfig(learning_rate=lr) for lr in (1e-3, 3e-3, 1e-2)]
@@ -54,6 +55,7 @@ from training.device import cpu_threads_for, resolve_device
 from training.metrics import resolve_metric
 from training.results import EpochStats, TrainResult
 from training.schedules import lr_at
+from training.train import train
 
 Callback = Callable[[int, float], bool] | None
 # Activations of one layer of one group, in elements: larger groups are split, so a batch of
@@ -117,6 +119,11 @@ def train_many(
     tensors = to_device(data, dev)
     results: list[TrainResult | None] = [None] * len(configs)
     for members in _groups(configs, data, pad_widths):
+        if len(members) == 1:  # nothing to share: the solo loop (fused optimizer) is faster
+            (i,) = members
+            results[i] = train(configs[i], data, device=device, seed=seed, metric=objective,
+                               callback=calls[i], keep_model=keep_model)
+            continue
         group = _Group([configs[i] for i in members], [calls[i] for i in members], data,
                        tensors, dev, seed, objective, keep_model)
         with cpu_threads_for(dev, sum(step_flops(configs[i], data) for i in members)):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import math
 
 import pytest
@@ -35,7 +36,7 @@ def assert_same_run(solo: TrainResult, member: TrainResult) -> None:
         assert member.metrics[name] == pytest.approx(value, nan_ok=True, **TOL)
 
 
-@pytest.mark.parametrize(
+ONE_MEMBER = pytest.mark.parametrize(
     "config",
     [
         TrainConfig(max_epochs=4, width=24),
@@ -46,13 +47,25 @@ def assert_same_run(solo: TrainResult, member: TrainResult) -> None:
         TrainConfig(max_epochs=3, n_layers=0, optimizer="adagrad", learning_rate=0.1),
     ],
 )
-def test_one_member_is_its_solo_run(tiny: PreparedData, config: TrainConfig) -> None:
+
+
+@ONE_MEMBER
+def test_one_member_is_exactly_its_solo_run(tiny: PreparedData, config: TrainConfig) -> None:
     solo = train(config, tiny, device="cpu", seed=3)
     (member,) = train_many([config], tiny, device="cpu", seed=3)
-    assert_same_run(solo, member)
+    assert dataclasses.replace(member, wall_seconds=0.0) == dataclasses.replace(
+        solo, wall_seconds=0.0
+    )
 
 
-def test_one_member_regression_and_multiclass(
+@ONE_MEMBER
+def test_stacked_twins_are_each_their_solo_run(tiny: PreparedData, config: TrainConfig) -> None:
+    solo = train(config, tiny, device="cpu", seed=3)
+    for member in train_many([config, config], tiny, device="cpu", seed=3):
+        assert_same_run(solo, member)
+
+
+def test_stacked_regression_and_multiclass(
     regression: PreparedData, multiclass: PreparedData
 ) -> None:
     for data, config in (
@@ -61,9 +74,10 @@ def test_one_member_regression_and_multiclass(
         (multiclass, TrainConfig(max_epochs=4, width=16, optimizer="rmsprop", momentum=0.5,
                                  learning_rate=3e-3, activation="gelu")),
     ):
-        solo = train(config, data, device="cpu", seed=1, metric=None)
-        (member,) = train_many([config], data, device="cpu", seed=1)
-        assert_same_run(solo, member)
+        solo = train(config, data, device="cpu", seed=1)
+        batch = train_many([config, config.replace(learning_rate=1e-4)], data, device="cpu",
+                           seed=1)
+        assert_same_run(solo, batch[0])
 
 
 @pytest.mark.parametrize("optimizer", OPTIMIZERS)
