@@ -6,7 +6,8 @@ on a synthetic binary table (20 features, 80/20 split) of each size, in two mixe
 
 - `random`: K independent samples of the default space (few share a training group);
 - `tune`: K configurations as `tune` proposes a batch (`recommender.search.ask_batch` on a
-  random searcher: a sample, then neighbours in its group), so they train as one stacked model.
+  random searcher: a sample, then neighbours sharing its `GROUP_FIELDS`), so they train as one
+  stacked model.
 
 The three methods alternate per case (and per repeat) in one process, so machine noise hits
 them alike; each keeps its best of `--repeats`. The plain loop is the one most tutorials write
@@ -37,7 +38,15 @@ sys.path.insert(0, str(ROOT))  # run from a checkout without installing the pack
 from benchmarks._args import whole_number  # noqa: E402
 from recommender.search import RandomSearcher, ask_batch  # noqa: E402
 from recommender.space import default_space  # noqa: E402
-from training import PreparedData, TrainConfig, build_model, group_key, train, train_many  # noqa: E402
+from training import (  # noqa: E402
+    GROUP_FIELDS,
+    PreparedData,
+    TrainConfig,
+    build_model,
+    group_key,
+    train,
+    train_many,
+)
 from training.model import build_optimizer  # noqa: E402
 
 HOUR = 3600.0
@@ -60,13 +69,9 @@ def configs_for(mix: str, k: int, epochs: int, seed: int) -> list[TrainConfig]:
         points = space.sample(k, np.random.default_rng(seed))
     else:
         searcher = RandomSearcher(space, seed=seed)
-
-        def key(point: dict) -> tuple:
-            return group_key(TrainConfig.from_dict({**point, **fixed}))
-
         points = []
         while len(points) < k:  # a lead with too few neighbours leaves room for the next
-            points += ask_batch(searcher, k - len(points), lambda a, b: key(a) == key(b))
+            points += ask_batch(searcher, k - len(points), GROUP_FIELDS)
     return [TrainConfig.from_dict({**p, **fixed}) for p in points]
 
 

@@ -30,7 +30,15 @@ from recommender.scores import objective_for
 from recommender.search import ask_batch
 from recommender.space import SearchSpace
 from recommender.study import Study, create_study
-from training import PreparedData, Table, TrainConfig, TrainResult, group_key, prepare, train
+from training import (
+    GROUP_FIELDS,
+    PreparedData,
+    Table,
+    TrainConfig,
+    TrainResult,
+    prepare,
+    train,
+)
 from training.metrics import METRIC_DIRECTIONS
 
 
@@ -273,11 +281,7 @@ def _ask(study: Study, size: int) -> list[dict[str, Any]]:
     if size <= 1:
         config = study.ask()
         return [] if config is None else [config]
-
-    def same_group(a: dict[str, Any], b: dict[str, Any]) -> bool:
-        return group_key(study.train_config(a)) == group_key(study.train_config(b))
-
-    return ask_batch(study.searcher, size, same_group)
+    return ask_batch(study.searcher, size, GROUP_FIELDS)
 
 
 def _submit(

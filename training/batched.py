@@ -58,6 +58,8 @@ from training.schedules import lr_at
 from training.train import train
 
 Callback = Callable[[int, float], bool] | None
+# The hyperparameters that fix a member's shapes and step sequence (width last: it may be padded).
+GROUP_FIELDS = ("optimizer", "batch_size", "n_layers", "batch_norm", "activation", "width")
 # Activations of one layer of one group, in elements: larger groups are split, so a batch of
 # wide members never asks for more memory than a few of them would.
 MAX_GROUP_ELEMENTS = 2**25
@@ -69,13 +71,13 @@ EVAL_ELEMENTS = 2**24
 
 
 def group_key(config: TrainConfig, *, pad_widths: bool = True) -> tuple[Any, ...]:
-    """What members must share to be trained as one stacked model (see the module docstring)."""
+    """What members must share to be trained as one stacked model: the `GROUP_FIELDS`, the
+    width rounded up to one of `PAD_STEPS` widths per octave unless `pad_widths=False`."""
     width = 0 if config.n_layers == 0 else config.width
     if pad_widths and width > PAD_STEPS:
         step = 1 << (width.bit_length() - PAD_STEPS.bit_length())  # octave / PAD_STEPS
         width = -(-width // step) * step  # up to the next of PAD_STEPS widths per octave
-    return (config.optimizer, config.batch_size, config.n_layers, config.batch_norm,
-            config.activation, width)
+    return (*(getattr(config, name) for name in GROUP_FIELDS[:-1]), width)
 
 
 def train_many(
