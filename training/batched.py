@@ -148,7 +148,8 @@ def _groups(
     out = []
     for members in by_key.values():
         config = configs[members[0]]
-        units = max(config.width if config.n_layers else data.x_train.shape[1], 1)
+        width = max(configs[i].width for i in members) if config.n_layers else 0
+        units = max(width, data.x_train.shape[1], 1)
         size = max(1, limit // (min(config.batch_size, len(data.x_train)) * units))
         out += [members[i : i + size] for i in range(0, len(members), size)]
     return out
