@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import torch
+from torch import Tensor
 
 from training.config import TrainConfig
 
@@ -52,28 +53,28 @@ class StackedOptimizer:
     def step(self, p: torch.Tensor, g: torch.Tensor, lr: torch.Tensor) -> None:
         """One update of every member's row of `p` with its learning rate `lr[k]`."""
         self.steps += 1
-        if self.first is None:
+        if self.first is None or self.second is None:
             self.first, self.second = torch.zeros_like(p), torch.zeros_like(p)
-        getattr(self, f"_{self.family}")(p, g, lr.view(-1, 1), self.hyper)
+        update = getattr(self, f"_{self.family}")
+        update(p, g, lr.view(-1, 1), self.hyper, self.first, self.second)
 
-    def _sgd(self, p: torch.Tensor, g: torch.Tensor, lr: torch.Tensor, h: dict) -> None:
+    # Each update: parameters, gradients, learning rates, hyperparameters, the two state buffers.
+    def _sgd(self, p: Tensor, g: Tensor, lr: Tensor, h: dict, buf: Tensor, _: Tensor) -> None:
         g = g + h["weight_decay"] * p
-        buf = self.first
         if self.steps == 1:  # torch starts the momentum buffer at the first gradient
             buf.copy_(g)
         else:
             buf.mul_(h["momentum"]).add_(g)
         p.sub_(lr * torch.where(h["nesterov"], g + h["momentum"] * buf, buf))
 
-    def _adam(self, p: torch.Tensor, g: torch.Tensor, lr: torch.Tensor, h: dict) -> None:
-        self._adam_step(p, g + h["weight_decay"] * p, lr, h)
+    def _adam(self, p: Tensor, g: Tensor, lr: Tensor, h: dict, m: Tensor, v: Tensor) -> None:
+        self._moments(p, g + h["weight_decay"] * p, lr, h, m, v)
 
-    def _adamw(self, p: torch.Tensor, g: torch.Tensor, lr: torch.Tensor, h: dict) -> None:
+    def _adamw(self, p: Tensor, g: Tensor, lr: Tensor, h: dict, m: Tensor, v: Tensor) -> None:
         p.mul_(1 - lr * h["weight_decay"])
-        self._adam_step(p, g, lr, h)
+        self._moments(p, g, lr, h, m, v)
 
-    def _adam_step(self, p: torch.Tensor, g: torch.Tensor, lr: torch.Tensor, h: dict) -> None:
-        m, v = self.first, self.second
+    def _moments(self, p: Tensor, g: Tensor, lr: Tensor, h: dict, m: Tensor, v: Tensor) -> None:
         beta1, beta2 = h["beta1"], h["beta2"]
         m.lerp_(g, 1 - beta1)
         v.mul_(beta2).addcmul_(g, g * (1 - beta2))
@@ -81,15 +82,15 @@ class StackedOptimizer:
         correction2 = torch.sqrt(1 - beta2**self.steps)
         p.sub_(lr / correction1 * m / (v.sqrt() / correction2 + ADAM_EPS))
 
-    def _rmsprop(self, p: torch.Tensor, g: torch.Tensor, lr: torch.Tensor, h: dict) -> None:
-        buf, square = self.first, self.second
+    def _rmsprop(
+        self, p: Tensor, g: Tensor, lr: Tensor, h: dict, buf: Tensor, square: Tensor
+    ) -> None:
         g = g + h["weight_decay"] * p
         square.mul_(RMSPROP_ALPHA).addcmul_(g, g, value=1 - RMSPROP_ALPHA)
         buf.mul_(h["momentum"]).add_(g / (square.sqrt() + RMSPROP_EPS))
         p.sub_(lr * buf)
 
-    def _adagrad(self, p: torch.Tensor, g: torch.Tensor, lr: torch.Tensor, h: dict) -> None:
-        total = self.second
+    def _adagrad(self, p: Tensor, g: Tensor, lr: Tensor, h: dict, _: Tensor, total: Tensor) -> None:
         g = g + h["weight_decay"] * p
         total.addcmul_(g, g)
         p.sub_(lr * g / (total.sqrt() + ADAGRAD_EPS))
