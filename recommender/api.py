@@ -110,6 +110,7 @@ class Recommender:
         ray: RayOptions | None = None,
         mlflow: str | bool | None = None,
         mlflow_experiment: str | None = None,
+        batch: int = 1,
     ) -> TuneResult:
         """Warm-started search with real training; every trial is logged into the KB.
 
@@ -141,6 +142,7 @@ class Recommender:
             cache_dir=cache_dir_of(self.kb),
             ray=ray,
             loggers=_mlflow_logger(table, mlflow, mlflow_experiment),
+            batch=batch,
         )
 
     def study(

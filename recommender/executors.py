@@ -1,7 +1,9 @@
 """Executors run trials; they never see the search, the surrogate or the knowledge base.
 
 The contract is one method: `submit(config, callback) -> Future[TrainResult]`, plus `capacity`
-(how many trials may run at once) and `close()`. The prepared data is given once, at
+(how many trials, or batches, may run at once) and `close()`. Executors that can also train a
+batch as one stacked model (`training.train_many`) have `submit_batch(configs, callbacks)`, one
+future per configuration; a batch takes one slot of `capacity`. The prepared data is given once, at
 construction. A future that raises (a worker process died) is the driver's to record as a
 `failed` trial; the executor stays usable.
 
@@ -19,7 +21,7 @@ from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from typing import TYPE_CHECKING, Any, Protocol
 
-from training import PreparedData, TrainConfig, TrainResult, train
+from training import PreparedData, TrainConfig, TrainResult, train, train_many
 
 if TYPE_CHECKING:
     from recommender.ray_executor import RayOptions
@@ -56,8 +58,38 @@ class SequentialExecutor:
             future.set_exception(exc)
         return future
 
+    def submit_batch(
+        self, configs: list[TrainConfig], callbacks: list[EpochCallback]
+    ) -> list[Future[TrainResult]]:
+        """Train `configs` together (`train_many`) now; one future per configuration."""
+        batch: Future[list[TrainResult]] = Future()
+        try:
+            batch.set_result(train_many(configs, self.data, device=self.device, seed=self.seed,
+                                        metric=self.metric, callbacks=callbacks))
+        except Exception as exc:  # invalid arguments: the driver records the trials as failed
+            batch.set_exception(exc)
+        return split_batch(batch, len(configs))
+
     def close(self) -> None:
         """Nothing to release."""
+
+
+def split_batch(batch: Future[list[TrainResult]], size: int) -> list[Future[TrainResult]]:
+    """One future per member of a batch's future (each fails if the batch does)."""
+    members: list[Future[TrainResult]] = [Future() for _ in range(size)]
+
+    def resolve(done: Future[list[TrainResult]]) -> None:
+        try:
+            results = done.result()
+        except Exception as exc:
+            for member in members:
+                member.set_exception(exc)
+            return
+        for member, result in zip(members, results, strict=True):
+            member.set_result(result)
+
+    batch.add_done_callback(resolve)
+    return members
 
 
 # ---- worker processes ---------------------------------------------------------------------------
@@ -74,6 +106,11 @@ def _init_worker(data: PreparedData, device: str, seed: int, metric: str | None)
 def _run_trial(config: TrainConfig, callback: EpochCallback) -> TrainResult:
     return train(config, _WORKER["data"], device=_WORKER["device"], seed=_WORKER["seed"],
                  metric=_WORKER["metric"], callback=callback)
+
+
+def _run_batch(configs: list[TrainConfig], callbacks: list[EpochCallback]) -> list[TrainResult]:
+    return train_many(configs, _WORKER["data"], device=_WORKER["device"], seed=_WORKER["seed"],
+                      metric=_WORKER["metric"], callbacks=callbacks)
 
 
 class ProcessExecutor:
@@ -102,15 +139,24 @@ class ProcessExecutor:
         )
 
     def submit(self, config: TrainConfig, callback: EpochCallback = None) -> Future[TrainResult]:
+        return self._submit(_run_trial, config, callback)
+
+    def submit_batch(
+        self, configs: list[TrainConfig], callbacks: list[EpochCallback]
+    ) -> list[Future[TrainResult]]:
+        """The batch goes to one worker, which trains it with `train_many`."""
+        return split_batch(self._submit(_run_batch, configs, callbacks), len(configs))
+
+    def _submit(self, fn: Callable[..., Any], *args: Any) -> Future[Any]:
         slot = next((i for i, f in enumerate(self._busy) if f is None or f.done()), None)
         if slot is None:
             raise RuntimeError(f"all {self.capacity} workers are busy: wait for a trial first")
         try:
-            future = self._pools[slot].submit(_run_trial, config, callback)
+            future = self._pools[slot].submit(fn, *args)
         except BrokenProcessPool:  # its worker died in an earlier trial: start a fresh one
             self._pools[slot].shutdown(wait=False, cancel_futures=True)
             self._pools[slot] = self._new_pool()
-            future = self._pools[slot].submit(_run_trial, config, callback)
+            future = self._pools[slot].submit(fn, *args)
         self._busy[slot] = future
         return future
 

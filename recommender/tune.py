@@ -27,9 +27,18 @@ from recommender.meta_cache import meta_features_of
 from recommender.pruners import make_pruner
 from recommender.ray_executor import RayOptions
 from recommender.scores import objective_for
+from recommender.search import ask_batch
 from recommender.space import SearchSpace
 from recommender.study import Study, create_study
-from training import PreparedData, Table, TrainConfig, TrainResult, prepare, train
+from training import (
+    GROUP_FIELDS,
+    PreparedData,
+    Table,
+    TrainConfig,
+    TrainResult,
+    prepare,
+    train,
+)
 from training.metrics import METRIC_DIRECTIONS
 
 
@@ -121,6 +130,7 @@ def tune(
     cache_dir: Path | None = None,
     ray: RayOptions | None = None,
     loggers: Sequence[TrialLogger] = (),
+    batch: int = 1,
 ) -> TuneResult:
     """Search `space` for the best configuration of `table`, logging every trial into `kb`.
 
@@ -142,6 +152,9 @@ def tune(
             address, CPUs and GPUs per trial); needs the `ray` extra.
         loggers: each trial is also reported to these as it finishes (e.g.
             `recommender.integrations.mlflow.MlflowLogger`).
+        batch: configurations proposed and trained together (`training.train_many`) per slot:
+            the searcher's pick plus neighbours in its training group. 1 (the default) trains
+            one trial at a time: batches are not yet measured on the search-quality benchmark.
 
     Example:
         >>> result = tune(load_table("wine.csv"), KnowledgeBase("kb.duckdb"), default_space(),
@@ -149,6 +162,8 @@ def tune(
         >>> result.best_config, result.counts  # doctest: +SKIP
     """
     _check_budget(budget, timeout, workers)
+    if batch is not None and batch < 1:
+        raise InputError(f"batch must be >= 1 configuration, but got {batch}")
     if refit and out is None:
         raise InputError("refit needs an output folder (--out DIR) for the checkpoint")
     objective = objective_for(table.task, metric)
@@ -166,7 +181,7 @@ def tune(
     started = time.perf_counter()
     executor = make_executor(data, workers, device=device, seed=seed, metric=objective, ray=ray)
     status = run_study(study, executor, budget=study.record.budget, timeout=timeout,
-                       progress=progress, loggers=loggers)
+                       progress=progress, loggers=loggers, batch=batch)
     study.finish(status)
     for logger in loggers:
         logger.finish(study.best)
@@ -211,14 +226,20 @@ def run_study(
     timeout: float | None = None,
     progress: Callable[[TrialEvent], None] | None = None,
     loggers: Sequence[TrialLogger] = (),
+    batch: int = 1,
 ) -> str:
     """Run trials until the budget, the timeout or the strategy's ideas run out.
 
+    With `batch` > 1 and an executor that has `submit_batch`, each free slot gets a batch of
+    configurations (`recommender.search.ask_batch`) trained together; else one trial a slot.
     Returns "finished", or "interrupted" after Ctrl-C (finished trials are already stored).
     """
     started = time.perf_counter()
     running: dict[Future[TrainResult], dict[str, Any]] = {}
+    slot_of: dict[Future[TrainResult], int] = {}  # futures of one batch share a slot
+    submitted = 0
     exhausted = False
+    batch = batch if hasattr(executor, "submit_batch") else 1
 
     def may_start() -> bool:
         planned = study.n_trials + len(running)
@@ -227,18 +248,23 @@ def run_study(
 
     try:
         while True:
-            while len(running) < executor.capacity and may_start():
-                config = study.ask()
-                if config is None:
+            while len(set(slot_of.values())) < executor.capacity and may_start():
+                room = batch if budget is None else min(
+                    batch, budget - study.n_trials - len(running))
+                configs = _ask(study, room)
+                if not configs:
                     exhausted = True
                     break
-                future = executor.submit(study.train_config(config), study.epoch_callback())
-                running[future] = config
+                for future, config in zip(_submit(executor, study, configs), configs,
+                                          strict=True):
+                    running[future], slot_of[future] = config, submitted
+                submitted += 1
             if not running:
                 return "finished"
             done, _ = wait(running, return_when=FIRST_COMPLETED)
-            for future in done:
+            for future in [f for f in running if f in done]:  # in submission order
                 config = running.pop(future)
+                slot_of.pop(future)
                 record = study.tell(config, result=_result_of(future, study.train_config(config)))
                 for logger in loggers:
                     logger.log_trial(record)
@@ -254,6 +280,24 @@ def run_study(
         return "interrupted"
     finally:
         executor.close()
+
+
+def _ask(study: Study, size: int) -> list[dict[str, Any]]:
+    """The next `size` configurations (a batch that trains as one group), [] when none."""
+    if size <= 1:
+        config = study.ask()
+        return [] if config is None else [config]
+    return ask_batch(study.searcher, size, GROUP_FIELDS)
+
+
+def _submit(
+    executor: Executor, study: Study, configs: list[dict[str, Any]]
+) -> list[Future[TrainResult]]:
+    full = [study.train_config(c) for c in configs]
+    if len(configs) == 1:
+        return [executor.submit(full[0], study.epoch_callback())]
+    callbacks = [study.epoch_callback() for _ in configs]
+    return executor.submit_batch(full, callbacks)  # type: ignore[attr-defined]
 
 
 def _result_of(future: Future[TrainResult], config: TrainConfig) -> TrainResult:

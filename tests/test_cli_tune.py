@@ -53,6 +53,7 @@ def test_tune_user_errors_are_one_line_with_exit_2(tmp_path):
         (["tune", WINE, *kb, "--refit"], "--out"),
         (["tune", WINE, *kb, "--pruner", "sometimes"], "pruner must be one of"),
         (["tune", WINE, *kb, "--resume", "nope"], "nope"),
+        (["tune", WINE, *kb, "--batch", "0"], "--batch"),
     ]
     for argv, message in cases:
         result = CliRunner().invoke(app, argv)

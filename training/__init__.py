@@ -5,6 +5,7 @@ Knows nothing of search or of the knowledge base.
 
 from __future__ import annotations
 
+from training.batched import GROUP_FIELDS, group_key, train_many
 from training.config import TrainConfig
 from training.cv import train_cv
 from training.data import TASKS, PreparedData, Table
@@ -20,6 +21,7 @@ from training.tables import load_table
 from training.train import train
 
 __all__ = [
+    "GROUP_FIELDS",
     "METRIC_DIRECTIONS",
     "TASKS",
     "CVResult",
@@ -40,6 +42,8 @@ __all__ = [
     "plot_lr_find",
     "prepare",
     "resolve_device",
+    "group_key",
     "train",
     "train_cv",
+    "train_many",
 ]

@@ -163,3 +163,14 @@ def start_run(
 def set_lr(optimizer: torch.optim.Optimizer, lr: float) -> None:
     for group in optimizer.param_groups:
         group["lr"] = lr
+
+
+def step_flops(config: TrainConfig, data: PreparedData) -> float:
+    """Rough forward+backward FLOPs of one optimisation step (6 per weight per sample)."""
+    n_in, n_out = data.x_train.shape[1], max(data.n_classes, 1)
+    hidden = (
+        n_in * config.width + (config.n_layers - 1) * config.width**2 + config.width * n_out
+        if config.n_layers
+        else n_in * n_out
+    )
+    return 6.0 * config.batch_size * hidden

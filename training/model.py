@@ -10,7 +10,7 @@ from torch import nn
 
 from training.config import TrainConfig
 
-_ACTIVATIONS: dict[str, type[nn.Module]] = {
+ACTIVATION_MODULES: dict[str, type[nn.Module]] = {
     "relu": nn.ReLU,
     "leaky_relu": nn.LeakyReLU,
     "gelu": nn.GELU,
@@ -30,7 +30,7 @@ def build_model(config: TrainConfig, n_features: int, n_outputs: int) -> nn.Sequ
         layers.append(nn.Linear(width_in, config.width))
         if config.batch_norm:
             layers.append(nn.BatchNorm1d(config.width))
-        layers.append(_ACTIVATIONS[config.activation]())
+        layers.append(ACTIVATION_MODULES[config.activation]())
         if config.dropout > 0:
             layers.append(nn.Dropout(config.dropout))
         width_in = config.width

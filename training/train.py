@@ -19,11 +19,11 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-import numpy as np
 import torch
 from torch import nn
 
 from hpo_common.errors import HPORecommendError
+from training._evaluation import RunTracker, loss_divergence, output_metrics
 from training._tensors import (
     DeviceData,
     autocast_for,
@@ -32,23 +32,15 @@ from training._tensors import (
     n_batches,
     set_lr,
     start_run,
+    step_flops,
 )
 from training.config import TrainConfig
 from training.data import PreparedData
 from training.device import cpu_threads_for, resolve_device
-from training.metrics import (
-    METRIC_DIRECTIONS,
-    classification_metrics,
-    is_better,
-    metrics_for,
-    regression_metrics,
-    resolve_metric,
-)
+from training.metrics import resolve_metric
 from training.results import EpochStats, TrainResult
 from training.schedules import lr_at
 
-# A run has diverged when its epoch loss exceeds this multiple of the untrained model's loss.
-EXPLODE_FACTOR = 1e3
 # Rows per forward pass at evaluation: large, since no activations are kept for backward.
 EVAL_BATCH = 8192
 
@@ -87,7 +79,7 @@ def train(
         >>> r = train(cfg, data, metric="accuracy")  # doctest: +SKIP
     """
     dev = resolve_device(device)
-    with cpu_threads_for(dev, _step_flops(config, data)):
+    with cpu_threads_for(dev, step_flops(config, data)):
         return _train(
             config, data, dev, seed, resolve_metric(data.task, metric), callback, keep_model
         )
@@ -104,12 +96,8 @@ def _train(
 ) -> TrainResult:
     """The run itself, on a resolved device and objective (see `train`)."""
     started = time.perf_counter()
-    direction = METRIC_DIRECTIONS[objective]
-    curve: list[EpochStats] = []
-    best_value, best_epoch = math.nan, 0
-    best_metrics = {name: math.nan for name in metrics_for(data.task)}
+    run = RunTracker(config, data.task, objective)
     best_state: dict[str, Any] | None = None
-    status, error = "ok", None
     tensors = model = optimizer = None
     try:
         tensors, model, optimizer, shuffle = start_run(config, data, dev, seed)
@@ -153,62 +141,34 @@ def _train(
 
             # ---- evaluate, record, decide ----
             val_loss, metrics = _evaluate(model, tensors, data, autocast)
-            value = metrics[objective]
-            curve.append(EpochStats(epoch, train_loss, val_loss, value, lr))
-            reason = _divergence(train_loss, val_loss, reference_loss, model)
-            if reason is not None:
-                status, error = "diverged", reason
-                break
-            if is_better(value, best_value, direction):
-                best_value, best_epoch, best_metrics = value, epoch, metrics
-                if keep_model:
-                    best_state = {
-                        k: v.detach().to("cpu", copy=True) for k, v in model.state_dict().items()
-                    }
-            elif config.patience and epoch - best_epoch >= config.patience:
-                break  # early stopping: `patience` epochs without improvement
-            if callback is not None and callback(epoch, value):
-                status = "pruned"
+            divergence = loss_divergence(train_loss, val_loss, reference_loss) or (
+                None if _finite_weights(model) else "non-finite weights"
+            )
+            stats = EpochStats(epoch, train_loss, val_loss, metrics[objective], lr)
+            if run.end_epoch(stats, metrics, divergence):
+                break  # diverged, or early stopping: `patience` epochs without improvement
+            if run.improved and keep_model:
+                best_state = {
+                    k: v.detach().to("cpu", copy=True) for k, v in model.state_dict().items()
+                }
+            if run.pruned_by(callback):
                 break
     except HPORecommendError:
         raise
     except Exception as exc:  # any failure inside a run is its status, not a crash
         # Out of memory (torch.cuda.OutOfMemoryError), a config torch rejects at run time
         # (batch norm on a 1-row batch), a callback's bug: the run failed, the study goes on.
-        status, error = "failed", f"{type(exc).__name__}: {exc}".strip()
+        run.fail(exc)
     finally:
         # Free device memory now, not at the next garbage collection: trials may share a GPU.
         del tensors, model, optimizer
         if dev.type == "cuda":
             torch.cuda.empty_cache()
 
-    return TrainResult(
-        status=status,
-        objective=objective,
-        direction=direction,
-        value=best_value,
-        metrics=best_metrics,
-        best_epoch=best_epoch,
-        epochs_run=len(curve),
-        curve=tuple(curve),
-        wall_seconds=time.perf_counter() - started,
-        device=str(dev),
-        seed=seed,
-        config=config,
-        error=error,
+    return run.result(
+        wall_seconds=time.perf_counter() - started, device=str(dev), seed=seed,
         model_state=best_state,
     )
-
-
-def _step_flops(config: TrainConfig, data: PreparedData) -> float:
-    """Rough forward+backward FLOPs of one optimisation step (6 per weight per sample)."""
-    n_in, n_out = data.x_train.shape[1], max(data.n_classes, 1)
-    hidden = (
-        n_in * config.width + (config.n_layers - 1) * config.width**2 + config.width * n_out
-        if config.n_layers
-        else n_in * n_out
-    )
-    return 6.0 * config.batch_size * hidden
 
 
 def _evaluate(
@@ -219,30 +179,8 @@ def _evaluate(
     with torch.inference_mode(), autocast:
         x = tensors.x_val
         output = torch.cat([model(x[i : i + EVAL_BATCH]) for i in range(0, len(x), EVAL_BATCH)])
-        output = output.float()
-        val_loss = loss_fn(data.task, output, tensors.y_val).item()
-    if not torch.isfinite(output).all():
-        return math.nan, {name: math.nan for name in metrics_for(data.task)}
-    if data.task == "regression":
-        pred = output.squeeze(1).double().cpu().numpy() * tensors.y_std + tensors.y_mean
-        return val_loss, regression_metrics(np.asarray(data.y_val, dtype=np.float64), pred)
-    proba = torch.softmax(output.double(), dim=1).cpu().numpy()
-    return val_loss, classification_metrics(
-        np.asarray(data.y_val, dtype=np.int64), proba, data.task
-    )
+    return output_metrics(output, tensors, data)
 
 
-def _divergence(
-    train_loss: float, val_loss: float, reference: float, model: nn.Module
-) -> str | None:
-    """Why the run has diverged, or None: non-finite losses or weights, or an exploding loss."""
-    if not (math.isfinite(train_loss) and math.isfinite(val_loss)):
-        return f"non-finite loss (train {train_loss}, validation {val_loss})"
-    if math.isfinite(reference) and train_loss > EXPLODE_FACTOR * max(reference, 1e-8):
-        return (
-            f"loss exploded: {train_loss:.4g} > {EXPLODE_FACTOR:g} x initial loss {reference:.4g}"
-        )
-    finite = torch.stack([torch.isfinite(p).all() for p in model.parameters()]).all()
-    if not bool(finite):
-        return "non-finite weights"
-    return None
+def _finite_weights(model: nn.Module) -> bool:
+    return bool(torch.stack([torch.isfinite(p).all() for p in model.parameters()]).all())

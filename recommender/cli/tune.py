@@ -56,6 +56,12 @@ def tune_command(
     gpus_per_trial: Annotated[
         float, typer.Option(help="Ray: GPUs per trial (0.25: four trials share a GPU).")
     ] = 0.0,
+    batch: Annotated[
+        int,
+        typer.Option(min=1, help="Configurations trained together as one stacked model per "
+                     "worker: the searcher's pick plus neighbours in its training group "
+                     "(1: one trial at a time)."),
+    ] = 1,
     pruner: Annotated[str, typer.Option(help="median, asha or none.")] = "median",
     metric: Annotated[str | None, typer.Option(help="Objective (default log_loss / r2).")] = None,
     max_epochs: Annotated[int | None, typer.Option(min=1, help="Cap on epochs per trial.")] = None,
@@ -93,7 +99,7 @@ def tune_command(
             data, target=target, task=task, budget=budget, timeout=timeout, strategy=strategy,
             workers=workers, seed=seed, metric=metric, warm_start=warm_start,
             pruner=None if pruner == "none" else pruner, max_epochs=max_epochs, device=device,
-            resume=resume, refit=refit, out=out_dir, progress=progress, ray=ray,
+            resume=resume, refit=refit, out=out_dir, progress=progress, ray=ray, batch=batch,
             mlflow=mlflow, mlflow_experiment=mlflow_experiment,
         )
     if json_output:

@@ -4,6 +4,9 @@
 - `portfolio`: the warm-start suggestions alone; then nothing new.
 - `surrogate` (default): the warm-start suggestions, then expected improvement on the knowledge
   base's surrogate corrected by this dataset's own trials.
+
+`ask_batch` turns any of them into a batch proposer (the lead plus neighbours that train
+together, for `training.train_many`).
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ from recommender.search._base import (
     Searcher,
     config_key,
 )
+from recommender.search._batch import ask_batch
 from recommender.search._prior import FlatPrior, KBPrior, Prior
 from recommender.search._surrogate import SurrogateSearcher, expected_improvement
 
@@ -30,6 +34,7 @@ __all__ = [
     "RandomSearcher",
     "Searcher",
     "SurrogateSearcher",
+    "ask_batch",
     "config_key",
     "expected_improvement",
 ]

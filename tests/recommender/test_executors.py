@@ -11,11 +11,11 @@ from pathlib import Path
 import pytest
 
 from knowledge_base import DatasetRecord, KnowledgeBase
-from recommender.executors import EpochCallback, ProcessExecutor
+from recommender.executors import EpochCallback, ProcessExecutor, SequentialExecutor
 from recommender.space import load_space
 from recommender.study import create_study
 from recommender.tune import run_study
-from training import PreparedData, TrainConfig, TrainResult, load_table, prepare
+from training import PreparedData, TrainConfig, TrainResult, load_table, prepare, train_many
 
 ROOT = Path(__file__).resolve().parents[2]
 WINE = ROOT / "examples" / "wine.csv"
@@ -80,3 +80,32 @@ def test_a_crashed_trial_is_logged_failed_and_the_study_goes_on(wine: PreparedDa
     assert sorted(runs["status"]) == ["failed", "ok", "ok", "ok"]
     failed = runs[runs["status"] == "failed"].iloc[0]
     assert "BrokenProcessPool" in failed["error"]
+
+
+def test_a_batch_trains_in_one_worker_and_a_dead_worker_fails_only_its_batch(
+    wine: PreparedData,
+) -> None:
+    configs = [TrainConfig(max_epochs=3, patience=0, width=16, learning_rate=lr)
+               for lr in (1e-3, 1e-2)]
+    expected = train_many(configs, wine, device="cpu")
+    executor = ProcessExecutor(wine, workers=2, device="cpu")
+    try:
+        good = executor.submit_batch(configs, [_slow, None])
+        dead = executor.submit_batch(configs, [None, _die])
+        for future in dead:
+            with pytest.raises(BrokenProcessPool):
+                future.result(timeout=120)
+        results = [f.result(timeout=120) for f in good]
+        assert [r.status for r in results] == ["ok", "ok"]
+        for got, want in zip(results, expected, strict=True):
+            assert got.value == pytest.approx(want.value, rel=1e-6)
+        assert [r.config for r in results] == configs
+    finally:
+        executor.close()
+
+
+def test_sequential_batches_are_train_many(wine: PreparedData) -> None:
+    configs = [TrainConfig(max_epochs=2, width=w) for w in (8, 12)]
+    futures = SequentialExecutor(wine, device="cpu", seed=2).submit_batch(configs, [None, None])
+    expected = train_many(configs, wine, device="cpu", seed=2)
+    assert [f.result().curve for f in futures] == [r.curve for r in expected]

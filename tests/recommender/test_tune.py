@@ -12,10 +12,11 @@ from pathlib import Path
 import pytest
 import torch
 
+from hpo_common.errors import InputError
 from knowledge_base import KnowledgeBase
 from recommender.space import load_space
 from recommender.tune import TrialEvent, tune
-from training import load_table
+from training import TrainConfig, group_key, load_table
 
 ROOT = Path(__file__).resolve().parents[2]
 SPACE = ROOT / "tests" / "recommender" / "data" / "tiny_space.toml"
@@ -114,3 +115,21 @@ def test_refit_saves_a_plain_dict_checkpoint(wine, tmp_path):
     assert checkpoint["config"]["width"] == result.best_config["width"]
     assert checkpoint["classes"] and checkpoint["preprocessing"] is not None
     assert checkpoint["state_dict"] and checkpoint["task"] == "multiclass"
+
+
+def test_batches_train_together_and_batch_one_switches_batching_off(wine):
+    kb = KnowledgeBase(":memory:")
+    batched = tune(wine, kb, load_space(SPACE), budget=6, batch=3, strategy="random",
+                   pruner=None, seed=0)
+    fields = list(TrainConfig.field_names())
+    configs = [TrainConfig.from_dict(row) for row in batched.trials[fields].to_dict("records")]
+    assert len(configs) == 6 and batched.counts["ok"] == 6
+    for start in (0, 3):  # each batch of three is one training group
+        assert len({group_key(c) for c in configs[start : start + 3]}) == 1
+    single = tune(wine, kb, load_space(SPACE), budget=3, batch=1, strategy="random",
+                  pruner=None, seed=0)
+    assert len(single.trials) == 3
+    # batch=1 is the sequential study: its first trial is the batched study's lead
+    assert single.trials[fields].iloc[0].equals(batched.trials[fields].iloc[0])
+    with pytest.raises(InputError, match="batch must be >= 1"):
+        tune(wine, kb, load_space(SPACE), budget=3, batch=0)

@@ -1,0 +1,172 @@
+"""Configurations trained per hour: `train_many` against sequential `train` and a plain
+DataLoader loop, side by side in one run.
+
+Each case is K configurations of the default space, trained for the same epochs (patience off)
+on a synthetic binary table (20 features, 80/20 split) of each size, in two mixes:
+
+- `random`: K independent samples of the default space (few share a training group);
+- `tune`: K configurations as `tune` proposes a batch (`recommender.search.ask_batch` on a
+  random searcher: a sample, then neighbours sharing its `GROUP_FIELDS`), so they train as one
+  stacked model.
+
+The three methods alternate per case (and per repeat) in one process, so machine noise hits
+them alike; each keeps its best of `--repeats`. The plain loop is the one most tutorials write
+(`DataLoader(TensorDataset)`, the config's optimizer, no schedule, accuracy per epoch).
+
+    python benchmarks/train_many.py            # 500, 5,000, 50,000 rows; K = 1, 8, 32, 128
+    python benchmarks/train_many.py --quick    # smoke version (seconds)
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+import torch
+from sklearn.datasets import make_classification
+from sklearn.model_selection import train_test_split
+from sklearn.preprocessing import StandardScaler
+from torch.utils.data import DataLoader, TensorDataset
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))  # run from a checkout without installing the package
+
+from benchmarks._args import whole_number  # noqa: E402
+from recommender.search import RandomSearcher, ask_batch  # noqa: E402
+from recommender.space import default_space  # noqa: E402
+from training import (  # noqa: E402
+    GROUP_FIELDS,
+    PreparedData,
+    TrainConfig,
+    build_model,
+    group_key,
+    train,
+    train_many,
+)
+from training.model import build_optimizer  # noqa: E402
+
+HOUR = 3600.0
+
+
+def table(rows: int) -> PreparedData:
+    x, y = make_classification(n_samples=rows, n_features=20, n_informative=10, random_state=0)
+    x_tr, x_va, y_tr, y_va = train_test_split(x, y, test_size=0.2, random_state=0, stratify=y)
+    scaler = StandardScaler().fit(x_tr)
+    return PreparedData(scaler.transform(x_tr).astype(np.float32), y_tr.astype(np.int64),
+                        scaler.transform(x_va).astype(np.float32), y_va.astype(np.int64),
+                        "binary", 2)
+
+
+def configs_for(mix: str, k: int, epochs: int, seed: int) -> list[TrainConfig]:
+    """K configurations of the default space (see the module docstring), `epochs` each."""
+    space = default_space()
+    fixed = {"max_epochs": epochs, "patience": 0}
+    if mix == "random":
+        points = space.sample(k, np.random.default_rng(seed))
+    else:
+        searcher = RandomSearcher(space, seed=seed)
+        points = []
+        while len(points) < k:  # a lead with too few neighbours leaves room for the next
+            points += ask_batch(searcher, k - len(points), GROUP_FIELDS)
+    return [TrainConfig.from_dict({**p, **fixed}) for p in points]
+
+
+def plain_loop(config: TrainConfig, data: PreparedData) -> None:
+    """The loop most tutorials write."""
+    torch.manual_seed(0)
+    model = build_model(config, data.x_train.shape[1], data.n_classes)
+    optimizer = build_optimizer(config, model.parameters(), torch.device("cpu"))
+    loss_fn = torch.nn.CrossEntropyLoss()
+    train_set = TensorDataset(torch.from_numpy(data.x_train), torch.from_numpy(data.y_train))
+    val_set = TensorDataset(torch.from_numpy(data.x_val), torch.from_numpy(data.y_val))
+    # batch norm cannot normalise a last batch of one row: drop it, as `train` does
+    single = config.batch_norm and len(train_set) % config.batch_size == 1
+    loader = DataLoader(train_set, batch_size=config.batch_size, shuffle=True, drop_last=single)
+    for _ in range(config.max_epochs):
+        model.train()
+        for xb, yb in loader:
+            optimizer.zero_grad()
+            loss_fn(model(xb), yb).backward()
+            optimizer.step()
+        model.eval()
+        with torch.no_grad():
+            sum((model(xb).argmax(1) == yb).sum().item()
+                for xb, yb in DataLoader(val_set, batch_size=1024))
+
+
+def timed(run: Callable[[], object]) -> float:
+    started = time.perf_counter()
+    run()
+    return time.perf_counter() - started
+
+
+def compare(
+    configs: list[TrainConfig], data: PreparedData, device: str, repeats: int, plain: bool
+) -> dict[str, float]:
+    """Best wall seconds of each method on `configs`, alternating so drifting load hits all."""
+    runs: dict[str, Callable[[], object]] = {
+        "seq": lambda: [train(c, data, device=device) for c in configs],
+        "many": lambda: train_many(configs, data, device=device),
+    }
+    if plain:
+        runs["loop"] = lambda: [plain_loop(c, data) for c in configs]
+    best = dict.fromkeys(runs, np.inf)
+    for _ in range(repeats):
+        for name, run in runs.items():
+            best[name] = min(best[name], timed(run))
+    return best
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="small smoke version")
+    parser.add_argument("--device", default="cpu", help="device of train and train_many")
+    parser.add_argument("--repeats", type=whole_number(1), default=1)
+    parser.add_argument("--epochs", type=whole_number(1), default=2)
+    parser.add_argument("--rows", type=whole_number(10), nargs="+", default=[500, 5000, 50000])
+    parser.add_argument("--k", type=whole_number(1), nargs="+", default=[1, 8, 32, 128])
+    parser.add_argument("--max-work", type=float, default=2e6,
+                        help="skip a case whose K x training rows exceed this (time on 2 cores)")
+    parser.add_argument("--mix", nargs="+", default=["random", "tune"],
+                        choices=["random", "tune"])
+    parser.add_argument("--no-plain", action="store_true", help="leave out the plain loop")
+    parser.add_argument("--threads", type=whole_number(0), default=1,
+                        help="torch threads for all three (0: torch's default); 1 keeps a "
+                        "shared machine's load from hitting one method more than another")
+    args = parser.parse_args()
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    rows, ks, epochs = args.rows, args.k, args.epochs
+    if args.quick:
+        rows, ks, epochs = [500], [1, 8], 1
+    print(f"device={args.device} torch={torch.__version__} threads={torch.get_num_threads()} "
+          f"cpus={torch.multiprocessing.cpu_count()} epochs={epochs} repeats={args.repeats}")
+    print(f"{'rows':>7}{'mix':>7}{'K':>5}{'groups':>7}{'DataLoader/h':>14}{'train()/h':>11}"
+          f"{'train_many/h':>14}{'vs train':>9}{'vs loop':>9}")
+    for n_rows in rows:
+        data = table(n_rows)
+        train(TrainConfig(max_epochs=1), data, device=args.device)  # untimed: lazy init
+        for mix in args.mix:
+            for k in ks:
+                if k * len(data.x_train) > args.max_work:
+                    print(f"{n_rows:>7,}{mix:>7}{k:>5}  skipped (K x rows > --max-work)")
+                    continue
+                configs = configs_for(mix, k, epochs, seed=k)
+                groups = len({group_key(c) for c in configs})
+                best = compare(configs, data, args.device, args.repeats, not args.no_plain)
+                per_hour = {name: k * HOUR / seconds for name, seconds in best.items()}
+                loop, vs_loop = "-", "-"
+                if not args.no_plain:
+                    loop = f"{per_hour['loop']:,.0f}"
+                    vs_loop = f"{per_hour['many'] / per_hour['loop']:.2f}x"
+                print(f"{n_rows:>7,}{mix:>7}{k:>5}{groups:>7}{loop:>14}{per_hour['seq']:>11,.0f}"
+                      f"{per_hour['many']:>14,.0f}{per_hour['many'] / per_hour['seq']:>8.2f}x"
+                      f"{vs_loop:>9}", flush=True)
+
+
+if __name__ == "__main__":
+    main()

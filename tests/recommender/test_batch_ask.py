@@ -1,0 +1,51 @@
+"""`ask_batch`: the searcher's choice first, then new neighbours that train in its group."""
+
+from __future__ import annotations
+
+from recommender.search import RandomSearcher, ask_batch, config_key
+from recommender.space import default_space
+from training import GROUP_FIELDS, TrainConfig, group_key
+
+
+def key(config: dict) -> tuple:
+    return group_key(TrainConfig.from_dict(config))
+
+
+def same(a: dict, b: dict) -> bool:
+    return key(a) == key(b)
+
+
+SHARED = GROUP_FIELDS
+
+
+def test_a_batch_is_new_distinct_and_one_training_group() -> None:
+    # default_space() has every GROUP_FIELDS parameter, so a batch shares its exact shapes
+    searcher = RandomSearcher(default_space(), seed=4)
+    seen: set[str] = set()
+    sizes = []
+    for _ in range(5):
+        batch = ask_batch(searcher, 6, SHARED)
+        sizes.append(len(batch))
+        assert len({key(c) for c in batch}) == 1
+        assert len({tuple(c.get(name) for name in SHARED) for c in batch}) == 1
+        assert len({c["learning_rate"] for c in batch}) > 1  # the rest moves
+        keys = {config_key(c) for c in batch}
+        assert len(keys) == len(batch) and not keys & seen
+        seen |= keys
+        assert all(not searcher.is_new(c) for c in batch)  # handed out: never proposed again
+    assert sizes == [6] * 5  # the neighbourhood is rich: every batch is full
+
+
+def test_warm_start_points_come_first_as_they_are() -> None:
+    space = default_space()
+    points = space.sample(3, 11)
+    searcher = RandomSearcher(space, points_to_evaluate=points, seed=0)
+    assert ask_batch(searcher, 2, SHARED) == points[:2]
+    batch = ask_batch(searcher, 4, SHARED)
+    assert batch[0] == points[2] and len(batch) > 1
+    assert all(same(points[2], c) for c in batch)
+
+
+def test_size_one_is_a_plain_ask() -> None:
+    a, b = RandomSearcher(default_space(), seed=1), RandomSearcher(default_space(), seed=1)
+    assert ask_batch(a, 1, SHARED) == [b.ask()]

@@ -1,0 +1,186 @@
+"""`train_many` against solo `train` runs, on real data and real torch training (CPU)."""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+
+import pytest
+import torch
+
+from hpo_common.errors import ConfigError
+from training import PreparedData, TrainConfig, TrainResult, build_model, train, train_many
+from training._stacked import DropoutMasks
+from training.batched import group_key
+from training.config import LR_SCHEDULES, OPTIMIZERS
+
+TOL = {"rel": 1e-4, "abs": 1e-5}
+
+
+def assert_same_run(solo: TrainResult, member: TrainResult) -> None:
+    """Same statuses, epochs and curve (up to float rounding) and nothing of the result lost."""
+    assert (member.status, member.epochs_run, member.best_epoch, member.error) == (
+        solo.status, solo.epochs_run, solo.best_epoch, solo.error
+    )
+    assert (member.objective, member.direction, member.seed, member.config, member.device) == (
+        solo.objective, solo.direction, solo.seed, solo.config, solo.device
+    )
+    for a, b in zip(solo.curve, member.curve, strict=True):
+        assert b.epoch == a.epoch
+        assert b.lr == pytest.approx(a.lr, rel=1e-12)
+        assert (b.train_loss, b.val_loss, b.val_metric) == pytest.approx(
+            (a.train_loss, a.val_loss, a.val_metric), **TOL
+        )
+    assert member.metrics.keys() == solo.metrics.keys()
+    for name, value in solo.metrics.items():
+        assert member.metrics[name] == pytest.approx(value, nan_ok=True, **TOL)
+
+
+ONE_MEMBER = pytest.mark.parametrize(
+    "config",
+    [
+        TrainConfig(max_epochs=4, width=24),
+        TrainConfig(max_epochs=4, width=20, optimizer="sgd", learning_rate=0.05, nesterov=True,
+                    lr_schedule="cosine", warmup_epochs=1, dropout=0.3, batch_norm=True,
+                    grad_clip=0.5, weight_decay=0.01, init="xavier", activation="tanh",
+                    batch_size=32),
+        TrainConfig(max_epochs=3, n_layers=0, optimizer="adagrad", learning_rate=0.1),
+    ],
+)
+
+
+@ONE_MEMBER
+def test_one_member_is_exactly_its_solo_run(tiny: PreparedData, config: TrainConfig) -> None:
+    solo = train(config, tiny, device="cpu", seed=3)
+    (member,) = train_many([config], tiny, device="cpu", seed=3)
+    assert dataclasses.replace(member, wall_seconds=0.0) == dataclasses.replace(
+        solo, wall_seconds=0.0
+    )
+
+
+@ONE_MEMBER
+def test_stacked_twins_are_each_their_solo_run(tiny: PreparedData, config: TrainConfig) -> None:
+    solo = train(config, tiny, device="cpu", seed=3)
+    for member in train_many([config, config], tiny, device="cpu", seed=3):
+        assert_same_run(solo, member)
+
+
+def test_stacked_regression_and_multiclass(
+    regression: PreparedData, multiclass: PreparedData
+) -> None:
+    for data, config in (
+        (regression, TrainConfig(max_epochs=4, width=32, optimizer="adamw", weight_decay=0.1,
+                                 lr_schedule="one_cycle", dropout=0.1, batch_size=64)),
+        (multiclass, TrainConfig(max_epochs=4, width=16, optimizer="rmsprop", momentum=0.5,
+                                 learning_rate=3e-3, activation="gelu")),
+    ):
+        solo = train(config, data, device="cpu", seed=1)
+        batch = train_many([config, config.replace(learning_rate=1e-4)], data, device="cpu",
+                           seed=1)
+        assert_same_run(solo, batch[0])
+
+
+@pytest.mark.parametrize("optimizer", OPTIMIZERS)
+def test_every_member_of_a_batch_matches_its_solo_run(
+    tiny: PreparedData, optimizer: str
+) -> None:
+    # One group per optimizer: every schedule, mixed widths (padded to 28), warm-up, dropout,
+    # weight decay, initialisation and clipping per member.
+    configs = [
+        TrainConfig(
+            optimizer=optimizer, lr_schedule=schedule, max_epochs=3, patience=0,
+            width=(25, 27, 28)[i % 3], learning_rate=(3e-3, 1e-2)[i % 2],
+            warmup_epochs=i % 2, dropout=(0.0, 0.2)[i % 2], weight_decay=(0.0, 1e-3)[i % 2],
+            init=("he", "xavier")[i % 2], grad_clip=(0.0, 0.3)[i % 2], batch_size=32,
+            momentum=0.9 if optimizer in ("sgd", "rmsprop") else 0.9,
+            nesterov=optimizer == "sgd" and i % 2 == 0, beta1=(0.9, 0.8)[i % 2],
+        )
+        for i, schedule in enumerate(LR_SCHEDULES)
+    ]
+    assert len({group_key(c) for c in configs}) == 1
+    batch = train_many(configs, tiny, device="cpu", seed=5)
+    for config, member in zip(configs, batch, strict=True):
+        assert_same_run(train(config, tiny, device="cpu", seed=5), member)
+
+
+def test_members_stop_on_their_own(tiny: PreparedData) -> None:
+    base = TrainConfig(max_epochs=6, patience=0, width=16, batch_size=32)
+    configs = [
+        base,
+        base.replace(learning_rate=80.0, optimizer="sgd", momentum=0.0),  # diverges
+        base.replace(learning_rate=2e-3),  # pruned at epoch 2 by its callback
+        base.replace(max_epochs=2),  # ends early by its own epoch budget
+        base.replace(learning_rate=3e-4),  # its callback raises at epoch 3
+    ]
+
+    def broken(epoch: int, value: float) -> bool:
+        if epoch == 3:
+            raise RuntimeError("callback bug")
+        return False
+
+    callbacks = [None, None, lambda epoch, value: epoch >= 2, None, broken]
+    results = train_many(configs, tiny, device="cpu", seed=0, callbacks=callbacks)
+    assert [r.status for r in results] == ["ok", "diverged", "pruned", "ok", "failed"]
+    assert [r.epochs_run for r in results] == [6, results[1].epochs_run, 2, 2, 3]
+    assert results[1].epochs_run < 6 and results[1].error
+    assert results[4].error == "RuntimeError: callback bug"
+    # The others trained on unaffected by the members that stopped before them.
+    assert_same_run(train(base, tiny, device="cpu", seed=0), results[0])
+    assert_same_run(
+        train(configs[2], tiny, device="cpu", seed=0, callback=callbacks[2]), results[2]
+    )
+    assert sum(r.wall_seconds for r in results) > 0
+
+
+def test_padding_and_grouping_give_the_same_runs(tiny: PreparedData) -> None:
+    configs = [TrainConfig(max_epochs=3, width=w, dropout=0.1) for w in (33, 35, 40)]
+    padded = train_many(configs, tiny, device="cpu", seed=2, pad_widths=True)
+    grouped = train_many(configs, tiny, device="cpu", seed=2, pad_widths=False)
+    assert len({group_key(c, pad_widths=False) for c in configs}) == 3
+    for a, b in zip(grouped, padded, strict=True):
+        assert_same_run(a, b)
+
+
+def test_mixed_groups_keep_input_order(tiny: PreparedData) -> None:
+    configs = [
+        TrainConfig(max_epochs=2, optimizer="sgd"), TrainConfig(max_epochs=2, n_layers=1),
+        TrainConfig(max_epochs=2, optimizer="sgd", learning_rate=0.1),
+    ]
+    results = train_many(configs, tiny, device="cpu", seed=0)
+    assert [r.config for r in results] == configs
+
+
+def test_keep_model_state_loads_into_build_model(tiny: PreparedData) -> None:
+    configs = [TrainConfig(max_epochs=3, width=w, batch_norm=True, dropout=0.1, optimizer="sgd")
+               for w in (12, 16)]
+    results = train_many(configs, tiny, device="cpu", seed=0, keep_model=True)
+    solo = train(configs[0], tiny, device="cpu", seed=0, keep_model=True)
+    for config, result in zip(configs, results, strict=True):
+        model = build_model(config, tiny.x_train.shape[1], 2)
+        model.load_state_dict(result.model_state)
+    assert solo.model_state is not None and results[0].model_state is not None
+    assert solo.model_state.keys() == results[0].model_state.keys()
+    for name, value in solo.model_state.items():
+        torch.testing.assert_close(results[0].model_state[name], value, rtol=1e-4, atol=1e-5)
+
+
+def test_bad_arguments_are_config_errors(tiny: PreparedData) -> None:
+    with pytest.raises(ConfigError, match=r"callbacks must hold one entry per configuration"):
+        train_many([TrainConfig()], tiny, callbacks=[None, None])
+    with pytest.raises(ConfigError, match=r"configs\[1\] must be a TrainConfig"):
+        train_many([TrainConfig(), {"width": 8}], tiny)  # type: ignore[list-item]
+    with pytest.raises(ConfigError, match="metric for a binary task"):
+        train_many([TrainConfig()], tiny, metric="r2")
+    assert train_many([], tiny) == []
+
+
+def test_group_wide_dropout_draw_keeps_each_members_rate() -> None:
+    # The path taken off CPU (one draw for the group), exercised here on CPU.
+    masks = DropoutMasks([0.0, 0.25, 0.5], [], [64, 64, 64], torch.device("cpu"), 0,
+                         exact=False)
+    out = masks.apply(torch.ones(3, 2000, 64))
+    for member, rate in enumerate((0.0, 0.25, 0.5)):
+        dropped = (out[member] == 0).float().mean().item()
+        assert dropped == pytest.approx(rate, abs=0.01)
+        assert out[member].mean().item() == pytest.approx(1.0, abs=0.02)
+    assert math.isclose(out[0].min().item(), 1.0)

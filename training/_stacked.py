@@ -1,0 +1,214 @@
+"""K MLPs of one group shape as one stacked model: weights `[K, in, out]`, one `baddbmm` a layer.
+
+Each member is first built by `build_model` under its own `torch.manual_seed(seed)` (so it starts
+from exactly the weights its solo `train` run starts from) and copied in; a member narrower than
+the group's width is zero-padded. Padding is exact: a padded unit has zero weights in and out and
+a zero bias, so its activation (relu, gelu, silu, tanh, leaky relu and batch norm all map 0 to 0)
+and every gradient reaching it stay 0, and weight decay keeps 0 at 0.
+
+Dropout on CPU draws each member's masks from a generator holding the global RNG state its solo
+run has after initialisation, with the same `bernoulli_` call, so members match their solo runs;
+elsewhere one draw covers the whole group (CUDA's solo stream cannot be reproduced anyway).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+
+from training.config import TrainConfig
+from training.model import ACTIVATION_MODULES, build_model
+
+# The per-layer gradients are views into one buffer with gaps between members, which autograd
+# notes as a layout it did not choose; it still accumulates into them in place, as intended.
+LAYOUT_WARNING = "grad and param do not obey the gradient layout"
+
+
+class StackedMLP:
+    """The group's parameters (leading dimension: member) and its forward pass.
+
+    Every parameter of every member lives in one `[K, P]` buffer (`flat`), its gradient in
+    another (`grad`); the per-layer tensors are views into them. So the optimizer, clipping and
+    the finiteness check are a few whole-buffer operations per step, however deep the model.
+    """
+
+    def __init__(
+        self, configs: Sequence[TrainConfig], n_in: int, n_out: int, seed: int,
+        device: torch.device,
+    ) -> None:
+        first = configs[0]
+        self.n_layers, self.batch_norm = first.n_layers, first.batch_norm
+        self.activation = ACTIVATION_MODULES[first.activation]()
+        self.widths = [c.width for c in configs]
+        width = max(self.widths) if self.n_layers else 0
+        sizes = [n_in] + [width] * self.n_layers + [n_out]
+        shapes = [(a, b) for a, b in zip(sizes, sizes[1:], strict=False)]
+        self._layout: dict[str, tuple[int, tuple[int, ...]]] = {}  # name -> (offset, shape)
+        for name, shape in [
+            *((f"weight{i}", s) for i, s in enumerate(shapes)),
+            *((f"bias{i}", (1, s[1])) for i, s in enumerate(shapes)),
+            *((f"{kind}{i}", (width,)) for kind in ("scale", "shift")
+              for i in range(self.n_layers * self.batch_norm)),
+        ]:
+            self._layout[name] = (sum(math.prod(v[1]) for v in self._layout.values()), shape)
+        k, size = len(configs), sum(math.prod(v[1]) for v in self._layout.values())
+        self.flat, self.grad = torch.zeros(k, size), torch.zeros(k, size)
+        self.running_mean = [torch.zeros(k, width) for _ in range(self.n_layers * self.batch_norm)]
+        self.running_var = [torch.ones(k, width) for _ in self.running_mean]
+        self.bn_steps = 0
+        self.rng_states: list[torch.Tensor] = []  # per member: global RNG after its init
+        for member, config in enumerate(configs):
+            torch.manual_seed(seed)  # as `start_run`: the member starts where its solo run does
+            self._copy_in(member, build_model(config, n_in, n_out))
+            self.rng_states.append(torch.get_rng_state())
+        self.flat, self.grad = self.flat.to(device), self.grad.to(device)
+        self.running_mean = [t.to(device) for t in self.running_mean]
+        self.running_var = [t.to(device) for t in self.running_var]
+        self._bind()
+
+    def _view(self, buffer: torch.Tensor, name: str) -> torch.Tensor:
+        offset, shape = self._layout[name]
+        return buffer[:, offset : offset + math.prod(shape)].view(-1, *shape)
+
+    def _bind(self) -> None:
+        """Leaf tensors viewing `flat`, whose gradients accumulate in place into `grad`."""
+        def leaves(kind: str, count: int) -> list[torch.Tensor]:
+            out = []
+            for i in range(count):
+                leaf = self._view(self.flat, f"{kind}{i}").requires_grad_()
+                leaf.grad = self._view(self.grad, f"{kind}{i}")
+                out.append(leaf)
+            return out
+
+        norms = self.n_layers * self.batch_norm
+        self.weights = leaves("weight", self.n_layers + 1)
+        self.biases = leaves("bias", self.n_layers + 1)
+        self.bn_scale, self.bn_shift = leaves("scale", norms), leaves("shift", norms)
+
+    def _copy_in(self, member: int, model: torch.nn.Sequential) -> None:
+        linears = [m for m in model if isinstance(m, torch.nn.Linear)]
+        norms = [m for m in model if isinstance(m, torch.nn.BatchNorm1d)]
+        with torch.no_grad():
+            for layer, linear in enumerate(linears):
+                rows, cols = linear.in_features, linear.out_features
+                self._view(self.flat, f"weight{layer}")[member, :rows, :cols] = linear.weight.T
+                self._view(self.flat, f"bias{layer}")[member, 0, :cols] = linear.bias
+            for layer, norm in enumerate(norms):
+                cols = norm.num_features
+                self._view(self.flat, f"scale{layer}")[member, :cols] = norm.weight
+                self._view(self.flat, f"shift{layer}")[member, :cols] = norm.bias
+
+    def forward(self, x: torch.Tensor, dropout: Any = None) -> torch.Tensor:
+        """Outputs `[K, rows, n_out]` of every member on the same rows `x` (`[rows, n_in]`).
+
+        `dropout` (a `DropoutMasks`, training only) multiplies each hidden layer's output; batch
+        norm uses batch statistics (and updates the running ones) exactly when it is given.
+        """
+        training = dropout is not None
+        h = x.unsqueeze(0).expand(len(self.widths), *x.shape)
+        for layer in range(self.n_layers):
+            h = torch.baddbmm(self.biases[layer], h, self.weights[layer])
+            if self.batch_norm:
+                h = self._norm(layer, h, training)
+            h = self.activation(h)
+            if dropout is not None:
+                h = dropout.apply(h)
+        return torch.baddbmm(self.biases[-1], h, self.weights[-1])
+
+    def _norm(self, layer: int, h: torch.Tensor, training: bool) -> torch.Tensor:
+        """Batch norm per (member, unit): the group as one `[rows, K * width]` batch."""
+        k, rows, width = h.shape
+        flat = h.transpose(0, 1).reshape(rows, k * width)
+        out = F.batch_norm(
+            flat, self.running_mean[layer].view(-1), self.running_var[layer].view(-1),
+            self.bn_scale[layer].reshape(-1), self.bn_shift[layer].reshape(-1), training=training,
+        )
+        if training and layer == 0:
+            self.bn_steps += 1
+        return out.view(rows, k, width).transpose(0, 1)
+
+    def finite_members(self) -> torch.Tensor:
+        """Per member: whether all its parameters are finite."""
+        return torch.isfinite(self.flat).all(1)
+
+    def keep(self, index: torch.Tensor) -> None:
+        """Drop the members not in `index` (stopped ones stop costing compute)."""
+        self.flat, self.grad = self.flat[index], self.grad[index]
+        self.running_mean = [t[index] for t in self.running_mean]
+        self.running_var = [t[index] for t in self.running_var]
+        self._bind()
+        kept = index.tolist()
+        self.widths = [self.widths[i] for i in kept]
+        self.rng_states = [self.rng_states[i] for i in kept]
+
+    def member_state(self, member: int, config: TrainConfig) -> dict[str, torch.Tensor]:
+        """Member `member`'s weights as the `state_dict` of its `build_model` (on CPU)."""
+        width, state, index = self.widths[member], {}, 0
+
+        def put(name: str, tensor: torch.Tensor) -> None:
+            state[f"{index}.{name}"] = tensor.detach().to("cpu", copy=True).contiguous()
+
+        for layer in range(self.n_layers + 1):
+            rows = self.weights[layer].shape[1] if layer == 0 else width
+            cols = width if layer < self.n_layers else self.weights[layer].shape[2]
+            put("weight", self.weights[layer][member, :rows, :cols].T)
+            put("bias", self.biases[layer][member, 0, :cols])
+            index += 1
+            if layer == self.n_layers:
+                break
+            if self.batch_norm:
+                put("weight", self.bn_scale[layer][member, :width])
+                put("bias", self.bn_shift[layer][member, :width])
+                put("running_mean", self.running_mean[layer][member, :width])
+                put("running_var", self.running_var[layer][member, :width])
+                put("num_batches_tracked", torch.tensor(self.bn_steps))
+                index += 1
+            index += 1 + (config.dropout > 0)  # the activation, then the dropout if any
+        return state
+
+
+class DropoutMasks:
+    """Per-member dropout for one group; see the module docstring for the two ways of drawing."""
+
+    def __init__(
+        self, rates: Sequence[float], rng_states: Sequence[torch.Tensor], widths: Sequence[int],
+        device: torch.device, seed: int, *, exact: bool,
+    ) -> None:
+        self.device, self.widths = device, list(widths)
+        self.rates = list(rates)
+        self.exact = exact
+        if self.exact:
+            self.generators: list[torch.Generator | None] = [
+                torch.Generator().set_state(state) if rate > 0 else None
+                for rate, state in zip(rates, rng_states, strict=True)
+            ]
+        else:
+            self.generator = torch.Generator(device=device).manual_seed(seed)
+            self.keep_prob = torch.tensor([1.0 - r for r in rates], device=device).view(-1, 1, 1)
+
+    def apply(self, h: torch.Tensor) -> torch.Tensor:
+        """`h` (`[K, rows, width]`) with each member's dropout applied."""
+        if not any(self.rates):
+            return h
+        if not self.exact:
+            draw = torch.bernoulli(self.keep_prob.expand(h.shape), generator=self.generator)
+            return h * (draw / self.keep_prob)
+        mask = torch.ones(h.shape, dtype=h.dtype)
+        for member, (rate, gen) in enumerate(zip(self.rates, self.generators, strict=True)):
+            if gen is not None:  # exactly what `nn.Dropout` does on CPU, on the member's stream
+                noise = mask[member, :, : self.widths[member]]
+                noise.bernoulli_(1.0 - rate, generator=gen).div_(1.0 - rate)
+        return h * mask
+
+    def keep(self, index: torch.Tensor) -> None:
+        kept = index.tolist()
+        self.rates = [self.rates[i] for i in kept]
+        self.widths = [self.widths[i] for i in kept]
+        if self.exact:
+            self.generators = [self.generators[i] for i in kept]
+        else:
+            self.keep_prob = self.keep_prob[index]

@@ -1,0 +1,102 @@
+"""The five optimizers of `TrainConfig`, vectorised over a group's members.
+
+Each member keeps its own learning rate (per step, from its schedule), weight decay, momentum,
+Nesterov flag and betas as entries of `[K, 1]` tensors, and all its parameters are one row of
+the group's `[K, P]` buffer (`StackedMLP.flat`), so a step is a handful of whole-buffer
+kernels. The update formulas are torch's own (`torch.optim` with the defaults
+`build_optimizer` uses), so a member follows its solo run up to float rounding.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import torch
+from torch import Tensor
+
+from training.config import TrainConfig
+
+ADAM_EPS = 1e-8  # torch.optim.Adam/AdamW default
+RMSPROP_ALPHA, RMSPROP_EPS = 0.99, 1e-8  # torch.optim.RMSprop defaults
+ADAGRAD_EPS = 1e-10  # torch.optim.Adagrad default
+CLIP_EPS = 1e-6  # as nn.utils.clip_grad_norm_
+
+
+class StackedOptimizer:
+    """One optimizer family over `[K, P]` parameters and gradients (row = member)."""
+
+    def __init__(self, configs: Sequence[TrainConfig], device: torch.device) -> None:
+        self.family = configs[0].optimizer
+
+        def column(name: str) -> torch.Tensor:
+            values = [float(getattr(c, name)) for c in configs]
+            return torch.tensor(values, device=device).view(-1, 1)
+
+        self.hyper = {name: column(name) for name in
+                      ("weight_decay", "momentum", "beta1", "beta2", "grad_clip")}
+        self.hyper["nesterov"] = column("nesterov").bool()
+        self.clipping = any(c.grad_clip > 0 for c in configs)
+        self.steps = 0
+        self.first: torch.Tensor | None = None  # momentum buffer / first moment
+        self.second: torch.Tensor | None = None  # second moment / squared-gradient sum
+
+    def clip(self, grad: torch.Tensor) -> None:
+        """Per member, as `clip_grad_norm_`: scale its gradient to norm `grad_clip` (0: off)."""
+        if not self.clipping:
+            return
+        limit = self.hyper["grad_clip"]
+        norm = torch.linalg.vector_norm(grad, dim=1, keepdim=True)
+        coef = torch.clamp(limit / (norm + CLIP_EPS), max=1.0)
+        grad.mul_(torch.where(limit > 0, coef, torch.ones_like(coef)))
+
+    @torch.no_grad()
+    def step(self, p: torch.Tensor, g: torch.Tensor, lr: torch.Tensor) -> None:
+        """One update of every member's row of `p` with its learning rate `lr[k]`."""
+        self.steps += 1
+        if self.first is None or self.second is None:
+            self.first, self.second = torch.zeros_like(p), torch.zeros_like(p)
+        update = getattr(self, f"_{self.family}")
+        update(p, g, lr.view(-1, 1), self.hyper, self.first, self.second)
+
+    # Each update: parameters, gradients, learning rates, hyperparameters, the two state buffers.
+    def _sgd(self, p: Tensor, g: Tensor, lr: Tensor, h: dict, buf: Tensor, _: Tensor) -> None:
+        g = g + h["weight_decay"] * p
+        if self.steps == 1:  # torch starts the momentum buffer at the first gradient
+            buf.copy_(g)
+        else:
+            buf.mul_(h["momentum"]).add_(g)
+        p.sub_(lr * torch.where(h["nesterov"], g + h["momentum"] * buf, buf))
+
+    def _adam(self, p: Tensor, g: Tensor, lr: Tensor, h: dict, m: Tensor, v: Tensor) -> None:
+        self._moments(p, g + h["weight_decay"] * p, lr, h, m, v)
+
+    def _adamw(self, p: Tensor, g: Tensor, lr: Tensor, h: dict, m: Tensor, v: Tensor) -> None:
+        p.mul_(1 - lr * h["weight_decay"])
+        self._moments(p, g, lr, h, m, v)
+
+    def _moments(self, p: Tensor, g: Tensor, lr: Tensor, h: dict, m: Tensor, v: Tensor) -> None:
+        beta1, beta2 = h["beta1"], h["beta2"]
+        m.lerp_(g, 1 - beta1)
+        v.mul_(beta2).addcmul_(g, g * (1 - beta2))
+        correction1 = 1 - beta1**self.steps
+        correction2 = torch.sqrt(1 - beta2**self.steps)
+        p.sub_(lr / correction1 * m / (v.sqrt() / correction2 + ADAM_EPS))
+
+    def _rmsprop(
+        self, p: Tensor, g: Tensor, lr: Tensor, h: dict, buf: Tensor, square: Tensor
+    ) -> None:
+        g = g + h["weight_decay"] * p
+        square.mul_(RMSPROP_ALPHA).addcmul_(g, g, value=1 - RMSPROP_ALPHA)
+        buf.mul_(h["momentum"]).add_(g / (square.sqrt() + RMSPROP_EPS))
+        p.sub_(lr * buf)
+
+    def _adagrad(self, p: Tensor, g: Tensor, lr: Tensor, h: dict, _: Tensor, total: Tensor) -> None:
+        g = g + h["weight_decay"] * p
+        total.addcmul_(g, g)
+        p.sub_(lr * g / (total.sqrt() + ADAGRAD_EPS))
+
+    def keep(self, index: torch.Tensor) -> None:
+        """Follow `StackedMLP.keep`: only the kept members' hyperparameters and state."""
+        self.hyper = {name: value[index] for name, value in self.hyper.items()}
+        if self.first is not None and self.second is not None:
+            self.first, self.second = self.first[index], self.second[index]

@@ -1,0 +1,283 @@
+"""`train_many`: several configurations trained at once, each member as if it ran alone.
+
+On the tables people tune MLPs for, a trial is mostly fixed cost (Python per step, GEMMs too
+small to fill the cores or the GPU, one evaluation per epoch). Members that share a *group key*
+(optimizer, batch size, depth, batch norm, activation and, unless `pad_widths=False`, their width
+rounded up to one of `PAD_STEPS` widths per octave) are trained as one stacked model
+(`training._stacked`): one batched GEMM per layer, one vectorised optimizer update, one
+shuffle and one gather per epoch for all.
+Every other hyperparameter (learning rate and schedule, warm-up, epochs, patience, weight decay,
+dropout, momentum, Nesterov, betas, initialisation, clipping) stays per member.
+
+Each member keeps its own curve, best epoch, early stopping, pruning callback and divergence;
+a member that stops is dropped from its group at the end of the epoch, so it stops costing
+compute. On CPU a member follows its solo `train(config, data, seed=seed)` run up to float
+rounding (same initial weights, same shuffles, same dropout masks). A group of one has nothing
+to share and runs `train` itself, so `train_many([config])` is exactly that run. One known
+exception to "up to rounding": with batch norm, the bias of the linear layer before it gets a
+gradient that is 0 but for rounding noise, which adam, adamw, rmsprop and adagrad scale up to
+full steps; the running mean follows that bias, so validation values of such runs agree only to
+about 1e-3 (training itself is unaffected: batch norm cancels the bias).
+
+Example:
+    >>> configs = [TrainConfig(learning_rate=lr) for lr in (1e-3, 3e-3, 1e-2)]
+    >>> results = train_many(configs, data, seed=0)  # doctest: +SKIP
+    >>> [r.status for r in results]  # doctest: +SKIP
+    ['ok', 'ok', 'ok']
+"""
+
+from __future__ import annotations
+
+import math
+import time
+import warnings
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import torch
+
+from hpo_common.errors import ConfigError, HPORecommendError
+from training._evaluation import RunTracker, loss_divergence, output_metrics
+from training._stacked import LAYOUT_WARNING, DropoutMasks, StackedMLP
+from training._stacked_optim import StackedOptimizer
+from training._tensors import (
+    DeviceData,
+    autocast_for,
+    epoch_batches,
+    make_generator,
+    n_batches,
+    step_flops,
+    to_device,
+)
+from training.config import TrainConfig
+from training.data import PreparedData
+from training.device import cpu_threads_for, resolve_device
+from training.metrics import resolve_metric
+from training.results import EpochStats, TrainResult
+from training.schedules import lr_at
+from training.train import train
+
+Callback = Callable[[int, float], bool] | None
+# The hyperparameters that fix a member's shapes and step sequence (width last: it may be padded).
+GROUP_FIELDS = ("optimizer", "batch_size", "n_layers", "batch_norm", "activation", "width")
+# Activations of one layer of one group (members x batch rows x units), at most: larger groups
+# are split. On CPU a group's activations should stay in the caches: once they spill, stacking
+# makes compute-bound members slower (128 members of 2 x 483 units on 400-row batches ran at
+# 0.7x their sequential speed with all 128 in one group); a GPU wants large groups.
+MAX_GROUP_ELEMENTS = {"cpu": 2**21}
+MAX_GROUP_ELEMENTS_ELSEWHERE = 2**26
+# Padded widths per octave (4: 64, 80, 96, 112, 128, ...): a member pays at most 25 % more units
+# (about 1.5x the FLOPs of a wide layer) for sharing a group with slightly wider members.
+PAD_STEPS = 4
+# Output elements (members x rows x units) per forward pass at evaluation.
+EVAL_ELEMENTS = 2**24
+
+
+def group_key(config: TrainConfig, *, pad_widths: bool = True) -> tuple[Any, ...]:
+    """What members must share to be trained as one stacked model: the `GROUP_FIELDS`, the
+    width rounded up to one of `PAD_STEPS` widths per octave unless `pad_widths=False`."""
+    width = 0 if config.n_layers == 0 else config.width
+    if pad_widths and width > PAD_STEPS:
+        step = 1 << (width.bit_length() - PAD_STEPS.bit_length())  # octave / PAD_STEPS
+        width = -(-width // step) * step  # up to the next of PAD_STEPS widths per octave
+    return (*(getattr(config, name) for name in GROUP_FIELDS[:-1]), width)
+
+
+def train_many(
+    configs: Sequence[TrainConfig],
+    data: PreparedData,
+    *,
+    device: str = "auto",
+    seed: int = 0,
+    metric: str | None = None,
+    callbacks: Sequence[Callback] | None = None,
+    keep_model: bool = False,
+    pad_widths: bool = True,
+) -> list[TrainResult]:
+    """Train every configuration of `configs` on `data`; results in the same order.
+
+    Args:
+        configs: the configurations (any mix; those sharing a `group_key` train together).
+        data, device, seed, metric, keep_model: as `train`, for every member.
+        callbacks: one epoch callback (or None) per configuration, as `train`'s `callback`;
+            returning True prunes that member only.
+        pad_widths: zero-pad widths up to one of `PAD_STEPS` widths per octave so more members
+            share a group (exact, see `training._stacked`); False groups equal widths only.
+
+    Returns:
+        One `TrainResult` per configuration. `wall_seconds` is the member's share of its group's
+        time (each epoch's time split among the members still training), so the shares add up
+        to the wall time of the call. An error inside a group fails the members still training
+        in it; the other groups go on.
+    """
+    configs = list(configs)
+    for index, config in enumerate(configs):
+        if not isinstance(config, TrainConfig):
+            raise ConfigError(f"configs[{index}] must be a TrainConfig, but got "
+                              f"{type(config).__name__}")
+    calls = list(callbacks) if callbacks is not None else [None] * len(configs)
+    if len(calls) != len(configs):
+        raise ConfigError(f"callbacks must hold one entry per configuration ({len(configs)}), "
+                          f"but got {len(calls)}")
+    dev = resolve_device(device)
+    objective = resolve_metric(data.task, metric)
+    tensors = to_device(data, dev)
+    results: list[TrainResult | None] = [None] * len(configs)
+    limit = MAX_GROUP_ELEMENTS.get(dev.type, MAX_GROUP_ELEMENTS_ELSEWHERE)
+    for members in _groups(configs, data, pad_widths, limit):
+        if len(members) == 1:  # nothing to share: the solo loop (fused optimizer) is faster
+            (i,) = members
+            results[i] = train(configs[i], data, device=device, seed=seed, metric=objective,
+                               callback=calls[i], keep_model=keep_model)
+            continue
+        group = _Group([configs[i] for i in members], [calls[i] for i in members], data,
+                       tensors, dev, seed, objective, keep_model)
+        with cpu_threads_for(dev, sum(step_flops(configs[i], data) for i in members)):
+            for i, result in zip(members, group.run(), strict=True):
+                results[i] = result
+    return [r for r in results if r is not None]
+
+
+def _groups(
+    configs: list[TrainConfig], data: PreparedData, pad_widths: bool, limit: int
+) -> list[list[int]]:
+    """Indices of the configurations of each group, split where a group would be too large."""
+    by_key: dict[tuple[Any, ...], list[int]] = {}
+    for index, config in enumerate(configs):
+        by_key.setdefault(group_key(config, pad_widths=pad_widths), []).append(index)
+    out = []
+    for members in by_key.values():
+        config = configs[members[0]]
+        width = max(configs[i].width for i in members) if config.n_layers else 0
+        units = max(width, data.x_train.shape[1], 1)
+        size = max(1, limit // (min(config.batch_size, len(data.x_train)) * units))
+        out += [members[i : i + size] for i in range(0, len(members), size)]
+    return out
+
+
+class _Group:
+    """One group's run: the stacked model, its optimizer and one `RunTracker` per member."""
+
+    def __init__(
+        self, configs: list[TrainConfig], callbacks: list[Callback], data: PreparedData,
+        tensors: DeviceData, dev: torch.device, seed: int, objective: str, keep_model: bool,
+    ) -> None:
+        self.configs, self.callbacks, self.data, self.tensors = configs, callbacks, data, tensors
+        self.dev, self.seed, self.objective, self.keep_model = dev, seed, objective, keep_model
+        self.runs = [RunTracker(c, data.task, objective) for c in configs]
+        self.states: list[dict[str, Any] | None] = [None] * len(configs)
+        self.seconds = [0.0] * len(configs)
+        self.active = list(range(len(configs)))  # members still training, in stacking order
+
+    def run(self) -> list[TrainResult]:
+        try:
+            with warnings.catch_warnings():
+                warnings.filterwarnings("ignore", message=LAYOUT_WARNING)
+                self._train()
+        except HPORecommendError:
+            raise
+        except Exception as exc:  # out of memory or a config torch rejects: these members fail
+            for i in self.active:
+                self.runs[i].fail(exc)
+        finally:
+            if self.dev.type == "cuda":
+                torch.cuda.empty_cache()
+        return [
+            run.result(wall_seconds=seconds, device=str(self.dev), seed=self.seed,
+                       model_state=state)
+            for run, seconds, state in zip(self.runs, self.seconds, self.states, strict=True)
+        ]
+
+    def _train(self) -> None:
+        first, x, y = self.configs[0], self.tensors.x_train, self.tensors.y_train
+        model = StackedMLP(self.configs, x.shape[1], self.tensors.n_outputs, self.seed, self.dev)
+        optimizer = StackedOptimizer(self.configs, self.dev)
+        dropout = DropoutMasks([c.dropout for c in self.configs], model.rng_states,
+                               model.widths, self.dev, self.seed, exact=self.dev.type == "cpu")
+        shuffle = make_generator(self.dev, self.seed)  # one shuffle serves the whole group
+        autocast, needs_scaler = autocast_for(self.dev)
+        if needs_scaler:  # fp16 without a loss scaler is unsafe: stay in fp32 there
+            autocast = torch.autocast(self.dev.type, enabled=False)
+        per_epoch = n_batches(len(x), first.batch_size, drop_single=first.batch_norm)
+        totals = [per_epoch * c.max_epochs for c in self.configs]
+        step, reference = 0, [math.nan] * len(self.configs)
+        for epoch in range(1, max(c.max_epochs for c in self.configs) + 1):
+            started = time.perf_counter()
+            loss_sum = torch.zeros(len(self.active), device=self.dev)
+            lrs: list[float] = []
+            for xb, yb in epoch_batches(x, y, first.batch_size, shuffle,
+                                        drop_single=first.batch_norm):
+                lrs = [lr_at(self.configs[i], step, totals[i], per_epoch) for i in self.active]
+                with autocast:
+                    losses = _member_losses(self.data.task, model.forward(xb, dropout), yb)
+                model.grad.zero_()
+                losses.sum().backward()  # each member's gradient lands in its row of model.grad
+                optimizer.clip(model.grad)
+                optimizer.step(model.flat, model.grad, torch.tensor(lrs, device=self.dev))
+                if step == 0:  # the untrained models' losses, for divergence
+                    reference = losses.detach().float().cpu().tolist()
+                loss_sum += losses.detach().float()
+                step += 1
+            train_losses = (loss_sum / per_epoch).tolist()
+            keep = self._end_epoch(epoch, model, train_losses, reference, lrs, autocast)
+            share = (time.perf_counter() - started) / len(self.active)
+            for i in self.active:
+                self.seconds[i] += share
+            if not any(keep):
+                return
+            if not all(keep):
+                kept = [j for j, k in enumerate(keep) if k]
+                index = torch.tensor(kept, dtype=torch.long, device=self.dev)
+                model.keep(index)
+                optimizer.keep(index)
+                dropout.keep(index.cpu())
+                reference = [reference[j] for j in kept]
+                self.active = [self.active[j] for j in kept]
+
+    def _end_epoch(
+        self, epoch: int, model: StackedMLP, train_losses: list[float], reference: list[float],
+        lrs: list[float], autocast: Any,
+    ) -> list[bool]:
+        """Evaluate every active member, record its epoch; which members go on training."""
+        outputs = _evaluate(model, self.tensors.x_val, autocast)
+        finite = model.finite_members().tolist()
+        keep = []
+        for j, i in enumerate(self.active):
+            run, config = self.runs[i], self.configs[i]
+            val_loss, metrics = output_metrics(outputs[j], self.tensors, self.data)
+            divergence = loss_divergence(train_losses[j], val_loss, reference[j]) or (
+                None if finite[j] else "non-finite weights"
+            )
+            stats = EpochStats(epoch, train_losses[j], val_loss, metrics[self.objective], lrs[j])
+            stop = run.end_epoch(stats, metrics, divergence)
+            if not stop and run.improved and self.keep_model:
+                self.states[i] = model.member_state(j, config)
+            if not stop:
+                try:
+                    stop = run.pruned_by(self.callbacks[i])
+                except Exception as exc:  # a callback's bug fails its own member only
+                    run.fail(exc)
+                    stop = True
+            keep.append(not stop and epoch < config.max_epochs)
+        return keep
+
+
+def _member_losses(task: str, output: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+    """Each member's mean loss (`[K]`) on the shared batch, as `loss_fn` per member."""
+    output = output.float()
+    if task == "regression":
+        return (output.squeeze(2) - target).pow(2).mean(1)
+    k, rows, classes = output.shape
+    losses = torch.nn.functional.cross_entropy(
+        output.reshape(k * rows, classes), target.repeat(k), reduction="none"
+    )
+    return losses.view(k, rows).mean(1)
+
+
+@torch.inference_mode()
+def _evaluate(model: StackedMLP, x: torch.Tensor, autocast: Any) -> torch.Tensor:
+    """Every member's output on the validation rows, `[K, rows, n_out]`, in bounded chunks."""
+    units = max([*model.widths, model.weights[-1].shape[2]])
+    rows = max(1, EVAL_ELEMENTS // (len(model.widths) * units))
+    with autocast:
+        return torch.cat([model.forward(x[i : i + rows]) for i in range(0, len(x), rows)], dim=1)
