@@ -26,6 +26,7 @@ from recommender.pruners import make_pruner
 from recommender.ray_executor import RayOptions
 from recommender.run_import import ImportReport, import_runs
 from recommender.scores import objective_for
+from recommender.search import DEFAULT_MAX_CELLS
 from recommender.space import SearchSpace, default_space, load_space
 from recommender.study import Study, blackbox_dataset, create_study
 from recommender.suggest import SuggestResult, suggest
@@ -108,6 +109,7 @@ class Recommender:
         out: str | Path | None = None,
         progress: Callable[[TrialEvent], None] | None = None,
         ray: RayOptions | None = None,
+        grid_limit: int = DEFAULT_MAX_CELLS,
     ) -> TuneResult:
         """Warm-started search with real training; every trial is logged into the KB.
 
@@ -134,6 +136,7 @@ class Recommender:
             progress=progress,
             cache_dir=cache_dir_of(self.kb),
             ray=ray,
+            grid_limit=grid_limit,
         )
 
     def study(

@@ -4,6 +4,9 @@
 - `portfolio`: the warm-start suggestions alone; then nothing new.
 - `surrogate` (default): the warm-start suggestions, then expected improvement on the knowledge
   base's surrogate corrected by this dataset's own trials.
+- `grid`: the space's grid (`grid = [...]` / `levels = N` per parameter), best-predicted cells
+  first.
+- `evolution`: regularized (aging) evolution whose first population is the KB's suggestions.
 """
 
 from __future__ import annotations
@@ -15,15 +18,26 @@ from recommender.search._base import (
     Searcher,
     config_key,
 )
+from recommender.search._evolution import EvolutionSearcher
+from recommender.search._grid import (
+    DEFAULT_MAX_CELLS,
+    GridSearcher,
+    count_cells,
+    enumerate_cells,
+    grid_values,
+)
 from recommender.search._prior import FlatPrior, KBPrior, Prior
 from recommender.search._surrogate import SurrogateSearcher, expected_improvement
 
-STRATEGIES = ("surrogate", "random", "portfolio")
+STRATEGIES = ("surrogate", "random", "portfolio", "grid", "evolution")
 
 __all__ = [
+    "DEFAULT_MAX_CELLS",
     "STRATEGIES",
     "Config",
+    "EvolutionSearcher",
     "FlatPrior",
+    "GridSearcher",
     "KBPrior",
     "PortfolioSearcher",
     "Prior",
@@ -31,5 +45,8 @@ __all__ = [
     "Searcher",
     "SurrogateSearcher",
     "config_key",
+    "count_cells",
+    "enumerate_cells",
     "expected_improvement",
+    "grid_values",
 ]
