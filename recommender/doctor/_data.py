@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import pandas as pd
+from scipy.stats import spearmanr
 from sklearn.model_selection import cross_val_score
 from sklearn.tree import DecisionTreeClassifier, DecisionTreeRegressor
 
@@ -69,6 +72,15 @@ def _codes(column: pd.Series) -> np.ndarray:
     return column.astype(str).astype("category").cat.codes.to_numpy().reshape(-1, 1)
 
 
+def _alone(model: Any, x: np.ndarray, y: np.ndarray, folds: int, scoring: str) -> float:
+    """How well one feature predicts the target: a shallow tree, cross-validated; for regression
+    also |Spearman| (a monotone copy of a long-tailed target defeats a tree's extrapolation)."""
+    score = float(np.mean(cross_val_score(model, x, y, cv=folds, scoring=scoring)))
+    if scoring == "r2" and np.std(x) > 0:
+        score = max(score, abs(float(spearmanr(x[:, 0], y).statistic)))
+    return score
+
+
 def check_leakage(table: Table, seed: int = 0) -> Check:
     """A feature that predicts the target (nearly) perfectly on its own is usually a leak: a copy
     or relabelling of the target, or something measured after it."""
@@ -83,8 +95,7 @@ def check_leakage(table: Table, seed: int = 0) -> Check:
     if folds < 2:
         return Check("leakage", "pass", "too few rows of the rarest class to test features one "
                      "by one", "", {})
-    scores = {column: float(np.mean(cross_val_score(model, _codes(frame[column]), target,
-                                                    cv=folds, scoring=scoring)))
+    scores = {column: _alone(model, _codes(frame[column]), target, folds, scoring)
               for column in frame.columns}
     suspects = sorted((c for c, s in scores.items() if s >= LEAK_SCORE), key=lambda c: -scores[c])
     details = {"suspects": {c: scores[c] for c in suspects},

@@ -42,11 +42,12 @@ def _hidden_outputs(model: nn.Module, x: torch.Tensor) -> list[torch.Tensor]:
     return outputs
 
 
-def _saturated(o: torch.Tensor) -> torch.Tensor:
-    """Units of a bounded activation (tanh) stuck at +-1 for every row."""
-    if float(o.abs().max()) > 1.0:
-        return torch.zeros(o.shape[1], dtype=torch.bool)
-    return (o.abs() > 0.99).all(dim=0)
+def _dead_share(o: torch.Tensor) -> float:
+    """Share of units that output 0 for every row (ReLU), or of a bounded activation's (tanh)
+    outputs stuck at +-1, where the gradient vanishes."""
+    if float(o.abs().max()) <= 1.0 and float(o.min()) < 0:  # tanh-like
+        return float((o.abs() > 0.99).float().mean())
+    return float((o == 0).all(dim=0).float().mean())
 
 
 def check_init(model: nn.Module, x: torch.Tensor) -> Check:
@@ -56,7 +57,7 @@ def check_init(model: nn.Module, x: torch.Tensor) -> Check:
     if not outputs:
         return Check("init", "pass", "a linear model: no hidden activations to check", "", {})
     stds = [float(o.float().std()) for o in outputs]
-    dead = [float(((o == 0).all(dim=0) | _saturated(o)).float().mean()) for o in outputs]
+    dead = [_dead_share(o) for o in outputs]
     details = {"activation_std": stds, "dead_or_saturated_share": dead}
     layers = ", ".join(f"{s:.2g}" for s in stds)
     advice = ("use init='he' with relu-like activations or 'xavier' with tanh, add batch_norm, "
@@ -77,7 +78,7 @@ def check_init(model: nn.Module, x: torch.Tensor) -> Check:
                  details)
 
 
-def _loss(task: str, output: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+def task_loss(task: str, output: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
     """The training loss in the output's own precision (the engine's casts to float32)."""
     if task == "regression":
         return F.mse_loss(output.squeeze(1), y.to(output.dtype))
@@ -96,7 +97,7 @@ def check_gradients(
     copy64 = copy.deepcopy(model).double().eval()  # eval: no dropout noise between evaluations
     x64 = x.double()
     params = [p for p in copy64.parameters() if p.requires_grad]
-    loss = _loss(task, copy64(x64), y)
+    loss = task_loss(task, copy64(x64), y)
     grads = torch.autograd.grad(loss, params)
     generator = torch.Generator().manual_seed(seed)
     errors: list[float] = []
@@ -106,9 +107,9 @@ def check_gradients(
             direction /= direction.norm()
             analytic = float((grad * direction).sum())
             param += GRAD_EPS * direction
-            plus = float(_loss(task, copy64(x64), y))
+            plus = float(task_loss(task, copy64(x64), y))
             param -= 2 * GRAD_EPS * direction
-            minus = float(_loss(task, copy64(x64), y))
+            minus = float(task_loss(task, copy64(x64), y))
             param += GRAD_EPS * direction
             numeric = (plus - minus) / (2 * GRAD_EPS)
             scale = max(abs(analytic), abs(numeric))

@@ -29,7 +29,7 @@ from recommender.doctor import (
 )
 from training import TrainConfig, build_model, load_table, prepare
 
-SMALL = TrainConfig(width=32, max_epochs=15)
+SMALL = TrainConfig(width=32, max_epochs=15, learning_rate=1e-2)
 
 
 def _clean_csv(path, rows: int = 400) -> str:
@@ -59,8 +59,15 @@ def _tripping_csv(path) -> str:
     return str(path)
 
 
-def test_clean_data_and_defaults_pass_every_check(tmp_path):
-    result = CliRunner().invoke(app, ["doctor", _clean_csv(tmp_path / "clean.csv"), "--json"])
+def _small_config(tmp_path) -> str:
+    path = tmp_path / "cfg.json"
+    path.write_text(SMALL.to_json())
+    return str(path)
+
+
+def test_clean_data_and_a_sane_config_pass_every_check(tmp_path):
+    result = CliRunner().invoke(app, ["doctor", _clean_csv(tmp_path / "clean.csv"), "--config",
+                                      _small_config(tmp_path), "--json"])
     assert result.exit_code == 0, result.output
     payload = json.loads(result.stdout)
     statuses = {c["name"]: c["status"] for c in payload["checks"]}
@@ -74,7 +81,8 @@ def test_clean_data_and_defaults_pass_every_check(tmp_path):
 
 def test_data_built_to_trip_the_data_checks_fails_with_reasons(tmp_path):
     path = _tripping_csv(tmp_path / "trips.csv")
-    result = CliRunner().invoke(app, ["doctor", path, "--target", "label"])
+    result = CliRunner().invoke(app, ["doctor", path, "--target", "label", "--config",
+                                      _small_config(tmp_path)])
     assert result.exit_code == 1, result.output  # the leak is a failure
     assert "Traceback" not in result.output and "refund_flag" in result.stdout
 
@@ -194,6 +202,7 @@ def test_lr_range_and_loss_curve_read_too_low_and_too_high(tmp_path):
 def test_read_curve_shapes():
     assert read_curve([1.0, 0.5, 0.35, 0.3, 0.29, 0.28])[0] == "about right"
     assert read_curve([1.0, 0.98, 0.96, 0.94, 0.92, 0.90])[0] == "too low"
+    assert read_curve([0.76, 0.75, 0.75, 0.74, 0.76, 0.75])[0] == "too low"  # noise, no jumps
     assert read_curve([1.0, 0.6, 0.9, 0.5, 1.1, 0.7])[0] == "too high"
     assert read_curve([1.0, 0.5, float("nan")])[0] == "too high"
 
