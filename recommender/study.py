@@ -50,6 +50,7 @@ from recommender.search import (
     RandomSearcher,
     Searcher,
     SurrogateSearcher,
+    check_grid_size,
 )
 from recommender.space import Int, SearchSpace
 from recommender.suggest import rank_configs
@@ -325,6 +326,7 @@ def _searcher(
     if strategy == "random":
         return RandomSearcher(space, seed=seed)
     if strategy == "grid":
+        check_grid_size(space, grid_limit)  # before the KB surrogate is fitted
         return GridSearcher(space, prior=_prior(view, space, features, seed, cache_dir), seed=seed,
                             max_cells=grid_limit)
     top = {"portfolio": max(warm_start, budget or 0),

@@ -22,6 +22,7 @@ from recommender.search._evolution import EvolutionSearcher
 from recommender.search._grid import (
     DEFAULT_MAX_CELLS,
     GridSearcher,
+    check_grid_size,
     count_cells,
     enumerate_cells,
     grid_values,
@@ -44,6 +45,7 @@ __all__ = [
     "RandomSearcher",
     "Searcher",
     "SurrogateSearcher",
+    "check_grid_size",
     "config_key",
     "count_cells",
     "enumerate_cells",

@@ -105,6 +105,18 @@ def enumerate_cells(space: SearchSpace) -> list[Config]:
     return [{n: cell[n] for n in space.names if n in cell} for cell in cells]
 
 
+def check_grid_size(space: SearchSpace, max_cells: int = DEFAULT_MAX_CELLS) -> None:
+    """Raise `InputError` naming the grid's size when it has more than `max_cells` cells."""
+    n_cells = count_cells(space)
+    if n_cells > max_cells:
+        sizes = ", ".join(f"{n}={len(v)}" for n, v in space_grid(space).items())
+        raise InputError(
+            f"the grid has {n_cells:,} cells, more than the limit of {max_cells:,} "
+            f"(points per parameter: {sizes}); give fewer parameters or points "
+            "(`grid = [...]` / `levels = N` in the space file) or raise the limit (--grid-limit)"
+        )
+
+
 class GridSearcher(Searcher):
     """Every cell of the space's grid once, the prior's best-predicted first; then None.
 
@@ -122,15 +134,7 @@ class GridSearcher(Searcher):
         max_cells: int = DEFAULT_MAX_CELLS,
     ) -> None:
         super().__init__(space, seed=seed)
-        n_cells = count_cells(space)
-        if n_cells > max_cells:
-            sizes = ", ".join(f"{n}={len(v)}" for n, v in space_grid(space).items())
-            raise InputError(
-                f"the grid has {n_cells:,} cells, more than the limit of {max_cells:,} "
-                f"(points per parameter: {sizes}); give fewer parameters or points "
-                "(`grid = [...]` / `levels = N` in the space file) or raise the limit "
-                "(--grid-limit)"
-            )
+        check_grid_size(space, max_cells)
         self.prior = prior if prior is not None else FlatPrior()
         cells = enumerate_cells(space)
         predicted = self.prior.predict_members(space.encode(cells)).mean(axis=0)
