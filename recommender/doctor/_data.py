@@ -39,7 +39,7 @@ def check_target(table: Table) -> Check:
     """Classes far out of balance, or a regression target with a long tail."""
     if table.task == "regression":
         skew = float(table.y.astype(float).skew())
-        details = {"skewness": skew}
+        details: dict[str, Any] = {"skewness": skew}
         if abs(skew) > SKEW_LIMIT:
             return Check("target", "warn",
                          f"the target '{table.target}' is heavily skewed (skewness {skew:.1f}): "

@@ -38,7 +38,8 @@ def grid_values(dist: Distribution, spec: GridLevels | None = None) -> list[Valu
         points = _spaced(lo, hi, n)
         values = np.clip(np.exp(points) if dist.log else points, dist.low, dist.high)
         # 6 significant digits: 0.01, not exp(log(...)) = 0.010000000000000004
-        return ([0.0] if dist.p_zero > 0 else []) + [float(f"{v:.6g}") for v in values]
+        off: list[Value] = [0.0] if dist.p_zero > 0 else []
+        return off + [float(f"{v:.6g}") for v in values]
     if isinstance(dist, Int):
         if dist.power_of_two:
             lo_e, hi_e = dist.low.bit_length() - 1, dist.high.bit_length() - 1
