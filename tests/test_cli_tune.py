@@ -73,7 +73,7 @@ def test_tune_grid_strategy_runs_a_grid_and_refuses_one_over_the_limit(tmp_path)
     payload = json.loads(result.stdout)
     assert len(payload["trials"]) == 6  # the whole 3 x 2 grid, then nothing new: done early
     runs = KnowledgeBase(tmp_path / "kb.duckdb").runs(study_id=payload["study_id"])
-    assert sorted(zip(runs["learning_rate"], runs["width"])) == [
+    assert sorted(zip(runs["learning_rate"], runs["width"], strict=True)) == [
         (lr, w) for lr in (1e-3, 1e-2, 1e-1) for w in (8, 32)]
 
     too_big = CliRunner().invoke(app, [*base, "--grid-limit", "5"])
