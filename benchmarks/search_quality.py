@@ -1,5 +1,5 @@
 """Search quality, leave-one-dataset-out: anytime normalised regret of `tune`'s strategies and of
-Optuna TPE, all driving the same training engine with the same budget (trials).
+Optuna TPE and CMA-ES, all driving the same training engine with the same budget (trials).
 
 For each held-out seed dataset, the knowledge base the strategies learn from is the seed KB minus
 that dataset (its runs and meta-features). Every trial trains like the seed runs did (same row cap,
@@ -11,6 +11,10 @@ best and the median of the held-out dataset's own seed runs (ok runs). 0 = as go
 seed run, 1 = as good as the median one, negative = better than any seed run. A failed or
 diverged trial counts as the dataset's worst seed run. Reported: the best-so-far regret after
 1, 5, 10 and 20 trials, averaged over datasets and seeds.
+
+`grid` searches `GRID_SPACE` (optimizer x learning rate x batch size x weight decay, 40 cells, the
+other hyperparameters at TrainConfig's defaults): a grid over the whole default space has millions
+of cells. Every other strategy searches the default space.
 
     python benchmarks/search_quality.py --datasets islr_oj,mroz_lfp --seeds 2 --budget 20
     python benchmarks/search_quality.py --quick      # one dataset, one seed, 5 trials
@@ -24,6 +28,7 @@ import shutil
 import sys
 import tempfile
 import time
+import warnings
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -38,13 +43,20 @@ from benchmarks._seed_kb import SEED_BUILD_KB, seed_kb  # noqa: E402
 from knowledge_base import KnowledgeBase  # noqa: E402
 from recommender.kb_view import load_view  # noqa: E402
 from recommender.scores import objective_for  # noqa: E402
-from recommender.space import default_space  # noqa: E402
+from recommender.space import SearchSpace, default_space  # noqa: E402
 from training import TrainConfig, prepare, train  # noqa: E402
 from training.metrics import METRIC_DIRECTIONS  # noqa: E402
 
 OUT = ROOT / "benchmarks" / "out"
 CHECKPOINTS = (1, 5, 10, 20)
-STRATEGIES = ("surrogate", "portfolio", "random", "tpe")
+STRATEGIES = ("surrogate", "portfolio", "random", "grid", "evolution", "tpe", "cmaes")
+GRID_SPACE = {"parameters": {
+    "optimizer": {"type": "categorical", "choices": ["adam", "adamw"]},
+    "learning_rate": {"type": "float", "low": 1e-4, "high": 1e-1, "log": True, "levels": 5},
+    "batch_size": {"type": "int", "low": 64, "high": 256, "power_of_two": True, "grid": [64, 256]},
+    "weight_decay": {"type": "float", "low": 1e-5, "high": 1e-3, "log": True, "p_zero": 0.5,
+                     "levels": 1},
+}}
 
 
 def run_job(job: dict[str, Any]) -> dict[str, Any]:
@@ -60,9 +72,11 @@ def run_job(job: dict[str, Any]) -> dict[str, Any]:
     objective = objective_for(table.task)
     space = default_space()
     started = time.perf_counter()
-    if job["strategy"] == "tpe":
-        values = _tpe(data, space, objective, job)
+    if job["strategy"] in OPTUNA_SAMPLERS:
+        values = _optuna(data, space, objective, job)
     else:
+        if job["strategy"] == "grid":
+            space = SearchSpace.from_dict(GRID_SPACE)
         values = _tune_strategy(table, data, space, objective, job)
     return {**job, "values": values, "seconds": time.perf_counter() - started}
 
@@ -96,14 +110,20 @@ def _tune_strategy(table: Any, data: Any, space: Any, objective: str, job: dict)
     return trials["value"].where(usable, math.nan).astype(float).tolist()
 
 
-def _tpe(data: Any, space: Any, objective: str, job: dict) -> list[float]:
+OPTUNA_SAMPLERS = ("tpe", "cmaes")
+
+
+def _optuna(data: Any, space: Any, objective: str, job: dict) -> list[float]:
     import optuna
 
     from benchmarks._optuna_space import suggest_config
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
-    study = optuna.create_study(direction=METRIC_DIRECTIONS[objective],
-                                sampler=optuna.samplers.TPESampler(seed=job["seed"]))
+    warnings.filterwarnings("ignore", category=optuna.exceptions.ExperimentalWarning)
+    warnings.filterwarnings("ignore", message=".*CmaEsSampler.*")  # categorical: independent
+    sampler = (optuna.samplers.TPESampler(seed=job["seed"]) if job["strategy"] == "tpe" else
+               optuna.samplers.CmaEsSampler(seed=job["seed"], warn_independent_sampling=False))
+    study = optuna.create_study(direction=METRIC_DIRECTIONS[objective], sampler=sampler)
     values = []
     for _ in range(job["budget"]):
         trial = study.ask()
@@ -171,7 +191,7 @@ def main() -> None:
             seed_runs = kb.runs(dataset_id=dataset_id, source="seed", status="ok")
             curve = regrets(done["values"], seed_runs["value"].to_numpy(dtype=float),
                             METRIC_DIRECTIONS[objective])
-            print(f"  {done['dataset']:<28}{done['strategy']:<10} seed {done['seed']}: regret@end "
+            print(f"  {done['dataset']:<28}{done['strategy']:<11}seed {done['seed']}: regret@end "
                   f"{curve[-1]:.3f} ({done['seconds']:.0f} s)", flush=True)
             for trial, (value, regret) in enumerate(zip(done["values"], curve, strict=True), 1):
                 rows.append({"dataset": done["dataset"], "strategy": done["strategy"],

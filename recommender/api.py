@@ -26,6 +26,7 @@ from recommender.pruners import make_pruner
 from recommender.ray_executor import RayOptions
 from recommender.run_import import ImportReport, import_runs
 from recommender.scores import objective_for
+from recommender.search import DEFAULT_MAX_CELLS
 from recommender.space import SearchSpace, default_space, load_space
 from recommender.study import Study, blackbox_dataset, create_study
 from recommender.suggest import SuggestResult, suggest
@@ -111,6 +112,7 @@ class Recommender:
         mlflow: str | bool | None = None,
         mlflow_experiment: str | None = None,
         batch: int = 1,
+        grid_limit: int = DEFAULT_MAX_CELLS,
     ) -> TuneResult:
         """Warm-started search with real training; every trial is logged into the KB.
 
@@ -143,6 +145,7 @@ class Recommender:
             ray=ray,
             loggers=_mlflow_logger(table, mlflow, mlflow_experiment),
             batch=batch,
+            grid_limit=grid_limit,
         )
 
     def study(

@@ -43,6 +43,7 @@ from training.config import TrainConfig
 Value = float | int | str | bool
 Seed = int | np.random.Generator | None
 SUFFIXES = (".toml", ".json", ".yaml", ".yml")
+GRID_KEYS = ("grid", "levels")
 
 
 def _is_number(value: Any) -> bool:
@@ -303,6 +304,38 @@ class Condition:
         return {self.parent: list(self.values)}
 
 
+@dataclass(frozen=True)
+class GridLevels:
+    """How grid search discretises one parameter: explicit `values` (file key `grid = [...]`), or
+    `levels` points evenly spaced over a numeric range (`levels = N`, log-spaced on a log scale).
+    Parameters without one use all choices (categorical) or `DEFAULT_GRID_LEVELS` points."""
+
+    values: tuple[Value, ...] = ()
+    levels: int | None = None
+
+    def check(self, dist: Distribution) -> None:
+        """Raise `SpaceError` unless this discretisation fits `dist`."""
+        if bool(self.values) == (self.levels is not None):
+            raise SpaceError("give either `grid = [...]` or `levels = N`, not both and not neither")
+        if self.levels is not None:
+            if isinstance(dist, Categorical):
+                raise SpaceError(
+                    "`levels` applies to int and float parameters; use `grid = [...]` to pick "
+                    f"a subset of the choices, but got levels={self.levels!r}"
+                )
+            if isinstance(self.levels, bool) or not isinstance(self.levels, int) or self.levels < 1:
+                raise SpaceError(f"`levels` must be an integer >= 1, but got {self.levels!r}")
+        for value in self.values:
+            if not dist.contains(value):
+                raise SpaceError(f"grid value {value!r} is outside the parameter: it must be "
+                                 f"{dist.describe()}")
+        if len({(type(v) is bool, v) for v in self.values}) != len(self.values):
+            raise SpaceError(f"`grid` values must be unique, but got {list(self.values)}")
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"grid": list(self.values)} if self.values else {"levels": self.levels}
+
+
 DISTRIBUTIONS: dict[str, type[Distribution]] = {d.kind: d for d in (Float, Int, Categorical, Bool)}
 
 
@@ -312,19 +345,23 @@ class SearchSpace:
     Args:
         parameters: name -> domain, in display order; names are `TrainConfig` fields.
         conditions: name -> `Condition` for parameters that are active only sometimes.
+        grids: name -> `GridLevels`, how grid search discretises a parameter (optional).
 
     Raises:
         SpaceError: unknown names, a condition on a missing or non-categorical parameter, a cycle
-            of conditions, or a domain that can produce values `TrainConfig` rejects.
+            of conditions, a grid that does not fit its parameter, or a domain that can produce
+            values `TrainConfig` rejects.
     """
 
     def __init__(
         self,
         parameters: Mapping[str, Distribution],
         conditions: Mapping[str, Condition] | None = None,
+        grids: Mapping[str, GridLevels] | None = None,
     ) -> None:
         self._params = dict(parameters)
         self._conditions = dict(conditions or {})
+        self._grids = dict(grids or {})
         if not self._params:
             raise SpaceError("a search space needs at least one parameter, but got none")
         known = TrainConfig.field_names()
@@ -338,6 +375,13 @@ class SearchSpace:
                 raise SpaceError(f"parameter {name!r} must be a Distribution, but got {dist!r}")
         for name, cond in self._conditions.items():
             self._check_condition(name, cond)
+        for name, grid in self._grids.items():
+            if name not in self._params:
+                raise SpaceError(f"grid of {name!r}: {name!r} is not a parameter of this space")
+            try:
+                grid.check(self._params[name])
+            except SpaceError as exc:
+                raise SpaceError(f"parameter {name!r}: {exc}") from None
         self._order = self._topological_order()
         for name in self._params:
             self._check_trainconfig_accepts(name)
@@ -430,15 +474,18 @@ class SearchSpace:
             )
         params: dict[str, Distribution] = {}
         conditions: dict[str, Condition] = {}
+        grids: dict[str, GridLevels] = {}
         for name, spec in data["parameters"].items():
             try:
-                params[name], cond = _parse_parameter(spec)
+                params[name], cond, grid = _parse_parameter(spec)
             except SpaceError as exc:
                 raise SpaceError(f"{source}: parameter {name!r}: {exc}") from None
             if cond is not None:
                 conditions[name] = cond
+            if grid is not None:
+                grids[name] = grid
         try:
-            return cls(params, conditions)
+            return cls(params, conditions, grids)
         except SpaceError as exc:
             raise SpaceError(f"{source}: {exc}") from None
 
@@ -449,6 +496,8 @@ class SearchSpace:
             spec = dist.to_dict()
             if name in self._conditions:
                 spec["condition"] = self._conditions[name].to_dict()
+            if name in self._grids:
+                spec.update(self._grids[name].to_dict())
             out[name] = spec
         return {"parameters": out}
 
@@ -466,7 +515,8 @@ class SearchSpace:
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, SearchSpace):
             return NotImplemented
-        return self._params == other._params and self._conditions == other._conditions
+        return (self._params == other._params and self._conditions == other._conditions
+                and self._grids == other._grids)
 
     __hash__ = None  # type: ignore[assignment]
 
@@ -487,6 +537,11 @@ class SearchSpace:
     @property
     def conditions(self) -> Mapping[str, Condition]:
         return dict(self._conditions)
+
+    @property
+    def grids(self) -> Mapping[str, GridLevels]:
+        """Grid discretisations given in the space file (`grid = [...]` / `levels = N`)."""
+        return dict(self._grids)
 
     @property
     def encoded_names(self) -> tuple[str, ...]:
@@ -645,7 +700,7 @@ class SearchSpace:
         return out
 
 
-def _parse_parameter(spec: Any) -> tuple[Distribution, Condition | None]:
+def _parse_parameter(spec: Any) -> tuple[Distribution, Condition | None, GridLevels | None]:
     if not isinstance(spec, Mapping):
         raise SpaceError(f"must be a table of settings, but got {spec!r}")
     kind = spec.get("type")
@@ -653,12 +708,12 @@ def _parse_parameter(spec: Any) -> tuple[Distribution, Condition | None]:
         raise SpaceError(f"`type` must be one of {', '.join(DISTRIBUTIONS)}, but got {kind!r}")
     cls = DISTRIBUTIONS[kind]
     keys = [f.name for f in fields(cls) if not (cls is Bool and f.name == "choices")]  # type: ignore[arg-type]
-    settings = {k: v for k, v in spec.items() if k not in ("type", "condition")}
+    settings = {k: v for k, v in spec.items() if k not in ("type", "condition", *GRID_KEYS)}
     unknown = sorted(set(settings) - set(keys))
     if unknown:
         raise SpaceError(
             f"unknown key(s) {', '.join(unknown)} for a {kind} parameter; "
-            f"valid keys are: {', '.join([*keys, 'condition'])}"
+            f"valid keys are: {', '.join([*keys, 'condition', *GRID_KEYS])}"
         )
     required = [f.name for f in fields(cls) if f.default is MISSING]  # type: ignore[arg-type]
     missing = [k for k in required if k in keys and k not in settings]
@@ -668,9 +723,12 @@ def _parse_parameter(spec: Any) -> tuple[Distribution, Condition | None]:
         if flag in settings and not isinstance(settings[flag], bool):
             raise SpaceError(f"`{flag}` must be true or false, but got {settings[flag]!r}")
     dist = cls(**settings)
+    grid = _parse_grid(spec)
+    if grid is not None:
+        grid.check(dist)
     cond_spec = spec.get("condition")
     if cond_spec is None:
-        return dist, None
+        return dist, None, grid
     if not isinstance(cond_spec, Mapping) or len(cond_spec) != 1:
         raise SpaceError(
             "`condition` must name exactly one parent parameter, as {parent = [values]}, "
@@ -678,7 +736,18 @@ def _parse_parameter(spec: Any) -> tuple[Distribution, Condition | None]:
         )
     ((parent, values),) = cond_spec.items()
     values = tuple(values) if isinstance(values, (list, tuple)) else (values,)
-    return dist, Condition(parent, values)
+    return dist, Condition(parent, values), grid
+
+
+def _parse_grid(spec: Mapping[str, Any]) -> GridLevels | None:
+    if not any(key in spec for key in GRID_KEYS):
+        return None
+    values = spec.get("grid", ())
+    if isinstance(values, (str, bytes)) or not isinstance(values, Sequence) or (
+        "grid" in spec and not values
+    ):
+        raise SpaceError(f"`grid` must be a non-empty list of values, but got {values!r}")
+    return GridLevels(tuple(values), spec.get("levels"))
 
 
 def _read_mapping(path: Path) -> Any:

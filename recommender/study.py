@@ -40,13 +40,17 @@ from knowledge_base import (
 from recommender.kb_view import KBView, load_view
 from recommender.pruners import Pruner
 from recommender.search import (
+    DEFAULT_MAX_CELLS,
     STRATEGIES,
+    EvolutionSearcher,
     FlatPrior,
+    GridSearcher,
     KBPrior,
     PortfolioSearcher,
     RandomSearcher,
     Searcher,
     SurrogateSearcher,
+    check_grid_size,
 )
 from recommender.space import Int, SearchSpace
 from recommender.suggest import rank_configs
@@ -54,6 +58,7 @@ from recommender.surrogate_fit import fitted_surrogate
 from training import TrainConfig, TrainResult
 
 FAILED = ("diverged", "failed")
+EVOLUTION_POPULATION = 10  # the first population: the KB's 10 best suggestions
 
 
 def blackbox_dataset(name: str, task: str = "regression") -> DatasetRecord:
@@ -73,7 +78,9 @@ def cap_epochs(space: SearchSpace, max_epochs: int | None) -> SearchSpace:
         params["max_epochs"] = Int(low, high, log=dist.log and low < high)
     else:
         params["max_epochs"] = Int(max_epochs, max_epochs)
-    return SearchSpace(params, space.conditions)
+    grids = {name: grid for name, grid in space.grids.items()  # a capped grid falls back to levels
+             if name != "max_epochs" or all(params[name].contains(v) for v in grid.values)}
+    return SearchSpace(params, space.conditions, grids)
 
 
 class Study:
@@ -257,6 +264,7 @@ def create_study(
     resume: str | None = None,
     view: KBView | None = None,
     cache_dir: Any = None,
+    grid_limit: int = DEFAULT_MAX_CELLS,
 ) -> Study:
     """Start (or, with `resume=STUDY_ID`, continue) a study on `dataset` and return it.
 
@@ -266,8 +274,9 @@ def create_study(
         dataset: the dataset record (`DatasetRecord.from_table`, or `blackbox_dataset`).
         meta_features: the dataset's meta-features (None: unknown, e.g. a black-box objective).
         objective, direction: what the trials' values measure.
-        strategy: "surrogate", "random" or "portfolio".
-        warm_start: suggestions tried first by "surrogate"; "portfolio" uses max(this, budget).
+        strategy: "surrogate", "random", "portfolio", "grid" or "evolution".
+        warm_start: suggestions tried first by "surrogate"; "portfolio" uses max(this, budget);
+            "evolution" max(this, its population) as the first population; "grid" none.
         budget: trials planned (stored with the study; the portfolio's size).
         pruner: stops bad trials early (see `recommender.pruners`).
         seed: makes the searcher's proposals repeatable.
@@ -275,6 +284,7 @@ def create_study(
         resume: a study id of `kb` to continue: its logged trials are replayed to the searcher.
         view: the KB snapshot to learn from (default: all of `kb`; benchmarks pass a filtered one).
         cache_dir: where fitted KB surrogates are cached.
+        grid_limit: the largest grid the "grid" strategy accepts (cells).
     """
     if strategy not in STRATEGIES:
         raise InputError(f"strategy must be one of {', '.join(STRATEGIES)}, but got {strategy!r}")
@@ -302,7 +312,7 @@ def create_study(
     view = view if view is not None else load_view(kb, objective if objective in METRICS else None)
     searcher = _searcher(
         strategy, view, space, dict(meta_features or {}), dataset.task, warm_start, budget, seed,
-        cache_dir,
+        cache_dir, grid_limit,
     )
     study = Study(kb, record, space, searcher, pruner=pruner, max_epochs=max_epochs)
     study.replay()
@@ -311,15 +321,30 @@ def create_study(
 
 def _searcher(
     strategy: str, view: KBView, space: SearchSpace, features: dict[str, float], task: str,
-    warm_start: int, budget: int | None, seed: int, cache_dir: Any,
+    warm_start: int, budget: int | None, seed: int, cache_dir: Any, grid_limit: int,
 ) -> Searcher:
     if strategy == "random":
         return RandomSearcher(space, seed=seed)
-    top = max(warm_start, budget or 0) if strategy == "portfolio" else warm_start
+    if strategy == "grid":
+        check_grid_size(space, grid_limit)  # before the KB surrogate is fitted
+        return GridSearcher(space, prior=_prior(view, space, features, seed, cache_dir), seed=seed,
+                            max_cells=grid_limit)
+    top = {"portfolio": max(warm_start, budget or 0),
+           "evolution": max(warm_start, EVOLUTION_POPULATION)}.get(strategy, warm_start)
     points = [s.config for s in rank_configs(view, space, features, task, top, seed=seed,
                                              cache_dir=cache_dir)] if top else []
     if strategy == "portfolio":
         return PortfolioSearcher(space, points_to_evaluate=points, seed=seed)
-    prior = (KBPrior(fitted_surrogate(view, space, cache_dir, seed=seed), features)
-             if view.learnable_runs() else FlatPrior())
+    if strategy == "evolution":
+        return EvolutionSearcher(space, points_to_evaluate=points, seed=seed,
+                                 population=EVOLUTION_POPULATION)
+    prior = _prior(view, space, features, seed, cache_dir)
     return SurrogateSearcher(space, prior=prior, points_to_evaluate=points, seed=seed)
+
+
+def _prior(
+    view: KBView, space: SearchSpace, features: dict[str, float], seed: int, cache_dir: Any
+) -> KBPrior | FlatPrior:
+    """The KB surrogate at this dataset's meta-features, or a flat prior on an empty KB."""
+    return (KBPrior(fitted_surrogate(view, space, cache_dir, seed=seed), features)
+            if view.learnable_runs() else FlatPrior())

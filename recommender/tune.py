@@ -27,7 +27,7 @@ from recommender.meta_cache import meta_features_of
 from recommender.pruners import make_pruner
 from recommender.ray_executor import RayOptions
 from recommender.scores import objective_for
-from recommender.search import ask_batch
+from recommender.search import DEFAULT_MAX_CELLS, ask_batch
 from recommender.space import SearchSpace
 from recommender.study import Study, create_study
 from training import (
@@ -131,13 +131,14 @@ def tune(
     ray: RayOptions | None = None,
     loggers: Sequence[TrialLogger] = (),
     batch: int = 1,
+    grid_limit: int = DEFAULT_MAX_CELLS,
 ) -> TuneResult:
     """Search `space` for the best configuration of `table`, logging every trial into `kb`.
 
     Args:
         budget: trials in total (a resumed study counts its logged ones); None: until `timeout`.
         timeout: seconds after which no new trial starts.
-        strategy: "surrogate" (default), "random" or "portfolio".
+        strategy: "surrogate" (default), "random", "portfolio", "grid" or "evolution".
         workers: trials trained at once in local worker processes (1: in this process); with
             `ray`, at most this many Ray tasks at once (1: as many as the cluster fits).
         seed: the split, the search and every trial's training seed.
@@ -155,6 +156,7 @@ def tune(
         batch: configurations proposed and trained together (`training.train_many`) per slot:
             the searcher's pick plus neighbours in its training group. 1 (the default) trains
             one trial at a time: batches are not yet measured on the search-quality benchmark.
+        grid_limit: the largest grid (cells) the "grid" strategy accepts.
 
     Example:
         >>> result = tune(load_table("wine.csv"), KnowledgeBase("kb.duckdb"), default_space(),
@@ -176,7 +178,7 @@ def tune(
         meta_features=meta_features_of(table, cache_dir), objective=objective,
         direction=METRIC_DIRECTIONS[objective], strategy=strategy, warm_start=warm_start,
         budget=budget, pruner=make_pruner(pruner), seed=seed, max_epochs=max_epochs,
-        resume=resume, cache_dir=cache_dir,
+        resume=resume, cache_dir=cache_dir, grid_limit=grid_limit,
     )
     started = time.perf_counter()
     executor = make_executor(data, workers, device=device, seed=seed, metric=objective, ray=ray)

@@ -59,3 +59,25 @@ def test_tune_user_errors_are_one_line_with_exit_2(tmp_path):
         result = CliRunner().invoke(app, argv)
         assert result.exit_code == 2, (argv, result.output)
         assert message in result.stderr and "Traceback" not in result.output
+
+
+def test_tune_grid_strategy_runs_a_grid_and_refuses_one_over_the_limit(tmp_path):
+    space = tmp_path / "grid.toml"
+    space.write_text('[parameters.learning_rate]\ntype = "float"\nlow = 1e-3\nhigh = 1e-1\n'
+                     'log = true\nlevels = 3\n\n[parameters.width]\ntype = "int"\nlow = 8\n'
+                     'high = 32\ngrid = [8, 32]\n')
+    kb = ["--kb", str(tmp_path / "kb.duckdb")]
+    base = ["tune", WINE, "--space", str(space), *kb, "--strategy", "grid", "--pruner", "none",
+            "--max-epochs", "3"]
+    result = CliRunner().invoke(app, [*base, "--budget", "10", "--json"])
+    assert result.exit_code == 0, result.output
+    payload = json.loads(result.stdout)
+    assert len(payload["trials"]) == 6  # the whole 3 x 2 grid, then nothing new: done early
+    runs = KnowledgeBase(tmp_path / "kb.duckdb").runs(study_id=payload["study_id"])
+    assert sorted(zip(runs["learning_rate"], runs["width"], strict=True)) == [
+        (lr, w) for lr in (1e-3, 1e-2, 1e-1) for w in (8, 32)]
+
+    too_big = CliRunner().invoke(app, [*base, "--grid-limit", "5"])
+    assert too_big.exit_code == 2
+    assert "the grid has 6 cells, more than the limit of 5" in too_big.stderr
+    assert "Traceback" not in too_big.output

@@ -21,7 +21,7 @@ from recommender.api import Recommender
 from recommender.cli import app
 from recommender.cli._common import JsonOption, KbOption, err, handle_errors, out, print_json
 from recommender.ray_executor import RayOptions
-from recommender.search import STRATEGIES
+from recommender.search import DEFAULT_MAX_CELLS, STRATEGIES
 from recommender.tune import TrialEvent, TuneResult
 
 SHOWN = ("optimizer", "learning_rate", "batch_size", "n_layers", "width")
@@ -39,6 +39,9 @@ def tune_command(
     ] = None,
     strategy: Annotated[str, typer.Option(help=f"One of {', '.join(STRATEGIES)}.")] = "surrogate",
     warm_start: Annotated[int, typer.Option(min=0, help="Suggestions tried first.")] = 5,
+    grid_limit: Annotated[
+        int, typer.Option(min=1, help="Largest grid (cells) --strategy grid accepts.")
+    ] = DEFAULT_MAX_CELLS,
     workers: Annotated[
         int,
         typer.Option(min=1, help="Trials trained at once (processes; with --executor ray: Ray "
@@ -100,7 +103,7 @@ def tune_command(
             workers=workers, seed=seed, metric=metric, warm_start=warm_start,
             pruner=None if pruner == "none" else pruner, max_epochs=max_epochs, device=device,
             resume=resume, refit=refit, out=out_dir, progress=progress, ray=ray, batch=batch,
-            mlflow=mlflow, mlflow_experiment=mlflow_experiment,
+            mlflow=mlflow, mlflow_experiment=mlflow_experiment, grid_limit=grid_limit,
         )
     if json_output:
         print_json(result.to_dict())
