@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import TypeAlias
+from typing import TYPE_CHECKING, TypeAlias
 
 import pandas as pd
 
@@ -23,15 +23,17 @@ from knowledge_base import DatasetRecord, KnowledgeBase
 from recommender.kb_open import cache_dir_of, open_kb
 from recommender.meta_cache import meta_features_of
 from recommender.pruners import make_pruner
-from recommender.ray_executor import RayOptions
 from recommender.run_import import ImportReport, import_runs
 from recommender.scores import objective_for
 from recommender.space import SearchSpace, default_space, load_space
 from recommender.study import Study, blackbox_dataset, create_study
 from recommender.suggest import SuggestResult, suggest
-from recommender.tune import TrialEvent, TuneResult, tune
 from training import Table, load_table
 from training.metrics import METRIC_DIRECTIONS
+
+if TYPE_CHECKING:
+    from recommender.ray_executor import RayOptions
+    from recommender.tune import TrialEvent, TuneResult
 
 DataSource: TypeAlias = str | Path | pd.DataFrame | Table
 
@@ -114,6 +116,8 @@ class Recommender:
         See `recommender.tune.tune` for the arguments. Returns the best configuration, its
         score, the trials as a DataFrame, the study id and the trials by status.
         """
+        from recommender.tune import tune  # torch loads only when something trains
+
         return tune(
             self.table(data, target, task),
             self.kb,

@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
+import math
+from datetime import datetime
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
-import pandas as pd
 import typer
-from rich.table import Table
 
-from knowledge_base import KnowledgeBase
 from recommender.cli import app
 from recommender.cli._common import JsonOption, KbOption, err, handle_errors, out, print_json
-from recommender.kb_open import open_kb
+
+if TYPE_CHECKING:  # pandas, DuckDB and rich tables load when a command runs, not for --help
+    import pandas as pd
+
+    from knowledge_base import KnowledgeBase
 
 kb_app = typer.Typer(
     help="Inspect, export, import and merge the knowledge base of past runs.",
@@ -29,28 +32,32 @@ _DATASET_COLUMNS = ("id", "name", "task", "n_rows", "n_features", "n_classes", "
 
 def _open(path: Path | None, *, create: bool = False) -> KnowledgeBase:
     """The knowledge base named by `--kb` (which must exist unless `create`), else the default."""
+    from recommender.kb_open import open_kb
+
     return open_kb(path, create=create or path is None)
 
 
 def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
     return [
-        {k: (v.isoformat() if isinstance(v, pd.Timestamp) else v) for k, v in row.items()}
+        {k: (v.isoformat() if isinstance(v, datetime) else v) for k, v in row.items()}
         for row in frame.to_dict(orient="records")
     ]
 
 
 def _cell(value: Any) -> str:
-    if value is None or (isinstance(value, float) and pd.isna(value)):
+    if value is None or (isinstance(value, float) and math.isnan(value)):
         return ""
     if isinstance(value, float):
         return f"{value:.4g}"
-    if isinstance(value, pd.Timestamp):
+    if isinstance(value, datetime):  # pandas Timestamps too
         return value.strftime("%Y-%m-%d %H:%M")
     text = str(value)
     return text[:12] if len(text) == 32 or len(text) == 64 else text  # shorten ids
 
 
 def _print_frame(frame: pd.DataFrame, columns: tuple[str, ...], title: str) -> None:
+    from rich.table import Table
+
     table = Table(title=title)
     for column in columns:
         table.add_column(column, overflow="fold")
@@ -64,6 +71,8 @@ def _print_counts(counts: dict[str, int], title: str, *, as_json: bool) -> None:
     if as_json:
         print_json(counts)
         return
+    from rich.table import Table
+
     table = Table(title=title)
     table.add_column("table")
     table.add_column("rows", justify="right")
@@ -80,6 +89,8 @@ def stats(kb: KbOption = None, json: JsonOption = False) -> None:
     if json:
         print_json(result)
         return
+    from rich.table import Table
+
     table = Table(title=f"knowledge base {result['path']}")
     table.add_column("what")
     table.add_column("value", justify="right")

@@ -7,13 +7,10 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.table import Table
 
 from hpo_common.errors import InputError
 from recommender.cli import app
 from recommender.cli._common import JsonOption, KbOption, err, handle_errors, out, print_json
-from recommender.kb_open import open_kb
-from recommender.run_import import import_optuna_study, import_runs
 
 
 @app.command("log")
@@ -56,6 +53,9 @@ def log_command(
     Any invalid row stops the import before anything is written, with a list of every bad cell
     (row number, column, value, why), unless --skip-invalid.
     """
+    from recommender.kb_open import open_kb
+    from recommender.run_import import import_optuna_study, import_runs
+
     if runs_file is not None and from_optuna is None and study is None and metric is None:
         report = import_runs(
             open_kb(kb), runs_file, dataset=dataset, target=target, dataset_id=dataset_id,
@@ -79,6 +79,8 @@ def log_command(
         + (f" ({report.already_stored} already stored)" if report.already_stored else "")
     )
     if report.invalid:
+        from rich.table import Table
+
         table = Table(title=f"{len(report.invalid)} problems; those rows were skipped")
         for column in ("row", "column", "value", "why"):
             table.add_column(column)

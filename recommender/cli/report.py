@@ -9,7 +9,6 @@ import typer
 
 from recommender.cli import app
 from recommender.cli._common import JsonOption, KbOption, err, handle_errors, print_json
-from recommender.kb_open import open_kb
 
 if TYPE_CHECKING:
     from recommender.reports import ReportFiles
@@ -37,6 +36,7 @@ def report_command(
     """Write PNG figures and one self-contained HTML page about a study: best value so far,
     learning curves of the best trials, hyperparameter importance, two hyperparameters against
     each other, and every trial."""
+    from recommender.kb_open import open_kb
     from recommender.reports import study_report  # matplotlib loads only to draw a report
 
     folder = out if out is not None else Path(f"report-{study_id[:12]}")

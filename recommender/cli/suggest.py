@@ -4,15 +4,15 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-from rich.table import Table as RichTable
 
-from recommender.api import Recommender
 from recommender.cli import app
 from recommender.cli._common import JsonOption, KbOption, err, handle_errors, out, print_json
-from recommender.suggest import SuggestResult
+
+if TYPE_CHECKING:
+    from recommender.suggest import SuggestResult
 
 # The hyperparameters that matter most, in the order a person reads them.
 SHOWN = (
@@ -50,6 +50,8 @@ def suggest_command(
     json_output: JsonOption = False,
 ) -> None:
     """Recommend training configurations for DATA at once, learned from the knowledge base."""
+    from recommender.api import Recommender  # the library loads after arguments are parsed
+
     result = Recommender(kb=kb, space=space).suggest(
         data, target=target, task=task, top=top, objective=objective, seed=seed
     )
@@ -65,6 +67,8 @@ def suggest_command(
 
 
 def _print_tables(result: SuggestResult) -> None:
+    from rich.table import Table as RichTable
+
     # One column per suggestion, one row per hyperparameter: fits a narrow terminal.
     table = RichTable(
         title=f"Suggestions for {result.dataset_name} ({result.task}, objective {result.objective})"

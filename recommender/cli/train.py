@@ -6,17 +6,18 @@ import dataclasses
 import json
 import math
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-from rich.table import Table as RichTable
 
 import training
 from hpo_common.errors import ConfigError
 from recommender.cli import app
 from recommender.cli._common import JsonOption, err, handle_errors, out, print_json
 from training import CVResult, TrainConfig, TrainResult
+
+if TYPE_CHECKING:
+    from rich.table import Table as RichTable
 
 DataArgument = Annotated[
     Path, typer.Argument(help="CSV or Parquet file of the dataset.", show_default=False)
@@ -189,6 +190,14 @@ class _EpochProgress:
     """A rich progress bar on stderr, advanced by `train`'s per-epoch callback (never prunes)."""
 
     def __init__(self, max_epochs: int, folds: int, objective: str) -> None:
+        from rich.progress import (
+            BarColumn,
+            MofNCompleteColumn,
+            Progress,
+            TextColumn,
+            TimeElapsedColumn,
+        )
+
         self._max_epochs, self._folds, self._objective = max_epochs, folds, objective
         self._fold, self._started = 0, False
         self._progress = Progress(
@@ -226,6 +235,8 @@ def _fmt(value: float) -> str:
 
 
 def _result_table(result: TrainResult, name: str) -> RichTable:
+    from rich.table import Table as RichTable
+
     table = RichTable(title=f"train {name}: {result.status}", show_header=False)
     table.add_row("objective", f"{result.objective} ({result.direction})")
     table.add_row("value", _fmt(result.value))
@@ -241,6 +252,8 @@ def _result_table(result: TrainResult, name: str) -> RichTable:
 
 
 def _cv_table(result: CVResult, name: str) -> RichTable:
+    from rich.table import Table as RichTable
+
     table = RichTable(
         title=f"train {name}: {len(result.folds)}-fold CV, {result.objective} ({result.direction})"
     )

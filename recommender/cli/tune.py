@@ -3,26 +3,18 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-from rich.progress import (
-    BarColumn,
-    MofNCompleteColumn,
-    Progress,
-    TextColumn,
-    TimeElapsedColumn,
-    TimeRemainingColumn,
-)
-from rich.table import Table as RichTable
 
 from hpo_common.errors import InputError
-from recommender.api import Recommender
 from recommender.cli import app
 from recommender.cli._common import JsonOption, KbOption, err, handle_errors, out, print_json
-from recommender.ray_executor import RayOptions
 from recommender.search import STRATEGIES
-from recommender.tune import TrialEvent, TuneResult
+
+if TYPE_CHECKING:  # the library (and torch) load when the command runs, not for --help
+    from recommender.ray_executor import RayOptions
+    from recommender.tune import TrialEvent, TuneResult
 
 SHOWN = ("optimizer", "learning_rate", "batch_size", "n_layers", "width")
 
@@ -75,6 +67,8 @@ def tune_command(
     json_output: JsonOption = False,
 ) -> None:
     """Search for the best training configuration of DATA, warm-started from the knowledge base."""
+    from recommender.api import Recommender
+
     ray = _ray_options(executor, address, cpus_per_trial, gpus_per_trial)
     with _TrialProgress(budget) as progress:
         result = Recommender(kb=kb, space=space).tune(
@@ -98,6 +92,8 @@ def _ray_options(
     if executor not in ("local", "ray"):
         raise InputError(f"--executor must be local or ray, but got {executor!r}")
     if executor == "ray":
+        from recommender.ray_executor import RayOptions
+
         return RayOptions(address, cpus_per_trial, gpus_per_trial)
     if address is not None or cpus_per_trial != 1.0 or gpus_per_trial != 0.0:
         raise InputError("--address, --cpus-per-trial and --gpus-per-trial go with --executor ray")
@@ -108,6 +104,15 @@ class _TrialProgress:
     """A live display on stderr: trial n/N, best so far, the last configuration, ETA."""
 
     def __init__(self, budget: int | None) -> None:
+        from rich.progress import (
+            BarColumn,
+            MofNCompleteColumn,
+            Progress,
+            TextColumn,
+            TimeElapsedColumn,
+            TimeRemainingColumn,
+        )
+
         self._progress = Progress(
             TextColumn("[bold]tune"),
             BarColumn(),
@@ -135,6 +140,8 @@ class _TrialProgress:
 
 
 def _print_summary(result: TuneResult) -> None:
+    from rich.table import Table as RichTable
+
     title = f"tune {result.dataset_name}: study {result.study_id} ({result.status})"
     table = RichTable(title=title)
     table.add_column("")

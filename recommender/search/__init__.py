@@ -8,28 +8,38 @@
 
 from __future__ import annotations
 
-from recommender.search._base import (
-    Config,
-    PortfolioSearcher,
-    RandomSearcher,
-    Searcher,
-    config_key,
-)
-from recommender.search._prior import FlatPrior, KBPrior, Prior
-from recommender.search._surrogate import SurrogateSearcher, expected_improvement
+from typing import TYPE_CHECKING
 
+from hpo_common.lazy import lazy_exports
+
+if TYPE_CHECKING:
+    from recommender.search._base import Config as Config
+    from recommender.search._base import PortfolioSearcher as PortfolioSearcher
+    from recommender.search._base import RandomSearcher as RandomSearcher
+    from recommender.search._base import Searcher as Searcher
+    from recommender.search._base import config_key as config_key
+    from recommender.search._prior import FlatPrior as FlatPrior
+    from recommender.search._prior import KBPrior as KBPrior
+    from recommender.search._prior import Prior as Prior
+    from recommender.search._surrogate import SurrogateSearcher as SurrogateSearcher
+    from recommender.search._surrogate import expected_improvement as expected_improvement
+
+# Here, not in a submodule: the command line lists the strategies without loading LightGBM.
 STRATEGIES = ("surrogate", "random", "portfolio")
 
-__all__ = [
-    "STRATEGIES",
-    "Config",
-    "FlatPrior",
-    "KBPrior",
-    "PortfolioSearcher",
-    "Prior",
-    "RandomSearcher",
-    "Searcher",
-    "SurrogateSearcher",
-    "config_key",
-    "expected_improvement",
-]
+# Public name -> the module that defines it.
+_MODULES = {
+    "Config": "_base",
+    "PortfolioSearcher": "_base",
+    "RandomSearcher": "_base",
+    "Searcher": "_base",
+    "config_key": "_base",
+    "FlatPrior": "_prior",
+    "KBPrior": "_prior",
+    "Prior": "_prior",
+    "SurrogateSearcher": "_surrogate",
+    "expected_improvement": "_surrogate",
+}
+
+__all__ = ["STRATEGIES", *sorted(_MODULES)]
+lazy_exports(__name__, _MODULES)
