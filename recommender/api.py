@@ -28,7 +28,7 @@ from recommender.scores import objective_for
 from recommender.space import SearchSpace, default_space, load_space
 from recommender.study import Study, blackbox_dataset, create_study
 from recommender.suggest import SuggestResult, suggest
-from training import Table, load_table
+from training import Table, check_splittable, load_table
 from training.metrics import METRIC_DIRECTIONS
 
 if TYPE_CHECKING:
@@ -77,6 +77,7 @@ class Recommender:
         `seed` drives the sampled candidates and the surrogate's fit (one fit per seed, cached).
         """
         table = self.table(data, target, task)
+        check_splittable(table)  # configurations for data nothing can be trained on mislead
         cache_dir = cache_dir_of(self.kb)
         return suggest(
             table,

@@ -25,6 +25,7 @@ if TYPE_CHECKING:
     from training.metrics import default_metric as default_metric
     from training.metrics import metrics_for as metrics_for
     from training.model import build_model as build_model
+    from training.preprocess import check_splittable as check_splittable
     from training.preprocess import cv_splits as cv_splits
     from training.preprocess import prepare as prepare
     from training.results import CVResult as CVResult
@@ -47,6 +48,7 @@ _MODULES = {
     "TrainConfig": "config",
     "TrainResult": "results",
     "build_model": "model",
+    "check_splittable": "preprocess",
     "cv_splits": "preprocess",
     "default_metric": "metrics",
     "fingerprint_frame": "fingerprint",

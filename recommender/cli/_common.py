@@ -12,12 +12,15 @@ from typing import Annotated, Any, TypeVar
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 from hpo_common.errors import HPORecommendError
 
-# Human messages and progress go to stderr; stdout carries results (tables or JSON).
-out = Console(soft_wrap=True)
-err = Console(stderr=True, soft_wrap=True)
+# Human messages and progress go to stderr; stdout carries results (tables or JSON). Markup is
+# off: user text (a column "cultivar [id]", a value "[/bold]", "hpo-recommend[optuna]") is
+# printed as it is; the program's own styling passes markup=True with the user's part escaped.
+out = Console(soft_wrap=True, markup=False)
+err = Console(stderr=True, soft_wrap=True, markup=False)
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -40,13 +43,18 @@ def handle_errors(command: F) -> F:
         try:
             return command(*args, **kwargs)
         except HPORecommendError as exc:
-            err.print(f"[bold red]error:[/] {exc}", highlight=False, markup=True)
+            print_error(str(exc))
             raise typer.Exit(exc.exit_code) from None
         except KeyboardInterrupt:
             err.print("interrupted")
             raise typer.Exit(130) from None
 
     return wrapper  # type: ignore[return-value]
+
+
+def print_error(message: str) -> None:
+    """One `error: ...` line on stderr; the message is shown literally, never as markup."""
+    err.print(f"[bold red]error:[/] {escape(message)}", highlight=False, markup=True)
 
 
 def print_json(payload: Any) -> None:

@@ -48,7 +48,7 @@ DeviceOption = Annotated[
     str, typer.Option("--device", help="auto (cuda, mps, cpu), cpu, cuda or mps.")
 ]
 SeedOption = Annotated[
-    int, typer.Option("--seed", help="Seed of the split, initialisation and shuffling.")
+    int, typer.Option("--seed", min=0, help="Seed of the split, initialisation and shuffling.")
 ]
 
 

@@ -52,7 +52,9 @@ def tune_command(
     metric: Annotated[str | None, typer.Option(help="Objective (default log_loss / r2).")] = None,
     max_epochs: Annotated[int | None, typer.Option(min=1, help="Cap on epochs per trial.")] = None,
     device: Annotated[str, typer.Option(help="auto, cpu, cuda or mps.")] = "auto",
-    seed: Annotated[int, typer.Option(help="Seed of the split, the search and training.")] = 0,
+    seed: Annotated[
+        int, typer.Option(min=0, help="Seed of the split, the search and training.")
+    ] = 0,
     space: Annotated[Path | None, typer.Option(help="Search-space file (.toml/.json/.yaml).")] = (
         None
     ),
