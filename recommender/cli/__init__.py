@@ -11,6 +11,7 @@ only commands that train load torch (`benchmarks/cli_startup.py`).
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -18,7 +19,7 @@ from typing import Any
 import typer
 from typer.core import TyperGroup
 
-from recommender.cli._common import print_error
+from recommender.cli._common import err, print_error
 
 # click's UsageError (bad option, missing argument, unknown command), reached through typer's public
 # BadParameter: recent typer vendors click as a private module, older typer uses click itself.
@@ -39,6 +40,14 @@ def _one_line_usage_errors() -> Iterator[None]:
         raise typer.Exit(2) from None
 
 
+@contextmanager
+def _warnings_as_notes() -> Iterator[None]:
+    """A library's warning reaches the user as one `note:` line, without a source path."""
+    with warnings.catch_warnings():
+        warnings.showwarning = lambda message, *_: err.print(f"note: {message}", highlight=False)
+        yield
+
+
 class _Group(TyperGroup):
     """The root command group: usage errors of every sub-command pass through here."""
 
@@ -47,7 +56,7 @@ class _Group(TyperGroup):
             return super().make_context(*args, **kwargs)
 
     def invoke(self, ctx: Any) -> Any:
-        with _one_line_usage_errors():
+        with _one_line_usage_errors(), _warnings_as_notes():
             return super().invoke(ctx)
 
 

@@ -52,6 +52,15 @@ def handle_errors(command: F) -> F:
     return wrapper  # type: ignore[return-value]
 
 
+def fmt(value: Any, digits: int = 4) -> str:
+    """A number as people read it: `digits` significant digits, "-" if not finite, never "-0"."""
+    if not isinstance(value, float):
+        return str(value)
+    if not math.isfinite(value):
+        return "-"
+    return f"{value + 0.0:.{digits}g}"  # adding 0.0 turns -0.0 into 0.0
+
+
 def print_error(message: str) -> None:
     """One `error: ...` line on stderr; the message is shown literally, never as markup."""
     err.print(f"[bold red]error:[/] {escape(message)}", highlight=False, markup=True)

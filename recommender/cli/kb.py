@@ -10,7 +10,15 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from recommender.cli import app
-from recommender.cli._common import JsonOption, KbOption, err, handle_errors, out, print_json
+from recommender.cli._common import (
+    JsonOption,
+    KbOption,
+    err,
+    fmt,
+    handle_errors,
+    out,
+    print_json,
+)
 
 if TYPE_CHECKING:  # pandas, DuckDB and rich tables load when a command runs, not for --help
     import pandas as pd
@@ -48,7 +56,7 @@ def _cell(value: Any) -> str:
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return ""
     if isinstance(value, float):
-        return f"{value:.4g}"
+        return fmt(value)
     if isinstance(value, datetime):  # pandas Timestamps too
         return value.strftime("%Y-%m-%d %H:%M")
     text = str(value)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import math
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -13,7 +12,7 @@ import typer
 import training
 from hpo_common.errors import ConfigError
 from recommender.cli import app
-from recommender.cli._common import JsonOption, err, handle_errors, out, print_json
+from recommender.cli._common import JsonOption, err, fmt, handle_errors, out, print_json
 from training import CVResult, TrainConfig, TrainResult
 
 if TYPE_CHECKING:
@@ -230,18 +229,14 @@ class _EpochProgress:
         return False
 
 
-def _fmt(value: float) -> str:
-    return "-" if not math.isfinite(value) else f"{value:.4g}"
-
-
 def _result_table(result: TrainResult, name: str) -> RichTable:
     from rich.table import Table as RichTable
 
     table = RichTable(title=f"train {name}: {result.status}", show_header=False)
     table.add_row("objective", f"{result.objective} ({result.direction})")
-    table.add_row("value", _fmt(result.value))
+    table.add_row("value", fmt(result.value))
     for metric, value in result.metrics.items():
-        table.add_row(f"  {metric}", _fmt(value))
+        table.add_row(f"  {metric}", fmt(value))
     table.add_row("best epoch", f"{result.best_epoch} of {result.epochs_run} run")
     table.add_row("wall seconds", f"{result.wall_seconds:.2f}")
     table.add_row("device", result.device)
@@ -263,12 +258,12 @@ def _cv_table(result: CVResult, name: str) -> RichTable:
         table.add_row(
             str(i),
             fold.status,
-            _fmt(fold.value),
+            fmt(fold.value),
             str(fold.best_epoch),
             str(fold.epochs_run),
             f"{fold.wall_seconds:.2f}",
         )
     table.add_row(
-        "mean ± std", f"{result.n_ok} ok", f"{_fmt(result.mean)} ± {_fmt(result.std)}", "", "", ""
+        "mean ± std", f"{result.n_ok} ok", f"{fmt(result.mean)} ± {fmt(result.std)}", "", "", ""
     )
     return table

@@ -9,7 +9,15 @@ import typer
 
 from hpo_common.errors import InputError
 from recommender.cli import app
-from recommender.cli._common import JsonOption, KbOption, err, handle_errors, out, print_json
+from recommender.cli._common import (
+    JsonOption,
+    KbOption,
+    err,
+    fmt,
+    handle_errors,
+    out,
+    print_json,
+)
 from recommender.search import STRATEGIES
 
 if TYPE_CHECKING:  # the library (and torch) load when the command runs, not for --help
@@ -136,8 +144,8 @@ class _TrialProgress:
         self._progress.stop()
 
     def __call__(self, event: TrialEvent) -> None:
-        best = "—" if event.best_value is None else f"{event.best_value:.4g}"
-        last = f"{event.status} {event.value:.4g}: {_brief(event.config)}"
+        best = "—" if event.best_value is None else fmt(event.best_value)
+        last = f"{event.status} {fmt(event.value)}: {_brief(event.config)}"
         self._progress.update(self._task, completed=event.done, best=best, last=last)
 
 
@@ -148,10 +156,10 @@ def _print_summary(result: TuneResult) -> None:
     table = RichTable(title=title)
     table.add_column("")
     table.add_column("")
-    best = "—" if result.best_value is None else f"{result.objective} {result.best_value:.5g}"
+    best = "—" if result.best_value is None else f"{result.objective} {fmt(result.best_value, 5)}"
     table.add_row("best score", best)
     for name, value in (result.best_config or {}).items():
-        table.add_row(f"  {name}", _fmt(value))
+        table.add_row(f"  {name}", fmt(value))
     table.add_row("trials", ", ".join(f"{n} {s}" for s, n in result.counts.items()))
     table.add_row("knowledge base", result.kb_path or "(in memory)")
     table.add_row("study id", result.study_id)
@@ -160,9 +168,5 @@ def _print_summary(result: TuneResult) -> None:
     out.print(table)
 
 
-def _fmt(value: Any) -> str:
-    return f"{value:.4g}" if isinstance(value, float) else str(value)
-
-
 def _brief(config: dict[str, Any]) -> str:
-    return " ".join(f"{k}={_fmt(config[k])}" for k in SHOWN if k in config)
+    return " ".join(f"{k}={fmt(config[k])}" for k in SHOWN if k in config)
