@@ -209,6 +209,7 @@ class Recommender:
         target: str | None = None,
         dataset_id: str | None = None,
         skip_invalid: bool = False,
+        fill_defaults: bool = False,
     ) -> ImportReport:
         """Store runs trained elsewhere (CSV or JSONL), validated first, like `hpo-recommend log`.
 
@@ -222,6 +223,7 @@ class Recommender:
             target=target,
             dataset_id=dataset_id,
             skip_invalid=skip_invalid,
+            fill_defaults=fill_defaults,
         )
 
 

@@ -44,6 +44,11 @@ def log_command(
     skip_invalid: Annotated[
         bool, typer.Option("--skip-invalid", help="Import the valid rows, report the others.")
     ] = False,
+    fill_defaults: Annotated[
+        bool,
+        typer.Option("--fill-defaults", help="Store TrainConfig's default for an empty "
+                     "hyperparameter cell instead of refusing the row (runs file only)."),
+    ] = False,
     kb: KbOption = None,
     json: JsonOption = False,
 ) -> None:
@@ -51,7 +56,9 @@ def log_command(
     per row), or the complete trials of an Optuna study (--from-optuna URL --study NAME).
 
     Any invalid row stops the import before anything is written, with a list of every bad cell
-    (row number, column, value, why), unless --skip-invalid.
+    (row number, column, value, why), unless --skip-invalid. An empty cell in a hyperparameter
+    column is invalid (unless the hyperparameter does not apply to that run, like momentum for
+    adam), unless --fill-defaults.
     """
     from recommender.kb_open import open_kb
     from recommender.run_import import import_optuna_study, import_runs
@@ -59,7 +66,7 @@ def log_command(
     if runs_file is not None and from_optuna is None and study is None and metric is None:
         report = import_runs(
             open_kb(kb), runs_file, dataset=dataset, target=target, dataset_id=dataset_id,
-            skip_invalid=skip_invalid,
+            skip_invalid=skip_invalid, fill_defaults=fill_defaults,
         )
     elif runs_file is None and from_optuna is not None and study is not None:
         report = import_optuna_study(
