@@ -11,16 +11,31 @@ from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
 import typer
-from rich.console import Console
+from rich.console import Console, ConsoleDimensions
 from rich.markup import escape
 
 from hpo_common.errors import HPORecommendError
 
+
+class _Console(Console):
+    """A rich console that, writing to a file or a pipe, never wraps: a table piped to a file
+    keeps one line per row instead of folding at 80 columns."""
+
+    @property
+    def size(self) -> ConsoleDimensions:
+        size = super().size
+        return size if self.is_terminal else ConsoleDimensions(10_000, size.height)
+
+    @size.setter
+    def size(self, new_size: tuple[int, int]) -> None:
+        Console.size.fset(self, new_size)  # type: ignore[attr-defined]
+
+
 # Human messages and progress go to stderr; stdout carries results (tables or JSON). Markup is
 # off: user text (a column "cultivar [id]", a value "[/bold]", "hpo-recommend[optuna]") is
 # printed as it is; the program's own styling passes markup=True with the user's part escaped.
-out = Console(soft_wrap=True, markup=False)
-err = Console(stderr=True, soft_wrap=True, markup=False)
+out = _Console(soft_wrap=True, markup=False)
+err = _Console(stderr=True, soft_wrap=True, markup=False)
 
 F = TypeVar("F", bound=Callable[..., Any])
 

@@ -32,8 +32,11 @@ kb_app = typer.Typer(
 app.add_typer(kb_app, name="kb")
 
 _RUN_COLUMNS = (
-    "id", "dataset_id", "status", "objective", "value", "optimizer", "learning_rate",
+    "id", "dataset_id", "study_id", "status", "objective", "value", "optimizer", "learning_rate",
     "batch_size", "n_layers", "width", "source", "created",
+)
+_STUDY_COLUMNS = (
+    "id", "dataset_name", "strategy", "status", "n_runs", "objective", "best_value", "started",
 )
 _DATASET_COLUMNS = ("id", "name", "task", "n_rows", "n_features", "n_classes", "n_runs")
 
@@ -120,10 +123,37 @@ def datasets(kb: KbOption = None, json: JsonOption = False) -> None:
         _print_frame(frame, _DATASET_COLUMNS, f"{len(frame)} datasets")
 
 
+@kb_app.command("studies")
+@handle_errors
+def studies(
+    dataset: Annotated[
+        str | None, typer.Option("--dataset", help="Dataset id (or a unique prefix).")
+    ] = None,
+    kb: KbOption = None,
+    json: JsonOption = False,
+) -> None:
+    """Every study, oldest first: id, dataset, strategy, status, trials, best value, started.
+    `hpo-recommend report ID` draws one (an id prefix or `latest` will do)."""
+    from recommender.kb_ids import resolve_dataset_id
+
+    store = _open(kb)
+    dataset_id = None if dataset is None else resolve_dataset_id(store, dataset)
+    frame = store.studies(dataset_id)
+    if json:
+        print_json(_records(frame))
+    else:
+        _print_frame(frame, _STUDY_COLUMNS, f"{len(frame)} studies")
+
+
 @kb_app.command("runs")
 @handle_errors
 def runs(
-    dataset: Annotated[str | None, typer.Option("--dataset", help="Dataset id.")] = None,
+    dataset: Annotated[
+        str | None, typer.Option("--dataset", help="Dataset id (or a unique prefix).")
+    ] = None,
+    study: Annotated[
+        str | None, typer.Option("--study", help="Study id, a unique prefix, or latest.")
+    ] = None,
     status: Annotated[
         list[str] | None, typer.Option("--status", help="ok, pruned, diverged or failed (repeat).")
     ] = None,
@@ -135,9 +165,14 @@ def runs(
     kb: KbOption = None,
     json: JsonOption = False,
 ) -> None:
-    """Stored runs, oldest first, filtered by dataset, status, source or objective."""
-    frame = _open(kb).runs(
-        dataset_id=dataset, status=status or None, source=source, objective=objective, limit=limit
+    """Stored runs, oldest first, filtered by dataset, study, status, source or objective."""
+    from recommender.kb_ids import resolve_dataset_id, resolve_study_id
+
+    store = _open(kb)
+    frame = store.runs(
+        dataset_id=None if dataset is None else resolve_dataset_id(store, dataset),
+        study_id=None if study is None else resolve_study_id(store, study),
+        status=status or None, source=source, objective=objective, limit=limit,
     )
     if json:
         print_json(_records(frame))
