@@ -13,6 +13,7 @@ import training
 from hpo_common.errors import ConfigError
 from recommender.cli import app
 from recommender.cli._common import JsonOption, err, fmt, handle_errors, out, print_json
+from recommender.cli._progress import StepProgress
 from training import CVResult, TrainConfig, TrainResult
 
 if TYPE_CHECKING:
@@ -141,15 +142,22 @@ def lr_find_command(
     """Run the learning-rate range test on DATA and print the suggested learning rate."""
     cfg = config_from(config, set_ or [])
     table = training.load_table(data, target=target, task=task)
-    result = training.lr_find(
-        training.prepare(table, seed=seed),
-        cfg,
-        device=device,
-        seed=seed,
-        min_lr=min_lr,
-        max_lr=max_lr,
-        steps=steps,
-    )
+    for note in table.notes:
+        err.print(f"note: {note}", highlight=False)
+    prepared = training.prepare(table, seed=seed)
+    with StepProgress("lr-find", steps, "step") as progress:
+        result = training.lr_find(
+            prepared,
+            cfg,
+            device=device,
+            seed=seed,
+            min_lr=min_lr,
+            max_lr=max_lr,
+            steps=steps,
+            callback=lambda step, lr, loss: progress.update(
+                step, f"lr={lr:.2g} loss={fmt(loss)}"
+            ),
+        )
     if plot is not None:
         training.plot_lr_find(result, plot)
         err.print(f"plot saved to {plot}", highlight=False)
@@ -185,46 +193,23 @@ def config_from(path: Path | None, overrides: list[str]) -> TrainConfig:
     return TrainConfig.from_dict(values)
 
 
-class _EpochProgress:
-    """A rich progress bar on stderr, advanced by `train`'s per-epoch callback (never prunes)."""
+class _EpochProgress(StepProgress):
+    """Epochs of one run or of every CV fold, from `train`'s per-epoch callback (never prunes):
+    a bar in a terminal, else a line every few seconds."""
 
     def __init__(self, max_epochs: int, folds: int, objective: str) -> None:
-        from rich.progress import (
-            BarColumn,
-            MofNCompleteColumn,
-            Progress,
-            TextColumn,
-            TimeElapsedColumn,
-        )
-
+        super().__init__("train", max_epochs * folds, "epoch")
         self._max_epochs, self._folds, self._objective = max_epochs, folds, objective
-        self._fold, self._started = 0, False
-        self._progress = Progress(
-            TextColumn("{task.description}"),
-            BarColumn(),
-            MofNCompleteColumn(),
-            TimeElapsedColumn(),
-            console=err,
-            transient=True,
-        )
-        self._task = self._progress.add_task("training", total=max_epochs * folds)
-
-    def __enter__(self) -> _EpochProgress:
-        self._progress.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._progress.stop()
+        self._fold, self._started_fold = 0, False
 
     def __call__(self, epoch: int, value: float) -> bool:
-        if epoch == 1 and self._started:
+        if epoch == 1 and self._started_fold:
             self._fold += 1  # each fold's train restarts at epoch 1
-        self._started = True
+        self._started_fold = True
         fold = f"fold {self._fold + 1}/{self._folds} " if self._folds > 1 else ""
-        self._progress.update(
-            self._task,
-            completed=self._fold * self._max_epochs + epoch,
-            description=f"{fold}epoch {epoch} {self._objective}={value:.4g}",
+        self.update(
+            self._fold * self._max_epochs + epoch,
+            f"{fold}epoch {epoch} {self._objective}={fmt(value)}",
         )
         return False
 

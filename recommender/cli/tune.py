@@ -18,6 +18,7 @@ from recommender.cli._common import (
     out,
     print_json,
 )
+from recommender.cli._progress import StepProgress
 from recommender.search import STRATEGIES
 
 if TYPE_CHECKING:  # the library (and torch) load when the command runs, not for --help
@@ -110,43 +111,17 @@ def _ray_options(
     return None
 
 
-class _TrialProgress:
-    """A live display on stderr: trial n/N, best so far, the last configuration, ETA."""
+class _TrialProgress(StepProgress):
+    """Trial n/N, best so far, ETA and the last configuration: a bar in a terminal, else one
+    line per trial."""
 
     def __init__(self, budget: int | None) -> None:
-        from rich.progress import (
-            BarColumn,
-            MofNCompleteColumn,
-            Progress,
-            TextColumn,
-            TimeElapsedColumn,
-            TimeRemainingColumn,
-        )
-
-        self._progress = Progress(
-            TextColumn("[bold]tune"),
-            BarColumn(),
-            MofNCompleteColumn(),
-            TextColumn("best {task.fields[best]}"),
-            TimeElapsedColumn(),
-            TimeRemainingColumn(),
-            TextColumn("{task.fields[last]}"),
-            console=err,
-            transient=True,
-        )
-        self._task = self._progress.add_task("trials", total=budget, best="—", last="")
-
-    def __enter__(self) -> _TrialProgress:
-        self._progress.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._progress.stop()
+        super().__init__("tune", budget, "trial")
 
     def __call__(self, event: TrialEvent) -> None:
         best = "—" if event.best_value is None else fmt(event.best_value)
-        last = f"{event.status} {fmt(event.value)}: {_brief(event.config)}"
-        self._progress.update(self._task, completed=event.done, best=best, last=last)
+        last = f"last {event.status} {fmt(event.value)}: {_brief(event.config)}"
+        self.update(event.done, f"best {best}", last, force=True)
 
 
 def _print_summary(result: TuneResult) -> None:
