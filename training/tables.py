@@ -202,7 +202,7 @@ def _resolve_task(
             f"task 'multiclass' needs a target with at least 3 classes, but '{target}' in {label} "
             "has 2; use task 'binary'"
         )
-    if n_unique > len(y) / 2:
+    if n_unique > max(MAX_INTEGER_CLASSES, len(y) / 2):
         notes.append(
             f"target '{target}' has {n_unique} classes in {len(y)} rows (more than half): if it "
             "is a quantity rather than a label, pass --task regression"
