@@ -46,7 +46,7 @@ def _unique(ids: Sequence[str], text: str, what: str, where: str, listing: str) 
         raise NotFoundError(f"no {what} id starts with {text!r} in knowledge base {where}; "
                             f"`{listing}` lists them")
     shown = ", ".join(m[:16] for m in matches[:5]) + (", ..." if len(matches) > 5 else "")
-    raise InputError(f"{what} id prefix {text!r} matches {len(matches)} {what}s ({shown}); "
+    raise InputError(f"{what} id prefix {text!r} matches {len(matches)} ids ({shown}); "
                      "give more characters")
 
 
