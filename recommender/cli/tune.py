@@ -67,7 +67,10 @@ def tune_command(
     space: Annotated[Path | None, typer.Option(help="Search-space file (.toml/.json/.yaml).")] = (
         None
     ),
-    resume: Annotated[str | None, typer.Option(help="Continue the study with this id.")] = None,
+    resume: Annotated[
+        str | None,
+        typer.Option(help="Continue this study: an id, a unique prefix of one, or latest."),
+    ] = None,
     refit: Annotated[
         bool, typer.Option(help="Retrain the best configuration on train+validation.")
     ] = False,
@@ -79,10 +82,14 @@ def tune_command(
 ) -> None:
     """Search for the best training configuration of DATA, warm-started from the knowledge base."""
     from recommender.api import Recommender
+    from recommender.kb_ids import resolve_study_id
 
     ray = _ray_options(executor, address, cpus_per_trial, gpus_per_trial)
+    recommender = Recommender(kb=kb, space=space)
+    if resume is not None:
+        resume = resolve_study_id(recommender.kb, resume)
     with _TrialProgress(budget) as progress:
-        result = Recommender(kb=kb, space=space).tune(
+        result = recommender.tune(
             data, target=target, task=task, budget=budget, timeout=timeout, strategy=strategy,
             workers=workers, seed=seed, metric=metric, warm_start=warm_start,
             pruner=None if pruner == "none" else pruner, max_epochs=max_epochs, device=device,
