@@ -19,7 +19,7 @@ from typing import Any
 import typer
 from typer.core import TyperGroup
 
-from recommender.cli._common import err, print_error
+from recommender.cli._common import print_error, print_notes
 
 # click's UsageError (bad option, missing argument, unknown command), reached through typer's public
 # BadParameter: recent typer vendors click as a private module, older typer uses click itself.
@@ -44,7 +44,7 @@ def _one_line_usage_errors() -> Iterator[None]:
 def _warnings_as_notes() -> Iterator[None]:
     """A library's warning reaches the user as one `note:` line, without a source path."""
     with warnings.catch_warnings():
-        warnings.showwarning = lambda message, *_: err.print(f"note: {message}", highlight=False)
+        warnings.showwarning = lambda message, *_: print_notes([str(message)])
         yield
 
 

@@ -6,7 +6,7 @@ import functools
 import json
 import math
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
@@ -74,6 +74,12 @@ def fmt(value: Any, digits: int = 4) -> str:
     if not math.isfinite(value):
         return "-"
     return f"{value + 0.0:.{digits}g}"  # adding 0.0 turns -0.0 into 0.0
+
+
+def print_notes(notes: Iterable[str]) -> None:
+    """What the library decided on the user's behalf, one `note:` line each on stderr."""
+    for note in notes:
+        err.print(f"note: {note}", highlight=False)
 
 
 def print_error(message: str) -> None:

@@ -17,6 +17,7 @@ from recommender.cli._common import (
     handle_errors,
     out,
     print_json,
+    print_notes,
 )
 
 if TYPE_CHECKING:
@@ -66,8 +67,7 @@ def suggest_command(
     if save_config is not None:
         save_config.write_text(json.dumps(result.suggestions[0].config, indent=2) + "\n")
         err.print(f"top configuration written to {save_config}")
-    for note in result.notes:
-        err.print(f"note: {note}", highlight=False)
+    print_notes(result.notes)
     if json_output:
         print_json(result.to_dict())
     else:

@@ -12,7 +12,15 @@ import typer
 import training
 from hpo_common.errors import ConfigError
 from recommender.cli import app
-from recommender.cli._common import JsonOption, err, fmt, handle_errors, out, print_json
+from recommender.cli._common import (
+    JsonOption,
+    err,
+    fmt,
+    handle_errors,
+    out,
+    print_json,
+    print_notes,
+)
 from recommender.cli._progress import StepProgress
 from training import CVResult, TrainConfig, TrainResult
 
@@ -84,8 +92,7 @@ def train_command(
     """Train one MLP on DATA and report its validation metrics (or their mean over --cv folds)."""
     cfg = config_from(config, set_ or [])
     table = training.load_table(data, target=target, task=task)
-    for note in table.notes:
-        err.print(f"note: {note}", highlight=False)
+    print_notes(table.notes)
     objective = metric or training.default_metric(table.task)
     with _EpochProgress(cfg.max_epochs, cv or 1, objective) as progress:
         if cv:
@@ -142,8 +149,7 @@ def lr_find_command(
     """Run the learning-rate range test on DATA and print the suggested learning rate."""
     cfg = config_from(config, set_ or [])
     table = training.load_table(data, target=target, task=task)
-    for note in table.notes:
-        err.print(f"note: {note}", highlight=False)
+    print_notes(table.notes)
     prepared = training.prepare(table, seed=seed)
     with StepProgress("lr-find", steps, "step") as progress:
         result = training.lr_find(
