@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from functools import cache
-from importlib import metadata
 
 
 # Read once: every RunRecord asks for it, and the installed version does not change meanwhile.
 @cache
 def library_version() -> str:
     """Return the installed `hpo-recommend` version, or "0+unknown" from a bare checkout."""
+    from importlib import metadata  # ~0.05 s; the command line's --help never needs it
+
     try:
         return metadata.version("hpo-recommend")
     except metadata.PackageNotFoundError:

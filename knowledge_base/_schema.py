@@ -167,7 +167,17 @@ INSERT_STUDY = """INSERT INTO studies
     VALUES (?, ?, ?, ?, ?, ?, ?, ?, NULL, 'running')"""
 FINISH_STUDY = "UPDATE studies SET finished = ?, status = ? WHERE id = ?"
 GET_STUDY = "SELECT * FROM studies WHERE id = ?"
-LIST_STUDIES = "SELECT * FROM studies ORDER BY started, id"
+# Each study with its dataset's name, its number of runs and its best `ok` value.
+LIST_STUDIES = """SELECT s.*, d.name AS dataset_name, coalesce(r.n_runs, 0) AS n_runs,
+        CASE WHEN s.direction = 'maximize' THEN r.best_max ELSE r.best_min END AS best_value
+    FROM studies s
+    LEFT JOIN datasets d ON d.id = s.dataset_id
+    LEFT JOIN (SELECT study_id, count(*) AS n_runs,
+                      min(value) FILTER (WHERE status = 'ok') AS best_min,
+                      max(value) FILTER (WHERE status = 'ok') AS best_max
+               FROM runs WHERE study_id IS NOT NULL GROUP BY study_id) r
+        ON r.study_id = s.id
+    ORDER BY s.started, s.id"""
 
 # Bulk inserts read the registered relation `incoming`; columns match by name, so a frame (or a
 # Parquet file from an older version) may lack nullable columns.

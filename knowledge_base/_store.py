@@ -241,7 +241,8 @@ class KnowledgeBase:
         return StudyRecord(**row)
 
     def studies(self, dataset_id: str | None = None) -> pd.DataFrame:
-        """Every study (of one dataset if given), oldest first."""
+        """Every study (of one dataset if given), oldest first, with `dataset_name`, `n_runs` and
+        `best_value` (the best `ok` run's value in the study's direction)."""
         with self._db.connect() as con:
             frame = _frame(con, sql.LIST_STUDIES)
         return frame if dataset_id is None else frame[frame["dataset_id"] == dataset_id]

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
-from typing import TypeAlias
+from typing import TYPE_CHECKING, TypeAlias
 
 import pandas as pd
 
@@ -23,16 +23,18 @@ from knowledge_base import DatasetRecord, KnowledgeBase
 from recommender.kb_open import cache_dir_of, open_kb
 from recommender.meta_cache import meta_features_of
 from recommender.pruners import make_pruner
-from recommender.ray_executor import RayOptions
 from recommender.run_import import ImportReport, import_runs
 from recommender.scores import objective_for
 from recommender.search import DEFAULT_MAX_CELLS
 from recommender.space import SearchSpace, default_space, load_space
 from recommender.study import Study, blackbox_dataset, create_study
 from recommender.suggest import SuggestResult, suggest
-from recommender.tune import TrialEvent, TrialLogger, TuneResult, tune
-from training import Table, load_table
+from training import Table, check_splittable, load_table
 from training.metrics import METRIC_DIRECTIONS
+
+if TYPE_CHECKING:
+    from recommender.ray_executor import RayOptions
+    from recommender.tune import TrialEvent, TrialLogger, TuneResult
 
 DataSource: TypeAlias = str | Path | pd.DataFrame | Table
 
@@ -76,6 +78,7 @@ class Recommender:
         `seed` drives the sampled candidates and the surrogate's fit (one fit per seed, cached).
         """
         table = self.table(data, target, task)
+        check_splittable(table)  # configurations for data nothing can be trained on mislead
         cache_dir = cache_dir_of(self.kb)
         return suggest(
             table,
@@ -123,6 +126,8 @@ class Recommender:
         the trials by status.
         """
         table = self.table(data, target, task)
+        from recommender.tune import tune  # torch loads only when something trains
+
         return tune(
             table,
             self.kb,
@@ -222,6 +227,7 @@ class Recommender:
         direction: str | None = None,
         name_map: Mapping[str, str] | None = None,
         dataset_tag: str | None = None,
+        fill_defaults: bool = False,
     ) -> ImportReport:
         """Store runs trained elsewhere, validated first, like `hpo-recommend log`.
 
@@ -258,6 +264,7 @@ class Recommender:
             target=target,
             dataset_id=dataset_id,
             skip_invalid=skip_invalid,
+            fill_defaults=fill_defaults,
         )
 
 

@@ -5,8 +5,13 @@ columns; any other column is kept in the run's JSON part), the score, and option
 `epochs`, `seed` and `direction`. The score is either a `metric` column naming the metric plus a
 `value` column, or columns named after standard metrics (`accuracy`, `log_loss`, ...): the
 task's default metric is then the objective if present, else the first such column; the others
-are stored as the run's metrics. Hyperparameters a row leaves empty stay empty (NULL): they are
-not filled with defaults the run may not have used.
+are stored as the run's metrics.
+
+Missing hyperparameters: a hyperparameter the file has no column for stays empty (NULL) in every
+run: the file does not say what the runs used. An empty cell in a hyperparameter column refuses
+its row, as an `ok` row without a value is refused (the value was lost, and a default may not be
+what the run used), unless the hyperparameter is inactive for that row (momentum of an adam run,
+per the default space's conditions) or `fill_defaults` asks for `TrainConfig`'s default.
 
 Every row is validated before anything is written. Row numbers count data rows from 1 (in a CSV
 the header is not a row; in a JSONL file row N is line N).
@@ -38,6 +43,7 @@ from knowledge_base import (
 )
 from recommender.kb_open import cache_dir_of
 from recommender.meta_cache import meta_features_of
+from recommender.space import default_space
 from training import (
     METRIC_DIRECTIONS,
     Table,
@@ -48,6 +54,8 @@ from training import (
 )
 
 HYPERPARAMETERS = TrainConfig.field_names()
+_DEFAULTS = TrainConfig().to_dict()
+_SPACE = default_space()  # its conditions say which hyperparameters a row may leave empty
 OPTIONAL_COLUMNS = ("status", "epochs", "seed", "direction")
 SCORE_COLUMNS = ("metric", "value")
 _SUFFIXES = (".csv", ".jsonl", ".ndjson")
@@ -111,27 +119,41 @@ def read_run_rows(path: str | Path) -> list[dict[str, Any]]:
             rows.append(row)
     if not rows:
         raise DataError(f"runs file '{file}' has no rows")
-    return [{str(k): v for k, v in row.items() if not _blank(v)} for row in rows]
+    # Blank hyperparameter cells are kept as None: `validate_runs` decides about them.
+    return [
+        {str(k): None if _blank(v) else v for k, v in row.items()
+         if str(k) in HYPERPARAMETERS or not _blank(v)}
+        for row in rows
+    ]
 
 
 def validate_runs(
-    rows: list[dict[str, Any]], *, dataset_id: str, task: str
+    rows: list[dict[str, Any]], *, dataset_id: str, task: str, fill_defaults: bool = False
 ) -> tuple[list[RunRecord], list[RowProblem]]:
-    """Turn rows into run records; every bad cell of every row becomes a `RowProblem`."""
-    numbered, problems = validate_numbered_runs(rows, dataset_id=dataset_id, task=task)
+    """Turn rows into run records; every bad cell of every row becomes a `RowProblem`.
+
+    A hyperparameter that any row has is one the file records: a row without it (an empty CSV
+    cell, a JSONL line without the key) is refused unless the hyperparameter is inactive there,
+    or `fill_defaults` (then it takes `TrainConfig`'s default).
+    """
+    numbered, problems = validate_numbered_runs(
+        rows, dataset_id=dataset_id, task=task, fill_defaults=fill_defaults
+    )
     return [record for _, record in numbered], problems
 
 
 def validate_numbered_runs(
-    rows: list[dict[str, Any]], *, dataset_id: str, task: str
+    rows: list[dict[str, Any]], *, dataset_id: str, task: str, fill_defaults: bool = False
 ) -> tuple[list[tuple[int, RunRecord]], list[RowProblem]]:
     """As `validate_runs`, each record paired with its row number (from 1)."""
     columns = {name for row in rows for name in row}
     scoring = _score_columns(columns, task)
+    recorded = tuple(name for name in HYPERPARAMETERS if name in columns)
     records: list[tuple[int, RunRecord]] = []
     problems: list[RowProblem] = []
     for number, row in enumerate(rows, start=1):
         found: list[RowProblem] = []
+        row = _fill(row, recorded, fill_defaults)
         record = _parse_row(row, number, scoring, dataset_id, task, found)
         problems.extend(found)
         if record is not None:
@@ -147,6 +169,7 @@ def import_runs(
     target: str | None = None,
     dataset_id: str | None = None,
     skip_invalid: bool = False,
+    fill_defaults: bool = False,
 ) -> ImportReport:
     """Validate every row of `runs_file`, then store the runs for one dataset.
 
@@ -154,10 +177,14 @@ def import_runs(
     its meta-features, or the id of one already in the knowledge base (`dataset_id`). If any row
     is invalid nothing is stored and `InputError` lists every bad cell, unless `skip_invalid`:
     then the valid rows are stored and the report lists the rest. Importing the same file twice
-    stores each run once (run ids derive from the row's content).
+    stores each run once (run ids derive from the row's content). An empty hyperparameter cell
+    refuses its row unless `fill_defaults` (see the module docstring).
     """
     table, record = resolve_dataset(kb, dataset, target, dataset_id)
-    return _store_rows(kb, read_run_rows(runs_file), f"'{runs_file}'", table, record, skip_invalid)
+    rows = read_run_rows(runs_file)
+    return _store_rows(
+        kb, rows, f"'{runs_file}'", table, record, skip_invalid, fill_defaults=fill_defaults
+    )
 
 
 def import_optuna_study(
@@ -242,9 +269,13 @@ def _store_rows(
     table: Table | None,
     record: DatasetRecord,
     skip_invalid: bool,
+    *,
+    fill_defaults: bool = False,
 ) -> ImportReport:
     """Validate every row, then store the dataset (with meta-features) and the valid runs."""
-    runs, problems = validate_runs(rows, dataset_id=record.id, task=record.task)
+    runs, problems = validate_runs(
+        rows, dataset_id=record.id, task=record.task, fill_defaults=fill_defaults
+    )
     check_problems(problems, len(rows), where, skip_invalid)
     added = store_runs(kb, table, record, runs)
     return ImportReport(
@@ -312,7 +343,12 @@ def _parse_row(
     def bad(column: str, reason: str) -> None:
         problems.append(RowProblem(number, column, row.get(column), reason))
 
-    config = _config(row, bad)
+    for name in (k for k, v in row.items() if v is None):
+        problems.append(RowProblem(number, name, "", (
+            f"{name} is empty; give the value this run used, or --fill-defaults to store "
+            f"TrainConfig's default ({_DEFAULTS[name]!r})"
+        )))
+    config = _config({k: v for k, v in row.items() if v is not None}, bad)
     status = str(row.get("status", "ok")).strip().lower()
     if status not in STATUSES:
         bad("status", f"status must be one of {', '.join(STATUSES)}")
@@ -349,6 +385,19 @@ def _parse_row(
         source="log",
         id=stable_run_id(dataset_id, config, **content),
     )
+
+
+def _fill(row: dict[str, Any], recorded: tuple[str, ...], fill_defaults: bool) -> dict[str, Any]:
+    """The row with each recorded hyperparameter it lacks: dropped where inactive for the row
+    (momentum of adam), `TrainConfig`'s default if `fill_defaults`, else None (refused)."""
+    given = {k: v for k, v in row.items() if v is not None}
+    for name in recorded:
+        if name in given:
+            continue
+        if not _SPACE.is_active(name, given):
+            continue
+        given[name] = _DEFAULTS[name] if fill_defaults else None
+    return given
 
 
 def _config(row: dict[str, Any], bad: Any) -> dict[str, Any]:

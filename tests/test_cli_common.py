@@ -6,7 +6,7 @@ import typer
 from typer.testing import CliRunner
 
 from hpo_common.errors import ConfigError, KnowledgeBaseError
-from recommender.cli._common import handle_errors, print_json
+from recommender.cli._common import fmt, handle_errors, print_json
 
 
 def _app_raising(exc: Exception) -> typer.Typer:
@@ -35,3 +35,15 @@ def test_failure_exits_1() -> None:
 def test_print_json_writes_nan_as_null(capsys) -> None:
     print_json({"a": float("nan"), "b": [1.5, float("inf")]})
     assert json.loads(capsys.readouterr().out) == {"a": None, "b": [1.5, None]}
+
+
+def test_messages_with_brackets_are_printed_literally() -> None:
+    hint = "importing an Optuna study needs optuna: pip install 'hpo-recommend[optuna]' [/x]"
+    result = CliRunner().invoke(_app_raising(ConfigError(hint)))
+    assert result.exit_code == 2 and result.stderr.strip() == f"error: {hint}"
+
+
+def test_fmt_never_prints_negative_zero() -> None:
+    assert (fmt(-0.0), fmt(0.0), fmt(-1.5e-6), fmt(float("nan")), fmt(3)) == (
+        "0", "0", "-1.5e-06", "-", "3"
+    )

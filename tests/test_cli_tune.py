@@ -27,8 +27,8 @@ def test_tune_json_refit_and_resume(tmp_path):
     assert payload["objective"] == "log_loss" and payload["best_value"] > 0
     assert Path(payload["checkpoint"]).is_file()
 
-    # Resuming a finished study with its budget runs nothing more.
-    again = CliRunner().invoke(app, [*args, "--resume", payload["study_id"], "--json"])
+    # Resuming a finished study with its budget runs nothing more (a unique id prefix will do).
+    again = CliRunner().invoke(app, [*args, "--resume", payload["study_id"][:8], "--json"])
     assert again.exit_code == 0, again.output
     assert len(json.loads(again.stdout)["trials"]) == 2
     # A new KB file starts with the shipped seed runs; the study added exactly its 2 trials.
@@ -43,6 +43,7 @@ def test_tune_prints_a_summary_table(tmp_path):
     )
     assert result.exit_code == 0, result.output
     assert "best score" in result.stdout and "study id" in result.stdout
+    assert "tune: trial 1/1" in result.stderr  # stderr is not a terminal: plain progress lines
 
 
 def test_tune_user_errors_are_one_line_with_exit_2(tmp_path):

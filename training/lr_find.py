@@ -14,7 +14,7 @@ Example:
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import numpy as np
@@ -45,11 +45,13 @@ def lr_find(
     min_lr: float = 1e-7,
     max_lr: float = 10.0,
     steps: int = 100,
+    callback: Callable[[int, float, float], None] | None = None,
 ) -> LRFindResult:
     """Run the range test on the training split of `data` with the model and optimizer of `config`.
 
     The config's schedule and warm-up are ignored (the sweep is the schedule); its batch size,
-    optimizer, architecture and gradient clipping are used.
+    optimizer, architecture and gradient clipping are used. `callback(step, lr, smoothed_loss)`
+    runs after each step (1-based), e.g. for a progress display.
     """
     if not (0 < min_lr < max_lr and math.isfinite(max_lr)):
         raise ConfigError(
@@ -85,6 +87,8 @@ def lr_find(
         learning_rates.append(lr)
         losses.append(smoothed)
         best = min(best, smoothed)
+        if callback is not None:
+            callback(i + 1, lr, smoothed)
         if smoothed > STOP_FACTOR * best:
             break
     return LRFindResult(tuple(learning_rates), tuple(losses), _suggest(learning_rates, losses))

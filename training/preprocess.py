@@ -46,7 +46,7 @@ def prepare(
     """
     if not 0.0 < val_fraction < 1.0:
         raise InputError(f"val_fraction must be > 0 and < 1, but got {val_fraction}")
-    _check_size(table, 2, "a train/validation split")
+    check_splittable(table)
     rare, rest, strata = _strata(table)
     n_val = int(np.ceil(val_fraction * len(rest)))
     n_train = len(rest) - n_val
@@ -66,7 +66,7 @@ def cv_splits(
     """
     if not _is_int(folds) or folds < 2:
         raise InputError(f"folds must be an integer >= 2, but got {folds!r}")
-    _check_size(table, folds, f"{folds}-fold cross-validation")
+    check_splittable(table, folds)
     splits = _fold_indices(table, folds, seed)
     return [_prepared(table, train, val, max_categories) for train, val in splits]
 
@@ -75,11 +75,26 @@ def _is_int(value: object) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
 
 
-def _check_size(table: Table, needed: int, purpose: str) -> None:
-    if table.n_rows < needed:
-        raise DataError(
-            f"table '{table.name}' has {table.n_rows} rows, but {purpose} needs at least {needed}"
-        )
+def check_splittable(table: Table, folds: int | None = None) -> None:
+    """The one rule for "too small to train on": `DataError` unless `table` can be split.
+
+    A holdout split (`folds=None`) needs 2 rows that can go to validation, k-fold CV needs k;
+    rows of single-row classes stay in training, so they do not count. `train`, `tune`,
+    `lr-find` and `suggest` all apply this rule before doing anything else.
+    """
+    needed = folds or 2
+    usable = len(_strata(table)[1])
+    if usable >= needed:
+        return
+    purpose = "a train/validation split" if folds is None else f"{folds}-fold cross-validation"
+    rows = f"table '{table.name}' has {table.n_rows} rows"
+    if table.task == "regression":
+        raise DataError(f"{rows}, but {purpose} needs at least {needed}")
+    single = table.n_rows - usable
+    raise DataError(
+        f"{rows} ({single} of them the only row of their class), but {purpose} needs at least "
+        f"{needed} rows of classes with 2 or more rows"
+    )
 
 
 def _strata(table: Table) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
@@ -96,11 +111,6 @@ def _strata(table: Table) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
 
 def _fold_indices(table: Table, folds: int, seed: int) -> Iterator[tuple[np.ndarray, np.ndarray]]:
     rare, rest, strata = _strata(table)
-    if len(rest) < folds:
-        raise DataError(
-            f"table '{table.name}' has {len(rest)} rows that can go to validation, but "
-            f"{folds}-fold cross-validation needs at least {folds}; use fewer folds"
-        )
     if strata is not None and np.bincount(strata).max() >= folds:
         splitter: KFold | StratifiedKFold = StratifiedKFold(folds, shuffle=True, random_state=seed)
     else:

@@ -202,6 +202,11 @@ def _resolve_task(
             f"task 'multiclass' needs a target with at least 3 classes, but '{target}' in {label} "
             "has 2; use task 'binary'"
         )
+    if n_unique > max(MAX_INTEGER_CLASSES, len(y) / 2):
+        notes.append(
+            f"target '{target}' has {n_unique} classes in {len(y)} rows (more than half): if it "
+            "is a quantity rather than a label, pass --task regression"
+        )
     counts = y.value_counts()
     rare = counts[counts < 2]
     if len(rare):
@@ -228,6 +233,7 @@ def _clean_features(
         notes.append(f"dropped columns as asked: {_columns_hint(drop)}")
         features = features.drop(columns=drop)
     features = _infinities_to_missing(features, notes)
+    notes.extend(filter(None, (_mostly_numbers(features[column]) for column in features.columns)))
     reasons = {column: _unusable(features[column]) for column in features.columns}
     for column, reason in reasons.items():
         if reason:
@@ -262,6 +268,24 @@ def _infinities_to_missing(features: pd.DataFrame, notes: list[str]) -> pd.DataF
     features = features.copy()
     features[changed] = features[changed].replace([np.inf, -np.inf], np.nan)
     return features
+
+
+def _mostly_numbers(column: pd.Series) -> str:
+    """A note when a text column is numbers but for a few cells (then it is one-hot encoded)."""
+    if is_numeric_feature(column) or pd.api.types.is_bool_dtype(column.dtype):
+        return ""
+    present = column.dropna()
+    head = present.iloc[:1000]  # a text column shows itself in its first cells: stay cheap
+    if len(head) == 0 or pd.to_numeric(head, errors="coerce").isna().mean() > 0.1:
+        return ""
+    bad = present[pd.to_numeric(present, errors="coerce").isna()]
+    if len(bad) == 0 or len(bad) > 0.1 * len(present):
+        return ""
+    return (
+        f"column '{column.name}' is numbers except {len(bad)} of {len(present)} cells "
+        f"({_columns_hint(list(bad.unique()))}), so it is treated as categorical; clear or fix "
+        "those cells to use it as a number"
+    )
 
 
 def _unusable(column: pd.Series) -> str:

@@ -6,18 +6,36 @@ import functools
 import json
 import math
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
 import typer
-from rich.console import Console
+from rich.console import Console, ConsoleDimensions
+from rich.markup import escape
 
 from hpo_common.errors import HPORecommendError
 
-# Human messages and progress go to stderr; stdout carries results (tables or JSON).
-out = Console(soft_wrap=True)
-err = Console(stderr=True, soft_wrap=True)
+
+class _Console(Console):
+    """A rich console that, writing to a file or a pipe, never wraps: a table piped to a file
+    keeps one line per row instead of folding at 80 columns."""
+
+    @property
+    def size(self) -> ConsoleDimensions:
+        size = super().size
+        return size if self.is_terminal else ConsoleDimensions(10_000, size.height)
+
+    @size.setter
+    def size(self, new_size: tuple[int, int]) -> None:
+        Console.size.fset(self, new_size)  # type: ignore[attr-defined]
+
+
+# Human messages and progress go to stderr; stdout carries results (tables or JSON). Markup is
+# off: user text (a column "cultivar [id]", a value "[/bold]", "hpo-recommend[optuna]") is
+# printed as it is; the program's own styling passes markup=True with the user's part escaped.
+out = _Console(soft_wrap=True, markup=False)
+err = _Console(stderr=True, soft_wrap=True, markup=False)
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -40,13 +58,33 @@ def handle_errors(command: F) -> F:
         try:
             return command(*args, **kwargs)
         except HPORecommendError as exc:
-            err.print(f"[bold red]error:[/] {exc}", highlight=False, markup=True)
+            print_error(str(exc))
             raise typer.Exit(exc.exit_code) from None
         except KeyboardInterrupt:
             err.print("interrupted")
             raise typer.Exit(130) from None
 
     return wrapper  # type: ignore[return-value]
+
+
+def fmt(value: Any, digits: int = 4) -> str:
+    """A number as people read it: `digits` significant digits, "-" if not finite, never "-0"."""
+    if not isinstance(value, float):
+        return str(value)
+    if not math.isfinite(value):
+        return "-"
+    return f"{value + 0.0:.{digits}g}"  # adding 0.0 turns -0.0 into 0.0
+
+
+def print_notes(notes: Iterable[str]) -> None:
+    """What the library decided on the user's behalf, one `note:` line each on stderr."""
+    for note in notes:
+        err.print(f"note: {note}", highlight=False)
+
+
+def print_error(message: str) -> None:
+    """One `error: ...` line on stderr; the message is shown literally, never as markup."""
+    err.print(f"[bold red]error:[/] {escape(message)}", highlight=False, markup=True)
 
 
 def print_json(payload: Any) -> None:

@@ -2,17 +2,28 @@
 
 from __future__ import annotations
 
+import math
+from datetime import datetime
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
-import pandas as pd
 import typer
-from rich.table import Table
 
-from knowledge_base import KnowledgeBase
 from recommender.cli import app
-from recommender.cli._common import JsonOption, KbOption, err, handle_errors, out, print_json
-from recommender.kb_open import open_kb
+from recommender.cli._common import (
+    JsonOption,
+    KbOption,
+    err,
+    fmt,
+    handle_errors,
+    out,
+    print_json,
+)
+
+if TYPE_CHECKING:  # pandas, DuckDB and rich tables load when a command runs, not for --help
+    import pandas as pd
+
+    from knowledge_base import KnowledgeBase
 
 kb_app = typer.Typer(
     help="Inspect, export, import and merge the knowledge base of past runs.",
@@ -21,36 +32,43 @@ kb_app = typer.Typer(
 app.add_typer(kb_app, name="kb")
 
 _RUN_COLUMNS = (
-    "id", "dataset_id", "status", "objective", "value", "optimizer", "learning_rate",
+    "id", "dataset_id", "study_id", "status", "objective", "value", "optimizer", "learning_rate",
     "batch_size", "n_layers", "width", "source", "created",
+)
+_STUDY_COLUMNS = (
+    "id", "dataset_name", "strategy", "status", "n_runs", "objective", "best_value", "started",
 )
 _DATASET_COLUMNS = ("id", "name", "task", "n_rows", "n_features", "n_classes", "n_runs")
 
 
 def _open(path: Path | None, *, create: bool = False) -> KnowledgeBase:
     """The knowledge base named by `--kb` (which must exist unless `create`), else the default."""
+    from recommender.kb_open import open_kb
+
     return open_kb(path, create=create or path is None)
 
 
 def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
     return [
-        {k: (v.isoformat() if isinstance(v, pd.Timestamp) else v) for k, v in row.items()}
+        {k: (v.isoformat() if isinstance(v, datetime) else v) for k, v in row.items()}
         for row in frame.to_dict(orient="records")
     ]
 
 
 def _cell(value: Any) -> str:
-    if value is None or (isinstance(value, float) and pd.isna(value)):
+    if value is None or (isinstance(value, float) and math.isnan(value)):
         return ""
     if isinstance(value, float):
-        return f"{value:.4g}"
-    if isinstance(value, pd.Timestamp):
+        return fmt(value)
+    if isinstance(value, datetime):  # pandas Timestamps too
         return value.strftime("%Y-%m-%d %H:%M")
     text = str(value)
     return text[:12] if len(text) == 32 or len(text) == 64 else text  # shorten ids
 
 
 def _print_frame(frame: pd.DataFrame, columns: tuple[str, ...], title: str) -> None:
+    from rich.table import Table
+
     table = Table(title=title)
     for column in columns:
         table.add_column(column, overflow="fold")
@@ -64,6 +82,8 @@ def _print_counts(counts: dict[str, int], title: str, *, as_json: bool) -> None:
     if as_json:
         print_json(counts)
         return
+    from rich.table import Table
+
     table = Table(title=title)
     table.add_column("table")
     table.add_column("rows", justify="right")
@@ -80,6 +100,8 @@ def stats(kb: KbOption = None, json: JsonOption = False) -> None:
     if json:
         print_json(result)
         return
+    from rich.table import Table
+
     table = Table(title=f"knowledge base {result['path']}")
     table.add_column("what")
     table.add_column("value", justify="right")
@@ -101,10 +123,37 @@ def datasets(kb: KbOption = None, json: JsonOption = False) -> None:
         _print_frame(frame, _DATASET_COLUMNS, f"{len(frame)} datasets")
 
 
+@kb_app.command("studies")
+@handle_errors
+def studies(
+    dataset: Annotated[
+        str | None, typer.Option("--dataset", help="Dataset id (or a unique prefix).")
+    ] = None,
+    kb: KbOption = None,
+    json: JsonOption = False,
+) -> None:
+    """Every study, oldest first: id, dataset, strategy, status, trials, best value, started.
+    `hpo-recommend report ID` draws one (an id prefix or `latest` will do)."""
+    from recommender.kb_ids import resolve_dataset_id
+
+    store = _open(kb)
+    dataset_id = None if dataset is None else resolve_dataset_id(store, dataset)
+    frame = store.studies(dataset_id)
+    if json:
+        print_json(_records(frame))
+    else:
+        _print_frame(frame, _STUDY_COLUMNS, f"{len(frame)} studies")
+
+
 @kb_app.command("runs")
 @handle_errors
 def runs(
-    dataset: Annotated[str | None, typer.Option("--dataset", help="Dataset id.")] = None,
+    dataset: Annotated[
+        str | None, typer.Option("--dataset", help="Dataset id (or a unique prefix).")
+    ] = None,
+    study: Annotated[
+        str | None, typer.Option("--study", help="Study id, a unique prefix, or latest.")
+    ] = None,
     status: Annotated[
         list[str] | None, typer.Option("--status", help="ok, pruned, diverged or failed (repeat).")
     ] = None,
@@ -116,9 +165,14 @@ def runs(
     kb: KbOption = None,
     json: JsonOption = False,
 ) -> None:
-    """Stored runs, oldest first, filtered by dataset, status, source or objective."""
-    frame = _open(kb).runs(
-        dataset_id=dataset, status=status or None, source=source, objective=objective, limit=limit
+    """Stored runs, oldest first, filtered by dataset, study, status, source or objective."""
+    from recommender.kb_ids import resolve_dataset_id, resolve_study_id
+
+    store = _open(kb)
+    frame = store.runs(
+        dataset_id=None if dataset is None else resolve_dataset_id(store, dataset),
+        study_id=None if study is None else resolve_study_id(store, study),
+        status=status or None, source=source, objective=objective, limit=limit,
     )
     if json:
         print_json(_records(frame))
@@ -199,6 +253,10 @@ def salvage(
     json: JsonOption = False,
 ) -> None:
     """Copy every readable row of a damaged knowledge base into NEW, and count what was lost."""
+    from rich.table import Table
+
+    from recommender.kb_open import open_kb
+
     result = open_kb(new, with_seed=False).salvage(damaged)
     if json:
         print_json(result)

@@ -7,15 +7,10 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.table import Table
 
 from hpo_common.errors import InputError
 from recommender.cli import app
 from recommender.cli._common import JsonOption, KbOption, err, handle_errors, out, print_json
-from recommender.integrations._mlflow_import import import_mlflow_runs
-from recommender.integrations._mlflow_names import parse_name_map
-from recommender.kb_open import open_kb
-from recommender.run_import import import_optuna_study, import_runs
 
 
 @app.command("log")
@@ -75,6 +70,11 @@ def log_command(
     skip_invalid: Annotated[
         bool, typer.Option("--skip-invalid", help="Import the valid rows, report the others.")
     ] = False,
+    fill_defaults: Annotated[
+        bool,
+        typer.Option("--fill-defaults", help="Store TrainConfig's default for an empty "
+                     "hyperparameter cell instead of refusing the row (runs file only)."),
+    ] = False,
     kb: KbOption = None,
     json: JsonOption = False,
 ) -> None:
@@ -83,8 +83,13 @@ def log_command(
     finished runs of an MLflow experiment (--from-mlflow URI --experiment NAME).
 
     Any invalid row stops the import before anything is written, with a list of every bad cell
-    (row number, column, value, why), unless --skip-invalid.
+    (row number, column, value, why), unless --skip-invalid. An empty cell in a hyperparameter
+    column is invalid (unless the hyperparameter does not apply to that run, like momentum for
+    adam), unless --fill-defaults.
     """
+    from recommender.kb_open import open_kb
+    from recommender.run_import import import_optuna_study, import_runs
+
     mlflow_options = (experiment, direction, name_map, dataset_tag)
     files = dataset or []
     one_file = files[0] if files else None
@@ -96,7 +101,7 @@ def log_command(
     ):
         report = import_runs(
             open_kb(kb), runs_file, dataset=one_file, target=target, dataset_id=dataset_id,
-            skip_invalid=skip_invalid,
+            skip_invalid=skip_invalid, fill_defaults=fill_defaults,
         )
     elif runs_file is None and from_optuna is not None and study is not None and (
         from_mlflow is None
@@ -108,6 +113,9 @@ def log_command(
     elif runs_file is None and from_mlflow is not None and experiment is not None and (
         from_optuna is None and study is None
     ):
+        from recommender.integrations._mlflow_import import import_mlflow_runs
+        from recommender.integrations._mlflow_names import parse_name_map
+
         report = import_mlflow_runs(
             open_kb(kb), from_mlflow, experiment, dataset=files, target=target,
             dataset_id=dataset_id, metric=metric, direction=direction,
@@ -129,6 +137,8 @@ def log_command(
         + (f" ({report.already_stored} already stored)" if report.already_stored else "")
     )
     if report.invalid:
+        from rich.table import Table
+
         table = Table(title=f"{len(report.invalid)} problems; those rows were skipped")
         for column in ("row", "column", "value", "why"):
             table.add_column(column)

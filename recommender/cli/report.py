@@ -9,7 +9,6 @@ import typer
 
 from recommender.cli import app
 from recommender.cli._common import JsonOption, KbOption, err, handle_errors, print_json
-from recommender.kb_open import open_kb
 
 if TYPE_CHECKING:
     from recommender.reports import ReportFiles
@@ -18,7 +17,11 @@ if TYPE_CHECKING:
 @app.command("report")
 @handle_errors
 def report_command(
-    study_id: Annotated[str, typer.Argument(help="Study id (see `hpo-recommend kb runs`).")],
+    study_id: Annotated[
+        str,
+        typer.Argument(help="Study id, a unique prefix of one, or latest (see `hpo-recommend "
+                       "kb studies`)."),
+    ],
     out: Annotated[
         Path | None,
         typer.Option("--out", help="Folder for the files (default: ./report-<study id>).",
@@ -37,10 +40,14 @@ def report_command(
     """Write PNG figures and one self-contained HTML page about a study: best value so far,
     learning curves of the best trials, hyperparameter importance, two hyperparameters against
     each other, and every trial."""
+    from recommender.kb_ids import resolve_study_id
+    from recommender.kb_open import open_kb
     from recommender.reports import study_report  # matplotlib loads only to draw a report
 
+    store = open_kb(kb)
+    study_id = resolve_study_id(store, study_id)
     folder = out if out is not None else Path(f"report-{study_id[:12]}")
-    files = study_report(open_kb(kb), study_id, folder, x=x, y=y, top=top)
+    files = study_report(store, study_id, folder, x=x, y=y, top=top)
     show_files(files, json)
 
 

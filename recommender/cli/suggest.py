@@ -4,15 +4,24 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-from rich.table import Table as RichTable
 
-from recommender.api import Recommender
 from recommender.cli import app
-from recommender.cli._common import JsonOption, KbOption, err, handle_errors, out, print_json
-from recommender.suggest import SuggestResult
+from recommender.cli._common import (
+    JsonOption,
+    KbOption,
+    err,
+    fmt,
+    handle_errors,
+    out,
+    print_json,
+    print_notes,
+)
+
+if TYPE_CHECKING:
+    from recommender.suggest import SuggestResult
 
 # The hyperparameters that matter most, in the order a person reads them.
 SHOWN = (
@@ -50,14 +59,15 @@ def suggest_command(
     json_output: JsonOption = False,
 ) -> None:
     """Recommend training configurations for DATA at once, learned from the knowledge base."""
+    from recommender.api import Recommender  # the library loads after arguments are parsed
+
     result = Recommender(kb=kb, space=space).suggest(
         data, target=target, task=task, top=top, objective=objective, seed=seed
     )
     if save_config is not None:
         save_config.write_text(json.dumps(result.suggestions[0].config, indent=2) + "\n")
         err.print(f"top configuration written to {save_config}")
-    for note in result.notes:
-        err.print(f"note: {note}", highlight=False)
+    print_notes(result.notes)
     if json_output:
         print_json(result.to_dict())
     else:
@@ -65,6 +75,8 @@ def suggest_command(
 
 
 def _print_tables(result: SuggestResult) -> None:
+    from rich.table import Table as RichTable
+
     # One column per suggestion, one row per hyperparameter: fits a narrow terminal.
     table = RichTable(
         title=f"Suggestions for {result.dataset_name} ({result.task}, objective {result.objective})"
@@ -73,7 +85,7 @@ def _print_tables(result: SuggestResult) -> None:
     for s in result.suggestions:
         table.add_column(f"#{s.rank}", overflow="fold")
     for name in SHOWN:
-        table.add_row(name, *(_fmt(s.config[name]) for s in result.suggestions))
+        table.add_row(name, *(fmt(s.config[name], 3) for s in result.suggestions))
     table.add_row(
         "predicted score",
         *(
@@ -95,7 +107,7 @@ def _print_tables(result: SuggestResult) -> None:
         for column in ("dataset", "distance", "best value", "its best configuration"):
             evidence.add_column(column)
         for d in result.similar_datasets:
-            best = "—" if d.best_value is None else f"{d.objective} {d.best_value:.4g}"
+            best = "—" if d.best_value is None else f"{d.objective} {fmt(d.best_value)}"
             evidence.add_row(d.name, f"{d.distance:.2f}", best, _brief(d.best_config))
         out.print(evidence)
     if result.known_best_runs:
@@ -104,16 +116,10 @@ def _print_tables(result: SuggestResult) -> None:
             known.add_column(column)
         for run in result.known_best_runs:
             known.add_row(
-                str(run["run_id"])[:12], f"{run[result.objective]:.4g}", _brief(run["config"])
+                str(run["run_id"])[:12], fmt(run[result.objective]), _brief(run["config"])
             )
         out.print(known)
 
 
-def _fmt(value: Any) -> str:
-    if isinstance(value, float):
-        return f"{value:.3g}"
-    return str(value)
-
-
 def _brief(config: dict[str, Any]) -> str:
-    return ", ".join(f"{k}={_fmt(config[k])}" for k in SHOWN if k in config)
+    return ", ".join(f"{k}={fmt(config[k], 3)}" for k in SHOWN if k in config)

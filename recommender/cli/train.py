@@ -4,19 +4,28 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import math
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-from rich.table import Table as RichTable
 
 import training
 from hpo_common.errors import ConfigError
 from recommender.cli import app
-from recommender.cli._common import JsonOption, err, handle_errors, out, print_json
+from recommender.cli._common import (
+    JsonOption,
+    err,
+    fmt,
+    handle_errors,
+    out,
+    print_json,
+    print_notes,
+)
+from recommender.cli._progress import StepProgress
 from training import CVResult, TrainConfig, TrainResult
+
+if TYPE_CHECKING:
+    from rich.table import Table as RichTable
 
 DataArgument = Annotated[
     Path, typer.Argument(help="CSV or Parquet file of the dataset.", show_default=False)
@@ -47,7 +56,7 @@ DeviceOption = Annotated[
     str, typer.Option("--device", help="auto (cuda, mps, cpu), cpu, cuda or mps.")
 ]
 SeedOption = Annotated[
-    int, typer.Option("--seed", help="Seed of the split, initialisation and shuffling.")
+    int, typer.Option("--seed", min=0, help="Seed of the split, initialisation and shuffling.")
 ]
 
 
@@ -83,8 +92,7 @@ def train_command(
     """Train one MLP on DATA and report its validation metrics (or their mean over --cv folds)."""
     cfg = config_from(config, set_ or [])
     table = training.load_table(data, target=target, task=task)
-    for note in table.notes:
-        err.print(f"note: {note}", highlight=False)
+    print_notes(table.notes)
     objective = metric or training.default_metric(table.task)
     with _EpochProgress(cfg.max_epochs, cv or 1, objective) as progress:
         if cv:
@@ -141,15 +149,21 @@ def lr_find_command(
     """Run the learning-rate range test on DATA and print the suggested learning rate."""
     cfg = config_from(config, set_ or [])
     table = training.load_table(data, target=target, task=task)
-    result = training.lr_find(
-        training.prepare(table, seed=seed),
-        cfg,
-        device=device,
-        seed=seed,
-        min_lr=min_lr,
-        max_lr=max_lr,
-        steps=steps,
-    )
+    print_notes(table.notes)
+    prepared = training.prepare(table, seed=seed)
+    with StepProgress("lr-find", steps, "step") as progress:
+        result = training.lr_find(
+            prepared,
+            cfg,
+            device=device,
+            seed=seed,
+            min_lr=min_lr,
+            max_lr=max_lr,
+            steps=steps,
+            callback=lambda step, lr, loss: progress.update(
+                step, f"lr={lr:.2g} loss={fmt(loss)}"
+            ),
+        )
     if plot is not None:
         training.plot_lr_find(result, plot)
         err.print(f"plot saved to {plot}", highlight=False)
@@ -185,52 +199,35 @@ def config_from(path: Path | None, overrides: list[str]) -> TrainConfig:
     return TrainConfig.from_dict(values)
 
 
-class _EpochProgress:
-    """A rich progress bar on stderr, advanced by `train`'s per-epoch callback (never prunes)."""
+class _EpochProgress(StepProgress):
+    """Epochs of one run or of every CV fold, from `train`'s per-epoch callback (never prunes):
+    a bar in a terminal, else a line every few seconds."""
 
     def __init__(self, max_epochs: int, folds: int, objective: str) -> None:
+        super().__init__("train", max_epochs * folds, "epoch")
         self._max_epochs, self._folds, self._objective = max_epochs, folds, objective
-        self._fold, self._started = 0, False
-        self._progress = Progress(
-            TextColumn("{task.description}"),
-            BarColumn(),
-            MofNCompleteColumn(),
-            TimeElapsedColumn(),
-            console=err,
-            transient=True,
-        )
-        self._task = self._progress.add_task("training", total=max_epochs * folds)
-
-    def __enter__(self) -> _EpochProgress:
-        self._progress.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._progress.stop()
+        self._fold, self._started_fold = 0, False
 
     def __call__(self, epoch: int, value: float) -> bool:
-        if epoch == 1 and self._started:
+        if epoch == 1 and self._started_fold:
             self._fold += 1  # each fold's train restarts at epoch 1
-        self._started = True
+        self._started_fold = True
         fold = f"fold {self._fold + 1}/{self._folds} " if self._folds > 1 else ""
-        self._progress.update(
-            self._task,
-            completed=self._fold * self._max_epochs + epoch,
-            description=f"{fold}epoch {epoch} {self._objective}={value:.4g}",
+        self.update(
+            self._fold * self._max_epochs + epoch,
+            f"{fold}epoch {epoch} {self._objective}={fmt(value)}",
         )
         return False
 
 
-def _fmt(value: float) -> str:
-    return "-" if not math.isfinite(value) else f"{value:.4g}"
-
-
 def _result_table(result: TrainResult, name: str) -> RichTable:
+    from rich.table import Table as RichTable
+
     table = RichTable(title=f"train {name}: {result.status}", show_header=False)
     table.add_row("objective", f"{result.objective} ({result.direction})")
-    table.add_row("value", _fmt(result.value))
+    table.add_row("value", fmt(result.value))
     for metric, value in result.metrics.items():
-        table.add_row(f"  {metric}", _fmt(value))
+        table.add_row(f"  {metric}", fmt(value))
     table.add_row("best epoch", f"{result.best_epoch} of {result.epochs_run} run")
     table.add_row("wall seconds", f"{result.wall_seconds:.2f}")
     table.add_row("device", result.device)
@@ -241,6 +238,8 @@ def _result_table(result: TrainResult, name: str) -> RichTable:
 
 
 def _cv_table(result: CVResult, name: str) -> RichTable:
+    from rich.table import Table as RichTable
+
     table = RichTable(
         title=f"train {name}: {len(result.folds)}-fold CV, {result.objective} ({result.direction})"
     )
@@ -250,12 +249,12 @@ def _cv_table(result: CVResult, name: str) -> RichTable:
         table.add_row(
             str(i),
             fold.status,
-            _fmt(fold.value),
+            fmt(fold.value),
             str(fold.best_epoch),
             str(fold.epochs_run),
             f"{fold.wall_seconds:.2f}",
         )
     table.add_row(
-        "mean ± std", f"{result.n_ok} ok", f"{_fmt(result.mean)} ± {_fmt(result.std)}", "", "", ""
+        "mean ± std", f"{result.n_ok} ok", f"{fmt(result.mean)} ± {fmt(result.std)}", "", "", ""
     )
     return table

@@ -3,26 +3,27 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-from rich.progress import (
-    BarColumn,
-    MofNCompleteColumn,
-    Progress,
-    TextColumn,
-    TimeElapsedColumn,
-    TimeRemainingColumn,
-)
-from rich.table import Table as RichTable
 
 from hpo_common.errors import InputError
-from recommender.api import Recommender
 from recommender.cli import app
-from recommender.cli._common import JsonOption, KbOption, err, handle_errors, out, print_json
-from recommender.ray_executor import RayOptions
+from recommender.cli._common import (
+    JsonOption,
+    KbOption,
+    err,
+    fmt,
+    handle_errors,
+    out,
+    print_json,
+)
+from recommender.cli._progress import StepProgress
 from recommender.search import DEFAULT_MAX_CELLS, STRATEGIES
-from recommender.tune import TrialEvent, TuneResult
+
+if TYPE_CHECKING:  # the library (and torch) load when the command runs, not for --help
+    from recommender.ray_executor import RayOptions
+    from recommender.tune import TrialEvent, TuneResult
 
 SHOWN = ("optimizer", "learning_rate", "batch_size", "n_layers", "width")
 
@@ -69,11 +70,16 @@ def tune_command(
     metric: Annotated[str | None, typer.Option(help="Objective (default log_loss / r2).")] = None,
     max_epochs: Annotated[int | None, typer.Option(min=1, help="Cap on epochs per trial.")] = None,
     device: Annotated[str, typer.Option(help="auto, cpu, cuda or mps.")] = "auto",
-    seed: Annotated[int, typer.Option(help="Seed of the split, the search and training.")] = 0,
+    seed: Annotated[
+        int, typer.Option(min=0, help="Seed of the split, the search and training.")
+    ] = 0,
     space: Annotated[Path | None, typer.Option(help="Search-space file (.toml/.json/.yaml).")] = (
         None
     ),
-    resume: Annotated[str | None, typer.Option(help="Continue the study with this id.")] = None,
+    resume: Annotated[
+        str | None,
+        typer.Option(help="Continue this study: an id, a unique prefix of one, or latest."),
+    ] = None,
     refit: Annotated[
         bool, typer.Option(help="Retrain the best configuration on train+validation.")
     ] = False,
@@ -96,9 +102,15 @@ def tune_command(
     json_output: JsonOption = False,
 ) -> None:
     """Search for the best training configuration of DATA, warm-started from the knowledge base."""
+    from recommender.api import Recommender
+    from recommender.kb_ids import resolve_study_id
+
     ray = _ray_options(executor, address, cpus_per_trial, gpus_per_trial)
+    recommender = Recommender(kb=kb, space=space)
+    if resume is not None:
+        resume = resolve_study_id(recommender.kb, resume)
     with _TrialProgress(budget) as progress:
-        result = Recommender(kb=kb, space=space).tune(
+        result = recommender.tune(
             data, target=target, task=task, budget=budget, timeout=timeout, strategy=strategy,
             workers=workers, seed=seed, metric=metric, warm_start=warm_start,
             pruner=None if pruner == "none" else pruner, max_epochs=max_epochs, device=device,
@@ -120,51 +132,38 @@ def _ray_options(
     if executor not in ("local", "ray"):
         raise InputError(f"--executor must be local or ray, but got {executor!r}")
     if executor == "ray":
+        from recommender.ray_executor import RayOptions
+
         return RayOptions(address, cpus_per_trial, gpus_per_trial)
     if address is not None or cpus_per_trial != 1.0 or gpus_per_trial != 0.0:
         raise InputError("--address, --cpus-per-trial and --gpus-per-trial go with --executor ray")
     return None
 
 
-class _TrialProgress:
-    """A live display on stderr: trial n/N, best so far, the last configuration, ETA."""
+class _TrialProgress(StepProgress):
+    """Trial n/N, best so far, ETA and the last configuration: a bar in a terminal, else one
+    line per trial."""
 
     def __init__(self, budget: int | None) -> None:
-        self._progress = Progress(
-            TextColumn("[bold]tune"),
-            BarColumn(),
-            MofNCompleteColumn(),
-            TextColumn("best {task.fields[best]}"),
-            TimeElapsedColumn(),
-            TimeRemainingColumn(),
-            TextColumn("{task.fields[last]}"),
-            console=err,
-            transient=True,
-        )
-        self._task = self._progress.add_task("trials", total=budget, best="—", last="")
-
-    def __enter__(self) -> _TrialProgress:
-        self._progress.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._progress.stop()
+        super().__init__("tune", budget, "trial")
 
     def __call__(self, event: TrialEvent) -> None:
-        best = "—" if event.best_value is None else f"{event.best_value:.4g}"
-        last = f"{event.status} {event.value:.4g}: {_brief(event.config)}"
-        self._progress.update(self._task, completed=event.done, best=best, last=last)
+        best = "—" if event.best_value is None else fmt(event.best_value)
+        last = f"last {event.status} {fmt(event.value)}: {_brief(event.config)}"
+        self.update(event.done, f"best {best}", last, force=True)
 
 
 def _print_summary(result: TuneResult) -> None:
+    from rich.table import Table as RichTable
+
     title = f"tune {result.dataset_name}: study {result.study_id} ({result.status})"
     table = RichTable(title=title)
     table.add_column("")
     table.add_column("")
-    best = "—" if result.best_value is None else f"{result.objective} {result.best_value:.5g}"
+    best = "—" if result.best_value is None else f"{result.objective} {fmt(result.best_value, 5)}"
     table.add_row("best score", best)
     for name, value in (result.best_config or {}).items():
-        table.add_row(f"  {name}", _fmt(value))
+        table.add_row(f"  {name}", fmt(value))
     table.add_row("trials", ", ".join(f"{n} {s}" for s, n in result.counts.items()))
     table.add_row("knowledge base", result.kb_path or "(in memory)")
     table.add_row("study id", result.study_id)
@@ -173,9 +172,5 @@ def _print_summary(result: TuneResult) -> None:
     out.print(table)
 
 
-def _fmt(value: Any) -> str:
-    return f"{value:.4g}" if isinstance(value, float) else str(value)
-
-
 def _brief(config: dict[str, Any]) -> str:
-    return " ".join(f"{k}={_fmt(config[k])}" for k in SHOWN if k in config)
+    return " ".join(f"{k}={fmt(config[k])}" for k in SHOWN if k in config)

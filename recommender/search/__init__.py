@@ -14,46 +14,55 @@ together, for `training.train_many`).
 
 from __future__ import annotations
 
-from recommender.search._base import (
-    Config,
-    PortfolioSearcher,
-    RandomSearcher,
-    Searcher,
-    config_key,
-)
-from recommender.search._batch import ask_batch
-from recommender.search._evolution import EvolutionSearcher
-from recommender.search._grid import (
-    DEFAULT_MAX_CELLS,
-    GridSearcher,
-    check_grid_size,
-    count_cells,
-    enumerate_cells,
-    grid_values,
-)
-from recommender.search._prior import FlatPrior, KBPrior, Prior
-from recommender.search._surrogate import SurrogateSearcher, expected_improvement
+from typing import TYPE_CHECKING
 
+from hpo_common.lazy import lazy_exports
+
+if TYPE_CHECKING:
+    from recommender.search._base import Config as Config
+    from recommender.search._base import PortfolioSearcher as PortfolioSearcher
+    from recommender.search._base import RandomSearcher as RandomSearcher
+    from recommender.search._base import Searcher as Searcher
+    from recommender.search._base import config_key as config_key
+    from recommender.search._batch import ask_batch as ask_batch
+    from recommender.search._evolution import EvolutionSearcher as EvolutionSearcher
+    from recommender.search._grid import GridSearcher as GridSearcher
+    from recommender.search._grid import check_grid_size as check_grid_size
+    from recommender.search._grid import count_cells as count_cells
+    from recommender.search._grid import enumerate_cells as enumerate_cells
+    from recommender.search._grid import grid_values as grid_values
+    from recommender.search._prior import FlatPrior as FlatPrior
+    from recommender.search._prior import KBPrior as KBPrior
+    from recommender.search._prior import Prior as Prior
+    from recommender.search._surrogate import SurrogateSearcher as SurrogateSearcher
+    from recommender.search._surrogate import expected_improvement as expected_improvement
+
+# Here, not in a submodule: the command line lists the strategies and the grid limit without
+# loading LightGBM.
 STRATEGIES = ("surrogate", "random", "portfolio", "grid", "evolution")
+#: The largest grid (in cells) the "grid" strategy accepts unless the user raises it.
+DEFAULT_MAX_CELLS = 10_000
 
-__all__ = [
-    "DEFAULT_MAX_CELLS",
-    "STRATEGIES",
-    "Config",
-    "EvolutionSearcher",
-    "FlatPrior",
-    "GridSearcher",
-    "KBPrior",
-    "PortfolioSearcher",
-    "Prior",
-    "RandomSearcher",
-    "Searcher",
-    "SurrogateSearcher",
-    "ask_batch",
-    "check_grid_size",
-    "config_key",
-    "count_cells",
-    "enumerate_cells",
-    "expected_improvement",
-    "grid_values",
-]
+# Public name -> the module that defines it.
+_MODULES = {
+    "Config": "_base",
+    "PortfolioSearcher": "_base",
+    "RandomSearcher": "_base",
+    "Searcher": "_base",
+    "config_key": "_base",
+    "ask_batch": "_batch",
+    "EvolutionSearcher": "_evolution",
+    "GridSearcher": "_grid",
+    "check_grid_size": "_grid",
+    "count_cells": "_grid",
+    "enumerate_cells": "_grid",
+    "grid_values": "_grid",
+    "FlatPrior": "_prior",
+    "KBPrior": "_prior",
+    "Prior": "_prior",
+    "SurrogateSearcher": "_surrogate",
+    "expected_improvement": "_surrogate",
+}
+
+__all__ = ["DEFAULT_MAX_CELLS", "STRATEGIES", *sorted(_MODULES)]
+lazy_exports(__name__, _MODULES)

@@ -16,12 +16,12 @@ from typing import Any
 import numpy as np
 
 from hpo_common.errors import InputError
+from recommender.search import DEFAULT_MAX_CELLS
 from recommender.search._base import Config, Searcher
 from recommender.search._prior import FlatPrior, Prior
 from recommender.space import Categorical, Distribution, Float, GridLevels, Int, SearchSpace, Value
 
 DEFAULT_GRID_LEVELS = 3  # points of a numeric parameter without `grid` or `levels` in the space
-DEFAULT_MAX_CELLS = 10_000
 
 
 def grid_values(dist: Distribution, spec: GridLevels | None = None) -> list[Value]:

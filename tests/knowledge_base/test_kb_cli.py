@@ -85,3 +85,53 @@ def test_bad_paths_and_values_give_one_line_and_exit_2(args, kb_path, tmp_path) 
     assert result.exit_code == 2, result.output
     assert result.stderr.startswith("error:") and len(result.stderr.strip().splitlines()) == 1
     assert "Traceback" not in result.output
+
+
+@pytest.fixture
+def studies_kb(tmp_path) -> tuple[str, list[str]]:
+    """Two studies on one dataset (ids "aaa1..." and "aaa2..."), the second with 3 runs."""
+    kb = KnowledgeBase(tmp_path / "kb.duckdb")
+    kb.add_dataset(dataset(0))
+    ids = ["aaa1" + "0" * 28, "aaa2" + "0" * 28]
+    for study_id in ids:
+        kb.start_study("fp0", "surrogate", objective="log_loss", direction="minimize",
+                       study_id=study_id)
+    kb.log_runs([run("fp0", v, study_id=ids[1], status=s)
+                 for v, s in ((0.3, "ok"), (0.2, "ok"), (0.1, "pruned"))])
+    kb.log_runs([run("fp0", 0.05)])  # a run outside any study
+    return str(kb.path), ids
+
+
+def test_studies_lists_trials_and_best_value(studies_kb) -> None:
+    kb, ids = studies_kb
+    studies = as_json("studies", "--kb", kb)
+    assert [s["id"] for s in studies] == ids
+    assert [(s["n_runs"], s["best_value"]) for s in studies] == [(0, None), (3, 0.2)]
+    assert studies[1]["dataset_name"] == "data0"
+    table = invoke("studies", "--kb", kb)
+    assert table.exit_code == 0 and "aaa2" in table.stdout and "data0" in table.stdout
+
+
+def test_runs_by_study_prefix_or_latest_show_the_study(studies_kb) -> None:
+    kb, ids = studies_kb
+    assert {r["study_id"] for r in as_json("runs", "--kb", kb, "--study", "aaa2")} == {ids[1]}
+    assert len(as_json("runs", "--kb", kb, "--study", "latest")) == 3
+    assert len(as_json("runs", "--kb", kb, "--dataset", "fp")) == 4  # a unique dataset prefix
+    assert "study_id" in invoke("runs", "--kb", kb).stdout
+
+
+@pytest.mark.parametrize(
+    ("args", "shown"),
+    [
+        (("runs", "--study", "aaa"), "matches 2 ids"),
+        (("runs", "--study", "zzz"), "no study id starts with 'zzz'"),
+        (("runs", "--dataset", "nosuch"), "no dataset id starts with 'nosuch'"),
+        (("studies", "--dataset", "nosuch"), "no dataset id starts with 'nosuch'"),
+    ],
+)
+def test_unknown_or_ambiguous_ids_exit_2(args, shown, studies_kb) -> None:
+    kb, _ = studies_kb
+    result = invoke(*args, "--kb", kb)
+    assert result.exit_code == 2, result.output
+    assert result.stderr.startswith("error:") and shown in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1

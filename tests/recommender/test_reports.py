@@ -65,15 +65,17 @@ def test_report_cli_other_axes_and_json(kb_and_study: tuple[Path, str], tmp_path
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (["report", "no-such-study"], "study 'no-such-study' is not in knowledge base"),
+        (["report", "no-such-study"], "no study id starts with 'no-such-study'"),
         (["report", "STUDY", "--x", "colour"], "--x/--y must name a hyperparameter"),
+        (["report", "PREFIX", "--x", "colour"], "--x/--y must name a hyperparameter"),
     ],
 )
 def test_report_cli_bad_input_is_one_line_exit_2(
     kb_and_study: tuple[Path, str], tmp_path: Path, args: list[str], message: str
 ) -> None:
     path, study_id = kb_and_study
-    args = [study_id if a == "STUDY" else a for a in args]
+    ids = {"STUDY": study_id, "PREFIX": study_id[:6]}  # a unique prefix names the study too
+    args = [ids.get(a, a) for a in args]
     result = runner.invoke(app, [*args, "--kb", str(path), "--out", str(tmp_path)])
     assert result.exit_code == 2
     assert message in result.output and len(result.output.strip().splitlines()) == 1

@@ -19,9 +19,9 @@ GOOD_ROWS = [
     {"optimizer": "adam", "learning_rate": "0.001", "batch_size": "64", "metric": "log_loss",
      "value": "0.31", "status": "ok", "epochs": "20", "seed": "1", "my_tag": "baseline"},
     {"optimizer": "sgd", "learning_rate": "0.1", "momentum": "0.9", "nesterov": "true",
-     "metric": "accuracy", "value": "0.88", "epochs": "12"},
-    {"optimizer": "sgd", "learning_rate": "5", "metric": "log_loss", "value": "",
-     "status": "diverged"},
+     "batch_size": "32", "metric": "accuracy", "value": "0.88", "epochs": "12"},
+    {"optimizer": "sgd", "learning_rate": "5", "momentum": "0", "nesterov": "false",
+     "batch_size": "32", "metric": "log_loss", "value": "", "status": "diverged"},
 ]
 
 
@@ -56,7 +56,7 @@ def test_csv_round_trip_registers_the_dataset_and_is_idempotent(data_csv, tmp_pa
     assert set(runs["source"]) == {"log"}
     assert sorted(runs["status"]) == ["diverged", "ok", "ok"]
     nesterov = runs[runs["optimizer"] == "sgd"]["nesterov"].dropna().tolist()
-    assert nesterov == [True]
+    assert sorted(nesterov) == [False, True]
 
     again = import_runs(kb, runs_csv, dataset=data_csv, target="y")
     assert (again.imported, again.already_stored) == (0, 3)
@@ -172,3 +172,31 @@ def test_recommender_log_runs_imports_the_example_runs_file_once(tmp_path) -> No
                          target="cultivar")
     assert (first.imported, again.imported, again.already_stored) == (4, 0, 4)
     assert len(rec.kb.runs(source="log")) == 4
+
+
+def test_an_empty_hyperparameter_cell_refuses_its_row_unless_defaults_are_asked(
+    data_csv, tmp_path
+) -> None:
+    kb = str(tmp_path / "kb.duckdb")
+    rows = [
+        {"optimizer": "adam", "learning_rate": "0.01", "metric": "log_loss", "value": "0.3"},
+        {"optimizer": "adam", "learning_rate": "", "metric": "log_loss", "value": "0.4"},
+        # momentum does not apply to adam: its empty cell is no loss of information
+        {"optimizer": "sgd", "learning_rate": "0.1", "momentum": "0.9", "metric": "log_loss",
+         "value": "0.5"},
+    ]
+    runs_csv = write_csv(tmp_path / "runs.csv", rows)
+    args = ["log", runs_csv, "--dataset", data_csv, "--target", "y", "--kb", kb]
+    refused = CliRunner().invoke(app, args)
+    assert refused.exit_code == 2 and "Traceback" not in refused.output
+    assert "1 of 3 rows" in refused.stderr
+    assert "row 2, column 'learning_rate', value '': learning_rate is empty" in refused.stderr
+    assert "--fill-defaults" in refused.stderr
+    assert KnowledgeBase(kb).runs(source="log").empty  # nothing imported
+
+    filled = CliRunner().invoke(app, [*args, "--fill-defaults", "--json"])
+    assert filled.exit_code == 0, filled.output
+    assert json.loads(filled.stdout)["imported"] == 3
+    stored = KnowledgeBase(kb).runs(source="log").sort_values("value")
+    assert list(stored["learning_rate"]) == [0.01, 0.001, 0.1]  # 0.001: TrainConfig's default
+    assert pd.isna(stored["momentum"].iloc[0])  # adam's momentum stays empty
