@@ -143,9 +143,18 @@ def validate_runs(
 
 
 def validate_numbered_runs(
-    rows: list[dict[str, Any]], *, dataset_id: str, task: str, fill_defaults: bool = False
+    rows: list[dict[str, Any]],
+    *,
+    dataset_id: str,
+    task: str,
+    fill_defaults: bool = False,
+    own_params: bool = False,
 ) -> tuple[list[tuple[int, RunRecord]], list[RowProblem]]:
-    """As `validate_runs`, each record paired with its row number (from 1)."""
+    """As `validate_runs`, each record paired with its row number (from 1).
+
+    With `own_params` each row records only the hyperparameters it has (tracker runs, which log
+    their own parameters), so a hyperparameter another row has is not missing from it.
+    """
     columns = {name for row in rows for name in row}
     scoring = _score_columns(columns, task)
     recorded = tuple(name for name in HYPERPARAMETERS if name in columns)
@@ -153,7 +162,8 @@ def validate_numbered_runs(
     problems: list[RowProblem] = []
     for number, row in enumerate(rows, start=1):
         found: list[RowProblem] = []
-        row = _fill(row, recorded, fill_defaults)
+        own = tuple(name for name in recorded if name in row) if own_params else recorded
+        row = _fill(row, own, fill_defaults)
         record = _parse_row(row, number, scoring, dataset_id, task, found)
         problems.extend(found)
         if record is not None:

@@ -96,7 +96,9 @@ def import_mlflow_runs(
     validated: list[tuple[Table | None, DatasetRecord, list[RunRecord]]] = []
     for (table, record), numbered in groups.values():
         rows = [_row(runs[i], record.task, metric, direction, name_map) for i in numbered]
-        good, found = validate_numbered_runs(rows, dataset_id=record.id, task=record.task)
+        good, found = validate_numbered_runs(
+            rows, dataset_id=record.id, task=record.task, own_params=True
+        )
         problems += [_relabel(p, runs, numbered) for p in found]
         validated.append((table, record, [
             _complete(run_record, runs[numbered[n - 1]], record.id, name_map)
