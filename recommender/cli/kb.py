@@ -55,6 +55,11 @@ def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
     ]
 
 
+def _count(n: int, one: str, many: str) -> str:
+    """'1 study', '2 studies': a table title that reads right for every count."""
+    return f"{n} {one if n == 1 else many}"
+
+
 def _cell(value: Any) -> str:
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return ""
@@ -120,7 +125,7 @@ def datasets(kb: KbOption = None, json: JsonOption = False) -> None:
     if json:
         print_json(_records(frame))
     else:
-        _print_frame(frame, _DATASET_COLUMNS, f"{len(frame)} datasets")
+        _print_frame(frame, _DATASET_COLUMNS, _count(len(frame), "dataset", "datasets"))
 
 
 @kb_app.command("studies")
@@ -142,7 +147,7 @@ def studies(
     if json:
         print_json(_records(frame))
     else:
-        _print_frame(frame, _STUDY_COLUMNS, f"{len(frame)} studies")
+        _print_frame(frame, _STUDY_COLUMNS, _count(len(frame), "study", "studies"))
 
 
 @kb_app.command("runs")
@@ -177,7 +182,7 @@ def runs(
     if json:
         print_json(_records(frame))
     else:
-        _print_frame(frame, _RUN_COLUMNS, f"{len(frame)} runs (--limit {limit})")
+        _print_frame(frame, _RUN_COLUMNS, f"{_count(len(frame), 'run', 'runs')} (--limit {limit})")
 
 
 @kb_app.command("export")

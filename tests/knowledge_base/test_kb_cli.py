@@ -44,6 +44,8 @@ def test_stats_datasets_and_runs(kb_path) -> None:
     for command, shown in (("stats", "runs_by_status"), ("datasets", "data0"), ("runs", "2 runs")):
         result = invoke(command, "--kb", kb_path)
         assert result.exit_code == 0 and shown in result.stdout
+    assert "1 dataset\n" in invoke("datasets", "--kb", kb_path).stdout  # not "1 datasets"
+    assert "1 run (--limit 1)" in invoke("runs", "--kb", kb_path, "--limit", "1").stdout
 
 
 def test_export_import_merge_round_trip(kb_path, tmp_path) -> None:
