@@ -5,12 +5,13 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import duckdb
-import pandas as pd
 import pyarrow as pa
-import pyarrow.parquet as pq
+
+if TYPE_CHECKING:  # queries return DataFrames (pyarrow builds them); `kb stats` needs no pandas
+    import pandas as pd
 
 from hpo_common.errors import InputError, NotFoundError, SchemaVersionError
 from hpo_common.version import library_version
@@ -376,6 +377,8 @@ class KnowledgeBase:
 
     def export_parquet(self, directory: str | Path) -> dict[str, int]:
         """Write every table to `<directory>/<table>.parquet` plus a manifest; return row counts."""
+        import pyarrow.parquet as parquet
+
         folder = Path(directory).expanduser()
         if folder.exists() and not folder.is_dir():
             raise InputError(f"export target {folder} is a file; give a folder")
@@ -384,7 +387,7 @@ class KnowledgeBase:
         with self._db.connect() as con:
             for table in sql.DATA_TABLES:
                 arrow = con.sql(sql.SELECT_ALL[table]).to_arrow_table()
-                pq.write_table(arrow, folder / f"{table}.parquet")
+                parquet.write_table(arrow, folder / f"{table}.parquet")
                 counts[table] = arrow.num_rows
         manifest = {
             "format": _FORMAT,
@@ -401,6 +404,8 @@ class KnowledgeBase:
 
         Rows whose ids are already stored are skipped, so importing twice changes nothing.
         """
+        import pyarrow.parquet as parquet
+
         folder = Path(directory).expanduser()
         if not folder.is_dir():
             raise InputError(f"import source {folder} is not a folder of Parquet files")
@@ -413,7 +418,7 @@ class KnowledgeBase:
                     f"this version reads up to {self.schema_version}): upgrade hpo-recommend"
                 )
         files = {t: folder / f"{t}.parquet" for t in sql.DATA_TABLES}
-        tables = {t: pq.read_table(f) for t, f in files.items() if f.exists()}
+        tables = {t: parquet.read_table(f) for t, f in files.items() if f.exists()}
         if not tables:
             raise InputError(
                 f"{folder} holds none of {', '.join(f.name for f in files.values())}"
