@@ -76,6 +76,8 @@ def test_kb_commands_load_neither_torch_nor_sklearn(tmp_path) -> None:
     )
     assert codes == [0, 0, 0]
     assert not loaded & {"torch", "sklearn", "lightgbm", "matplotlib"}
+    codes, loaded = loaded_by(["kb", "stats", "--kb", kb])
+    assert codes == [0] and "duckdb" in loaded and "pandas" not in loaded
 
 
 def test_suggest_does_not_load_torch(tmp_path) -> None:
