@@ -8,6 +8,7 @@ a connection unusable), and the slices that fail are counted as lost.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import pyarrow as pa
@@ -62,7 +63,11 @@ def _ids(tables: dict[str, pa.Table], table: str) -> pa.Array:
     return tables[table]["id"].combine_chunks() if table in tables else pa.array([], pa.string())
 
 
-def _keep(tables: dict[str, pa.Table], table: str, column: str, mask_of) -> None:  # noqa: ANN001
+def _keep(
+    tables: dict[str, pa.Table], table: str, column: str,
+    mask_of: Callable[[pa.ChunkedArray], pa.ChunkedArray],
+) -> None:
+    """Keep the rows of `table` whose `column` passes `mask_of` (an absent table stays absent)."""
     if table in tables:
         tables[table] = tables[table].filter(mask_of(tables[table][column]))
 

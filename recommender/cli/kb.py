@@ -71,6 +71,14 @@ def _cell(value: Any) -> str:
     return text[:12] if len(text) == 32 or len(text) == 64 else text  # shorten ids
 
 
+def _show(frame: pd.DataFrame, columns: tuple[str, ...], title: str, *, as_json: bool) -> None:
+    """A listing as JSON records, or as a titled table of `columns`."""
+    if as_json:
+        print_json(_records(frame))
+    else:
+        _print_frame(frame, columns, title)
+
+
 def _print_frame(frame: pd.DataFrame, columns: tuple[str, ...], title: str) -> None:
     from rich.table import Table
 
@@ -122,10 +130,7 @@ def stats(kb: KbOption = None, json: JsonOption = False) -> None:
 def datasets(kb: KbOption = None, json: JsonOption = False) -> None:
     """Every dataset in the knowledge base with its number of runs."""
     frame = _open(kb).datasets()
-    if json:
-        print_json(_records(frame))
-    else:
-        _print_frame(frame, _DATASET_COLUMNS, _count(len(frame), "dataset", "datasets"))
+    _show(frame, _DATASET_COLUMNS, _count(len(frame), "dataset", "datasets"), as_json=json)
 
 
 @kb_app.command("studies")
@@ -144,10 +149,7 @@ def studies(
     store = _open(kb)
     dataset_id = None if dataset is None else resolve_dataset_id(store, dataset)
     frame = store.studies(dataset_id)
-    if json:
-        print_json(_records(frame))
-    else:
-        _print_frame(frame, _STUDY_COLUMNS, _count(len(frame), "study", "studies"))
+    _show(frame, _STUDY_COLUMNS, _count(len(frame), "study", "studies"), as_json=json)
 
 
 @kb_app.command("runs")
@@ -179,10 +181,8 @@ def runs(
         study_id=None if study is None else resolve_study_id(store, study),
         status=status or None, source=source, objective=objective, limit=limit,
     )
-    if json:
-        print_json(_records(frame))
-    else:
-        _print_frame(frame, _RUN_COLUMNS, f"{_count(len(frame), 'run', 'runs')} (--limit {limit})")
+    title = f"{_count(len(frame), 'run', 'runs')} (--limit {limit})"
+    _show(frame, _RUN_COLUMNS, title, as_json=json)
 
 
 @kb_app.command("export")
