@@ -1,0 +1,65 @@
+"""The default pruner: stop a trial only when even an optimistic extrapolation of its learning
+curve cannot reach the study's best trial.
+
+The median rule compares a trial at epoch e with other trials at epoch e, which stops slow
+starters (warm-up, one-cycle, a small learning rate) that would have finished first, and with a
+handful of earlier trials the median is noise. This pruner asks the knowledge base's curve model
+(`CurveModel`, fitted on every stored curve) how far a curve with this prefix and this schedule
+can still go, and stops the trial when its best value so far plus that optimistic improvement is
+still worse than the incumbent (the best value any earlier trial of this study reached).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from recommender.search._curve_model import CurveModel, has_log_error, log_error
+from recommender.search._pruners import BasePruner, Curves
+
+
+@dataclass(frozen=True)
+class LearnedPruner(BasePruner):
+    """Stop when the curve model's optimistic bound stays behind the incumbent.
+
+    Args:
+        model: the KB's fitted curve model; None (too few curves in the KB) never prunes.
+        objective: the study's objective; one the model cannot judge (a black-box "value")
+            never prunes.
+        min_epochs: epochs every trial runs before it may be stopped.
+        n_startup_trials: earlier finished trials needed (an incumbent) before pruning starts.
+        config: the trial's configuration (its schedule, warm-up, epochs and patience), bound
+            per trial by `for_trial`.
+    """
+
+    model: CurveModel | None
+    objective: str
+    min_epochs: int = 2
+    n_startup_trials: int = 1
+    config: Mapping[str, Any] = field(default_factory=dict)
+
+    @property
+    def active(self) -> bool:
+        """Whether this pruner can stop anything (a model for this kind of objective)."""
+        return self.model is not None and has_log_error(self.objective)
+
+    def for_trial(self, config: Mapping[str, Any] | None) -> LearnedPruner:
+        return dataclasses.replace(self, config=dict(config or {}))
+
+    def should_stop(self, epoch: int, curve: Sequence[float], history: Curves, sign: float) -> bool:
+        model = self.model
+        if model is None or not self.active or epoch < self.min_epochs:
+            return False
+        finals = [np.nanmin(e) for e in map(self._errors, history) if np.isfinite(e).any()]
+        if len(finals) < self.n_startup_trials:
+            return False
+        bound = model.optimistic_best(curve, self.objective, self.config)
+        return math.isfinite(bound) and bound > min(finals)
+
+    def _errors(self, curve: Sequence[float]) -> np.ndarray:
+        return log_error(curve, self.objective)
