@@ -26,7 +26,7 @@ from recommender.pruners import make_pruner
 from recommender.run_import import ImportReport, import_runs
 from recommender.scores import objective_for
 from recommender.search import DEFAULT_MAX_CELLS
-from recommender.space import SearchSpace, default_space, load_space
+from recommender.space import SearchSpace, check_trainable, default_space, load_space
 from recommender.study import Study, blackbox_dataset, create_study
 from recommender.suggest import SuggestResult, suggest
 from training import Table, check_splittable, load_table
@@ -56,6 +56,7 @@ class Recommender:
     ) -> None:
         self.kb = open_kb(kb)
         self.space = _space(space) or default_space()
+        self._space_source = _source(space)
 
     def table(self, data: DataSource, target: str | None = None, task: str | None = None) -> Table:
         """Load `data` (a file, a DataFrame or an already loaded `Table`)."""
@@ -79,6 +80,7 @@ class Recommender:
         """
         table = self.table(data, target, task)
         check_splittable(table)  # configurations for data nothing can be trained on mislead
+        check_trainable(self.space, self._space_source)
         cache_dir = cache_dir_of(self.kb)
         return suggest(
             table,
@@ -126,6 +128,7 @@ class Recommender:
         the trials by status.
         """
         table = self.table(data, target, task)
+        check_trainable(self.space, self._space_source)
         from recommender.tune import tune  # torch loads only when something trains
 
         return tune(
@@ -184,7 +187,9 @@ class Recommender:
             >>> cfg = study.ask()  # doctest: +SKIP
             >>> record = study.tell(cfg, value=0.93)  # doctest: +SKIP
         """
-        if data is not None:
+        chosen = _space(space) or self.space
+        if data is not None:  # the built-in trainer's names and values (a black box: any)
+            check_trainable(chosen, _source(space) if space is not None else self._space_source)
             table = self.table(data, target, task)
             dataset = DatasetRecord.from_table(table)
             features = dict(meta_features or meta_features_of(table, cache_dir_of(self.kb)))
@@ -199,7 +204,7 @@ class Recommender:
             direction = direction or METRIC_DIRECTIONS.get(objective, "maximize")
         return create_study(
             self.kb,
-            _space(space) or self.space,
+            chosen,
             dataset,
             meta_features=features,
             objective=objective,
@@ -289,3 +294,8 @@ def _space(space: str | Path | SearchSpace | None) -> SearchSpace | None:
     if space is None or isinstance(space, SearchSpace):
         return space
     return load_space(space)
+
+
+def _source(space: str | Path | SearchSpace | None) -> str:
+    """How error messages name a space: its file, else "search space"."""
+    return str(space) if isinstance(space, (str, Path)) else "search space"

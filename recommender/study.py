@@ -52,7 +52,7 @@ from recommender.search import (
     SurrogateSearcher,
     check_grid_size,
 )
-from recommender.space import Int, SearchSpace
+from recommender.space import SearchSpace, cap_epochs
 from recommender.suggest import rank_configs
 from recommender.surrogate_fit import fitted_surrogate
 from training import TrainConfig, TrainResult
@@ -65,22 +65,6 @@ def blackbox_dataset(name: str, task: str = "regression") -> DatasetRecord:
     """The dataset record a black-box study is stored under (see the module docstring)."""
     digest = hashlib.sha256(name.encode()).hexdigest()[:16]
     return DatasetRecord(id=f"blackbox-{digest}", name=name, task=task, n_rows=0, n_features=0)
-
-
-def cap_epochs(space: SearchSpace, max_epochs: int | None) -> SearchSpace:
-    """`space` with `max_epochs` limited to `max_epochs` (a fixed value if the space lacks it)."""
-    if max_epochs is None:
-        return space
-    params = dict(space.parameters)
-    dist = params.get("max_epochs")
-    if isinstance(dist, Int):
-        low, high = min(dist.low, max_epochs), min(dist.high, max_epochs)
-        params["max_epochs"] = Int(low, high, log=dist.log and low < high)
-    else:
-        params["max_epochs"] = Int(max_epochs, max_epochs)
-    grids = {name: grid for name, grid in space.grids.items()  # a capped grid falls back to levels
-             if name != "max_epochs" or all(params[name].contains(v) for v in grid.values)}
-    return SearchSpace(params, space.conditions, grids)
 
 
 class Study:

@@ -22,7 +22,7 @@ from recommender.kb_view import KBView, SimilarDataset, load_view
 from recommender.metafeatures import compute_meta_features
 from recommender.portfolio import DEFAULT_PORTFOLIO
 from recommender.scores import objective_for
-from recommender.space import SearchSpace
+from recommender.space import SearchSpace, check_trainable
 from recommender.surrogate_fit import fitted_surrogate
 from training import Table, TrainConfig
 
@@ -99,6 +99,7 @@ def suggest(
     """
     if top < 1:
         raise InputError(f"top must be >= 1, but got {top}")
+    check_trainable(space)
     metric = objective_for(table.task, objective)
     features = meta_features or compute_meta_features(table)
     view = kb if isinstance(kb, KBView) else load_view(kb, objective)

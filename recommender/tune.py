@@ -28,7 +28,7 @@ from recommender.pruners import make_pruner
 from recommender.ray_executor import RayOptions
 from recommender.scores import objective_for
 from recommender.search import DEFAULT_MAX_CELLS, ask_batch
-from recommender.space import SearchSpace
+from recommender.space import SearchSpace, check_trainable
 from recommender.study import Study, create_study
 from training import (
     GROUP_FIELDS,
@@ -174,7 +174,7 @@ def tune(
                          f"use one of the task's metrics (default {objective})")
     data = prepare(table, seed=seed)
     study = create_study(
-        kb, space, DatasetRecord.from_table(table),
+        kb, check_trainable(space), DatasetRecord.from_table(table),
         meta_features=meta_features_of(table, cache_dir), objective=objective,
         direction=METRIC_DIRECTIONS[objective], strategy=strategy, warm_start=warm_start,
         budget=budget, pruner=make_pruner(pruner), seed=seed, max_epochs=max_epochs,

@@ -16,8 +16,7 @@ from recommender.api import Recommender
 from recommender.cli import app
 from recommender.kb_view import load_view
 from recommender.metafeatures import compute_meta_features
-from recommender.space import default_space
-from recommender.study import cap_epochs
+from recommender.space import cap_epochs, default_space
 from recommender.suggest import _candidates
 from training import TrainConfig, TrainResult, load_table, prepare, train
 
