@@ -41,8 +41,7 @@ sys.path.insert(0, str(ROOT))  # run from a checkout without installing the pack
 
 from benchmarks._seed_kb import SEED_BUILD_KB, seed_kb  # noqa: E402
 from knowledge_base import KnowledgeBase  # noqa: E402
-from recommender.kb_view import load_view  # noqa: E402
-from recommender.scores import objective_for  # noqa: E402
+from recommender.learn import load_view, objective_for  # noqa: E402
 from recommender.space import SearchSpace, default_space  # noqa: E402
 from training import TrainConfig, prepare, train  # noqa: E402
 from training.metrics import METRIC_DIRECTIONS  # noqa: E402
@@ -90,14 +89,14 @@ def _train_value(config: dict[str, Any], data: Any, objective: str, max_epochs: 
 
 def _tune_strategy(table: Any, data: Any, space: Any, objective: str, job: dict) -> list[float]:
     from knowledge_base import DatasetRecord
+    from recommender import open_study
     from recommender.executors import SequentialExecutor
-    from recommender.study import create_study
     from recommender.tune import run_study
 
     view = load_view(KnowledgeBase(job["kb"]), objective).without(table.fingerprint)
     full_meta = KnowledgeBase(job["kb"]).meta_features([table.fingerprint])
     features = full_meta.iloc[0].dropna().to_dict() if len(full_meta) else {}
-    study = create_study(
+    study = open_study(
         KnowledgeBase(":memory:"), space, DatasetRecord.from_table(table), meta_features=features,
         objective=objective, direction=METRIC_DIRECTIONS[objective], strategy=job["strategy"],
         warm_start=5, budget=job["budget"], seed=job["seed"], max_epochs=job["max_epochs"],

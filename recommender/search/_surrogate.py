@@ -21,7 +21,7 @@ import lightgbm as lgb
 import numpy as np
 from scipy.stats import norm
 
-from recommender.scores import copula
+from recommender.learn import copula
 from recommender.search._base import Config, Searcher, config_key
 from recommender.search._prior import FlatPrior, Prior
 from recommender.space import SearchSpace
@@ -41,6 +41,8 @@ class SurrogateSearcher(Searcher):
         xi: exploration margin of expected improvement (normalised-score units).
         distance_scale: uncertainty added per unit of distance to the nearest trial.
     """
+
+    name = "surrogate"
 
     def __init__(
         self,

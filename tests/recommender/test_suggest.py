@@ -14,10 +14,9 @@ from knowledge_base import DatasetRecord, KnowledgeBase, RunRecord
 from recommender import meta_cache, surrogate_fit
 from recommender.api import Recommender
 from recommender.cli import app
-from recommender.kb_view import load_view
-from recommender.metafeatures import compute_meta_features
+from recommender.learn import compute_meta_features, load_view
+from recommender.learn._rank import _candidates
 from recommender.space import cap_epochs, default_space
-from recommender.suggest import _candidates
 from training import TrainConfig, TrainResult, load_table, prepare, train
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"

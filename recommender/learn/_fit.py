@@ -14,9 +14,9 @@ import pickle
 from pathlib import Path
 
 from hpo_common.version import library_version
-from recommender.kb_view import KBView
+from recommender.learn._surrogate import Surrogate
+from recommender.learn._view import KBView
 from recommender.space import SearchSpace
-from recommender.surrogate import Surrogate
 
 _MEMORY: dict[str, Surrogate] = {}
 
