@@ -13,8 +13,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from recommender.kb_open import open_kb
-from recommender.scores import objective_for
+from recommender._kb import open_kb
+from recommender.learn import objective_for
 from training.metrics import METRIC_DIRECTIONS
 
 SEED_BUILD_KB = Path(__file__).resolve().parents[1] / ".seed_build" / "seed.duckdb"

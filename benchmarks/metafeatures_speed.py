@@ -24,7 +24,7 @@ import duckdb
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a checkout, uninstalled
 
 import training  # noqa: E402
-from recommender.metafeatures import MetaFeatureExtractor  # noqa: E402
+from recommender.learn import MetaFeatureExtractor  # noqa: E402
 from training import Table  # noqa: E402
 
 N_NUMERIC, N_CATEGORICAL = 45, 5

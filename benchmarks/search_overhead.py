@@ -27,9 +27,9 @@ sys.path.insert(0, str(ROOT))  # run from a checkout without installing the pack
 
 from benchmarks._optuna_space import suggest_config  # noqa: E402
 from knowledge_base import DatasetRecord, KnowledgeBase, RunRecord  # noqa: E402
-from recommender.metafeatures import META_FEATURE_NAMES  # noqa: E402
+from recommender import open_study  # noqa: E402
+from recommender.learn import META_FEATURE_NAMES  # noqa: E402
 from recommender.space import default_space  # noqa: E402
-from recommender.study import create_study  # noqa: E402
 
 
 def objective(config: dict[str, Any], shift: float = 0.0) -> float:
@@ -69,9 +69,9 @@ def time_surrogate(n_trials: int, kb_runs: int) -> dict[str, float]:
     features = synthetic_kb(folder / "kb.duckdb", kb_runs)
     kb = KnowledgeBase(folder / "kb.duckdb")
     started = time.perf_counter()
-    study = create_study(kb, default_space(), DatasetRecord("new", "new", "binary", 1000, 10, 2),
-                         meta_features=features, objective="log_loss", direction="minimize",
-                         strategy="surrogate", warm_start=5, budget=n_trials, seed=0)
+    study = open_study(kb, default_space(), DatasetRecord("new", "new", "binary", 1000, 10, 2),
+                       meta_features=features, objective="log_loss", direction="minimize",
+                       strategy="surrogate", warm_start=5, budget=n_trials, seed=0)
     setup = time.perf_counter() - started
     per_trial, asks, tells, best = [], [], [], math.inf
     for _ in range(n_trials):

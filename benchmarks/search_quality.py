@@ -53,8 +53,8 @@ sys.path.insert(0, str(ROOT))  # run from a checkout without installing the pack
 
 from benchmarks._seed_kb import SEED_BUILD_KB, seed_kb  # noqa: E402
 from knowledge_base import KnowledgeBase  # noqa: E402
-from recommender.kb_view import load_view  # noqa: E402
-from recommender.scores import objective_for  # noqa: E402
+from recommender.learn import load_view, objective_for  # noqa: E402
+from recommender.settings import TuneSettings  # noqa: E402
 from recommender.space import SearchSpace, default_space  # noqa: E402
 from training import TrainConfig, prepare, train  # noqa: E402
 from training.metrics import METRIC_DIRECTIONS  # noqa: E402
@@ -107,10 +107,9 @@ def _tune_strategy(
     table: Any, data: Any, space: Any, objective: str, job: dict
 ) -> tuple[list[float], list[int]]:
     from knowledge_base import DatasetRecord
+    from recommender import open_study
     from recommender.executors import SequentialExecutor
-    from recommender.metafeatures import compute_meta_features
-    from recommender.pruners import make_pruner
-    from recommender.study import create_study
+    from recommender.learn import compute_meta_features
     from recommender.tune import run_study
 
     kb = KnowledgeBase(job["kb"])
@@ -118,11 +117,11 @@ def _tune_strategy(
     for dataset_id in kb.datasets().query("name == @table.name")["id"]:
         view = view.without(dataset_id)  # held out by name: another row cap, another fingerprint
     features = compute_meta_features(table)
-    study = create_study(
+    study = open_study(
         KnowledgeBase(":memory:"), space, DatasetRecord.from_table(table), meta_features=features,
         objective=objective, direction=METRIC_DIRECTIONS[objective], strategy=job["strategy"],
         warm_start=5, budget=job["budget"], seed=job["seed"], max_epochs=job["max_epochs"],
-        view=view, pruner=make_pruner(job["pruner"]),
+        view=view, pruner=job["pruner"],
     )
     run_study(study, SequentialExecutor(data, device="cpu", seed=0, metric=objective),
               budget=job["budget"])
@@ -200,7 +199,7 @@ def main() -> None:
     real = args.real_size
     args.max_rows = args.max_rows or (20_000 if real else 2500)
     args.max_epochs = args.max_epochs or (50 if real else 20)
-    args.pruner = args.pruner or (default_pruner() if real else "none")
+    args.pruner = args.pruner or (TuneSettings.pruner if real else "none")
     args.anchor_budget = args.anchor_budget or (2 * args.budget if real else args.budget)
     args.kb = seed_kb(args.kb)
     if args.quick:
@@ -248,15 +247,6 @@ def main() -> None:
     name = "search_quality_real" if real else "search_quality"
     frame.to_csv(OUT / f"{name}.csv", index=False)
     report(frame, name)
-
-
-def default_pruner() -> str:
-    """`tune`'s default pruner, by name."""
-    import inspect
-
-    from recommender.tune import tune
-
-    return str(inspect.signature(tune).parameters["pruner"].default)
 
 
 def report(frame: pd.DataFrame, name: str) -> None:

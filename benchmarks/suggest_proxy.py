@@ -32,11 +32,14 @@ sys.path.insert(0, str(ROOT))
 from benchmarks._args import whole_number  # noqa: E402
 from benchmarks._seed_kb import SEED_BUILD_KB, oriented_values, seed_kb  # noqa: E402
 from knowledge_base import KnowledgeBase  # noqa: E402
-from recommender.kb_view import KBView, load_view  # noqa: E402
-from recommender.metafeatures import META_FEATURE_NAMES  # noqa: E402
+from recommender.learn import (  # noqa: E402
+    META_FEATURE_NAMES,  # noqa: E402
+    RISK_AVERSION,  # noqa: E402
+    KBView,
+    Surrogate,  # noqa: E402
+    load_view,
+)
 from recommender.space import default_space  # noqa: E402
-from recommender.suggest import RISK_AVERSION  # noqa: E402
-from recommender.surrogate import Surrogate  # noqa: E402
 from training import TrainConfig  # noqa: E402
 
 _VIEW: dict[str, KBView] = {}

@@ -37,7 +37,7 @@ sys.path.insert(0, str(ROOT))
 from benchmarks._args import whole_number  # noqa: E402
 from benchmarks._seed_kb import SEED_BUILD_KB, oriented_values, seed_kb  # noqa: E402
 from knowledge_base import KnowledgeBase  # noqa: E402
-from recommender.kb_view import load_view  # noqa: E402
+from recommender.learn import load_view  # noqa: E402
 from recommender.space import default_space  # noqa: E402
 from recommender.suggest import suggest  # noqa: E402
 from scripts.build_seed_kb import SEED  # noqa: E402

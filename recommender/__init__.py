@@ -11,10 +11,11 @@ from typing import TYPE_CHECKING
 from hpo_common.lazy import lazy_exports
 
 if TYPE_CHECKING:
+    from recommender._wiring import open_study as open_study
     from recommender.api import Recommender as Recommender
-    from recommender.metafeatures import META_FEATURE_NAMES as META_FEATURE_NAMES
-    from recommender.metafeatures import MetaFeatureExtractor as MetaFeatureExtractor
-    from recommender.metafeatures import compute_meta_features as compute_meta_features
+    from recommender.learn import META_FEATURE_NAMES as META_FEATURE_NAMES
+    from recommender.learn import MetaFeatureExtractor as MetaFeatureExtractor
+    from recommender.learn import compute_meta_features as compute_meta_features
     from recommender.space import Bool as Bool
     from recommender.space import Categorical as Categorical
     from recommender.space import Condition as Condition
@@ -30,11 +31,12 @@ if TYPE_CHECKING:
 # Public name -> the module that defines it.
 _MODULES = {
     "Recommender": "api",
+    "open_study": "_wiring",
     "Study": "study",
     "TuneResult": "tune",
-    "META_FEATURE_NAMES": "metafeatures",
-    "MetaFeatureExtractor": "metafeatures",
-    "compute_meta_features": "metafeatures",
+    "META_FEATURE_NAMES": "learn",
+    "MetaFeatureExtractor": "learn",
+    "compute_meta_features": "learn",
     "Bool": "space",
     "Categorical": "space",
     "Condition": "space",

@@ -20,20 +20,21 @@ import pandas as pd
 
 from hpo_common.errors import InputError
 from knowledge_base import DatasetRecord, KnowledgeBase
-from recommender.kb_open import cache_dir_of, open_kb
-from recommender.meta_cache import meta_features_of
-from recommender.pruners import make_pruner
-from recommender.run_import import ImportReport, import_runs
-from recommender.scores import objective_for
-from recommender.search import DEFAULT_MAX_CELLS
-from recommender.space import SearchSpace, default_space, load_space
-from recommender.study import Study, blackbox_dataset, create_study
+from recommender._cache import meta_features_of
+from recommender._kb import cache_dir_of, open_kb
+from recommender._wiring import open_study
+from recommender.ingest import ImportReport, import_runs
+from recommender.learn import objective_for
+from recommender.settings import StudySettings, TuneSettings
+from recommender.space import SearchSpace, check_trainable, default_space, load_space
+from recommender.study import Study, blackbox_dataset
 from recommender.suggest import SuggestResult, suggest
 from training import Table, check_splittable, load_table
 from training.metrics import METRIC_DIRECTIONS
 
 if TYPE_CHECKING:
-    from recommender.ray_executor import RayOptions
+    from recommender.executors import RayOptions
+    from recommender.search import BasePruner, Searcher
     from recommender.tune import TrialEvent, TrialLogger, TuneResult
 
 DataSource: TypeAlias = str | Path | pd.DataFrame | Table
@@ -56,6 +57,7 @@ class Recommender:
     ) -> None:
         self.kb = open_kb(kb)
         self.space = _space(space) or default_space()
+        self._space_source = _source(space)
 
     def table(self, data: DataSource, target: str | None = None, task: str | None = None) -> Table:
         """Load `data` (a file, a DataFrame or an already loaded `Table`)."""
@@ -79,6 +81,7 @@ class Recommender:
         """
         table = self.table(data, target, task)
         check_splittable(table)  # configurations for data nothing can be trained on mislead
+        check_trainable(self.space, self._space_source)
         cache_dir = cache_dir_of(self.kb)
         return suggest(
             table,
@@ -97,16 +100,16 @@ class Recommender:
         target: str | None = None,
         *,
         task: str | None = None,
-        budget: int | None = 20,
-        timeout: float | None = None,
-        strategy: str = "surrogate",
-        workers: int = 1,
-        seed: int = 0,
+        budget: int | None = TuneSettings.budget,
+        timeout: float | None = TuneSettings.timeout,
+        strategy: str = TuneSettings.strategy,
+        workers: int = TuneSettings.workers,
+        seed: int = TuneSettings.seed,
         metric: str | None = None,
-        warm_start: int = 5,
-        pruner: str | None = "median",
+        warm_start: int = TuneSettings.warm_start,
+        pruner: str | None = TuneSettings.pruner,
         max_epochs: int | None = None,
-        device: str = "auto",
+        device: str = TuneSettings.device,
         resume: str | None = None,
         refit: bool = False,
         out: str | Path | None = None,
@@ -114,8 +117,8 @@ class Recommender:
         ray: RayOptions | None = None,
         mlflow: str | bool | None = None,
         mlflow_experiment: str | None = None,
-        batch: int = 1,
-        grid_limit: int = DEFAULT_MAX_CELLS,
+        batch: int = TuneSettings.batch,
+        grid_limit: int = TuneSettings.grid_limit,
     ) -> TuneResult:
         """Warm-started search with real training; every trial is logged into the KB.
 
@@ -126,6 +129,7 @@ class Recommender:
         the trials by status.
         """
         table = self.table(data, target, task)
+        check_trainable(self.space, self._space_source)
         from recommender.tune import tune  # torch loads only when something trains
 
         return tune(
@@ -164,11 +168,11 @@ class Recommender:
         name: str | None = None,
         objective: str | None = None,
         direction: str | None = None,
-        strategy: str = "surrogate",
-        warm_start: int = 5,
+        strategy: str | Searcher = StudySettings.strategy,
+        warm_start: int = StudySettings.warm_start,
         budget: int | None = None,
-        pruner: str | None = None,
-        seed: int = 0,
+        pruner: str | BasePruner | None = StudySettings.pruner,
+        seed: int = StudySettings.seed,
         resume: str | None = None,
     ) -> Study:
         """An ask/tell study for your own training loop or any black-box objective.
@@ -177,14 +181,17 @@ class Recommender:
         `objective` defaults to log_loss/r2). Without it, pass `name` (the study is stored under a
         dataset record `blackbox-<hash of name>`), optionally `meta_features` (a dict; stored so
         the knowledge base can learn from these runs), `objective` (default "value") and
-        `direction` (default "maximize").
+        `direction` (default "maximize"). `strategy` and `pruner` are names (defaults:
+        `recommender.settings.StudySettings`) or your own `Searcher` / `BasePruner` objects.
 
         Example:
             >>> study = Recommender(kb=":memory:").study(name="toy")  # doctest: +SKIP
             >>> cfg = study.ask()  # doctest: +SKIP
             >>> record = study.tell(cfg, value=0.93)  # doctest: +SKIP
         """
-        if data is not None:
+        chosen = _space(space) or self.space
+        if data is not None:  # the built-in trainer's names and values (a black box: any)
+            check_trainable(chosen, _source(space) if space is not None else self._space_source)
             table = self.table(data, target, task)
             dataset = DatasetRecord.from_table(table)
             features = dict(meta_features or meta_features_of(table, cache_dir_of(self.kb)))
@@ -197,9 +204,9 @@ class Recommender:
             features = dict(meta_features or {})
             objective = objective or "value"
             direction = direction or METRIC_DIRECTIONS.get(objective, "maximize")
-        return create_study(
+        return open_study(
             self.kb,
-            _space(space) or self.space,
+            chosen,
             dataset,
             meta_features=features,
             objective=objective,
@@ -207,7 +214,7 @@ class Recommender:
             strategy=strategy,
             warm_start=warm_start,
             budget=budget,
-            pruner=make_pruner(pruner),
+            pruner=pruner,
             seed=seed,
             resume=resume,
             cache_dir=cache_dir_of(self.kb),
@@ -236,7 +243,7 @@ class Recommender:
         objective; `name_map`: their name -> ours for params and metrics; `dataset_tag`: the
         tag or param telling each run's dataset among several `dataset` files). The dataset is
         a data file (`dataset`, with its `target`) or the id of one already in the knowledge
-        base (`dataset_id`). See `recommender.run_import.import_runs` and
+        base (`dataset_id`). See `recommender.ingest.import_runs` and
         `recommender.integrations.mlflow.import_mlflow_runs`.
         """
         if from_mlflow is not None:
@@ -289,3 +296,8 @@ def _space(space: str | Path | SearchSpace | None) -> SearchSpace | None:
     if space is None or isinstance(space, SearchSpace):
         return space
     return load_space(space)
+
+
+def _source(space: str | Path | SearchSpace | None) -> str:
+    """How error messages name a space: its file, else "search space"."""
+    return str(space) if isinstance(space, (str, Path)) else "search space"

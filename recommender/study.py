@@ -1,9 +1,10 @@
 """`Study`: one search on one dataset, with ask/tell, every finished trial logged at once.
 
-The study owns the bookkeeping around a searcher: it numbers trials, writes each finished one into
-the knowledge base immediately (a short connection per write, none held while a model trains),
-scores it for the searcher (higher is better; failed and diverged runs score worst), and keeps the
-learning curves the pruner compares new trials against.
+The study owns the bookkeeping around a searcher (an object: `create_study(searcher=...,
+pruner=...)`; names become objects in `recommender._wiring`): it numbers trials, writes each
+finished one into the knowledge base immediately (a short connection per write, none held while a
+model trains), scores it for the searcher (higher is better; failed and diverged runs score
+worst), and keeps the learning curves the pruner compares new trials against.
 
 Trial ids are derived from (study id, trial number), and a trial's number is the count of the
 study's runs logged before it, so a study resumed from the knowledge base after a crash continues
@@ -37,50 +38,17 @@ from knowledge_base import (
     StudyRecord,
     stable_run_id,
 )
-from recommender.kb_view import KBView, load_view
-from recommender.pruners import Pruner
-from recommender.search import (
-    DEFAULT_MAX_CELLS,
-    STRATEGIES,
-    EvolutionSearcher,
-    FlatPrior,
-    GridSearcher,
-    KBPrior,
-    PortfolioSearcher,
-    RandomSearcher,
-    Searcher,
-    SurrogateSearcher,
-    check_grid_size,
-)
-from recommender.space import Int, SearchSpace
-from recommender.suggest import rank_configs
-from recommender.surrogate_fit import fitted_surrogate
+from recommender.search import BasePruner, Searcher
+from recommender.space import SearchSpace
 from training import TrainConfig, TrainResult
 
 FAILED = ("diverged", "failed")
-EVOLUTION_POPULATION = 10  # the first population: the KB's 10 best suggestions
 
 
 def blackbox_dataset(name: str, task: str = "regression") -> DatasetRecord:
     """The dataset record a black-box study is stored under (see the module docstring)."""
     digest = hashlib.sha256(name.encode()).hexdigest()[:16]
     return DatasetRecord(id=f"blackbox-{digest}", name=name, task=task, n_rows=0, n_features=0)
-
-
-def cap_epochs(space: SearchSpace, max_epochs: int | None) -> SearchSpace:
-    """`space` with `max_epochs` limited to `max_epochs` (a fixed value if the space lacks it)."""
-    if max_epochs is None:
-        return space
-    params = dict(space.parameters)
-    dist = params.get("max_epochs")
-    if isinstance(dist, Int):
-        low, high = min(dist.low, max_epochs), min(dist.high, max_epochs)
-        params["max_epochs"] = Int(low, high, log=dist.log and low < high)
-    else:
-        params["max_epochs"] = Int(max_epochs, max_epochs)
-    grids = {name: grid for name, grid in space.grids.items()  # a capped grid falls back to levels
-             if name != "max_epochs" or all(params[name].contains(v) for v in grid.values)}
-    return SearchSpace(params, space.conditions, grids)
 
 
 class Study:
@@ -101,7 +69,7 @@ class Study:
         space: SearchSpace,
         searcher: Searcher,
         *,
-        pruner: Pruner | None = None,
+        pruner: BasePruner | None = None,
         max_epochs: int | None = None,
     ) -> None:
         self.kb = kb
@@ -138,9 +106,11 @@ class Study:
             full = full.replace(max_epochs=self.max_epochs)
         return full
 
-    def epoch_callback(self) -> Any:
-        """The pruner's per-epoch callback for the next trial (None without a pruner)."""
-        return None if self.pruner is None else self.pruner.callback(self._curves, self.direction)
+    def epoch_callback(self, config: Mapping[str, Any] | None = None) -> Any:
+        """The pruner's per-epoch callback for a trial of `config` (None without a pruner)."""
+        if self.pruner is None:
+            return None
+        return self.pruner.callback(self._curves, self.direction, config)
 
     def tell(
         self,
@@ -174,8 +144,12 @@ class Study:
         return record
 
     def _told_record(
-        self, config: Mapping[str, Any], value: float | None, status: str,
-        curve: Sequence[Any] | None, run_id: str,
+        self,
+        config: Mapping[str, Any],
+        value: float | None,
+        status: str,
+        curve: Sequence[Any] | None,
+        run_id: str,
     ) -> RunRecord:
         if status not in STATUSES:
             raise InputError(f"status must be one of {', '.join(STATUSES)}, but got {status!r}")
@@ -211,8 +185,10 @@ class Study:
         self.searcher.observe(config, sign * record.value if usable else float("nan"))
         if record.status not in FAILED and record.curve:
             self._curves.append(tuple(p.val_metric for p in record.curve))
-        if record.status == "ok" and usable and (
-            self.best is None or sign * record.value > sign * self.best.value
+        if (
+            record.status == "ok"
+            and usable
+            and (self.best is None or sign * record.value > sign * self.best.value)
         ):
             self.best = record
 
@@ -241,10 +217,23 @@ def _curve_point(epoch: int, point: Any) -> CurvePoint:
     if isinstance(point, (int, float, np.floating, np.integer)):
         return CurvePoint(epoch, math.nan, math.nan, float(point), math.nan)
     return CurvePoint(
-        int(getattr(point, "epoch", epoch)), float(getattr(point, "train_loss", math.nan)),
-        float(getattr(point, "val_loss", math.nan)), float(point.val_metric),
+        int(getattr(point, "epoch", epoch)),
+        float(getattr(point, "train_loss", math.nan)),
+        float(getattr(point, "val_loss", math.nan)),
+        float(point.val_metric),
         float(getattr(point, "lr", math.nan)),
     )
+
+
+def resumable(kb: KnowledgeBase, study_id: str, dataset: DatasetRecord) -> StudyRecord:
+    """The record of study `study_id` of `kb`, once checked to be about `dataset`."""
+    record = kb.get_study(study_id)
+    if record.dataset_id != dataset.id:
+        raise InputError(
+            f"study {study_id} was run on dataset {record.dataset_id}, but the data given is "
+            f"{dataset.id} ({dataset.name}); pass the study's own data to resume it"
+        )
+    return record
 
 
 def create_study(
@@ -252,99 +241,48 @@ def create_study(
     space: SearchSpace,
     dataset: DatasetRecord,
     *,
+    searcher: Searcher,
+    pruner: BasePruner | None = None,
     meta_features: Mapping[str, float] | None = None,
     objective: str = "value",
     direction: str = "maximize",
-    strategy: str = "surrogate",
-    warm_start: int = 5,
     budget: int | None = None,
-    pruner: Pruner | None = None,
-    seed: int = 0,
     max_epochs: int | None = None,
-    resume: str | None = None,
-    view: KBView | None = None,
-    cache_dir: Any = None,
-    grid_limit: int = DEFAULT_MAX_CELLS,
+    resume: StudyRecord | None = None,
 ) -> Study:
-    """Start (or, with `resume=STUDY_ID`, continue) a study on `dataset` and return it.
+    """Start (or continue the study `resume`) on `dataset` with these components; return it.
+
+    Names become components in `recommender._wiring.open_study` (which `Recommender.study` and
+    `tune` call); here everything is an object.
 
     Args:
         kb: where the dataset, the study and every trial are stored.
-        space: the search space (a resumed study uses the space it was started with).
+        space: the search space, the same the searcher proposes from.
         dataset: the dataset record (`DatasetRecord.from_table`, or `blackbox_dataset`).
+        searcher: proposes the configurations (`recommender.search.Searcher`); its `name` is
+            stored with the study.
+        pruner: stops bad trials early (`recommender.search.BasePruner`); None never stops.
         meta_features: the dataset's meta-features (None: unknown, e.g. a black-box objective).
         objective, direction: what the trials' values measure.
-        strategy: "surrogate", "random", "portfolio", "grid" or "evolution".
-        warm_start: suggestions tried first by "surrogate"; "portfolio" uses max(this, budget);
-            "evolution" max(this, its population) as the first population; "grid" none.
-        budget: trials planned (stored with the study; the portfolio's size).
-        pruner: stops bad trials early (see `recommender.pruners`).
-        seed: makes the searcher's proposals repeatable.
-        max_epochs: caps every trial's epochs (and the space's `max_epochs`).
-        resume: a study id of `kb` to continue: its logged trials are replayed to the searcher.
-        view: the KB snapshot to learn from (default: all of `kb`; benchmarks pass a filtered one).
-        cache_dir: where fitted KB surrogates are cached.
-        grid_limit: the largest grid the "grid" strategy accepts (cells).
+        budget: trials planned (stored with the study).
+        max_epochs: caps every trial's epochs (`Study.train_config`).
+        resume: a study record of `kb` (`resumable`) to continue: its logged trials are
+            replayed to the searcher.
     """
-    if strategy not in STRATEGIES:
-        raise InputError(f"strategy must be one of {', '.join(STRATEGIES)}, but got {strategy!r}")
-    if warm_start < 0:
-        raise InputError(f"warm_start must be >= 0, but got {warm_start}")
     if resume is not None:
-        record = kb.get_study(resume)
-        if record.dataset_id != dataset.id:
-            raise InputError(
-                f"study {resume} was run on dataset {record.dataset_id}, but the data given is "
-                f"{dataset.id} ({dataset.name}); pass the study's own data to resume it"
-            )
-        space = SearchSpace.from_dict(record.space) if record.space else space
-        strategy = record.strategy
-        budget = record.budget
+        record = resume
     else:
         kb.add_dataset(dataset)
         if meta_features:
-            kb.set_meta_features(dataset.id, meta_features)
-        space = cap_epochs(space, max_epochs)
+            kb.set_meta_features(dataset.id, dict(meta_features))
         record = kb.start_study(
-            dataset.id, strategy, budget=budget, objective=objective, direction=direction,
+            dataset.id,
+            searcher.name,
+            budget=budget,
+            objective=objective,
+            direction=direction,
             space=space.to_dict(),
         )
-    view = view if view is not None else load_view(kb, objective if objective in METRICS else None)
-    searcher = _searcher(
-        strategy, view, space, dict(meta_features or {}), dataset.task, warm_start, budget, seed,
-        cache_dir, grid_limit,
-    )
     study = Study(kb, record, space, searcher, pruner=pruner, max_epochs=max_epochs)
     study.replay()
     return study
-
-
-def _searcher(
-    strategy: str, view: KBView, space: SearchSpace, features: dict[str, float], task: str,
-    warm_start: int, budget: int | None, seed: int, cache_dir: Any, grid_limit: int,
-) -> Searcher:
-    if strategy == "random":
-        return RandomSearcher(space, seed=seed)
-    if strategy == "grid":
-        check_grid_size(space, grid_limit)  # before the KB surrogate is fitted
-        return GridSearcher(space, prior=_prior(view, space, features, seed, cache_dir), seed=seed,
-                            max_cells=grid_limit)
-    top = {"portfolio": max(warm_start, budget or 0),
-           "evolution": max(warm_start, EVOLUTION_POPULATION)}.get(strategy, warm_start)
-    points = [s.config for s in rank_configs(view, space, features, task, top, seed=seed,
-                                             cache_dir=cache_dir)] if top else []
-    if strategy == "portfolio":
-        return PortfolioSearcher(space, points_to_evaluate=points, seed=seed)
-    if strategy == "evolution":
-        return EvolutionSearcher(space, points_to_evaluate=points, seed=seed,
-                                 population=EVOLUTION_POPULATION)
-    prior = _prior(view, space, features, seed, cache_dir)
-    return SurrogateSearcher(space, prior=prior, points_to_evaluate=points, seed=seed)
-
-
-def _prior(
-    view: KBView, space: SearchSpace, features: dict[str, float], seed: int, cache_dir: Any
-) -> KBPrior | FlatPrior:
-    """The KB surrogate at this dataset's meta-features, or a flat prior on an empty KB."""
-    return (KBPrior(fitted_surrogate(view, space, cache_dir, seed=seed), features)
-            if view.learnable_runs() else FlatPrior())

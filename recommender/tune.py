@@ -22,14 +22,14 @@ import pandas as pd
 
 from hpo_common.errors import InputError
 from knowledge_base import DatasetRecord, KnowledgeBase, RunRecord
-from recommender.executors import Executor, make_executor
-from recommender.meta_cache import meta_features_of
-from recommender.pruners import make_pruner
-from recommender.ray_executor import RayOptions
-from recommender.scores import objective_for
-from recommender.search import DEFAULT_MAX_CELLS, ask_batch
-from recommender.space import SearchSpace
-from recommender.study import Study, create_study
+from recommender._cache import meta_features_of
+from recommender._wiring import make_executor, open_study
+from recommender.executors import Executor, RayOptions
+from recommender.learn import objective_for
+from recommender.search import ask_batch
+from recommender.settings import TuneSettings
+from recommender.space import SearchSpace, check_trainable
+from recommender.study import Study
 from training import (
     GROUP_FIELDS,
     PreparedData,
@@ -113,16 +113,16 @@ def tune(
     kb: KnowledgeBase,
     space: SearchSpace,
     *,
-    budget: int | None = 20,
-    timeout: float | None = None,
-    strategy: str = "surrogate",
-    workers: int = 1,
-    seed: int = 0,
+    budget: int | None = TuneSettings.budget,
+    timeout: float | None = TuneSettings.timeout,
+    strategy: str = TuneSettings.strategy,
+    workers: int = TuneSettings.workers,
+    seed: int = TuneSettings.seed,
     metric: str | None = None,
-    warm_start: int = 5,
-    pruner: str | None = "median",
+    warm_start: int = TuneSettings.warm_start,
+    pruner: str | None = TuneSettings.pruner,
     max_epochs: int | None = None,
-    device: str = "auto",
+    device: str = TuneSettings.device,
     resume: str | None = None,
     refit: bool = False,
     out: str | Path | None = None,
@@ -130,10 +130,12 @@ def tune(
     cache_dir: Path | None = None,
     ray: RayOptions | None = None,
     loggers: Sequence[TrialLogger] = (),
-    batch: int = 1,
-    grid_limit: int = DEFAULT_MAX_CELLS,
+    batch: int = TuneSettings.batch,
+    grid_limit: int = TuneSettings.grid_limit,
 ) -> TuneResult:
     """Search `space` for the best configuration of `table`, logging every trial into `kb`.
+
+    Defaults are `recommender.settings.TuneSettings`'s.
 
     Args:
         budget: trials in total (a resumed study counts its logged ones); None: until `timeout`.
@@ -144,12 +146,12 @@ def tune(
         seed: the split, the search and every trial's training seed.
         metric: the objective (default: log_loss, or r2 for regression).
         warm_start: suggestions tried first (surrogate strategy).
-        pruner: "median", "asha" or None.
+        pruner: "learned" (default), "median", "asha" or None (or "none").
         max_epochs: cap on every trial's epochs.
         resume: continue the study with this id (same data).
         refit: retrain the best configuration on train+validation and save a checkpoint in `out`.
         progress: called after each trial (the CLI's live display).
-        ray: run the trials as Ray tasks (`recommender.ray_executor.RayOptions`: cluster
+        ray: run the trials as Ray tasks (`recommender.executors.RayOptions`: cluster
             address, CPUs and GPUs per trial); needs the `ray` extra.
         loggers: each trial is also reported to these as it finishes (e.g.
             `recommender.integrations.mlflow.MlflowLogger`).
@@ -163,9 +165,11 @@ def tune(
         ...               budget=10)  # doctest: +SKIP
         >>> result.best_config, result.counts  # doctest: +SKIP
     """
-    _check_budget(budget, timeout, workers)
-    if batch is not None and batch < 1:
-        raise InputError(f"batch must be >= 1 configuration, but got {batch}")
+    TuneSettings(  # the names and ranges, checked before anything is read or trained
+        budget=budget, timeout=timeout, strategy=strategy, warm_start=warm_start,
+        pruner=pruner, workers=workers, device=device, seed=seed, batch=batch,
+        grid_limit=grid_limit,
+    )
     if refit and out is None:
         raise InputError("refit needs an output folder (--out DIR) for the checkpoint")
     objective = objective_for(table.task, metric)
@@ -173,11 +177,11 @@ def tune(
         raise InputError(f"metric {metric!r} does not apply to a {table.task} task; "
                          f"use one of the task's metrics (default {objective})")
     data = prepare(table, seed=seed)
-    study = create_study(
-        kb, space, DatasetRecord.from_table(table),
+    study = open_study(
+        kb, check_trainable(space), DatasetRecord.from_table(table),
         meta_features=meta_features_of(table, cache_dir), objective=objective,
         direction=METRIC_DIRECTIONS[objective], strategy=strategy, warm_start=warm_start,
-        budget=budget, pruner=make_pruner(pruner), seed=seed, max_epochs=max_epochs,
+        budget=budget, pruner=pruner, seed=seed, max_epochs=max_epochs,
         resume=resume, cache_dir=cache_dir, grid_limit=grid_limit,
     )
     started = time.perf_counter()
@@ -207,17 +211,6 @@ def tune(
         checkpoint=checkpoint,
         wall_seconds=time.perf_counter() - started,
     )
-
-
-def _check_budget(budget: int | None, timeout: float | None, workers: int) -> None:
-    if budget is None and timeout is None:
-        raise InputError("give a budget (trials) or a timeout (seconds), or both")
-    if budget is not None and budget < 1:
-        raise InputError(f"budget must be >= 1 trial, but got {budget}")
-    if timeout is not None and timeout <= 0:
-        raise InputError(f"timeout must be > 0 seconds, but got {timeout}")
-    if workers < 1:
-        raise InputError(f"workers must be >= 1, but got {workers}")
 
 
 def run_study(
@@ -297,8 +290,8 @@ def _submit(
 ) -> list[Future[TrainResult]]:
     full = [study.train_config(c) for c in configs]
     if len(configs) == 1:
-        return [executor.submit(full[0], study.epoch_callback())]
-    callbacks = [study.epoch_callback() for _ in configs]
+        return [executor.submit(full[0], study.epoch_callback(full[0].to_dict()))]
+    callbacks = [study.epoch_callback(c.to_dict()) for c in full]
     return executor.submit_batch(full, callbacks)  # type: ignore[attr-defined]
 
 

@@ -31,7 +31,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from knowledge_base import DatasetRecord, KnowledgeBase, RunRecord, stable_run_id  # noqa: E402
-from recommender.metafeatures import compute_meta_features  # noqa: E402
+from recommender.learn import compute_meta_features  # noqa: E402
 from recommender.space import default_space  # noqa: E402
 from scripts.seed_datasets import SeedDataset, load_seed_table, seed_datasets  # noqa: E402
 from training import PreparedData, TrainConfig, TrainResult, prepare, train  # noqa: E402

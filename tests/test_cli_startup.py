@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 
 from knowledge_base import DatasetRecord, KnowledgeBase, RunRecord
-from recommender.metafeatures import META_FEATURE_NAMES
+from recommender.learn import META_FEATURE_NAMES
 from recommender.space import default_space
 from training import TrainConfig
 

@@ -43,7 +43,7 @@ _DATASET_COLUMNS = ("id", "name", "task", "n_rows", "n_features", "n_classes", "
 
 def _open(path: Path | None, *, create: bool = False) -> KnowledgeBase:
     """The knowledge base named by `--kb` (which must exist unless `create`), else the default."""
-    from recommender.kb_open import open_kb
+    from recommender._kb import open_kb
 
     return open_kb(path, create=create or path is None)
 
@@ -260,7 +260,7 @@ def salvage(
     """Copy every readable row of a damaged knowledge base into NEW, and count what was lost."""
     from rich.table import Table
 
-    from recommender.kb_open import open_kb
+    from recommender._kb import open_kb
 
     result = open_kb(new, with_seed=False).salvage(damaged)
     if json:

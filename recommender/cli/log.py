@@ -87,8 +87,9 @@ def log_command(
     column is invalid (unless the hyperparameter does not apply to that run, like momentum for
     adam), unless --fill-defaults.
     """
-    from recommender.kb_open import open_kb
-    from recommender.run_import import import_optuna_study, import_runs
+    from recommender._kb import open_kb
+    from recommender.ingest import import_runs
+    from recommender.integrations._optuna_import import import_optuna_study
 
     mlflow_options = (experiment, direction, name_map, dataset_tag)
     files = dataset or []

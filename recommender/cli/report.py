@@ -40,8 +40,8 @@ def report_command(
     """Write PNG figures and one self-contained HTML page about a study: best value so far,
     learning curves of the best trials, hyperparameter importance, two hyperparameters against
     each other, and every trial."""
+    from recommender._kb import open_kb
     from recommender.kb_ids import resolve_study_id
-    from recommender.kb_open import open_kb
     from recommender.reports import study_report  # matplotlib loads only to draw a report
 
     store = open_kb(kb)

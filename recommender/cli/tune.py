@@ -19,10 +19,11 @@ from recommender.cli._common import (
     print_json,
 )
 from recommender.cli._progress import StepProgress
-from recommender.search import DEFAULT_MAX_CELLS, STRATEGIES
+from recommender.search import PRUNERS, STRATEGIES
+from recommender.settings import TuneSettings
 
 if TYPE_CHECKING:  # the library (and torch) load when the command runs, not for --help
-    from recommender.ray_executor import RayOptions
+    from recommender.executors import RayOptions
     from recommender.tune import TrialEvent, TuneResult
 
 SHOWN = ("optimizer", "learning_rate", "batch_size", "n_layers", "width")
@@ -34,20 +35,26 @@ def tune_command(
     data: Annotated[Path, typer.Argument(help="CSV or Parquet file of the dataset.")],
     target: Annotated[str | None, typer.Option(help="Target column (default: the last).")] = None,
     task: Annotated[str | None, typer.Option(help="binary, multiclass or regression.")] = None,
-    budget: Annotated[int | None, typer.Option(min=1, help="Trials in total.")] = 20,
+    budget: Annotated[
+        int | None, typer.Option(min=1, help="Trials in total.")
+    ] = TuneSettings.budget,
     timeout: Annotated[
         float | None, typer.Option(min=0, help="Seconds after which no new trial starts.")
-    ] = None,
-    strategy: Annotated[str, typer.Option(help=f"One of {', '.join(STRATEGIES)}.")] = "surrogate",
-    warm_start: Annotated[int, typer.Option(min=0, help="Suggestions tried first.")] = 5,
+    ] = TuneSettings.timeout,
+    strategy: Annotated[
+        str, typer.Option(help=f"One of {', '.join(STRATEGIES)}.")
+    ] = TuneSettings.strategy,
+    warm_start: Annotated[
+        int, typer.Option(min=0, help="Suggestions tried first.")
+    ] = TuneSettings.warm_start,
     grid_limit: Annotated[
         int, typer.Option(min=1, help="Largest grid (cells) --strategy grid accepts.")
-    ] = DEFAULT_MAX_CELLS,
+    ] = TuneSettings.grid_limit,
     workers: Annotated[
         int,
         typer.Option(min=1, help="Trials trained at once (processes; with --executor ray: Ray "
                      "tasks, default as many as the cluster fits)."),
-    ] = 1,
+    ] = TuneSettings.workers,
     executor: Annotated[
         str, typer.Option(help="local (this process or --workers processes) or ray.")
     ] = "local",
@@ -65,14 +72,16 @@ def tune_command(
         typer.Option(min=1, help="Configurations trained together as one stacked model per "
                      "worker: the searcher's pick plus neighbours in its training group "
                      "(1: one trial at a time)."),
-    ] = 1,
-    pruner: Annotated[str, typer.Option(help="median, asha or none.")] = "median",
+    ] = TuneSettings.batch,
+    pruner: Annotated[
+        str, typer.Option(help=f"{', '.join(PRUNERS)}.")
+    ] = TuneSettings.pruner or "none",
     metric: Annotated[str | None, typer.Option(help="Objective (default log_loss / r2).")] = None,
     max_epochs: Annotated[int | None, typer.Option(min=1, help="Cap on epochs per trial.")] = None,
-    device: Annotated[str, typer.Option(help="auto, cpu, cuda or mps.")] = "auto",
+    device: Annotated[str, typer.Option(help="auto, cpu, cuda or mps.")] = TuneSettings.device,
     seed: Annotated[
         int, typer.Option(min=0, help="Seed of the split, the search and training.")
-    ] = 0,
+    ] = TuneSettings.seed,
     space: Annotated[Path | None, typer.Option(help="Search-space file (.toml/.json/.yaml).")] = (
         None
     ),
@@ -132,7 +141,7 @@ def _ray_options(
     if executor not in ("local", "ray"):
         raise InputError(f"--executor must be local or ray, but got {executor!r}")
     if executor == "ray":
-        from recommender.ray_executor import RayOptions
+        from recommender.executors import RayOptions
 
         return RayOptions(address, cpus_per_trial, gpus_per_trial)
     if address is not None or cpus_per_trial != 1.0 or gpus_per_trial != 0.0:

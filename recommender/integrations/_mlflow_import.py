@@ -1,7 +1,7 @@
 """Import the finished runs of an MLflow experiment as knowledge-base runs (`log --from-mlflow`).
 
 Each run in a terminal state becomes one row of the runs-file format (hyperparameters, `metric`,
-`value`, `status`, `seed`) and is validated by `recommender.run_import` exactly like a CSV row:
+`value`, `status`, `seed`) and is validated by `recommender.ingest` exactly like a CSV row:
 every bad run is reported, nothing is stored unless all are valid (or `skip_invalid`). What a row
 cannot carry is added to the validated record afterwards: the learning curve (metric
 histories), wall time, and an id derived from the MLflow run id, so a second import stores
@@ -29,8 +29,7 @@ from typing import Any
 
 from hpo_common.errors import DataError, InputError, NotFoundError
 from knowledge_base import CurvePoint, DatasetRecord, KnowledgeBase, RunRecord, stable_run_id
-from recommender.integrations import _mlflow_names as names
-from recommender.run_import import (
+from recommender.ingest import (
     ImportReport,
     RowProblem,
     check_problems,
@@ -38,6 +37,7 @@ from recommender.run_import import (
     store_runs,
     validate_numbered_runs,
 )
+from recommender.integrations import _mlflow_names as names
 from training import METRIC_DIRECTIONS, Table, default_metric, load_table, metrics_for
 
 _RESERVED = ("status", "epochs", "direction", "metric", "value", *METRIC_DIRECTIONS)

@@ -44,14 +44,13 @@ from knowledge_base import (
     RunRecord,
     stable_run_id,
 )
+from recommender._cache import meta_features_of
+from recommender._kb import cache_dir_of
 from recommender.api import DataSource, Recommender
 from recommender.integrations._optuna_mapping import known_distributions, snap
-from recommender.kb_open import cache_dir_of
-from recommender.kb_view import KBView, load_view
-from recommender.meta_cache import meta_features_of
-from recommender.scores import objective_for, study_scores
+from recommender.learn import KBView, Surrogate, load_view, objective_for, study_scores
+from recommender.settings import StudySettings
 from recommender.space import SearchSpace
-from recommender.surrogate import Surrogate
 from training import METRIC_DIRECTIONS, Table, TrainConfig
 
 FIELDS = frozenset(TrainConfig.field_names())
@@ -83,7 +82,7 @@ class RecommenderSampler(BaseSampler):
         dataset: DataSource,
         target: str | None = None,
         space: str | Path | SearchSpace | None = None,
-        warm_start: int = 5,
+        warm_start: int = StudySettings.warm_start,
         seed: int = 0,
         objective: str | None = None,
         n_candidates: int = 500,

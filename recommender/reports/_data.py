@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 
 from knowledge_base import KnowledgeBase, StudyRecord
-from recommender.scores import study_scores
+from recommender.learn import study_scores
 from recommender.space import SearchSpace, default_space
 from training.metrics import METRIC_DIRECTIONS
 

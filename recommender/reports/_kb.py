@@ -7,11 +7,11 @@ from pathlib import Path
 import pandas as pd
 
 from knowledge_base import KnowledgeBase
+from recommender.learn import objective_for
 from recommender.reports._figure import save
 from recommender.reports._html import figure_html, page, table_html
 from recommender.reports._kb_plots import best_config_distributions, meta_feature_map
 from recommender.reports._result import ReportFiles
-from recommender.scores import objective_for
 
 DATASET_COLUMNS = ("name", "task", "n_rows", "n_features", "n_classes", "n_runs")
 

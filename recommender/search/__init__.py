@@ -1,4 +1,6 @@
-"""Search strategies behind one ask/observe interface (Optuna sampler / Syne Tune searcher style).
+"""Who proposes and who stops: search strategies (ask/observe) and pruners.
+
+Strategies share one ask/observe interface (Optuna sampler / Syne Tune searcher style):
 
 - `random`: samples of the space's prior.
 - `portfolio`: the warm-start suggestions alone; then nothing new.
@@ -9,7 +11,13 @@
 - `evolution`: regularized (aging) evolution whose first population is the KB's suggestions.
 
 `ask_batch` turns any of them into a batch proposer (the lead plus neighbours that train
-together, for `training.train_many`).
+together, for `training.train_many`). A `Prior` is what a searcher believes before any trial
+(`recommender.learn.KBPrior` is the knowledge base's).
+
+Pruners (`BasePruner`) stop a trial from its learning curve: `LearnedPruner` ("learned", the
+default: the knowledge base's `CurveModel` says how far a curve can still go), `MedianPruner`
+("median") and `SuccessiveHalvingPruner` ("asha"). Names become objects only in
+`recommender._wiring`.
 """
 
 from __future__ import annotations
@@ -25,21 +33,27 @@ if TYPE_CHECKING:
     from recommender.search._base import Searcher as Searcher
     from recommender.search._base import config_key as config_key
     from recommender.search._batch import ask_batch as ask_batch
+    from recommender.search._curve_model import CurveModel as CurveModel
     from recommender.search._evolution import EvolutionSearcher as EvolutionSearcher
     from recommender.search._grid import GridSearcher as GridSearcher
     from recommender.search._grid import check_grid_size as check_grid_size
     from recommender.search._grid import count_cells as count_cells
     from recommender.search._grid import enumerate_cells as enumerate_cells
     from recommender.search._grid import grid_values as grid_values
+    from recommender.search._learned_pruner import LearnedPruner as LearnedPruner
     from recommender.search._prior import FlatPrior as FlatPrior
-    from recommender.search._prior import KBPrior as KBPrior
     from recommender.search._prior import Prior as Prior
+    from recommender.search._pruners import BasePruner as BasePruner
+    from recommender.search._pruners import MedianPruner as MedianPruner
+    from recommender.search._pruners import PruningCallback as PruningCallback
+    from recommender.search._pruners import SuccessiveHalvingPruner as SuccessiveHalvingPruner
     from recommender.search._surrogate import SurrogateSearcher as SurrogateSearcher
     from recommender.search._surrogate import expected_improvement as expected_improvement
 
 # Here, not in a submodule: the command line lists the strategies and the grid limit without
 # loading LightGBM.
 STRATEGIES = ("surrogate", "random", "portfolio", "grid", "evolution")
+PRUNERS = ("learned", "median", "asha", "none")
 #: The largest grid (in cells) the "grid" strategy accepts unless the user raises it.
 DEFAULT_MAX_CELLS = 10_000
 
@@ -51,6 +65,8 @@ _MODULES = {
     "Searcher": "_base",
     "config_key": "_base",
     "ask_batch": "_batch",
+    "CurveModel": "_curve_model",
+    "LearnedPruner": "_learned_pruner",
     "EvolutionSearcher": "_evolution",
     "GridSearcher": "_grid",
     "check_grid_size": "_grid",
@@ -58,11 +74,14 @@ _MODULES = {
     "enumerate_cells": "_grid",
     "grid_values": "_grid",
     "FlatPrior": "_prior",
-    "KBPrior": "_prior",
     "Prior": "_prior",
+    "BasePruner": "_pruners",
+    "MedianPruner": "_pruners",
+    "PruningCallback": "_pruners",
+    "SuccessiveHalvingPruner": "_pruners",
     "SurrogateSearcher": "_surrogate",
     "expected_improvement": "_surrogate",
 }
 
-__all__ = ["DEFAULT_MAX_CELLS", "STRATEGIES", *sorted(_MODULES)]
+__all__ = ["DEFAULT_MAX_CELLS", "PRUNERS", "STRATEGIES", *sorted(_MODULES)]
 lazy_exports(__name__, _MODULES)

@@ -7,9 +7,10 @@ argument (`points_to_evaluate`, as in Syne Tune) and are proposed first, in orde
 
 from __future__ import annotations
 
+import abc
 import json
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 
@@ -23,8 +24,11 @@ def config_key(config: Mapping[str, Any]) -> str:
     return json.dumps(dict(config), sort_keys=True, default=str)
 
 
-class Searcher:
+class Searcher(abc.ABC):
     """Base class: warm-start points first, then `_suggest`; no configuration twice.
+
+    A subclass implements `_suggest` (its own next proposal, after the warm-start points) and
+    names itself in `name` (stored with the study, and how `resume` rebuilds it).
 
     Args:
         space: where configurations come from; every proposal holds its active parameters only.
@@ -32,6 +36,8 @@ class Searcher:
             it, e.g. a default ranking wider than a user's space, are left out).
         seed: makes the proposals repeatable.
     """
+
+    name: ClassVar[str] = "custom"
 
     def __init__(
         self, space: SearchSpace, *, points_to_evaluate: Sequence[Mapping[str, Any]] = (),
@@ -69,8 +75,9 @@ class Searcher:
         """Whether `config` has been neither observed nor handed out."""
         return config_key(config) not in self._seen
 
+    @abc.abstractmethod
     def _suggest(self) -> Config | None:
-        raise NotImplementedError
+        """The strategy's next new configuration, or None when it has nothing new."""
 
     def _random_new(self, tries: int = 100) -> Config | None:
         """A prior sample not tried yet (None if the space seems exhausted)."""
@@ -83,6 +90,8 @@ class Searcher:
 class RandomSearcher(Searcher):
     """Samples the space's prior, the baseline every other strategy must beat."""
 
+    name = "random"
+
     def _suggest(self) -> Config | None:
         return self._random_new()
 
@@ -90,6 +99,8 @@ class RandomSearcher(Searcher):
 class PortfolioSearcher(Searcher):
     """The warm-start configurations alone: once they are used up, nothing new (`ask` -> None),
     so a study with a larger budget ends early."""
+
+    name = "portfolio"
 
     def _suggest(self) -> Config | None:
         return None

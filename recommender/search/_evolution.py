@@ -36,6 +36,8 @@ class EvolutionSearcher(Searcher):
         scale: width of a numeric mutation in the parameter's unit (log) scale.
     """
 
+    name = "evolution"
+
     def __init__(
         self, space: SearchSpace, *, points_to_evaluate: Sequence[Mapping[str, Any]] = (),
         seed: int = 0, population: int = 10, sample_size: int = 3, scale: float = 0.25,

@@ -130,6 +130,8 @@ class GridSearcher(Searcher):
         InputError: the grid has more than `max_cells` cells.
     """
 
+    name = "grid"
+
     def __init__(
         self, space: SearchSpace, *, prior: Prior | None = None, seed: int = 0,
         max_cells: int = DEFAULT_MAX_CELLS,

@@ -1,12 +1,13 @@
 """Warm-started Bayesian optimisation: the KB surrogate as prior, this dataset's trials on top.
 
-Each ensemble member of the KB surrogate (fitted once per KB state, see `surrogate_fit`) gives a
-prior prediction; a small LightGBM per member is boosted from that prediction (`init_score`) on
-this dataset's own trials, scored by the copula transform within the dataset. So the KB decides
-where nothing is known yet, and this dataset's evidence overrides it where trials exist. Failed
-and diverged trials take the worst score, which pulls predictions down around them: known failing
-regions are avoided. The next configuration maximises expected improvement over a candidate pool:
-space samples (predicted by the prior once per study) plus fresh neighbours of the best trials.
+Each ensemble member of the KB surrogate (fitted once per KB state, see `learn.fitted_surrogate`)
+gives a prior prediction; a small LightGBM per member is boosted from that prediction
+(`init_score`) on this dataset's own trials, scored by the copula transform within the dataset. So
+the KB decides where nothing is known yet, and this dataset's evidence overrides it where trials
+exist. Failed and diverged trials take the worst score, which pulls predictions down around them:
+known failing regions are avoided. The next configuration maximises expected improvement over a
+candidate pool: space samples (predicted by the prior once per study) plus fresh neighbours of the
+best trials.
 
 Cost per `ask`: `n_members` small fits (~50 trees on <= a few hundred rows) and predictions on
 ~1,000 candidates: tens of milliseconds, independent of the KB's size.
@@ -21,7 +22,7 @@ import lightgbm as lgb
 import numpy as np
 from scipy.stats import norm
 
-from recommender.scores import copula
+from recommender.learn import copula
 from recommender.search._base import Config, Searcher, config_key
 from recommender.search._prior import FlatPrior, Prior
 from recommender.space import SearchSpace
@@ -41,6 +42,8 @@ class SurrogateSearcher(Searcher):
         xi: exploration margin of expected improvement (normalised-score units).
         distance_scale: uncertainty added per unit of distance to the nearest trial.
     """
+
+    name = "surrogate"
 
     def __init__(
         self,

@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 
 from knowledge_base import DatasetRecord, KnowledgeBase, RunRecord
-from recommender.metafeatures import compute_meta_features
+from recommender.learn import compute_meta_features
 from recommender.space import default_space
 from training import TrainConfig, load_table, prepare, train
 

@@ -14,7 +14,7 @@ from typer.testing import CliRunner
 
 from knowledge_base import DatasetRecord, KnowledgeBase
 from recommender.cli import app
-from recommender.metafeatures import compute_meta_features
+from recommender.learn import compute_meta_features
 from recommender.reports import kb_report, study_report
 from training import load_table
 

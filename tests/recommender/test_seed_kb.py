@@ -8,10 +8,9 @@ from pathlib import Path
 import pandas as pd
 from typer.testing import CliRunner
 
+from recommender._kb import SEED_KB_DIR, open_kb
 from recommender.cli import app
-from recommender.kb_open import SEED_KB_DIR, open_kb
-from recommender.kb_view import KBView
-from recommender.metafeatures import META_FEATURE_NAMES
+from recommender.learn import META_FEATURE_NAMES, KBView
 from recommender.space import default_space
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"

@@ -11,14 +11,13 @@ import pytest
 from typer.testing import CliRunner
 
 from knowledge_base import DatasetRecord, KnowledgeBase, RunRecord
-from recommender import meta_cache, surrogate_fit
+from recommender import _cache as meta_cache
 from recommender.api import Recommender
 from recommender.cli import app
-from recommender.kb_view import load_view
-from recommender.metafeatures import compute_meta_features
-from recommender.space import default_space
-from recommender.study import cap_epochs
-from recommender.suggest import _candidates
+from recommender.learn import _fit as surrogate_fit
+from recommender.learn import compute_meta_features, load_view
+from recommender.learn._rank import _candidates
+from recommender.space import cap_epochs, default_space
 from training import TrainConfig, TrainResult, load_table, prepare, train
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"

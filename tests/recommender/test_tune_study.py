@@ -11,8 +11,15 @@ import pytest
 from hpo_common.errors import InputError
 from knowledge_base import KnowledgeBase
 from recommender import Recommender
-from recommender.pruners import MedianPruner, SuccessiveHalvingPruner, make_pruner
-from recommender.search import PortfolioSearcher, RandomSearcher, SurrogateSearcher, config_key
+from recommender._wiring import make_pruner
+from recommender.search import (
+    MedianPruner,
+    PortfolioSearcher,
+    RandomSearcher,
+    SuccessiveHalvingPruner,
+    SurrogateSearcher,
+    config_key,
+)
 from recommender.space import load_space
 from training import prepare, train
 

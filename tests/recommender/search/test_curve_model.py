@@ -1,4 +1,4 @@
-"""The learning-curve model behind the learned pruner, fitted on the shipped seed KB's real curves."""
+"""The learning-curve model behind the learned pruner, fitted on the seed KB's real curves."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ import pytest
 
 from recommender.search._curve_model import CurveModel, log_error, prefix_features, training_rows
 
-SEED_KB = Path(__file__).resolve().parents[2] / "recommender" / "data" / "seed_kb"
+SEED_KB = Path(__file__).resolve().parents[3] / "recommender" / "data" / "seed_kb"
 
 
 @pytest.fixture(scope="module")

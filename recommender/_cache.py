@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from recommender.metafeatures import META_FEATURE_NAMES, compute_meta_features
+from recommender.learn._metafeatures import META_FEATURE_NAMES, compute_meta_features
 from training import Table
 
 

@@ -13,7 +13,7 @@ from typer.testing import CliRunner
 from hpo_common.errors import DataError, InputError, NotFoundError
 from knowledge_base import KnowledgeBase
 from recommender.cli import app
-from recommender.run_import import import_runs
+from recommender.ingest import import_runs
 
 GOOD_ROWS = [
     {"optimizer": "adam", "learning_rate": "0.001", "batch_size": "64", "metric": "log_loss",
@@ -164,7 +164,7 @@ def test_cli_log_json_and_exit_codes(data_csv, tmp_path) -> None:
 def test_recommender_log_runs_imports_the_example_runs_file_once(tmp_path) -> None:
     from recommender.api import Recommender
 
-    examples = Path(__file__).resolve().parents[2] / "examples"
+    examples = Path(__file__).resolve().parents[3] / "examples"
     rec = Recommender(kb=tmp_path / "kb.duckdb")
     first = rec.log_runs(examples / "wine_runs.csv", dataset=examples / "wine.csv",
                          target="cultivar")

@@ -1,7 +1,7 @@
 """The LightGBM surrogate: predicts a configuration's normalised score on a dataset.
 
 Inputs are a dataset's meta-features next to the encoded configuration; the target is the
-per-dataset copula score (`recommender.scores`). Uncertainty comes from an ensemble whose
+per-dataset copula score (`recommender.learn.copula`). Uncertainty comes from an ensemble whose
 members are fitted on bootstrap resamples of whole datasets, so a configuration that only looks good
 because of one dataset gets a wide spread.
 

@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 
 from hpo_common.errors import DataError, InputError
-from recommender.metafeatures import (
+from recommender.learn import (
     GROUPS,
     META_FEATURE_NAMES,
     MetaFeatureExtractor,
@@ -16,7 +16,7 @@ from recommender.metafeatures import (
 )
 from training import Table
 
-EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
+EXAMPLES = Path(__file__).resolve().parents[3] / "examples"
 
 
 def _table(frame: pd.DataFrame, y: pd.Series | np.ndarray, task: str) -> Table:

@@ -10,7 +10,7 @@ construction. A future that raises (a worker process died) is the driver's to re
 - `SequentialExecutor`: trains in this process when `submit` is called (the default).
 - `ProcessExecutor`: local worker processes (spawn context, one torch thread each); the prepared
   data reaches each worker once, through the pool initializer, not with every trial.
-- `RayExecutor` (recommender.ray_executor, extra `ray`): Ray tasks on a local or remote cluster.
+- `RayExecutor` (`_ray.py`, extra `ray`): Ray tasks on a local or remote cluster.
 """
 
 from __future__ import annotations
@@ -19,12 +19,9 @@ import multiprocessing
 from collections.abc import Callable
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import Any, Protocol
 
 from training import PreparedData, TrainConfig, TrainResult, train, train_many
-
-if TYPE_CHECKING:
-    from recommender.ray_executor import RayOptions
 
 EpochCallback = Callable[[int, float], bool] | None
 
@@ -52,8 +49,16 @@ class SequentialExecutor:
     def submit(self, config: TrainConfig, callback: EpochCallback = None) -> Future[TrainResult]:
         future: Future[TrainResult] = Future()
         try:
-            future.set_result(train(config, self.data, device=self.device, seed=self.seed,
-                                    metric=self.metric, callback=callback))
+            future.set_result(
+                train(
+                    config,
+                    self.data,
+                    device=self.device,
+                    seed=self.seed,
+                    metric=self.metric,
+                    callback=callback,
+                )
+            )
         except Exception as exc:  # invalid arguments: the driver records the trial as failed
             future.set_exception(exc)
         return future
@@ -64,8 +69,16 @@ class SequentialExecutor:
         """Train `configs` together (`train_many`) now; one future per configuration."""
         batch: Future[list[TrainResult]] = Future()
         try:
-            batch.set_result(train_many(configs, self.data, device=self.device, seed=self.seed,
-                                        metric=self.metric, callbacks=callbacks))
+            batch.set_result(
+                train_many(
+                    configs,
+                    self.data,
+                    device=self.device,
+                    seed=self.seed,
+                    metric=self.metric,
+                    callbacks=callbacks,
+                )
+            )
         except Exception as exc:  # invalid arguments: the driver records the trials as failed
             batch.set_exception(exc)
         return split_batch(batch, len(configs))
@@ -104,13 +117,25 @@ def _init_worker(data: PreparedData, device: str, seed: int, metric: str | None)
 
 
 def _run_trial(config: TrainConfig, callback: EpochCallback) -> TrainResult:
-    return train(config, _WORKER["data"], device=_WORKER["device"], seed=_WORKER["seed"],
-                 metric=_WORKER["metric"], callback=callback)
+    return train(
+        config,
+        _WORKER["data"],
+        device=_WORKER["device"],
+        seed=_WORKER["seed"],
+        metric=_WORKER["metric"],
+        callback=callback,
+    )
 
 
 def _run_batch(configs: list[TrainConfig], callbacks: list[EpochCallback]) -> list[TrainResult]:
-    return train_many(configs, _WORKER["data"], device=_WORKER["device"], seed=_WORKER["seed"],
-                      metric=_WORKER["metric"], callbacks=callbacks)
+    return train_many(
+        configs,
+        _WORKER["data"],
+        device=_WORKER["device"],
+        seed=_WORKER["seed"],
+        metric=_WORKER["metric"],
+        callbacks=callbacks,
+    )
 
 
 class ProcessExecutor:
@@ -122,7 +147,12 @@ class ProcessExecutor:
     """
 
     def __init__(
-        self, data: PreparedData, workers: int, *, device: str = "auto", seed: int = 0,
+        self,
+        data: PreparedData,
+        workers: int,
+        *,
+        device: str = "auto",
+        seed: int = 0,
         metric: str | None = None,
     ) -> None:
         if workers < 1:
@@ -134,8 +164,10 @@ class ProcessExecutor:
 
     def _new_pool(self) -> ProcessPoolExecutor:
         return ProcessPoolExecutor(
-            1, mp_context=multiprocessing.get_context("spawn"),
-            initializer=_init_worker, initargs=self._initargs,
+            1,
+            mp_context=multiprocessing.get_context("spawn"),
+            initializer=_init_worker,
+            initargs=self._initargs,
         )
 
     def submit(self, config: TrainConfig, callback: EpochCallback = None) -> Future[TrainResult]:
@@ -163,18 +195,3 @@ class ProcessExecutor:
     def close(self) -> None:
         for pool in self._pools:
             pool.shutdown(wait=True, cancel_futures=True)
-
-
-def make_executor(
-    data: PreparedData, workers: int = 1, *, device: str = "auto", seed: int = 0,
-    metric: str | None = None, ray: RayOptions | None = None,
-) -> Executor:
-    """Ray tasks when `ray` options are given; else sequential for one worker, worker processes
-    for more."""
-    if ray is not None:
-        from recommender.ray_executor import RayExecutor
-
-        return RayExecutor(data, ray, workers=workers, device=device, seed=seed, metric=metric)
-    if workers <= 1:
-        return SequentialExecutor(data, device=device, seed=seed, metric=metric)
-    return ProcessExecutor(data, workers, device=device, seed=seed, metric=metric)

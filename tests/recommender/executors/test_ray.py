@@ -7,12 +7,12 @@ import os
 from pathlib import Path
 
 import pytest
-from study_factory import WINE
 from typer.testing import CliRunner
 
 from knowledge_base import KnowledgeBase
 from recommender.cli import app
-from recommender.ray_executor import RayExecutor, RayOptions
+from recommender.executors import RayExecutor, RayOptions
+from tests.recommender.study_factory import WINE
 from training import TrainConfig, load_table, prepare
 
 ray = pytest.importorskip("ray")

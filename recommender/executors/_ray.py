@@ -1,13 +1,13 @@
 """`RayExecutor`: trials as Ray tasks on a local or multi-node Ray cluster (extra `ray`).
 
-Same contract as the local executors (`recommender.executors`): `submit(config, callback)` gives a
-`concurrent.futures.Future[TrainResult]`, `capacity` says how many trials run at once, `close()`
-releases what it started. The prepared data is put in Ray's object store once (`ray.put`) and
-every task gets it by reference; on one node its arrays are read without copying. The driver keeps
-the search and is the only process that writes to the knowledge base. A task whose worker dies
-(`WorkerCrashedError`) or raises (`RayTaskError`) makes its future raise, which the driver records
-as a `failed` trial; the executor stays usable (tasks are never retried: a trial that killed its
-worker would most likely kill the next one too).
+Same contract as the local executors (`recommender.executors.Executor`): `submit(config,
+callback)` gives a `concurrent.futures.Future[TrainResult]`, `capacity` says how many trials run
+at once, `close()` releases what it started. The prepared data is put in Ray's object store once
+(`ray.put`) and every task gets it by reference; on one node its arrays are read without copying.
+The driver keeps the search and is the only process that writes to the knowledge base. A task
+whose worker dies (`WorkerCrashedError`) or raises (`RayTaskError`) makes its future raise, which
+the driver records as a `failed` trial; the executor stays usable (tasks are never retried: a
+trial that killed its worker would most likely kill the next one too).
 
 Example:
     >>> options = RayOptions(address="auto", gpus_per_trial=0.25)
@@ -18,12 +18,10 @@ from __future__ import annotations
 
 from concurrent.futures import Future
 from dataclasses import dataclass
-from typing import Any
 
 from hpo_common.errors import InputError
+from recommender.executors._local import EpochCallback
 from training import PreparedData, TrainConfig, TrainResult, train
-
-EpochCallback = Any  # Callable[[int, float], bool] | None, shipped to the task
 
 
 @dataclass(frozen=True)
@@ -49,8 +47,13 @@ class RayOptions:
 
 
 def _run_trial(
-    data: PreparedData, config: TrainConfig, callback: EpochCallback, device: str, seed: int,
-    metric: str | None, threads: int,
+    data: PreparedData,
+    config: TrainConfig,
+    callback: EpochCallback,
+    device: str,
+    seed: int,
+    metric: str | None,
+    threads: int,
 ) -> TrainResult:
     """One trial inside a Ray worker (`data` arrives resolved from the object store)."""
     import torch
@@ -71,15 +74,19 @@ class RayExecutor:
     """
 
     def __init__(
-        self, data: PreparedData, options: RayOptions | None = None, *, workers: int = 1,
-        device: str = "auto", seed: int = 0, metric: str | None = None,
+        self,
+        data: PreparedData,
+        options: RayOptions | None = None,
+        *,
+        workers: int = 1,
+        device: str = "auto",
+        seed: int = 0,
+        metric: str | None = None,
     ) -> None:
         try:
             import ray
         except ImportError:
-            raise InputError(
-                "--executor ray needs Ray: pip install 'hpo-recommend[ray]'"
-            ) from None
+            raise InputError("--executor ray needs Ray: pip install 'hpo-recommend[ray]'") from None
         if workers < 1:
             raise InputError(f"workers must be >= 1, but got {workers}")
         self.options = options or RayOptions()
@@ -87,8 +94,12 @@ class RayExecutor:
         self._owns_ray = not ray.is_initialized()
         if self._owns_ray:
             try:
-                ray.init(address=self.options.address, include_dashboard=False,
-                         log_to_driver=False, configure_logging=False)
+                ray.init(
+                    address=self.options.address,
+                    include_dashboard=False,
+                    log_to_driver=False,
+                    configure_logging=False,
+                )
             except ConnectionError as exc:
                 raise InputError(
                     f"cannot reach a Ray cluster at {self.options.address!r}: {exc}; start one "
@@ -99,7 +110,8 @@ class RayExecutor:
         self._args = (device, seed, metric, max(1, int(self.options.cpus_per_trial)))
         self._data = ray.put(data)
         self._task = ray.remote(_run_trial).options(
-            num_cpus=self.options.cpus_per_trial, num_gpus=self.options.gpus_per_trial,
+            num_cpus=self.options.cpus_per_trial,
+            num_gpus=self.options.gpus_per_trial,
             max_retries=0,
         )
         self.capacity = workers if workers > 1 else self._cluster_capacity()

@@ -14,7 +14,7 @@ from recommender import Recommender
 from recommender.search import EvolutionSearcher, RandomSearcher
 from recommender.space import Float, SearchSpace, default_space
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 WINE = ROOT / "examples" / "wine.csv"
 
 

@@ -11,10 +11,11 @@ import pytest
 
 from hpo_common.errors import InputError
 from recommender import Recommender
-from recommender.search import GridSearcher, KBPrior, count_cells, enumerate_cells, grid_values
+from recommender.learn import KBPrior
+from recommender.search import GridSearcher, count_cells, enumerate_cells, grid_values
 from recommender.space import Float, GridLevels, Int, SearchSpace, default_space
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 WINE = ROOT / "examples" / "wine.csv"
 
 CONDITIONAL = SearchSpace.from_dict({"parameters": {

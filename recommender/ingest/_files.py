@@ -32,7 +32,7 @@ from typing import Any
 
 import pandas as pd
 
-from hpo_common.errors import ConfigError, DataError, InputError, NotFoundError
+from hpo_common.errors import ConfigError, DataError, InputError
 from knowledge_base import (
     DIRECTIONS,
     STATUSES,
@@ -41,8 +41,8 @@ from knowledge_base import (
     RunRecord,
     stable_run_id,
 )
-from recommender.kb_open import cache_dir_of
-from recommender.meta_cache import meta_features_of
+from recommender._cache import meta_features_of
+from recommender._kb import cache_dir_of
 from recommender.space import default_space
 from training import (
     METRIC_DIRECTIONS,
@@ -192,72 +192,9 @@ def import_runs(
     """
     table, record = resolve_dataset(kb, dataset, target, dataset_id)
     rows = read_run_rows(runs_file)
-    return _store_rows(
+    return store_rows(
         kb, rows, f"'{runs_file}'", table, record, skip_invalid, fill_defaults=fill_defaults
     )
-
-
-def import_optuna_study(
-    kb: KnowledgeBase,
-    storage: str,
-    study_name: str,
-    *,
-    dataset: str | Path | None = None,
-    target: str | None = None,
-    dataset_id: str | None = None,
-    metric: str | None = None,
-    skip_invalid: bool = False,
-) -> ImportReport:
-    """Store the complete trials of a finished Optuna study as runs of one dataset.
-
-    Each complete trial becomes a row like those of a runs file (its parameters, `metric`, its
-    value and the study's direction) and is validated and stored exactly as `import_runs` does.
-    `metric` names what the objective returned (default: the task's default metric); the study's
-    direction must agree with it. Needs the `optuna` extra.
-
-    Example:
-        >>> import_optuna_study(kb, "sqlite:///o.db", "wine", dataset="wine.csv")  # doctest: +SKIP
-    """
-    table, record = resolve_dataset(kb, dataset, target, dataset_id)
-    rows = optuna_trial_rows(storage, study_name, metric or default_metric(record.task))
-    where = f"Optuna study {study_name!r} ({storage})"
-    return _store_rows(kb, rows, where, table, record, skip_invalid)
-
-
-def optuna_trial_rows(storage: str, study_name: str, metric: str) -> list[dict[str, Any]]:
-    """The complete trials of an Optuna study as runs-file rows, in trial order."""
-    try:
-        import optuna
-    except ImportError:
-        raise InputError(
-            "importing an Optuna study needs optuna: pip install 'hpo-recommend[optuna]'"
-        ) from None
-    try:
-        study = optuna.load_study(study_name=study_name, storage=storage)
-    except KeyError:
-        names = [s.study_name for s in optuna.get_all_study_summaries(storage)]
-        raise NotFoundError(
-            f"no Optuna study {study_name!r} in {storage}; its studies are: "
-            + (", ".join(names) or "none")
-        ) from None
-    except (ValueError, ImportError) as exc:  # a malformed URL, or no driver for it
-        raise InputError(f"cannot open Optuna storage {storage!r}: {exc}") from None
-    if len(study.directions) != 1:
-        raise InputError(
-            f"Optuna study {study_name!r} has {len(study.directions)} objectives; "
-            "only single-objective studies can be imported"
-        )
-    direction = "minimize" if study.direction == optuna.study.StudyDirection.MINIMIZE else (
-        "maximize"
-    )
-    trials = study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.COMPLETE,))
-    if not trials:
-        raise DataError(f"Optuna study {study_name!r} in {storage} has no complete trials")
-    return [
-        {**trial.params, "metric": metric, "value": trial.value, "direction": direction,
-         "optuna_study": study_name, "optuna_trial": trial.number}
-        for trial in trials
-    ]
 
 
 def resolve_dataset(
@@ -272,7 +209,7 @@ def resolve_dataset(
     return None, kb.get_dataset(str(dataset_id))
 
 
-def _store_rows(
+def store_rows(
     kb: KnowledgeBase,
     rows: list[dict[str, Any]],
     where: str,

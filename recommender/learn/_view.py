@@ -18,8 +18,8 @@ import numpy as np
 import pandas as pd
 
 from knowledge_base import KnowledgeBase
-from recommender.metafeatures import META_FEATURE_NAMES
-from recommender.scores import normalised_scores, objective_for
+from recommender.learn._metafeatures import META_FEATURE_NAMES
+from recommender.learn._scores import normalised_scores, objective_for
 from recommender.space import SearchSpace
 from training import TrainConfig
 from training.metrics import METRIC_DIRECTIONS

@@ -1,12 +1,16 @@
 """Pruners: stop a trial early when its learning curve is clearly worse than earlier trials'.
 
-A pruner only reads curves: the per-epoch objective values of this study's finished trials. It
-hands `training.train` a per-epoch callback (`callback(epoch, value) -> stop?`); the callback is a
-small picklable object, so it travels to worker processes with the trial. Values are compared in
-the objective's direction.
+A pruner only reads curves: the per-epoch objective values of this study's finished trials. A
+`BasePruner` subclass writes one rule, `should_stop`; the base class hands `training.train` a
+per-epoch callback (`PruningCallback(epoch, value) -> stop?`), a small picklable object that
+travels to worker processes with the trial. Values are compared in the objective's direction.
 
+- `LearnedPruner` (the default, in `_learned_pruner`): stop when even an optimistic
+  extrapolation of the curve, learned from the knowledge base's curves, stays behind the best
+  trial so far.
 - `MedianPruner`: stop at epoch e when the trial's best value so far is worse than the median of
-  earlier trials' best values up to epoch e (Optuna's median rule).
+  earlier trials' best values up to epoch e (a stricter variant of Optuna's median rule, which
+  compares against the others' value at epoch e).
 - `SuccessiveHalvingPruner`: asynchronous successive halving (ASHA) over epochs: rungs at
   `min_epochs * reduction_factor**k`; at a rung a trial continues only if its best value so far is
   in the top `1 / reduction_factor` of the values earlier trials had at that rung.
@@ -20,9 +24,11 @@ Example:
 
 from __future__ import annotations
 
+import abc
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -44,8 +50,30 @@ def _others_at(history: Curves, epoch: int, sign: float) -> list[float]:
     return [v for v in values if math.isfinite(v)]
 
 
+class BasePruner(abc.ABC):
+    """A rule that stops a trial from its curve so far and the study's earlier curves."""
+
+    @abc.abstractmethod
+    def should_stop(self, epoch: int, curve: Sequence[float], history: Curves, sign: float) -> bool:
+        """Whether a trial whose values so far are `curve` stops at `epoch` (1-based).
+
+        `history` holds the earlier trials' curves; `sign` is +1 to maximise, -1 to minimise.
+        """
+
+    def callback(
+        self, history: Curves, direction: str, config: Mapping[str, Any] | None = None
+    ) -> PruningCallback:
+        """A `training.train` callback judging a new trial (its configuration `config`) against
+        `history`."""
+        return PruningCallback(self.for_trial(config), _frozen(history), _sign(direction))
+
+    def for_trial(self, config: Mapping[str, Any] | None) -> BasePruner:
+        """This pruner for one trial; a rule that reads the trial's configuration binds it here."""
+        return self
+
+
 @dataclass(frozen=True)
-class MedianPruner:
+class MedianPruner(BasePruner):
     """The median rule.
 
     Args:
@@ -56,6 +84,14 @@ class MedianPruner:
     n_startup_trials: int = 3
     n_warmup_epochs: int = 2
 
+    def __post_init__(self) -> None:
+        if self.n_startup_trials < 0 or self.n_warmup_epochs < 0:
+            raise InputError(
+                "the median rule needs n_startup_trials >= 0 and n_warmup_epochs >= 0, but got "
+                f"(n_startup_trials={self.n_startup_trials}, "
+                f"n_warmup_epochs={self.n_warmup_epochs})"
+            )
+
     def should_stop(self, epoch: int, curve: Sequence[float], history: Curves, sign: float) -> bool:
         if epoch <= self.n_warmup_epochs:
             return False
@@ -65,13 +101,9 @@ class MedianPruner:
         mine = _best_so_far(curve, epoch, sign)
         return not math.isfinite(mine) or mine < float(np.median(others))
 
-    def callback(self, history: Curves, direction: str) -> EpochCallback:
-        """A `training.train` callback judging a new trial against `history`."""
-        return EpochCallback(self, _frozen(history), _sign(direction))
-
 
 @dataclass(frozen=True)
-class SuccessiveHalvingPruner:
+class SuccessiveHalvingPruner(BasePruner):
     """Asynchronous successive halving over epochs.
 
     Args:
@@ -109,20 +141,12 @@ class SuccessiveHalvingPruner:
         cutoff = sorted(others, reverse=True)[keep - 1]
         return not math.isfinite(mine) or mine < cutoff
 
-    def callback(self, history: Curves, direction: str) -> EpochCallback:
-        """A `training.train` callback judging a new trial against `history`."""
-        return EpochCallback(self, _frozen(history), _sign(direction))
-
-
-Pruner = MedianPruner | SuccessiveHalvingPruner
-PRUNERS = {"median": MedianPruner, "asha": SuccessiveHalvingPruner}
-
 
 @dataclass
-class EpochCallback:
+class PruningCallback:
     """`callback(epoch, value) -> stop?` for `training.train`; remembers the trial's curve."""
 
-    pruner: Pruner
+    pruner: BasePruner
     history: tuple[tuple[float, ...], ...]
     sign: float
 
@@ -132,15 +156,6 @@ class EpochCallback:
     def __call__(self, epoch: int, value: float) -> bool:
         self.curve.append(value)
         return self.pruner.should_stop(epoch, self.curve, self.history, self.sign)
-
-
-def make_pruner(name: str | None) -> Pruner | None:
-    """The pruner called `name` ("median", "asha") with default settings; None for "none"."""
-    if name is None or name == "none":
-        return None
-    if name not in PRUNERS:
-        raise InputError(f"pruner must be one of median, asha, none, but got {name!r}")
-    return PRUNERS[name]()
 
 
 def _frozen(history: Curves) -> tuple[tuple[float, ...], ...]:

@@ -11,13 +11,13 @@ from pathlib import Path
 import pytest
 
 from knowledge_base import DatasetRecord, KnowledgeBase
+from recommender import open_study
 from recommender.executors import EpochCallback, ProcessExecutor, SequentialExecutor
 from recommender.space import load_space
-from recommender.study import create_study
 from recommender.tune import run_study
 from training import PreparedData, TrainConfig, TrainResult, load_table, prepare, train_many
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 WINE = ROOT / "examples" / "wine.csv"
 SPACE = ROOT / "tests" / "recommender" / "data" / "tiny_space.toml"
 
@@ -70,7 +70,7 @@ class _FirstTrialCrashes:
 def test_a_crashed_trial_is_logged_failed_and_the_study_goes_on(wine: PreparedData) -> None:
     kb = KnowledgeBase(":memory:")
     dataset = DatasetRecord("wine", "wine", "multiclass", 178, 13, 3)
-    study = create_study(
+    study = open_study(
         kb, load_space(SPACE), dataset, objective="log_loss", direction="minimize",
         strategy="random", budget=4,
     )

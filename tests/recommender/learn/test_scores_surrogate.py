@@ -5,10 +5,13 @@ import pandas as pd
 import pytest
 from sklearn.exceptions import NotFittedError
 
-from recommender.metafeatures import META_FEATURE_NAMES
-from recommender.scores import normalised_scores, objective_for
-from recommender.search._prior import KBPrior
-from recommender.surrogate import Surrogate
+from recommender.learn import (
+    META_FEATURE_NAMES,
+    KBPrior,
+    Surrogate,
+    normalised_scores,
+    objective_for,
+)
 
 
 def test_scores_rank_within_each_dataset_and_failures_are_worst() -> None:

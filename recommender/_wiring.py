@@ -1,0 +1,246 @@
+"""The composition root: the one place where names ("surrogate", "median", "ray") become objects.
+
+Everything below takes objects: `create_study(searcher=..., pruner=...)`, `run_study(study,
+executor)`. The user-facing entry points (`Recommender`, `tune`, the command line) take names and
+come here, so a new strategy is one class plus one line in `make_searcher`, and a user may pass
+their own `Searcher` or `BasePruner` instead of a name.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from hpo_common.errors import InputError
+from knowledge_base import METRICS, DatasetRecord, KnowledgeBase
+from recommender.learn import (
+    KBPrior,
+    KBView,
+    fitted_curve_model,
+    fitted_surrogate,
+    load_view,
+    rank_configs,
+)
+from recommender.search import (
+    PRUNERS,
+    BasePruner,
+    EvolutionSearcher,
+    FlatPrior,
+    GridSearcher,
+    LearnedPruner,
+    MedianPruner,
+    PortfolioSearcher,
+    Prior,
+    RandomSearcher,
+    Searcher,
+    SuccessiveHalvingPruner,
+    SurrogateSearcher,
+    check_grid_size,
+)
+from recommender.search._curve_model import has_log_error
+from recommender.settings import StudySettings, SurrogateSettings
+from recommender.space import SearchSpace, cap_epochs
+from recommender.study import Study, create_study, resumable
+
+if TYPE_CHECKING:
+    from recommender.executors import Executor, RayOptions
+    from training import PreparedData
+
+PRUNER_CLASSES: dict[str, type[BasePruner]] = {
+    "median": MedianPruner,
+    "asha": SuccessiveHalvingPruner,
+}
+
+
+@dataclass(frozen=True)
+class WarmStart:
+    """What a searcher may learn before its first trial: the KB and this dataset's place in it.
+
+    Attributes:
+        view: the KB snapshot (a benchmark passes one with the held-out dataset left out).
+        meta_features: this dataset's (empty for a black-box objective without them).
+        task: the dataset's task; the KB's runs of other tasks do not rank its configurations.
+        cache_dir: where fitted KB surrogates are cached.
+    """
+
+    view: KBView
+    meta_features: Mapping[str, float] = field(default_factory=dict)
+    task: str = "regression"
+    cache_dir: Path | None = None
+
+    def prior(self, space: SearchSpace, seed: int, members: int) -> Prior:
+        """The KB surrogate at this dataset's meta-features, or a flat prior on an empty KB."""
+        if not self.view.learnable_runs():
+            return FlatPrior()
+        surrogate = fitted_surrogate(self.view, space, self.cache_dir, seed=seed)
+        return KBPrior(surrogate, self.meta_features, members=members)
+
+    def suggestions(self, space: SearchSpace, top: int, seed: int) -> list[dict]:
+        """The KB's `top` ranked configurations for this dataset (none for `top` 0)."""
+        if not top:
+            return []
+        ranked = rank_configs(
+            self.view,
+            space,
+            dict(self.meta_features),
+            self.task,
+            top,
+            seed=seed,
+            cache_dir=self.cache_dir,
+        )
+        return [s.config for s in ranked]
+
+
+def make_searcher(
+    strategy: str | Searcher,
+    space: SearchSpace,
+    warm: WarmStart,
+    *,
+    warm_start: int = StudySettings.warm_start,
+    budget: int | None = None,
+    seed: int = StudySettings.seed,
+    grid_limit: int = StudySettings.grid_limit,
+    surrogate: SurrogateSettings | None = None,
+) -> Searcher:
+    """The searcher called `strategy` (see `recommender.search`), warm-started from `warm`.
+
+    `warm_start` suggestions are tried first by "surrogate"; "portfolio" tries max(this,
+    budget) and nothing else; "evolution" starts from max(this, its population); "grid" and
+    "random" use none. A `Searcher` object is returned as it is. `surrogate`: the settings of
+    the KB's prior and the candidate pool (default `SurrogateSettings()`).
+    """
+    if isinstance(strategy, Searcher):
+        return strategy
+    surrogate = surrogate or SurrogateSettings()
+    StudySettings(strategy=strategy, warm_start=warm_start)  # the names and ranges, checked
+    if strategy == "random":
+        return RandomSearcher(space, seed=seed)
+    if strategy == "grid":
+        check_grid_size(space, grid_limit)  # before the KB surrogate is fitted
+        prior = warm.prior(space, seed, surrogate.prior_members)
+        return GridSearcher(space, prior=prior, seed=seed, max_cells=grid_limit)
+    if strategy == "portfolio":
+        points = warm.suggestions(space, max(warm_start, budget or 0), seed)
+        return PortfolioSearcher(space, points_to_evaluate=points, seed=seed)
+    if strategy == "evolution":
+        population = surrogate.evolution_population
+        points = warm.suggestions(space, max(warm_start, population), seed)
+        return EvolutionSearcher(space, points_to_evaluate=points, seed=seed, population=population)
+    points = warm.suggestions(space, warm_start, seed)
+    prior = warm.prior(space, seed, surrogate.prior_members)
+    return SurrogateSearcher(
+        space,
+        prior=prior,
+        points_to_evaluate=points,
+        seed=seed,
+        n_candidates=surrogate.n_candidates,
+    )
+
+
+def make_pruner(
+    pruner: str | BasePruner | None,
+    *,
+    kb: KnowledgeBase | None = None,
+    view: KBView | None = None,
+    objective: str = "value",
+    cache_dir: Path | None = None,
+) -> BasePruner | None:
+    """The pruner called `pruner` ("learned", "median", "asha") with its default settings; None
+    for None or "none"; a `BasePruner` object as it is.
+
+    "learned" reads the curves of `view`'s runs from `kb` (its curve model is cached in
+    `cache_dir`); without them, or for an objective it cannot judge, it never stops a trial.
+    """
+    if pruner is None or isinstance(pruner, BasePruner):
+        return pruner
+    if pruner == "none":
+        return None
+    if pruner == "learned":
+        usable = kb is not None and view is not None and has_log_error(objective)
+        model = fitted_curve_model(view, kb, cache_dir) if usable else None  # type: ignore[arg-type]
+        return LearnedPruner(model, objective)
+    if pruner not in PRUNER_CLASSES:
+        raise InputError(f"pruner must be one of {', '.join(PRUNERS)}, but got {pruner!r}")
+    return PRUNER_CLASSES[pruner]()
+
+
+def make_executor(
+    data: PreparedData,
+    workers: int = 1,
+    *,
+    device: str = "auto",
+    seed: int = 0,
+    metric: str | None = None,
+    ray: RayOptions | None = None,
+) -> Executor:
+    """Ray tasks when `ray` options are given; else sequential for one worker, worker processes
+    for more."""
+    # Here, not at the top: the executors load torch, which `suggest` and `kb` never need.
+    from recommender.executors import ProcessExecutor, RayExecutor, SequentialExecutor
+
+    if ray is not None:
+        return RayExecutor(data, ray, workers=workers, device=device, seed=seed, metric=metric)
+    if workers <= 1:
+        return SequentialExecutor(data, device=device, seed=seed, metric=metric)
+    return ProcessExecutor(data, workers, device=device, seed=seed, metric=metric)
+
+
+def open_study(
+    kb: KnowledgeBase,
+    space: SearchSpace,
+    dataset: DatasetRecord,
+    *,
+    meta_features: Mapping[str, float] | None = None,
+    objective: str = "value",
+    direction: str = "maximize",
+    strategy: str | Searcher = StudySettings.strategy,
+    warm_start: int = StudySettings.warm_start,
+    budget: int | None = None,
+    pruner: str | BasePruner | None = None,
+    seed: int = StudySettings.seed,
+    max_epochs: int | None = None,
+    resume: str | None = None,
+    view: KBView | None = None,
+    cache_dir: Path | None = None,
+    grid_limit: int = StudySettings.grid_limit,
+) -> Study:
+    """Start (or, with `resume=STUDY_ID`, continue) a study on `dataset`, its components named.
+
+    The arguments are `create_study`'s, with `strategy` and `pruner` as names (or objects);
+    `warm_start`, `view`, `cache_dir` and `grid_limit` say how a named searcher is built (see
+    `make_searcher`). `max_epochs` caps the space's `max_epochs` of a new study. The searcher is
+    built before anything is written, so a failure leaves no `running` study behind.
+    """
+    record = resumable(kb, resume, dataset) if resume is not None else None
+    if record is not None:  # the space, strategy and budget it was started with
+        space = SearchSpace.from_dict(record.space) if record.space else space
+        strategy, budget = record.strategy, record.budget
+    else:
+        space = cap_epochs(space, max_epochs)
+    if view is None:
+        view = load_view(kb, objective if objective in METRICS else None)
+    features = dict(meta_features or {})
+    searcher = make_searcher(
+        strategy,
+        space,
+        WarmStart(view, features, dataset.task, cache_dir),
+        warm_start=warm_start,
+        budget=budget,
+        seed=seed,
+        grid_limit=grid_limit,
+    )
+    return create_study(
+        kb,
+        space,
+        dataset,
+        searcher=searcher,
+        pruner=make_pruner(pruner, kb=kb, view=view, objective=objective, cache_dir=cache_dir),
+        meta_features=features,
+        objective=objective,
+        direction=direction,
+        budget=budget,
+        max_epochs=max_epochs,
+        resume=record,
+    )

@@ -1,0 +1,101 @@
+"""Fit what the knowledge base learns once per KB state: the surrogate and the curve model.
+
+A fitted model is cached in memory and on disk under a key made from the KB's content (run ids,
+statuses, values, meta-features; for the curve model, the runs it learned from), the objective,
+the search space, the model's settings and the library version, so repeated `suggest` and `tune`
+calls on an unchanged KB load it instead of refitting. Any new run, or an upgrade that changes how
+a model is fitted, changes the key.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import pickle
+from collections.abc import Callable
+from pathlib import Path
+from typing import TypeVar
+
+import numpy as np
+
+from hpo_common.version import library_version
+from knowledge_base import KnowledgeBase
+from recommender.learn._surrogate import Surrogate
+from recommender.learn._view import KBView
+from recommender.search._curve_model import MIN_CURVES, CurveModel, has_log_error, training_rows
+from recommender.space import SearchSpace
+
+Model = TypeVar("Model")
+_MEMORY: dict[str, object] = {}
+CURVE_RUNS = 4000  # curves the curve model learns from at most (a seeded sample beyond it)
+
+
+def fitted_surrogate(
+    view: KBView, space: SearchSpace, cache_dir: Path | None = None, seed: int = 0
+) -> Surrogate:
+    """The surrogate for `view` and `space` fitted with `seed` (its bootstrap and boosting):
+    from memory, from `cache_dir`, or freshly fitted."""
+    key = f"surrogate-{view.signature(space)}-{_fit_key(Surrogate(seed=seed))}"
+
+    def fit() -> Surrogate:
+        X, y, groups = view.training_set(space)
+        categorical = view.categorical_features(space)
+        return Surrogate(seed=seed).fit(X, y, groups, categorical=categorical)
+
+    return _cached(key, cache_dir, fit, Surrogate)
+
+
+def fitted_curve_model(
+    view: KBView, kb: KnowledgeBase, cache_dir: Path | None = None, seed: int = 0
+) -> CurveModel | None:
+    """The curve model (see `recommender.search.LearnedPruner`) fitted on the completed curves
+    of `view`'s runs (read from `kb`); None when the KB holds fewer than `MIN_CURVES`."""
+    runs = view.runs
+    if runs.empty:
+        return None
+    done = runs[(runs["status"] == "ok") & runs["objective"].map(has_log_error)]
+    if len(done) < MIN_CURVES:
+        return None
+    if len(done) > CURVE_RUNS:
+        done = done.sample(CURVE_RUNS, random_state=np.random.RandomState(seed))
+    done = done.sort_values("id")
+    model = CurveModel(seed=seed)
+    digest = hashlib.sha256("\n".join(done["id"]).encode()).hexdigest()[:20]
+    key = f"curves-{digest}-{_fit_key(model)}"
+
+    def fit() -> CurveModel:
+        features, remaining, _ = training_rows(done, kb.curves(done["id"]))
+        return model.fit(features, remaining)
+
+    return _cached(key, cache_dir, fit, CurveModel)
+
+
+def _cached(key: str, cache_dir: Path | None, fit: Callable[[], Model], kind: type) -> Model:
+    """`fit()`'s model under `key`: from memory, from `cache_dir`, or freshly fitted and kept."""
+    if key in _MEMORY:
+        return _MEMORY[key]  # type: ignore[return-value]
+    path = cache_dir / f"{key}.pkl" if cache_dir is not None else None
+    if path is not None and path.exists():
+        try:
+            with path.open("rb") as handle:
+                model = pickle.load(handle)
+        except (OSError, pickle.UnpicklingError, EOFError, AttributeError):
+            model = None  # a stale or torn cache file is refitted, never an error
+        if isinstance(model, kind):
+            _MEMORY[key] = model
+            return model  # type: ignore[return-value]
+    model = fit()
+    _MEMORY[key] = model
+    if path is not None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        partial = path.with_suffix(".tmp")
+        with partial.open("wb") as handle:
+            pickle.dump(model, handle)
+        partial.replace(path)  # atomic: readers never see half a file
+    return model
+
+
+def _fit_key(model: object) -> str:
+    """Digest of how a model is fitted: its settings and the library version."""
+    settings = json.dumps([vars(model), library_version()], sort_keys=True)
+    return hashlib.sha256(settings.encode()).hexdigest()[:8]

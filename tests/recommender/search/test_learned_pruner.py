@@ -1,0 +1,68 @@
+"""The default pruner: the KB's curve model decides, a trial is judged against the incumbent."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from knowledge_base import KnowledgeBase
+from recommender._kb import open_kb
+from recommender._wiring import make_pruner
+from recommender.learn import load_view
+from recommender.search import LearnedPruner
+from recommender.settings import StudySettings, TuneSettings
+
+
+@pytest.fixture(scope="module")
+def seeded(tmp_path_factory: pytest.TempPathFactory) -> KnowledgeBase:
+    return open_kb(tmp_path_factory.mktemp("kb") / "kb.duckdb")  # the shipped seed runs
+
+
+@pytest.fixture(scope="module")
+def pruner(seeded: KnowledgeBase) -> LearnedPruner:
+    made = make_pruner("learned", kb=seeded, view=load_view(seeded), objective="log_loss")
+    assert isinstance(made, LearnedPruner)
+    return made
+
+
+def test_learned_is_the_default_for_tune_and_study() -> None:
+    assert TuneSettings.pruner == StudySettings.pruner == "learned"
+
+
+def test_the_seed_kb_teaches_the_pruner(pruner: LearnedPruner) -> None:
+    assert pruner.active
+
+
+CONSTANT = {"max_epochs": 50, "patience": 10, "lr_schedule": "constant", "warmup_epochs": 0}
+HISTORY = [[0.60, 0.45, 0.38, 0.35, 0.34, 0.34]]  # the incumbent reached log loss 0.34
+
+
+def test_a_stalled_trial_far_behind_the_incumbent_is_stopped(pruner: LearnedPruner) -> None:
+    stop = pruner.callback(HISTORY, "minimize", CONSTANT)
+    decisions = [stop(epoch, 0.69) for epoch in range(1, 9)]  # stuck at chance level
+    assert not any(decisions[:2])  # a flat start may still be a slow starter
+    assert any(decisions)
+
+
+def test_a_trial_on_course_to_beat_the_incumbent_goes_on(pruner: LearnedPruner) -> None:
+    stop = pruner.callback(HISTORY, "minimize", CONSTANT)
+    assert not any(stop(epoch, value) for epoch, value in enumerate([0.5, 0.36, 0.33, 0.3], 1))
+
+
+def test_without_an_incumbent_nothing_is_stopped(pruner: LearnedPruner) -> None:
+    stop = pruner.callback([], "minimize", CONSTANT)
+    assert not any(stop(epoch, 5.0) for epoch in range(1, 6))
+
+
+def test_objectives_the_model_cannot_judge_are_never_pruned(seeded: KnowledgeBase) -> None:
+    made = make_pruner("learned", kb=seeded, view=load_view(seeded), objective="value")
+    assert isinstance(made, LearnedPruner) and not made.active
+    stop = made.callback([[1.0, 2.0]], "maximize", CONSTANT)
+    assert not any(stop(epoch, -100.0) for epoch in range(1, 6))
+
+
+def test_a_kb_with_too_few_curves_gives_an_inactive_pruner(tmp_path: Path) -> None:
+    empty = KnowledgeBase(tmp_path / "empty.duckdb")
+    made = make_pruner("learned", kb=empty, view=load_view(empty), objective="log_loss")
+    assert isinstance(made, LearnedPruner) and not made.active
