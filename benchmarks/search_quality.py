@@ -185,7 +185,9 @@ def main() -> None:
     parser.add_argument("--budget", type=int, default=20)
     parser.add_argument("--anchor-budget", type=int, help="Optuna's trials (default: --budget, "
                         "twice it with --real-size)")
-    parser.add_argument("--strategies", default=",".join(STRATEGIES))
+    parser.add_argument("--strategies", default=",".join(STRATEGIES),
+                        help="comma-separated; NAME:PRUNER runs a strategy with another pruner "
+                        "(surrogate:none next to surrogate compares pruning in one run)")
     parser.add_argument("--max-rows", type=int, help="default 2500 (as the seed build), "
                         "20000 with --real-size")
     parser.add_argument("--max-epochs", type=int, help="default 20 (as the seed build), "
@@ -214,15 +216,17 @@ def main() -> None:
         sys.exit(f"not in {args.kb}: {', '.join(missing)}")
     jobs = [{"dataset": n, "strategy": s, "seed": seed, "kb": str(kb_path),
              "budget": args.anchor_budget if s in OPTUNA_SAMPLERS else args.budget,
-             "max_rows": args.max_rows, "max_epochs": args.max_epochs, "pruner": args.pruner}
-            for n in names for seed in range(args.seeds) for s in args.strategies.split(",")]
+             "max_rows": args.max_rows, "max_epochs": args.max_epochs,
+             "pruner": token.partition(":")[2] or args.pruner, "label": token}
+            for n in names for seed in range(args.seeds) for token in args.strategies.split(",")
+            for s in [token.partition(":")[0]]]
     print(f"{len(jobs)} jobs on {len(names)} held-out datasets ({args.max_rows} rows, "
           f"{args.max_epochs} epochs, pruner {args.pruner}); KB: {len(datasets)} datasets, "
           f"{int(datasets['n_runs'].sum())} runs", flush=True)
     done_jobs = []
     with ProcessPoolExecutor(args.workers) as pool:
         for done in pool.map(run_job, jobs):
-            print(f"  {done['dataset']:<28}{done['strategy']:<11}seed {done['seed']}: "
+            print(f"  {done['dataset']:<28}{done['label']:<16}seed {done['seed']}: "
                   f"{sum(done['epochs'])} epochs ({done['seconds']:.0f} s)", flush=True)
             done_jobs.append(done)
     rows = []
@@ -239,7 +243,7 @@ def main() -> None:
         for trial, (value, ran, regret) in enumerate(
             zip(done["values"], done["epochs"], curve, strict=True), 1
         ):
-            rows.append({"dataset": done["dataset"], "strategy": done["strategy"],
+            rows.append({"dataset": done["dataset"], "strategy": done["label"],
                          "seed": done["seed"], "trial": trial, "value": value, "epochs": ran,
                          "regret": regret})
     frame = pd.DataFrame(rows)
