@@ -108,6 +108,7 @@ def _tune_strategy(
 ) -> tuple[list[float], list[int]]:
     from knowledge_base import DatasetRecord
     from recommender import open_study
+    from recommender._wiring import make_pruner
     from recommender.executors import SequentialExecutor
     from recommender.learn import compute_meta_features
     from recommender.tune import run_study
@@ -121,7 +122,7 @@ def _tune_strategy(
         KnowledgeBase(":memory:"), space, DatasetRecord.from_table(table), meta_features=features,
         objective=objective, direction=METRIC_DIRECTIONS[objective], strategy=job["strategy"],
         warm_start=5, budget=job["budget"], seed=job["seed"], max_epochs=job["max_epochs"],
-        view=view, pruner=job["pruner"],
+        view=view, pruner=make_pruner(job["pruner"], kb=kb, view=view, objective=objective),
     )
     run_study(study, SequentialExecutor(data, device="cpu", seed=0, metric=objective),
               budget=job["budget"])

@@ -49,7 +49,8 @@ def fitted_curve_model(
     view: KBView, kb: KnowledgeBase, cache_dir: Path | None = None, seed: int = 0
 ) -> CurveModel | None:
     """The curve model (see `recommender.search.LearnedPruner`) fitted on the completed curves
-    of `view`'s runs (read from `kb`); None when the KB holds fewer than `MIN_CURVES`."""
+    of `view`'s runs, read from `kb` (the KB `view` was loaded from); None when fewer than
+    `MIN_CURVES` curves are there."""
     runs = view.runs
     if runs.empty:
         return None
@@ -63,15 +64,16 @@ def fitted_curve_model(
     digest = hashlib.sha256("\n".join(done["id"]).encode()).hexdigest()[:20]
     key = f"curves-{digest}-{_fit_key(model)}"
 
-    def fit() -> CurveModel:
+    def fit() -> CurveModel | None:
         features, remaining, _ = training_rows(done, kb.curves(done["id"]))
-        return model.fit(features, remaining)
+        return model.fit(features, remaining) if len(features) >= MIN_CURVES else None
 
     return _cached(key, cache_dir, fit, CurveModel)
 
 
 def _cached(key: str, cache_dir: Path | None, fit: Callable[[], Model], kind: type) -> Model:
-    """`fit()`'s model under `key`: from memory, from `cache_dir`, or freshly fitted and kept."""
+    """`fit()`'s model under `key`: from memory, from `cache_dir`, or freshly fitted and kept
+    (a None from `fit`, nothing to learn from, is kept in memory only)."""
     if key in _MEMORY:
         return _MEMORY[key]  # type: ignore[return-value]
     path = cache_dir / f"{key}.pkl" if cache_dir is not None else None
@@ -86,7 +88,7 @@ def _cached(key: str, cache_dir: Path | None, fit: Callable[[], Model], kind: ty
             return model  # type: ignore[return-value]
     model = fit()
     _MEMORY[key] = model
-    if path is not None:
+    if path is not None and model is not None:
         path.parent.mkdir(parents=True, exist_ok=True)
         partial = path.with_suffix(".tmp")
         with partial.open("wb") as handle:
