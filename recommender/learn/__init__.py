@@ -4,8 +4,8 @@
 - the KB as learning data: `KBView` (a snapshot of runs and meta-features), `load_view`;
 - scores: `normalised_scores`, `copula`, `study_scores`, `objective_for` (runs made comparable
   across datasets and metrics);
-- the surrogate: `Surrogate` (an ensemble of LightGBM regressors), `fitted_surrogate` (fit once
-  per KB snapshot and seed, cached);
+- the surrogate: `Surrogate` (an ensemble of LightGBM regressors), `SurrogateFeatures` (its
+  input layout, owned there), `fitted_surrogate` (fit once per KB snapshot and seed, cached);
 - zero-shot ranking: `rank_configs`, `Suggestion`, `DEFAULT_PORTFOLIO` (the ranking of an empty
   KB);
 - `KBPrior`: the surrogate at one dataset's meta-features, the prior of a search.
@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING
 from hpo_common.lazy import lazy_exports
 
 if TYPE_CHECKING:
+    from recommender.learn._features import SurrogateFeatures as SurrogateFeatures
     from recommender.learn._fit import fitted_surrogate as fitted_surrogate
     from recommender.learn._metafeatures import GROUPS as GROUPS
     from recommender.learn._metafeatures import META_FEATURE_NAMES as META_FEATURE_NAMES
@@ -43,6 +44,7 @@ if TYPE_CHECKING:
 
 # Public name -> the module that defines it.
 _MODULES = {
+    "SurrogateFeatures": "_features",
     "fitted_surrogate": "_fit",
     "GROUPS": "_metafeatures",
     "META_FEATURE_NAMES": "_metafeatures",

@@ -14,6 +14,7 @@ import pickle
 from pathlib import Path
 
 from hpo_common.version import library_version
+from recommender.learn._features import SurrogateFeatures
 from recommender.learn._surrogate import Surrogate
 from recommender.learn._view import KBView
 from recommender.space import SearchSpace
@@ -40,7 +41,8 @@ def fitted_surrogate(
             _MEMORY[key] = model
             return model
     X, y, groups = view.training_set(space)
-    model = Surrogate(seed=seed).fit(X, y, groups, categorical=view.categorical_features(space))
+    categorical = SurrogateFeatures(space).categorical
+    model = Surrogate(seed=seed).fit(X, y, groups, categorical=categorical)
     _MEMORY[key] = model
     if path is not None:
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -53,5 +55,5 @@ def fitted_surrogate(
 
 def _fit_key(seed: int) -> str:
     """Digest of how a surrogate is fitted: its settings and the library version."""
-    settings = json.dumps([vars(Surrogate(seed=seed)), library_version()], sort_keys=True)
+    settings = json.dumps([Surrogate(seed=seed).get_params(), library_version()], sort_keys=True)
     return hashlib.sha256(settings.encode()).hexdigest()[:8]
