@@ -33,10 +33,11 @@ from benchmarks._args import whole_number  # noqa: E402
 from benchmarks._seed_kb import SEED_BUILD_KB, oriented_values, seed_kb  # noqa: E402
 from knowledge_base import KnowledgeBase  # noqa: E402
 from recommender.learn import (  # noqa: E402
-    META_FEATURE_NAMES,  # noqa: E402
-    RISK_AVERSION,  # noqa: E402
+    META_FEATURE_NAMES,
+    RISK_AVERSION,
     KBView,
-    Surrogate,  # noqa: E402
+    Surrogate,
+    SurrogateFeatures,
     load_view,
 )
 from recommender.space import default_space  # noqa: E402
@@ -63,15 +64,16 @@ def evaluate(job: tuple[str, int, int]) -> list[dict[str, Any]]:
     X, y, groups = rest.training_set(space)
     configs = [space.project(c) for c in runs[list(space.names)].to_dict("records")]
     configs = [{k: v for k, v in c.items() if not pd.isna(v)} for c in configs]
-    candidates = rest.feature_matrix(view.meta.loc[dataset_id].to_dict(), configs, space)
-    categorical = rest.categorical_features(space)
+    layout = SurrogateFeatures(space)
+    candidates = layout.transform(view.meta.loc[dataset_id].to_dict(), configs)
+    categorical = layout.categorical
     n_meta = len(META_FEATURE_NAMES)
     with_meta = Surrogate(n_models=members, seed=seed).fit(X, y, groups, categorical=categorical)
     without_meta = Surrogate(n_models=members, seed=seed).fit(
         X[:, n_meta:], y, groups, categorical=[c - n_meta for c in categorical]
     )
-    mean, spread = with_meta.predict(candidates)
-    global_mean, _ = without_meta.predict(candidates[:, n_meta:])
+    mean, spread = with_meta.predict(candidates, return_std=True)
+    global_mean = without_meta.predict(candidates[:, n_meta:])
     default_value = values[is_default][0]
     rankings = {
         "mean - spread (in use)": mean - RISK_AVERSION * spread,

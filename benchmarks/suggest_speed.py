@@ -23,9 +23,9 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from knowledge_base import DatasetRecord, KnowledgeBase, RunRecord  # noqa: E402
-from recommender import surrogate_fit  # noqa: E402
 from recommender.api import Recommender  # noqa: E402
 from recommender.learn import META_FEATURE_NAMES  # noqa: E402
+from recommender.learn import _fit as surrogate_fit  # noqa: E402
 from recommender.space import default_space  # noqa: E402
 from training import TrainConfig  # noqa: E402
 

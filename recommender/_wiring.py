@@ -18,6 +18,7 @@ from knowledge_base import METRICS, DatasetRecord, KnowledgeBase
 from recommender.learn import (
     KBPrior,
     KBView,
+    SurrogateFeatures,
     fitted_curve_model,
     fitted_surrogate,
     load_view,
@@ -75,7 +76,7 @@ class WarmStart:
         if not self.view.learnable_runs():
             return FlatPrior()
         surrogate = fitted_surrogate(self.view, space, self.cache_dir, seed=seed)
-        return KBPrior(surrogate, self.meta_features, members=members)
+        return KBPrior(surrogate, SurrogateFeatures(space), self.meta_features, members=members)
 
     def suggestions(self, space: SearchSpace, top: int, seed: int) -> list[dict]:
         """The KB's `top` ranked configurations for this dataset (none for `top` 0)."""

@@ -66,14 +66,20 @@ def optuna_trial_rows(storage: str, study_name: str, metric: str) -> list[dict[s
             f"Optuna study {study_name!r} has {len(study.directions)} objectives; "
             "only single-objective studies can be imported"
         )
-    direction = "minimize" if study.direction == optuna.study.StudyDirection.MINIMIZE else (
-        "maximize"
+    direction = (
+        "minimize" if study.direction == optuna.study.StudyDirection.MINIMIZE else ("maximize")
     )
     trials = study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.COMPLETE,))
     if not trials:
         raise DataError(f"Optuna study {study_name!r} in {storage} has no complete trials")
     return [
-        {**trial.params, "metric": metric, "value": trial.value, "direction": direction,
-         "optuna_study": study_name, "optuna_trial": trial.number}
+        {
+            **trial.params,
+            "metric": metric,
+            "value": trial.value,
+            "direction": direction,
+            "optuna_study": study_name,
+            "optuna_trial": trial.number,
+        }
         for trial in trials
     ]

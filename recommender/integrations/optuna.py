@@ -48,7 +48,14 @@ from recommender._cache import meta_features_of
 from recommender._kb import cache_dir_of
 from recommender.api import DataSource, Recommender
 from recommender.integrations._optuna_mapping import known_distributions, snap
-from recommender.learn import KBView, Surrogate, load_view, objective_for, study_scores
+from recommender.learn import (
+    KBView,
+    Surrogate,
+    SurrogateFeatures,
+    load_view,
+    objective_for,
+    study_scores,
+)
 from recommender.settings import StudySettings
 from recommender.space import SearchSpace
 from training import METRIC_DIRECTIONS, Table, TrainConfig
@@ -192,7 +199,7 @@ class RecommenderSampler(BaseSampler):
         surrogate = self._surrogate(study, trials)
         if surrogate is None:  # nothing to learn from yet: a random sample of the space
             return fresh[0]
-        mean, std = surrogate.predict(self._features_of(fresh))
+        mean, std = surrogate.predict(self._features_of(fresh), return_std=True)
         return fresh[int(np.argmax(mean + EXPLORATION * std))]
 
     def _surrogate(self, study: Study, trials: Sequence[FrozenTrial]) -> Surrogate | None:
@@ -218,7 +225,8 @@ class RecommenderSampler(BaseSampler):
         if len(y) < 2:
             return None
         return Surrogate(n_models=3, n_estimators=100, seed=self.seed).fit(
-            X, y, groups, categorical=view.categorical_features(self.space), sample_weight=weight
+            X, y, groups, categorical=SurrogateFeatures(self.space).categorical,
+            sample_weight=weight,
         )
 
     def _kb_view(self) -> KBView:
@@ -229,7 +237,8 @@ class RecommenderSampler(BaseSampler):
         return self._view
 
     def _features_of(self, configs: list[dict[str, Any]]) -> np.ndarray:
-        return self._kb_view().feature_matrix(self._features, configs, self.space)
+        self._kb_view()  # loads this table's meta-features with the snapshot
+        return SurrogateFeatures(self.space).transform(self._features, configs)
 
     # ---- logging ----------------------------------------------------------------------------
     def _log(self, study: Study, trial: FrozenTrial, status: str, value: float) -> None:

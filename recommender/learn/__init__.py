@@ -4,9 +4,10 @@
 - the KB as learning data: `KBView` (a snapshot of runs and meta-features), `load_view`;
 - scores: `normalised_scores`, `copula`, `study_scores`, `objective_for` (runs made comparable
   across datasets and metrics);
-- the surrogate: `Surrogate` (an ensemble of LightGBM regressors), `fitted_surrogate` (fit once
-  per KB snapshot and seed, cached); `fitted_curve_model`: the learned pruner's model of how far
-  a learning curve still goes, fitted on the KB's curves (cached the same way);
+- the surrogate: `Surrogate` (an ensemble of LightGBM regressors), `SurrogateFeatures` (its
+  input layout, owned there), `fitted_surrogate` (fit once per KB snapshot and seed, cached);
+  `fitted_curve_model`: the learned pruner's model of how far a learning curve still goes, fitted
+  on the KB's curves (cached the same way);
 - zero-shot ranking: `rank_configs`, `Suggestion`, `DEFAULT_PORTFOLIO` (the ranking of an empty
   KB);
 - `KBPrior`: the surrogate at one dataset's meta-features, the prior of a search.
@@ -22,6 +23,7 @@ from typing import TYPE_CHECKING
 from hpo_common.lazy import lazy_exports
 
 if TYPE_CHECKING:
+    from recommender.learn._features import SurrogateFeatures as SurrogateFeatures
     from recommender.learn._fit import fitted_curve_model as fitted_curve_model
     from recommender.learn._fit import fitted_surrogate as fitted_surrogate
     from recommender.learn._metafeatures import GROUPS as GROUPS
@@ -45,6 +47,7 @@ if TYPE_CHECKING:
 
 # Public name -> the module that defines it.
 _MODULES = {
+    "SurrogateFeatures": "_features",
     "fitted_curve_model": "_fit",
     "fitted_surrogate": "_fit",
     "GROUPS": "_metafeatures",

@@ -20,6 +20,7 @@ import numpy as np
 
 from hpo_common.version import library_version
 from knowledge_base import KnowledgeBase
+from recommender.learn._features import SurrogateFeatures
 from recommender.learn._surrogate import Surrogate
 from recommender.learn._view import KBView
 from recommender.search._curve_model import MIN_CURVES, CurveModel, has_log_error, training_rows
@@ -39,7 +40,7 @@ def fitted_surrogate(
 
     def fit() -> Surrogate:
         X, y, groups = view.training_set(space)
-        categorical = view.categorical_features(space)
+        categorical = SurrogateFeatures(space).categorical
         return Surrogate(seed=seed).fit(X, y, groups, categorical=categorical)
 
     return _cached(key, cache_dir, fit, Surrogate)
@@ -98,6 +99,8 @@ def _cached(key: str, cache_dir: Path | None, fit: Callable[[], Model], kind: ty
 
 
 def _fit_key(model: object) -> str:
-    """Digest of how a model is fitted: its settings and the library version."""
-    settings = json.dumps([vars(model), library_version()], sort_keys=True)
+    """Digest of how a model is fitted: its settings (`get_params` of an estimator) and the
+    library version."""
+    params = model.get_params() if hasattr(model, "get_params") else vars(model)
+    settings = json.dumps([params, library_version()], sort_keys=True)
     return hashlib.sha256(settings.encode()).hexdigest()[:8]

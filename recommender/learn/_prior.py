@@ -9,7 +9,7 @@ from collections.abc import Mapping
 
 import numpy as np
 
-from recommender.learn._metafeatures import META_FEATURE_NAMES
+from recommender.learn._features import SurrogateFeatures
 from recommender.learn._surrogate import Surrogate
 
 
@@ -19,6 +19,7 @@ class KBPrior:
     Args:
         surrogate: fitted on the knowledge base (`recommender.learn.fitted_surrogate`)
             with the same search space's encoding.
+        features: the surrogate's input layout (`SurrogateFeatures` of that space).
         meta_features: this dataset's meta-features; missing ones (a black-box objective) are NaN,
             which the surrogate treats as "unknown dataset".
         members: how many of the surrogate's members to use. The search fits one correction per
@@ -29,17 +30,17 @@ class KBPrior:
     def __init__(
         self,
         surrogate: Surrogate,
+        features: SurrogateFeatures,
         meta_features: Mapping[str, float] | None,
         members: int = 5,
     ) -> None:
-        self.models = surrogate.models_[:members]
-        self.n_members = len(self.models)
-        features = dict(meta_features or {})
-        self._meta = np.array([features.get(n, np.nan) for n in META_FEATURE_NAMES], dtype=float)
+        self.surrogate = surrogate
+        self.features = features
+        self.meta_features = dict(meta_features or {})
+        self.n_members = min(members, surrogate.n_models)
 
     def predict_members(self, X: np.ndarray) -> np.ndarray:
         if len(X) == 0:
             return np.zeros((self.n_members, 0))
-        # The layout of `KBView.feature_matrix`: meta-features, then the encoded configuration.
-        rows = np.hstack([np.tile(self._meta, (len(X), 1)), X])
-        return np.stack([model.predict(rows) for model in self.models])
+        rows = self.features.rows(self.meta_features, X)
+        return self.surrogate.predict_members(rows, self.n_members)

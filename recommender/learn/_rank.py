@@ -16,6 +16,7 @@ from typing import Any
 
 import numpy as np
 
+from recommender.learn._features import SurrogateFeatures
 from recommender.learn._fit import fitted_surrogate
 from recommender.learn._portfolio import DEFAULT_PORTFOLIO
 from recommender.learn._view import KBView
@@ -76,7 +77,8 @@ def rank_configs(
     shared = view.shared_settings(space)
     candidates = [{**candidate, **shared} for candidate in candidates]
     surrogate = fitted_surrogate(view, space, cache_dir, seed=seed)
-    mean, std = surrogate.predict(view.feature_matrix(features, candidates, space))
+    X = SurrogateFeatures(space).transform(features, candidates)
+    mean, std = surrogate.predict(X, return_std=True)
     return _diverse_top(candidates, origins, mean, std, space, top)
 
 

@@ -7,7 +7,7 @@ because of one dataset gets a wide spread.
 
 Example:
     >>> model = Surrogate(n_models=3).fit(X, y, groups=dataset_ids)  # doctest: +SKIP
-    >>> mean, std = model.predict(X_new)  # doctest: +SKIP
+    >>> mean, std = model.predict(X_new, return_std=True)  # doctest: +SKIP
 """
 
 from __future__ import annotations
@@ -16,11 +16,15 @@ from collections.abc import Sequence
 
 import lightgbm as lgb
 import numpy as np
+from sklearn.base import BaseEstimator
 from sklearn.exceptions import NotFittedError
 
 
-class Surrogate:
+class Surrogate(BaseEstimator):
     """Bootstrap ensemble of LightGBM regressors over datasets (scikit-learn estimator contract).
+
+    Its inputs follow `recommender.learn.SurrogateFeatures` (meta-features, then the encoded
+    configuration); `get_params` gives the settings (the cache key of a fitted surrogate).
 
     Args:
         n_models: ensemble members; their spread is the uncertainty. Twenty, because a zero-shot
@@ -116,10 +120,29 @@ class Surrogate:
         self.n_features_in_ = X.shape[1]
         return self
 
-    def predict(self, X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Mean and standard deviation of the members' predicted normalised scores."""
+    def predict(
+        self, X: np.ndarray, *, return_std: bool = False
+    ) -> np.ndarray | tuple[np.ndarray, np.ndarray]:
+        """The members' mean predicted normalised score (and their standard deviation, the
+        uncertainty, with `return_std`), as `GaussianProcessRegressor.predict` does."""
+        predictions = self.predict_members(X)
+        mean = predictions.mean(axis=0)
+        return (mean, predictions.std(axis=0)) if return_std else mean
+
+    def predict_members(self, X: np.ndarray, members: int | None = None) -> np.ndarray:
+        """Each member's predictions, shape (members, rows), of the first `members` (None: all).
+
+        The first members are exactly the ensemble a smaller `n_models` with the same seed fits,
+        so a search can take a few of a zero-shot surrogate's members.
+        """
         if not hasattr(self, "models_"):
             raise NotFittedError("Surrogate is not fitted yet: call fit(X, y, groups) first")
         X = np.asarray(X, dtype=np.float64)
-        predictions = np.stack([model.predict(X) for model in self.models_])
-        return predictions.mean(axis=0), predictions.std(axis=0)
+        if X.ndim != 2 or X.shape[1] != self.n_features_in_:
+            raise ValueError(
+                f"X has {X.shape[-1]} features, but this Surrogate was fitted on "
+                f"{self.n_features_in_} (a dataset's meta-features, then the encoded "
+                "configuration: `SurrogateFeatures`); refit it for this space"
+            )
+        models = self.models_ if members is None else self.models_[:members]
+        return np.stack([model.predict(X) for model in models])

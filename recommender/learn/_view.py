@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 
 from knowledge_base import KnowledgeBase
+from recommender.learn._features import SurrogateFeatures
 from recommender.learn._metafeatures import META_FEATURE_NAMES
 from recommender.learn._scores import normalised_scores, objective_for
 from recommender.space import SearchSpace
@@ -135,24 +136,12 @@ class KBView:
         return shared
 
     def training_set(self, space: SearchSpace) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Features (meta-features + encoded config), normalised scores and dataset ids of runs."""
+        """Surrogate inputs (`SurrogateFeatures` rows), normalised scores and dataset ids of the
+        learnable runs."""
         known = self.learnable.to_numpy()
         runs = self.runs[known]
-        meta = self.meta.reindex(runs["dataset_id"]).to_numpy(dtype=float)
-        X = np.hstack([meta, space.encode(runs)])  # inactive parameters encode as NaN
+        X = SurrogateFeatures(space).of_runs(self.meta.reindex(runs["dataset_id"]), runs)
         return X, self.scores[known].to_numpy(), runs["dataset_id"].to_numpy()
-
-    @staticmethod
-    def categorical_features(space: SearchSpace) -> list[int]:
-        """Columns of `training_set`/`feature_matrix` that hold categorical codes."""
-        return [len(META_FEATURE_NAMES) + i for i in space.categorical_indices]
-
-    def feature_matrix(
-        self, features: dict[str, float], configs: list[dict[str, Any]], space: SearchSpace
-    ) -> np.ndarray:
-        """Rows of one dataset's meta-features next to each encoded candidate configuration."""
-        meta = np.array([features.get(name, np.nan) for name in META_FEATURE_NAMES], dtype=float)
-        return np.hstack([np.tile(meta, (len(configs), 1)), space.encode(configs)])
 
     def top_configs(
         self, per_dataset: int, dataset_ids: Iterable[str] | None = None

@@ -9,9 +9,11 @@ from recommender.learn import (
     META_FEATURE_NAMES,
     KBPrior,
     Surrogate,
+    SurrogateFeatures,
     normalised_scores,
     objective_for,
 )
+from recommender.space import Float, SearchSpace
 
 
 def test_scores_rank_within_each_dataset_and_failures_are_worst() -> None:
@@ -63,7 +65,7 @@ def test_surrogate_learns_and_reports_uncertainty() -> None:
     y = -((X[:, 0] - 0.3) ** 2) + 0.1 * X[:, 1]
     groups = np.repeat(np.arange(6), 100)
     model = Surrogate(n_models=3, n_estimators=100).fit(X, y, groups)
-    mean, std = model.predict(np.array([[0.3, 0.0, 0.0], [-1.0, 0.0, 0.0]]))
+    mean, std = model.predict(np.array([[0.3, 0.0, 0.0], [-1.0, 0.0, 0.0]]), return_std=True)
     assert mean[0] > mean[1]
     assert (std >= 0).all()
 
@@ -85,7 +87,8 @@ def test_search_prior_is_the_smaller_ensemble_inside_the_zero_shot_one() -> None
     zero_shot = Surrogate(n_models=8, **settings).fit(X, y, groups)
     small = Surrogate(n_models=3, **settings).fit(X, y, groups)
     meta = dict(zip(META_FEATURE_NAMES, X[0, :n_meta], strict=True))
-    prior = KBPrior(zero_shot, meta, members=3)
+    two_floats = SearchSpace({"a": Float(-1.0, 1.0), "b": Float(-1.0, 1.0)})
+    prior = KBPrior(zero_shot, SurrogateFeatures(two_floats), meta, members=3)
     configs = X[:20, n_meta:]
     expected = np.stack(
         [
