@@ -37,7 +37,7 @@ from typing import Any
 import torch
 
 from hpo_common.errors import ConfigError, HPORecommendError
-from training._evaluation import RunTracker, loss_divergence, output_metrics
+from training._evaluation import RunTracker, loss_divergence, stacked_output_metrics
 from training._stacked import LAYOUT_WARNING, DropoutMasks, StackedMLP
 from training._stacked_optim import StackedOptimizer
 from training._tensors import (
@@ -45,6 +45,7 @@ from training._tensors import (
     autocast_for,
     epoch_batches,
     make_generator,
+    member_losses,
     n_batches,
     step_flops,
     to_device,
@@ -113,12 +114,15 @@ def train_many(
     configs = list(configs)
     for index, config in enumerate(configs):
         if not isinstance(config, TrainConfig):
-            raise ConfigError(f"configs[{index}] must be a TrainConfig, but got "
-                              f"{type(config).__name__}")
+            raise ConfigError(
+                f"configs[{index}] must be a TrainConfig, but got {type(config).__name__}"
+            )
     calls = list(callbacks) if callbacks is not None else [None] * len(configs)
     if len(calls) != len(configs):
-        raise ConfigError(f"callbacks must hold one entry per configuration ({len(configs)}), "
-                          f"but got {len(calls)}")
+        raise ConfigError(
+            f"callbacks must hold one entry per configuration ({len(configs)}), "
+            f"but got {len(calls)}"
+        )
     dev = resolve_device(device)
     objective = resolve_metric(data.task, metric)
     tensors = to_device(data, dev)
@@ -127,11 +131,26 @@ def train_many(
     for members in _groups(configs, data, pad_widths, limit):
         if len(members) == 1:  # nothing to share: the solo loop (fused optimizer) is faster
             (i,) = members
-            results[i] = train(configs[i], data, device=device, seed=seed, metric=objective,
-                               callback=calls[i], keep_model=keep_model)
+            results[i] = train(
+                configs[i],
+                data,
+                device=device,
+                seed=seed,
+                metric=objective,
+                callback=calls[i],
+                keep_model=keep_model,
+            )
             continue
-        group = _Group([configs[i] for i in members], [calls[i] for i in members], data,
-                       tensors, dev, seed, objective, keep_model)
+        group = _Group(
+            [configs[i] for i in members],
+            [calls[i] for i in members],
+            data,
+            tensors,
+            dev,
+            seed,
+            objective,
+            keep_model,
+        )
         with cpu_threads_for(dev, sum(step_flops(configs[i], data) for i in members)):
             for i, result in zip(members, group.run(), strict=True):
                 results[i] = result
@@ -159,8 +178,15 @@ class _Group:
     """One group's run: the stacked model, its optimizer and one `RunTracker` per member."""
 
     def __init__(
-        self, configs: list[TrainConfig], callbacks: list[Callback], data: PreparedData,
-        tensors: DeviceData, dev: torch.device, seed: int, objective: str, keep_model: bool,
+        self,
+        configs: list[TrainConfig],
+        callbacks: list[Callback],
+        data: PreparedData,
+        tensors: DeviceData,
+        dev: torch.device,
+        seed: int,
+        objective: str,
+        keep_model: bool,
     ) -> None:
         self.configs, self.callbacks, self.data, self.tensors = configs, callbacks, data, tensors
         self.dev, self.seed, self.objective, self.keep_model = dev, seed, objective, keep_model
@@ -183,8 +209,9 @@ class _Group:
             if self.dev.type == "cuda":
                 torch.cuda.empty_cache()
         return [
-            run.result(wall_seconds=seconds, device=str(self.dev), seed=self.seed,
-                       model_state=state)
+            run.result(
+                wall_seconds=seconds, device=str(self.dev), seed=self.seed, model_state=state
+            )
             for run, seconds, state in zip(self.runs, self.seconds, self.states, strict=True)
         ]
 
@@ -192,8 +219,14 @@ class _Group:
         first, x, y = self.configs[0], self.tensors.x_train, self.tensors.y_train
         model = StackedMLP(self.configs, x.shape[1], self.tensors.n_outputs, self.seed, self.dev)
         optimizer = StackedOptimizer(self.configs, self.dev)
-        dropout = DropoutMasks([c.dropout for c in self.configs], model.rng_states,
-                               model.widths, self.dev, self.seed, exact=self.dev.type == "cpu")
+        dropout = DropoutMasks(
+            [c.dropout for c in self.configs],
+            model.rng_states,
+            model.widths,
+            self.dev,
+            self.seed,
+            exact=self.dev.type == "cpu",
+        )
         shuffle = make_generator(self.dev, self.seed)  # one shuffle serves the whole group
         autocast, needs_scaler = autocast_for(self.dev)
         if needs_scaler:  # fp16 without a loss scaler is unsafe: stay in fp32 there
@@ -204,16 +237,21 @@ class _Group:
         for epoch in range(1, max(c.max_epochs for c in self.configs) + 1):
             started = time.perf_counter()
             loss_sum = torch.zeros(len(self.active), device=self.dev)
-            lrs: list[float] = []
-            for xb, yb in epoch_batches(x, y, first.batch_size, shuffle,
-                                        drop_single=first.batch_norm):
-                lrs = [lr_at(self.configs[i], step, totals[i], per_epoch) for i in self.active]
+            # the epoch's learning rates, step x member, in one tensor: no Python per step
+            lr_table = [
+                [lr_at(self.configs[i], s, totals[i], per_epoch) for i in self.active]
+                for s in range(step, step + per_epoch)
+            ]
+            lrs, schedule = lr_table[-1], torch.tensor(lr_table, device=self.dev)
+            for xb, yb in epoch_batches(
+                x, y, first.batch_size, shuffle, drop_single=first.batch_norm
+            ):
                 with autocast:
-                    losses = _member_losses(self.data.task, model.forward(xb, dropout), yb)
+                    losses = member_losses(self.data.task, model.forward(xb, dropout), yb)
                 model.grad.zero_()
                 losses.sum().backward()  # each member's gradient lands in its row of model.grad
                 optimizer.clip(model.grad)
-                optimizer.step(model.flat, model.grad, torch.tensor(lrs, device=self.dev))
+                optimizer.step(model.flat, model.grad, schedule[step % per_epoch])
                 if step == 0:  # the untrained models' losses, for divergence
                     reference = losses.detach().float().cpu().tolist()
                 loss_sum += losses.detach().float()
@@ -235,16 +273,22 @@ class _Group:
                 self.active = [self.active[j] for j in kept]
 
     def _end_epoch(
-        self, epoch: int, model: StackedMLP, train_losses: list[float], reference: list[float],
-        lrs: list[float], autocast: Any,
+        self,
+        epoch: int,
+        model: StackedMLP,
+        train_losses: list[float],
+        reference: list[float],
+        lrs: list[float],
+        autocast: Any,
     ) -> list[bool]:
         """Evaluate every active member, record its epoch; which members go on training."""
         outputs = _evaluate(model, self.tensors.x_val, autocast)
+        evaluated = stacked_output_metrics(outputs, self.tensors, self.data)
         finite = model.finite_members().tolist()
         keep = []
         for j, i in enumerate(self.active):
             run, config = self.runs[i], self.configs[i]
-            val_loss, metrics = output_metrics(outputs[j], self.tensors, self.data)
+            val_loss, metrics = evaluated[j]
             divergence = loss_divergence(train_losses[j], val_loss, reference[j]) or (
                 None if finite[j] else "non-finite weights"
             )
@@ -260,18 +304,6 @@ class _Group:
                     stop = True
             keep.append(not stop and epoch < config.max_epochs)
         return keep
-
-
-def _member_losses(task: str, output: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
-    """Each member's mean loss (`[K]`) on the shared batch, as `loss_fn` per member."""
-    output = output.float()
-    if task == "regression":
-        return (output.squeeze(2) - target).pow(2).mean(1)
-    k, rows, classes = output.shape
-    losses = torch.nn.functional.cross_entropy(
-        output.reshape(k * rows, classes), target.repeat(k), reduction="none"
-    )
-    return losses.view(k, rows).mean(1)
 
 
 @torch.inference_mode()
