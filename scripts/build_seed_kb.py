@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import argparse
 import hashlib
+import math
 import os
 import sys
 import time
@@ -201,28 +202,39 @@ def build(args: argparse.Namespace) -> Progress:
     Path(args.kb).parent.mkdir(parents=True, exist_ok=True)
     kb = KnowledgeBase(args.kb)
     progress = Progress(kb, Path(args.partial), args.export_every)
+    deadline = time.perf_counter() + args.stop_after if args.stop_after else math.inf
+    stopped = False
     with ProcessPoolExecutor(args.workers, initializer=_worker_init) as pool:
         pending: dict[Future[list[TrainResult]], Job] = {}
         for dataset in datasets:  # workers train while the next dataset loads
+            if time.perf_counter() >= deadline:
+                stopped = True
+                break
             for job in plan(kb, dataset, args):
                 pending[pool.submit(_train_block, job)] = job
             for future in [f for f in pending if f.done()]:
                 progress.record(pending.pop(future), future)
         while pending:
-            done, _ = wait(pending, return_when=FIRST_COMPLETED)
+            left = deadline - time.perf_counter()
+            if left <= 0:  # --stop-after: cancel what has not started, keep what is running
+                stopped = True
+                for future in pending:
+                    future.cancel()
+            timeout = None if stopped or math.isinf(left) else left
+            done, _ = wait(pending, timeout=timeout, return_when=FIRST_COMPLETED)
             for future in done:
-                progress.record(pending.pop(future), future)
+                job = pending.pop(future)
+                if not future.cancelled():
+                    progress.record(job, future)
     progress.export()
-    complete = not wanted and not progress.failed_blocks
-    if complete and args.out:
+    why_not = "a subset of the datasets" if wanted else ""
+    why_not = why_not or ("stopped by --stop-after" if stopped else "")
+    why_not = why_not or ("some blocks failed" if progress.failed_blocks else "")
+    if args.out and not why_not:
         kb.export_parquet(args.out)
         print(f"complete build exported to {args.out}", flush=True)
     elif args.out:
-        print(
-            f"not exported to {args.out}: "
-            f"{'a subset of the datasets' if wanted else 'some blocks failed'}",
-            flush=True,
-        )
+        print(f"not exported to {args.out}: {why_not}", flush=True)
     return progress
 
 
@@ -252,6 +264,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--workers", type=int, default=os.cpu_count() or 1)
     parser.add_argument(
         "--export-every", type=float, default=600.0, help="seconds between partial Parquet exports"
+    )
+    parser.add_argument(
+        "--stop-after",
+        type=float,
+        default=0.0,
+        help="seconds after which no new block starts (0: run to the end)",
     )
     parser.add_argument("--datasets", default="", help="comma-separated names (default: all)")
     args = parser.parse_args(argv)

@@ -77,3 +77,11 @@ def test_unknown_dataset_and_bad_options_are_usage_errors(tmp_path: Path) -> Non
         build(parse_args(_args(tmp_path, "--datasets", "iris,nope")))
     with pytest.raises(SystemExit):
         parse_args(_args(tmp_path, "--group", "0"))
+
+
+def test_stop_after_records_what_finished_and_is_not_a_complete_build(tmp_path: Path) -> None:
+    (tmp_path / "spec.csv").write_text(SPEC)
+    progress = build(parse_args(_args(tmp_path, "--configs", "4", "--stop-after", "1e-9")))
+    assert progress.runs == len(KnowledgeBase(tmp_path / "kb.duckdb").runs()) == 0
+    assert (tmp_path / "partial" / "runs.parquet").exists()
+    assert not (tmp_path / "out").exists()
