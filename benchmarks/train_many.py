@@ -8,9 +8,10 @@ on a synthetic binary table (20 features, 80/20 split) of each size, in two mixe
 - `tune`: K configurations as `tune` proposes a batch (`recommender.search.ask_batch` on a
   random searcher: a sample, then neighbours sharing its `GROUP_FIELDS`), so they train as one
   stacked model;
-- `widths`: as `tune`, but each member's width drawn anew (half to twice the lead's), so the
-  group trains padded to its widest member; `train_many` also runs with `pad_widths=False`
-  (grouped by exact width) and the `no pad` column gives padded / grouped speed.
+- `widths`: as `tune`, but each member's width drawn anew (half to twice the lead's), so
+  members are zero-padded into shared groups where that pays (`training.batched.plan_groups`);
+  `train_many` also runs with `pad_widths=False` (one group per width) and the `no pad` column
+  gives padded / exact-width speed.
 
 The methods alternate per case and per repeat in one process, so machine noise hits them alike;
 throughputs are medians of `--repeats`, and each ratio is the median of the per-repeat ratios.
@@ -50,10 +51,10 @@ from training import (  # noqa: E402
     PreparedData,
     TrainConfig,
     build_model,
-    group_key,
     train,
     train_many,
 )
+from training.batched import plan_groups  # noqa: E402
 from training.model import build_optimizer  # noqa: E402
 
 HOUR = 3600.0
@@ -197,7 +198,7 @@ def main() -> None:
                     print(f"{n_rows:>7,}{mix:>7}{k:>5}  skipped (K x rows > --max-work)")
                     continue
                 configs = configs_for(mix, k, epochs, seed=k)
-                groups = len({group_key(c) for c in configs})
+                groups = len(plan_groups(configs, data, device=args.device))
                 runs = ["seq", "many"] + ["loop"] * (not args.no_plain)
                 runs += ["nopad"] * (mix == "widths")
                 times = compare(configs, data, args.device, args.repeats, runs)

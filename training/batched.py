@@ -2,10 +2,10 @@
 
 On the tables people tune MLPs for, a trial is mostly fixed cost (Python per step, GEMMs too
 small to fill the cores or the GPU, one evaluation per epoch). Members that share a *group key*
-(optimizer, batch size, depth, batch norm, activation and, unless `pad_widths=False`, their width
-rounded up to one of `PAD_STEPS` widths per octave) are trained as one stacked model
-(`training._stacked`): one batched GEMM per layer, one vectorised optimizer update, one
-shuffle and one gather per epoch for all.
+(optimizer, batch size, depth, batch norm, activation; widths may differ, see `plan_groups`)
+are trained as one stacked model (`training._stacked`): one batched GEMM per layer, one
+vectorised optimizer update, one shuffle and one gather per epoch for all, one vectorised
+evaluation per epoch.
 Every other hyperparameter (learning rate and schedule, warm-up, epochs, patience, weight decay,
 dropout, momentum, Nesterov, betas, initialisation, clipping) stays per member.
 
@@ -67,21 +67,74 @@ GROUP_FIELDS = ("optimizer", "batch_size", "n_layers", "batch_norm", "activation
 # 0.7x their sequential speed with all 128 in one group); a GPU wants large groups.
 MAX_GROUP_ELEMENTS = {"cpu": 2**21}
 MAX_GROUP_ELEMENTS_ELSEWHERE = 2**26
-# Padded widths per octave (4: 64, 80, 96, 112, 128, ...): a member pays at most 25 % more units
-# (about 1.5x the FLOPs of a wide layer) for sharing a group with slightly wider members.
-PAD_STEPS = 4
+# Fixed cost of one stacked training step (Python, kernel launches, the optimizer update) in
+# FLOP-equivalents: a narrower member is zero-padded into a wider member's group while the FLOPs
+# padding adds cost less than a step of a group of its own. On CPU about 1 ms of small GEMMs on
+# one core (measured: 8 members of widths 26-66 trained 1.2x faster as 3 groups than as 4); on a
+# GPU nearly all of a small step is fixed cost.
+STEP_OVERHEAD_FLOPS = {"cpu": 3e7}
+STEP_OVERHEAD_FLOPS_ELSEWHERE = 1e10
 # Output elements (members x rows x units) per forward pass at evaluation.
 EVAL_ELEMENTS = 2**24
 
 
 def group_key(config: TrainConfig, *, pad_widths: bool = True) -> tuple[Any, ...]:
     """What members must share to be trained as one stacked model: the `GROUP_FIELDS`, the
-    width rounded up to one of `PAD_STEPS` widths per octave unless `pad_widths=False`."""
-    width = 0 if config.n_layers == 0 else config.width
-    if pad_widths and width > PAD_STEPS:
-        step = 1 << (width.bit_length() - PAD_STEPS.bit_length())  # octave / PAD_STEPS
-        width = -(-width // step) * step  # up to the next of PAD_STEPS widths per octave
+    width only when `pad_widths=False` (else widths are padded, see `plan_groups`)."""
+    width = None if pad_widths else (0 if config.n_layers == 0 else config.width)
     return (*(getattr(config, name) for name in GROUP_FIELDS[:-1]), width)
+
+
+def plan_groups(
+    configs: Sequence[TrainConfig],
+    data: PreparedData,
+    *,
+    device: str = "cpu",
+    pad_widths: bool = True,
+) -> list[list[int]]:
+    """The indices of `configs` that `train_many` trains as each stacked model.
+
+    Configurations with one `group_key` are taken by width; a member joins the group of the
+    narrower ones (all padded to its width) when the FLOPs padding adds cost less than a step
+    of a group of its own (`STEP_OVERHEAD_FLOPS`). Groups are then split where one layer's
+    activations would not stay cache-sized on CPU (`MAX_GROUP_ELEMENTS`).
+    """
+    dev = resolve_device(device)
+    overhead = STEP_OVERHEAD_FLOPS.get(dev.type, STEP_OVERHEAD_FLOPS_ELSEWHERE)
+    limit = MAX_GROUP_ELEMENTS.get(dev.type, MAX_GROUP_ELEMENTS_ELSEWHERE)
+    by_key: dict[tuple[Any, ...], list[int]] = {}
+    for index, config in enumerate(configs):
+        by_key.setdefault(group_key(config, pad_widths=pad_widths), []).append(index)
+    out = []
+    for members in by_key.values():
+        for group in _padded_groups(
+            configs, sorted(members, key=lambda i: configs[i].width), data, overhead
+        ):
+            config = configs[group[-1]]  # the widest
+            units = max(config.width if config.n_layers else 0, data.x_train.shape[1], 1)
+            size = max(1, limit // (min(config.batch_size, len(data.x_train)) * units))
+            out += [group[i : i + size] for i in range(0, len(group), size)]
+    return out
+
+
+def _padded_groups(
+    configs: Sequence[TrainConfig], members: list[int], data: PreparedData, overhead: float
+) -> list[list[int]]:
+    """`members` (sorted by width) cut into the groups that `plan_groups` describes."""
+
+    def flops(config: TrainConfig) -> float:  # a batch is at most the training split
+        return step_flops(config, data) * min(1.0, len(data.x_train) / config.batch_size)
+
+    groups: list[list[int]] = []
+    for i in members:
+        if groups:
+            group, own = groups[-1], flops(configs[i])
+            apart = len(group) * flops(configs[group[-1]]) + own + overhead
+            if (len(group) + 1) * own <= apart:
+                group.append(i)
+                continue
+        groups.append([i])
+    return groups
 
 
 def train_many(
@@ -102,8 +155,9 @@ def train_many(
         data, device, seed, metric, keep_model: as `train`, for every member.
         callbacks: one epoch callback (or None) per configuration, as `train`'s `callback`;
             returning True prunes that member only.
-        pad_widths: zero-pad widths up to one of `PAD_STEPS` widths per octave so more members
-            share a group (exact, see `training._stacked`); False groups equal widths only.
+        pad_widths: zero-pad narrower members into a wider one's group where that is cheaper
+            than a group of their own (exact, see `training._stacked` and `plan_groups`);
+            False groups equal widths only.
 
     Returns:
         One `TrainResult` per configuration. `wall_seconds` is the member's share of its group's
@@ -127,8 +181,7 @@ def train_many(
     objective = resolve_metric(data.task, metric)
     tensors = to_device(data, dev)
     results: list[TrainResult | None] = [None] * len(configs)
-    limit = MAX_GROUP_ELEMENTS.get(dev.type, MAX_GROUP_ELEMENTS_ELSEWHERE)
-    for members in _groups(configs, data, pad_widths, limit):
+    for members in plan_groups(configs, data, device=device, pad_widths=pad_widths):
         if len(members) == 1:  # nothing to share: the solo loop (fused optimizer) is faster
             (i,) = members
             results[i] = train(
@@ -155,23 +208,6 @@ def train_many(
             for i, result in zip(members, group.run(), strict=True):
                 results[i] = result
     return [r for r in results if r is not None]
-
-
-def _groups(
-    configs: list[TrainConfig], data: PreparedData, pad_widths: bool, limit: int
-) -> list[list[int]]:
-    """Indices of the configurations of each group, split where a group would be too large."""
-    by_key: dict[tuple[Any, ...], list[int]] = {}
-    for index, config in enumerate(configs):
-        by_key.setdefault(group_key(config, pad_widths=pad_widths), []).append(index)
-    out = []
-    for members in by_key.values():
-        config = configs[members[0]]
-        width = max(configs[i].width for i in members) if config.n_layers else 0
-        units = max(width, data.x_train.shape[1], 1)
-        size = max(1, limit // (min(config.batch_size, len(data.x_train)) * units))
-        out += [members[i : i + size] for i in range(0, len(members), size)]
-    return out
 
 
 class _Group:
