@@ -13,6 +13,7 @@ elsewhere one draw covers the whole group (CUDA's solo stream cannot be reproduc
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections.abc import Sequence
 from typing import Any
@@ -26,6 +27,25 @@ from training.model import ACTIVATION_MODULES, build_model
 # The per-layer gradients are views into one buffer with gaps between members, which autograd
 # notes as a layout it did not choose; it still accumulates into them in place, as intended.
 LAYOUT_WARNING = "grad and param do not obey the gradient layout"
+
+
+# `TrainConfig` fields that neither shape the model nor draw from the RNG while it is built
+# (`build_model`'s dropout layers draw only in training). Members that differ only in these start
+# from the same weights, so each distinct model is built once; any other field, including one
+# added later, keeps members apart.
+TRAINING_ONLY_FIELDS = frozenset({
+    "optimizer", "learning_rate", "momentum", "nesterov", "beta1", "beta2", "batch_size",
+    "max_epochs", "patience", "weight_decay", "dropout", "lr_schedule", "warmup_epochs",
+    "grad_clip",
+})  # fmt: skip
+
+
+def _model_key(config: TrainConfig) -> tuple[Any, ...]:
+    return tuple(
+        (f.name, getattr(config, f.name))
+        for f in dataclasses.fields(config)
+        if f.name not in TRAINING_ONLY_FIELDS
+    )
 
 
 class StackedMLP:
@@ -70,10 +90,15 @@ class StackedMLP:
         self.rng_states: list[torch.Tensor] = []  # per member: global RNG after its init
         torch.manual_seed(seed)  # as `start_run`: each member starts where its solo run does
         seeded = torch.get_rng_state()  # restoring it is much cheaper than seeding again
+        built: dict[tuple[Any, ...], tuple[torch.nn.Sequential, torch.Tensor]] = {}
         for member, config in enumerate(configs):
-            torch.set_rng_state(seeded)
-            self._copy_in(member, build_model(config, n_in, n_out))
-            self.rng_states.append(torch.get_rng_state())
+            key = _model_key(config)
+            if key not in built:  # same seed, same model fields: same initial weights
+                torch.set_rng_state(seeded)
+                built[key] = build_model(config, n_in, n_out), torch.get_rng_state()
+            model, state = built[key]
+            self._copy_in(member, model)
+            self.rng_states.append(state)
         self.flat, self.grad = self.flat.to(device), self.grad.to(device)
         self.running_mean = [t.to(device) for t in self.running_mean]
         self.running_var = [t.to(device) for t in self.running_var]
