@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import math
 
+import numpy as np
 import pytest
 import torch
 
@@ -13,6 +14,12 @@ from training import PreparedData, TrainConfig, TrainResult, build_model, train,
 from training._stacked import DropoutMasks
 from training.batched import group_key, plan_groups
 from training.config import LR_SCHEDULES, OPTIMIZERS
+from training.metrics import (
+    classification_metrics,
+    regression_metrics,
+    stacked_classification_metrics,
+    stacked_regression_metrics,
+)
 
 TOL = {"rel": 1e-4, "abs": 1e-5}
 
@@ -243,3 +250,17 @@ def test_narrow_members_are_padded_together_wide_ones_apart(tiny: PreparedData) 
     assert sorted(i for g in groups for i in g) == list(range(len(widths)))
     exact = plan_groups(configs, tiny, device="cpu", pad_widths=False)
     assert len(exact) == len(widths)
+
+
+def test_stacked_metrics_are_each_members_metrics() -> None:
+    rng = np.random.default_rng(0)
+    y = rng.integers(0, 3, 60)
+    proba = rng.dirichlet(np.ones(3), size=(4, 60))
+    for task, labels in (("multiclass", y), ("binary", y % 2)):
+        p = proba if task == "multiclass" else np.stack([proba[..., 0], 1 - proba[..., 0]], 2)
+        stacked = stacked_classification_metrics(labels, p, task)
+        for member, metrics in zip(p, stacked, strict=True):
+            assert metrics == pytest.approx(classification_metrics(labels, member, task))
+    target, pred = rng.normal(size=50), rng.normal(size=(3, 50))
+    for member, metrics in zip(pred, stacked_regression_metrics(target, pred), strict=True):
+        assert metrics == pytest.approx(regression_metrics(target, member))
