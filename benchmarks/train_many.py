@@ -7,19 +7,27 @@ on a synthetic binary table (20 features, 80/20 split) of each size, in two mixe
 - `random`: K independent samples of the default space (few share a training group);
 - `tune`: K configurations as `tune` proposes a batch (`recommender.search.ask_batch` on a
   random searcher: a sample, then neighbours sharing its `GROUP_FIELDS`), so they train as one
-  stacked model.
+  stacked model;
+- `widths`: as `tune`, but each member's width drawn anew (half to twice the lead's), so
+  members are zero-padded into shared groups where that pays (`training.batched.plan_groups`);
+  `train_many` also runs with `pad_widths=False` (one group per width) and the `no pad` column
+  gives padded / exact-width speed.
 
-The three methods alternate per case (and per repeat) in one process, so machine noise hits
-them alike; each keeps its best of `--repeats`. The plain loop is the one most tutorials write
-(`DataLoader(TensorDataset)`, the config's optimizer, no schedule, accuracy per epoch).
+The methods alternate per case and per repeat in one process, so machine noise hits them alike;
+throughputs are medians of `--repeats`, and each ratio is the median of the per-repeat ratios.
+The plain loop is the one most tutorials write (`DataLoader(TensorDataset)`, the config's
+optimizer, no schedule, accuracy per epoch).
 
     python benchmarks/train_many.py            # 500, 5,000, 50,000 rows; K = 1, 8, 32, 128
     python benchmarks/train_many.py --quick    # smoke version (seconds)
+    python benchmarks/train_many.py --rows 500 5000 --k 8 32 --mix tune widths --repeats 7
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
+import statistics
 import sys
 import time
 from collections.abc import Callable
@@ -43,10 +51,10 @@ from training import (  # noqa: E402
     PreparedData,
     TrainConfig,
     build_model,
-    group_key,
     train,
     train_many,
 )
+from training.batched import plan_groups  # noqa: E402
 from training.model import build_optimizer  # noqa: E402
 
 HOUR = 3600.0
@@ -56,9 +64,14 @@ def table(rows: int) -> PreparedData:
     x, y = make_classification(n_samples=rows, n_features=20, n_informative=10, random_state=0)
     x_tr, x_va, y_tr, y_va = train_test_split(x, y, test_size=0.2, random_state=0, stratify=y)
     scaler = StandardScaler().fit(x_tr)
-    return PreparedData(scaler.transform(x_tr).astype(np.float32), y_tr.astype(np.int64),
-                        scaler.transform(x_va).astype(np.float32), y_va.astype(np.int64),
-                        "binary", 2)
+    return PreparedData(
+        scaler.transform(x_tr).astype(np.float32),
+        y_tr.astype(np.int64),
+        scaler.transform(x_va).astype(np.float32),
+        y_va.astype(np.int64),
+        "binary",
+        2,
+    )
 
 
 def configs_for(mix: str, k: int, epochs: int, seed: int) -> list[TrainConfig]:
@@ -72,7 +85,13 @@ def configs_for(mix: str, k: int, epochs: int, seed: int) -> list[TrainConfig]:
         points = []
         while len(points) < k:  # a lead with too few neighbours leaves room for the next
             points += ask_batch(searcher, k - len(points), GROUP_FIELDS)
-    return [TrainConfig.from_dict({**p, **fixed}) for p in points]
+    configs = [TrainConfig.from_dict({**p, **fixed}) for p in points]
+    if mix == "widths":
+        rng = np.random.default_rng(seed)
+        configs = [
+            dataclasses.replace(c, width=int(c.width * 2 ** rng.uniform(-1, 1))) for c in configs
+        ]
+    return configs
 
 
 def plain_loop(config: TrainConfig, data: PreparedData) -> None:
@@ -94,8 +113,10 @@ def plain_loop(config: TrainConfig, data: PreparedData) -> None:
             optimizer.step()
         model.eval()
         with torch.no_grad():
-            sum((model(xb).argmax(1) == yb).sum().item()
-                for xb, yb in DataLoader(val_set, batch_size=1024))
+            sum(
+                (model(xb).argmax(1) == yb).sum().item()
+                for xb, yb in DataLoader(val_set, batch_size=1024)
+            )
 
 
 def timed(run: Callable[[], object]) -> float:
@@ -105,48 +126,69 @@ def timed(run: Callable[[], object]) -> float:
 
 
 def compare(
-    configs: list[TrainConfig], data: PreparedData, device: str, repeats: int, plain: bool
-) -> dict[str, float]:
-    """Best wall seconds of each method on `configs`, alternating so drifting load hits all."""
-    runs: dict[str, Callable[[], object]] = {
+    configs: list[TrainConfig], data: PreparedData, device: str, repeats: int, runs: list[str]
+) -> dict[str, list[float]]:
+    """Wall seconds of each method in `runs` on `configs`, per repeat, alternating so drifting
+    load hits all."""
+    methods: dict[str, Callable[[], object]] = {
         "seq": lambda: [train(c, data, device=device) for c in configs],
         "many": lambda: train_many(configs, data, device=device),
+        "nopad": lambda: train_many(configs, data, device=device, pad_widths=False),
+        "loop": lambda: [plain_loop(c, data) for c in configs],
     }
-    if plain:
-        runs["loop"] = lambda: [plain_loop(c, data) for c in configs]
-    best = dict.fromkeys(runs, np.inf)
+    times: dict[str, list[float]] = {name: [] for name in runs}
     for _ in range(repeats):
-        for name, run in runs.items():
-            best[name] = min(best[name], timed(run))
-    return best
+        for name in runs:
+            times[name].append(timed(methods[name]))
+    return times
+
+
+def ratio(times: dict[str, list[float]], slow: str, fast: str) -> str:
+    """Median over repeats of `slow`'s time / `fast`'s time, or "-" when one was not run."""
+    if slow not in times or fast not in times:
+        return "-"
+    return f"{statistics.median(a / b for a, b in zip(times[slow], times[fast], strict=True)):.2f}x"
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="small smoke version")
     parser.add_argument("--device", default="cpu", help="device of train and train_many")
-    parser.add_argument("--repeats", type=whole_number(1), default=1)
+    parser.add_argument("--repeats", type=whole_number(1), default=3)
     parser.add_argument("--epochs", type=whole_number(1), default=2)
     parser.add_argument("--rows", type=whole_number(10), nargs="+", default=[500, 5000, 50000])
     parser.add_argument("--k", type=whole_number(1), nargs="+", default=[1, 8, 32, 128])
-    parser.add_argument("--max-work", type=float, default=2e6,
-                        help="skip a case whose K x training rows exceed this (time on 2 cores)")
-    parser.add_argument("--mix", nargs="+", default=["random", "tune"],
-                        choices=["random", "tune"])
+    parser.add_argument(
+        "--max-work",
+        type=float,
+        default=2e6,
+        help="skip a case whose K x training rows exceed this (time on 2 cores)",
+    )
+    parser.add_argument(
+        "--mix", nargs="+", default=["random", "tune"], choices=["random", "tune", "widths"]
+    )
     parser.add_argument("--no-plain", action="store_true", help="leave out the plain loop")
-    parser.add_argument("--threads", type=whole_number(0), default=1,
-                        help="torch threads for all three (0: torch's default); 1 keeps a "
-                        "shared machine's load from hitting one method more than another")
+    parser.add_argument(
+        "--threads",
+        type=whole_number(0),
+        default=1,
+        help="torch threads for all three (0: torch's default); 1 keeps a "
+        "shared machine's load from hitting one method more than another",
+    )
     args = parser.parse_args()
     if args.threads:
         torch.set_num_threads(args.threads)
     rows, ks, epochs = args.rows, args.k, args.epochs
     if args.quick:
         rows, ks, epochs = [500], [1, 8], 1
-    print(f"device={args.device} torch={torch.__version__} threads={torch.get_num_threads()} "
-          f"cpus={torch.multiprocessing.cpu_count()} epochs={epochs} repeats={args.repeats}")
-    print(f"{'rows':>7}{'mix':>7}{'K':>5}{'groups':>7}{'DataLoader/h':>14}{'train()/h':>11}"
-          f"{'train_many/h':>14}{'vs train':>9}{'vs loop':>9}")
+    print(
+        f"device={args.device} torch={torch.__version__} threads={torch.get_num_threads()} "
+        f"cpus={torch.multiprocessing.cpu_count()} epochs={epochs} repeats={args.repeats}"
+    )
+    print(
+        f"{'rows':>7}{'mix':>7}{'K':>5}{'groups':>7}{'DataLoader/h':>14}{'train()/h':>11}"
+        f"{'train_many/h':>14}{'vs train':>9}{'vs loop':>9}{'no pad':>8}"
+    )
     for n_rows in rows:
         data = table(n_rows)
         train(TrainConfig(max_epochs=1), data, device=args.device)  # untimed: lazy init
@@ -156,16 +198,18 @@ def main() -> None:
                     print(f"{n_rows:>7,}{mix:>7}{k:>5}  skipped (K x rows > --max-work)")
                     continue
                 configs = configs_for(mix, k, epochs, seed=k)
-                groups = len({group_key(c) for c in configs})
-                best = compare(configs, data, args.device, args.repeats, not args.no_plain)
-                per_hour = {name: k * HOUR / seconds for name, seconds in best.items()}
-                loop, vs_loop = "-", "-"
-                if not args.no_plain:
-                    loop = f"{per_hour['loop']:,.0f}"
-                    vs_loop = f"{per_hour['many'] / per_hour['loop']:.2f}x"
-                print(f"{n_rows:>7,}{mix:>7}{k:>5}{groups:>7}{loop:>14}{per_hour['seq']:>11,.0f}"
-                      f"{per_hour['many']:>14,.0f}{per_hour['many'] / per_hour['seq']:>8.2f}x"
-                      f"{vs_loop:>9}", flush=True)
+                groups = len(plan_groups(configs, data, device=args.device))
+                runs = ["seq", "many"] + ["loop"] * (not args.no_plain)
+                runs += ["nopad"] * (mix == "widths")
+                times = compare(configs, data, args.device, args.repeats, runs)
+                per_hour = {name: k * HOUR / statistics.median(t) for name, t in times.items()}
+                loop = f"{per_hour['loop']:,.0f}" if "loop" in per_hour else "-"
+                print(
+                    f"{n_rows:>7,}{mix:>7}{k:>5}{groups:>7}{loop:>14}{per_hour['seq']:>11,.0f}"
+                    f"{per_hour['many']:>14,.0f}{ratio(times, 'seq', 'many'):>9}"
+                    f"{ratio(times, 'loop', 'many'):>9}{ratio(times, 'nopad', 'many'):>8}",
+                    flush=True,
+                )
 
 
 if __name__ == "__main__":

@@ -1,26 +1,40 @@
 """Build the seed knowledge base shipped with the package, from real training runs.
 
-For every dataset in scripts/seed_datasets.csv: the library default configuration, a shared
-scrambled Sobol design (the same configurations on every dataset, so the KB can compare them
-across datasets) and a per-dataset Sobol design (a different scramble per dataset, so together
-the datasets cover the space), each trained with the training engine and logged with
-`source="seed"`. Resumable: runs already in the KB (stable ids from dataset, configuration and
-seed) are skipped. At the end the KB is exported as Parquet into the package
-(recommender/data/seed_kb/), which a new user KB loads.
+For every dataset of scripts/seed_datasets_v2.csv (at most `--max-rows` rows, subsampled seeded
+before the table is built): the library default configuration, a shared scrambled Sobol design
+(the same configurations on every dataset, so the KB can compare them across datasets) and a
+per-dataset Sobol design (a different scramble per dataset, so together the datasets cover the
+space). Training length is part of the design: `max_epochs` and `patience` are sampled from the
+space like any other hyperparameter (capped at `--max-epochs`), runs early-stop, and every
+epoch's curve is stored, so the KB sees where runs stop.
+
+The designs come in blocks of `--group` points whose members share the block lead's
+`training.GROUP_FIELDS` (optimizer, batch size, depth, width, batch norm, activation) and keep
+their own values of everything else, so `training.train_many` trains a block as one stacked
+model; `--group 1` gives plain Sobol points. Blocks are jobs for `--workers` processes (one torch
+thread each); only this process writes the KB.
+
+Resumable: runs already in the KB (stable ids from dataset, configuration and seed) are skipped,
+so a stopped build loses at most the blocks in flight. Every `--export-every` seconds and at the
+end, the KB is exported as Parquet to `--partial` (a build folder); only a complete build (every
+dataset of the list, every block recorded) is exported to `--out`, the seed the package ships.
 
     pip install -e ".[seed]"
-    python scripts/build_seed_kb.py --workers 2        # full build (see README for the wall time)
-    python scripts/build_seed_kb.py --datasets digits,boston_housing --configs 5  # a quick look
+    python scripts/build_seed_kb.py                     # full build (see README for the wall time)
+    python scripts/build_seed_kb.py --datasets islr_oj,wells_switch --configs 9   # a quick look
 """
 
 from __future__ import annotations
 
 import argparse
 import hashlib
+import math
 import os
 import sys
 import time
-from concurrent.futures import ProcessPoolExecutor
+from collections.abc import Iterator
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -33,13 +47,24 @@ sys.path.insert(0, str(ROOT))
 from knowledge_base import DatasetRecord, KnowledgeBase, RunRecord, stable_run_id  # noqa: E402
 from recommender.learn import compute_meta_features  # noqa: E402
 from recommender.space import default_space  # noqa: E402
-from scripts.seed_datasets import SeedDataset, load_seed_table, seed_datasets  # noqa: E402
-from training import PreparedData, TrainConfig, TrainResult, prepare, train  # noqa: E402
+from scripts.seed_datasets import (  # noqa: E402
+    SPEC_PATH,
+    SeedDataset,
+    load_seed_table,
+    seed_datasets,
+)
+from training import (  # noqa: E402
+    GROUP_FIELDS,
+    PreparedData,
+    TrainConfig,
+    TrainResult,
+    prepare,
+    train_many,
+)
 
 SEED = 0
-
-
 SHARED_SCRAMBLE = "shared"  # the scramble of the design every dataset runs
+BUILD_DIR = ROOT / ".seed_build"
 
 
 def _sobol(n: int, scramble: str) -> list[dict[str, Any]]:
@@ -47,28 +72,53 @@ def _sobol(n: int, scramble: str) -> list[dict[str, Any]]:
     return default_space().sample(n, np.random.default_rng(seed), method="sobol")
 
 
-def design(
-    dataset: SeedDataset, n_configs: int, n_shared: int, max_epochs: int
-) -> list[TrainConfig]:
-    """The library default, `n_shared` shared Sobol points and the rest from the dataset's own.
+def grouped(points: list[dict[str, Any]], group: int) -> list[dict[str, Any]]:
+    """`points` in blocks of `group`: each member takes its block lead's `GROUP_FIELDS` and keeps
+    its own other values (the lead's where the member's optimizer had none, e.g. momentum), as
+    `recommender.search.ask_batch` builds a batch, so a block trains as one stacked model."""
+    out = []
+    for start in range(0, len(points), group):
+        lead = points[start]
+        out.append(lead)
+        for point in points[start + 1 : start + group]:
+            out.append({k: v if k in GROUP_FIELDS else point.get(k, v) for k, v in lead.items()})
+    return out
 
-    Shared points are what lets the KB say "this configuration beats that one on most datasets"
-    from runs rather than only through the surrogate; the per-dataset points fill the space.
-    Epochs are capped for the build.
+
+def design(
+    dataset: SeedDataset, n_configs: int, n_shared: int, group: int, max_epochs: int
+) -> list[TrainConfig]:
+    """The library default, `n_shared` shared Sobol points and the rest from the dataset's own,
+    in blocks of `group` (see `grouped`); `max_epochs` capped.
+
+    A Sobol design's first points do not depend on its length, so a larger `--configs` keeps
+    every configuration of a smaller one (whole blocks included) and a rebuild trains only
+    the new ones.
     """
-    samples = _sobol(n_shared, SHARED_SCRAMBLE) + _sobol(n_configs - 1 - n_shared, dataset.name)
-    configs = [TrainConfig()] + [TrainConfig.from_dict(s) for s in samples]
+    shared = grouped(_sobol(n_shared, SHARED_SCRAMBLE), group)
+    own = grouped(_sobol(n_configs - 1 - n_shared, dataset.name), group)
+    configs = [TrainConfig()] + [TrainConfig.from_dict(p) for p in shared + own]
     return [c.replace(max_epochs=min(c.max_epochs, max_epochs)) for c in configs]
 
 
-@lru_cache(maxsize=2)
+@dataclass(frozen=True)
+class Job:
+    """One block of one dataset: trained by a worker with `train_many`."""
+
+    dataset: SeedDataset
+    max_rows: int
+    configs: tuple[TrainConfig, ...]
+    dataset_id: str
+    run_ids: tuple[str, ...]
+
+
+@lru_cache(maxsize=4)
 def _prepared(dataset: SeedDataset, max_rows: int) -> PreparedData:
     return prepare(load_seed_table(dataset, max_rows), seed=SEED)
 
 
-def _train_one(job: tuple[SeedDataset, int, TrainConfig]) -> TrainResult:
-    dataset, max_rows, config = job
-    return train(config, _prepared(dataset, max_rows), device="cpu", seed=SEED)
+def _train_block(job: Job) -> list[TrainResult]:
+    return train_many(job.configs, _prepared(job.dataset, job.max_rows), device="cpu", seed=SEED)
 
 
 def _worker_init() -> None:
@@ -77,62 +127,162 @@ def _worker_init() -> None:
     torch.set_num_threads(1)  # one core per worker: processes, not threads, give the speed-up
 
 
-def build(args: argparse.Namespace) -> None:
-    kb = KnowledgeBase(args.kb)
-    wanted = set(args.datasets.split(",")) if args.datasets else None
-    datasets = [d for d in seed_datasets() if wanted is None or d.name in wanted]
-    jobs: list[tuple[SeedDataset, int, TrainConfig]] = []
-    ids: list[tuple[str, str]] = []
-    for dataset in datasets:
-        table = load_seed_table(dataset, args.max_rows)
-        kb.add_dataset(DatasetRecord.from_table(table))  # idempotent by fingerprint
-        kb.set_meta_features(table.fingerprint, compute_meta_features(table))
-        done = set(kb.runs(dataset_id=table.fingerprint)["id"])
-        for config in design(dataset, args.configs, args.shared, args.max_epochs):
-            run_id = stable_run_id(table.fingerprint, config.to_dict(), seed=SEED, source="seed")
-            if run_id not in done:
-                jobs.append((dataset, args.max_rows, config))
-                ids.append((table.fingerprint, run_id))
-    print(f"{len(datasets)} datasets, {len(jobs)} runs to train", flush=True)
-    started = time.perf_counter()
-    pending: list[Any] = []
-    with ProcessPoolExecutor(args.workers, initializer=_worker_init) as pool:
-        for done_count, ((dataset_id, run_id), result) in enumerate(
-            zip(ids, pool.map(_train_one, jobs, chunksize=4), strict=True), start=1
-        ):
-            pending.append(
-                RunRecord.from_result(result, dataset_id=dataset_id, source="seed", run_id=run_id)
+def plan(kb: KnowledgeBase, dataset: SeedDataset, args: argparse.Namespace) -> Iterator[Job]:
+    """Register `dataset` in the KB (idempotent) and yield its blocks' runs not yet stored."""
+    table = load_seed_table(dataset, args.max_rows)
+    kb.add_dataset(DatasetRecord.from_table(table))  # idempotent by fingerprint
+    kb.set_meta_features(table.fingerprint, compute_meta_features(table))
+    done = set(kb.runs(dataset_id=table.fingerprint)["id"])
+    configs = design(dataset, args.configs, args.shared, args.group, args.max_epochs)
+    blocks = [configs[:1]] + [
+        configs[i : i + args.group] for i in range(1, len(configs), args.group)
+    ]
+    for block in blocks:
+        ids = [
+            stable_run_id(table.fingerprint, c.to_dict(), seed=SEED, source="seed") for c in block
+        ]
+        todo = [(c, i) for c, i in zip(block, ids, strict=True) if i not in done]
+        if todo:
+            yield Job(
+                dataset,
+                args.max_rows,
+                tuple(c for c, _ in todo),
+                table.fingerprint,
+                tuple(i for _, i in todo),
             )
-            if len(pending) >= 20 or done_count == len(jobs):
-                kb.log_runs(pending)
-                pending = []
-                elapsed = time.perf_counter() - started
-                print(f"{done_count}/{len(jobs)} runs, {elapsed:.0f} s", flush=True)
-    print(f"trained {len(jobs)} runs in {time.perf_counter() - started:.0f} s", flush=True)
-    if args.out:
+
+
+class Progress:
+    """Records finished blocks in the KB and says how fast the build goes."""
+
+    def __init__(self, kb: KnowledgeBase, partial: Path, export_every: float) -> None:
+        self.kb, self.partial, self.export_every = kb, partial, export_every
+        self.started = self.exported = time.perf_counter()
+        self.runs = self.epochs = self.failed_blocks = 0
+
+    def record(self, job: Job, future: Future[list[TrainResult]]) -> None:
+        try:
+            results = future.result()
+        except Exception as exc:  # a block that could not run is retried by the next build
+            self.failed_blocks += 1
+            print(f"block of {job.dataset.name} failed: {type(exc).__name__}: {exc}", flush=True)
+            return
+        self.kb.log_runs(
+            [
+                RunRecord.from_result(r, dataset_id=job.dataset_id, source="seed", run_id=i)
+                for r, i in zip(results, job.run_ids, strict=True)
+            ]
+        )
+        self.runs += len(results)
+        self.epochs += sum(r.epochs_run for r in results)
+        elapsed = time.perf_counter() - self.started
+        print(
+            f"{job.dataset.name}: {len(results)} runs; {self.runs} runs, {self.epochs} epochs "
+            f"in {elapsed:.0f} s ({self.runs / elapsed:.3f} runs/s, "
+            f"{self.epochs / elapsed:.1f} epochs/s)",
+            flush=True,
+        )
+        if time.perf_counter() - self.exported >= self.export_every:
+            self.export()
+
+    def export(self) -> None:
+        self.kb.export_parquet(self.partial)
+        self.exported = time.perf_counter()
+        print(f"partial knowledge base exported to {self.partial}", flush=True)
+
+
+def build(args: argparse.Namespace) -> Progress:
+    """Train and record every run of the selected datasets' designs that the KB lacks."""
+    listed = seed_datasets(Path(args.spec))
+    wanted = [n for n in args.datasets.split(",") if n]
+    unknown = sorted(set(wanted) - {d.name for d in listed})
+    if unknown:
+        raise SystemExit(f"--datasets: {', '.join(unknown)} not in {args.spec}")
+    datasets = [d for d in listed if not wanted or d.name in wanted]
+    Path(args.kb).parent.mkdir(parents=True, exist_ok=True)
+    kb = KnowledgeBase(args.kb)
+    progress = Progress(kb, Path(args.partial), args.export_every)
+    deadline = time.perf_counter() + args.stop_after if args.stop_after else math.inf
+    stopped = False
+    with ProcessPoolExecutor(args.workers, initializer=_worker_init) as pool:
+        pending: dict[Future[list[TrainResult]], Job] = {}
+        for dataset in datasets:  # workers train while the next dataset loads
+            if time.perf_counter() >= deadline:
+                stopped = True
+                break
+            for job in plan(kb, dataset, args):
+                pending[pool.submit(_train_block, job)] = job
+            for future in [f for f in pending if f.done()]:
+                progress.record(pending.pop(future), future)
+        while pending:
+            left = deadline - time.perf_counter()
+            if left <= 0:  # --stop-after: cancel what has not started, keep what is running
+                stopped = True
+                for future in pending:
+                    future.cancel()
+            timeout = None if stopped or math.isinf(left) else left
+            done, _ = wait(pending, timeout=timeout, return_when=FIRST_COMPLETED)
+            for future in done:
+                job = pending.pop(future)
+                if not future.cancelled():
+                    progress.record(job, future)
+    progress.export()
+    why_not = "a subset of the datasets" if wanted else ""
+    why_not = why_not or ("stopped by --stop-after" if stopped else "")
+    why_not = why_not or ("some blocks failed" if progress.failed_blocks else "")
+    if args.out and not why_not:
         kb.export_parquet(args.out)
-        print(f"exported to {args.out}")
+        print(f"complete build exported to {args.out}", flush=True)
+    elif args.out:
+        print(f"not exported to {args.out}: {why_not}", flush=True)
+    return progress
 
 
-def main() -> None:
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawTextHelpFormatter
     )
-    parser.add_argument("--kb", default=str(ROOT / ".seed_build" / "seed.duckdb"))
-    parser.add_argument("--out", default=str(ROOT / "recommender" / "data" / "seed_kb"))
-    parser.add_argument("--configs", type=int, default=40, help="configurations per dataset")
+    parser.add_argument("--spec", default=str(SPEC_PATH), help="the dataset list (CSV)")
+    parser.add_argument("--kb", default=str(BUILD_DIR / "seed.duckdb"))
     parser.add_argument(
-        "--shared", type=int, default=20, help="of them, the same on every dataset"
+        "--partial",
+        default=str(BUILD_DIR / "seed_kb"),
+        help="folder of the periodic Parquet exports",
     )
-    parser.add_argument("--max-rows", type=int, default=2500, help="row cap per dataset")
-    parser.add_argument("--max-epochs", type=int, default=20, help="cap on max_epochs")
+    parser.add_argument(
+        "--out",
+        default=str(ROOT / "recommender" / "data" / "seed_kb"),
+        help="where a complete build is exported ('' for nowhere)",
+    )
+    parser.add_argument(
+        "--configs", type=int, default=57, help="configurations per dataset, the default included"
+    )
+    parser.add_argument("--shared", type=int, default=24, help="of them, the same on every dataset")
+    parser.add_argument("--group", type=int, default=8, help="configurations per stacked block")
+    parser.add_argument("--max-rows", type=int, default=20_000, help="row cap per dataset")
+    parser.add_argument("--max-epochs", type=int, default=200, help="cap on sampled max_epochs")
     parser.add_argument("--workers", type=int, default=os.cpu_count() or 1)
+    parser.add_argument(
+        "--export-every", type=float, default=600.0, help="seconds between partial Parquet exports"
+    )
+    parser.add_argument(
+        "--stop-after",
+        type=float,
+        default=0.0,
+        help="seconds after which no new block starts (0: run to the end)",
+    )
     parser.add_argument("--datasets", default="", help="comma-separated names (default: all)")
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
     if not 0 <= args.shared <= args.configs - 1:
         parser.error(f"--shared must be between 0 and {args.configs - 1}, but got {args.shared}")
-    Path(args.kb).parent.mkdir(parents=True, exist_ok=True)
-    build(args)
+    for name in ("group", "max_rows", "max_epochs", "workers"):
+        if getattr(args, name) < 1:
+            parser.error(f"--{name.replace('_', '-')} must be >= 1, but got {getattr(args, name)}")
+    return args
+
+
+def main(argv: list[str] | None = None) -> None:
+    build(parse_args(argv))
 
 
 if __name__ == "__main__":

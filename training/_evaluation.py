@@ -10,15 +10,15 @@ from typing import Any
 import numpy as np
 import torch
 
-from training._tensors import DeviceData, loss_fn
+from training._tensors import DeviceData, member_losses
 from training.config import TrainConfig
 from training.data import PreparedData
 from training.metrics import (
     METRIC_DIRECTIONS,
-    classification_metrics,
     is_better,
     metrics_for,
-    regression_metrics,
+    stacked_classification_metrics,
+    stacked_regression_metrics,
 )
 from training.results import EpochStats, TrainResult
 
@@ -31,17 +31,32 @@ def output_metrics(
 ) -> tuple[float, dict[str, float]]:
     """Validation loss and every metric of the task from the model's validation output, in
     original target units."""
-    output = output.float()
-    val_loss = loss_fn(data.task, output, tensors.y_val).item()
-    if not torch.isfinite(output).all():
-        return math.nan, {name: math.nan for name in metrics_for(data.task)}
+    return stacked_output_metrics(output.unsqueeze(0), tensors, data)[0]
+
+
+def stacked_output_metrics(
+    outputs: torch.Tensor, tensors: DeviceData, data: PreparedData
+) -> list[tuple[float, dict[str, float]]]:
+    """`output_metrics` of K models' validation outputs (`[K, rows, n_out]`) in one pass; a
+    model whose output is not finite gets NaN everywhere."""
+    outputs = outputs.float()
+    val_losses = member_losses(data.task, outputs, tensors.y_val).tolist()
+    finite = torch.isfinite(outputs).flatten(1).all(1).tolist()
     if data.task == "regression":
-        pred = output.squeeze(1).double().cpu().numpy() * tensors.y_std + tensors.y_mean
-        return val_loss, regression_metrics(np.asarray(data.y_val, dtype=np.float64), pred)
-    proba = torch.softmax(output.double(), dim=1).cpu().numpy()
-    return val_loss, classification_metrics(
-        np.asarray(data.y_val, dtype=np.int64), proba, data.task
-    )
+        pred = outputs.squeeze(2).double().cpu().numpy() * tensors.y_std + tensors.y_mean
+        y = np.asarray(data.y_val, dtype=np.float64)
+        with np.errstate(all="ignore"):  # non-finite members are replaced below
+            metrics = stacked_regression_metrics(y, pred)
+    else:
+        proba = torch.softmax(outputs.double(), dim=2).cpu().numpy()
+        y = np.asarray(data.y_val, dtype=np.int64)
+        with np.errstate(all="ignore"):
+            metrics = stacked_classification_metrics(y, proba, data.task)
+    failed = {name: math.nan for name in metrics_for(data.task)}
+    return [
+        (loss, values) if ok else (math.nan, dict(failed))
+        for loss, values, ok in zip(val_losses, metrics, finite, strict=True)
+    ]
 
 
 def loss_divergence(train_loss: float, val_loss: float, reference: float) -> str | None:

@@ -13,6 +13,7 @@ elsewhere one draw covers the whole group (CUDA's solo stream cannot be reproduc
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections.abc import Sequence
 from typing import Any
@@ -28,6 +29,25 @@ from training.model import ACTIVATION_MODULES, build_model
 LAYOUT_WARNING = "grad and param do not obey the gradient layout"
 
 
+# `TrainConfig` fields that neither shape the model nor draw from the RNG while it is built
+# (`build_model`'s dropout layers draw only in training). Members that differ only in these start
+# from the same weights, so each distinct model is built once; any other field, including one
+# added later, keeps members apart.
+TRAINING_ONLY_FIELDS = frozenset({
+    "optimizer", "learning_rate", "momentum", "nesterov", "beta1", "beta2", "batch_size",
+    "max_epochs", "patience", "weight_decay", "dropout", "lr_schedule", "warmup_epochs",
+    "grad_clip",
+})  # fmt: skip
+
+
+def _model_key(config: TrainConfig) -> tuple[Any, ...]:
+    return tuple(
+        (f.name, getattr(config, f.name))
+        for f in dataclasses.fields(config)
+        if f.name not in TRAINING_ONLY_FIELDS
+    )
+
+
 class StackedMLP:
     """The group's parameters (leading dimension: member) and its forward pass.
 
@@ -37,7 +57,11 @@ class StackedMLP:
     """
 
     def __init__(
-        self, configs: Sequence[TrainConfig], n_in: int, n_out: int, seed: int,
+        self,
+        configs: Sequence[TrainConfig],
+        n_in: int,
+        n_out: int,
+        seed: int,
         device: torch.device,
     ) -> None:
         first = configs[0]
@@ -51,8 +75,11 @@ class StackedMLP:
         for name, shape in [
             *((f"weight{i}", s) for i, s in enumerate(shapes)),
             *((f"bias{i}", (1, s[1])) for i, s in enumerate(shapes)),
-            *((f"{kind}{i}", (width,)) for kind in ("scale", "shift")
-              for i in range(self.n_layers * self.batch_norm)),
+            *(
+                (f"{kind}{i}", (width,))
+                for kind in ("scale", "shift")
+                for i in range(self.n_layers * self.batch_norm)
+            ),
         ]:
             self._layout[name] = (sum(math.prod(v[1]) for v in self._layout.values()), shape)
         k, size = len(configs), sum(math.prod(v[1]) for v in self._layout.values())
@@ -61,10 +88,17 @@ class StackedMLP:
         self.running_var = [torch.ones(k, width) for _ in self.running_mean]
         self.bn_steps = 0
         self.rng_states: list[torch.Tensor] = []  # per member: global RNG after its init
+        torch.manual_seed(seed)  # as `start_run`: each member starts where its solo run does
+        seeded = torch.get_rng_state()  # restoring it is much cheaper than seeding again
+        built: dict[tuple[Any, ...], tuple[torch.nn.Sequential, torch.Tensor]] = {}
         for member, config in enumerate(configs):
-            torch.manual_seed(seed)  # as `start_run`: the member starts where its solo run does
-            self._copy_in(member, build_model(config, n_in, n_out))
-            self.rng_states.append(torch.get_rng_state())
+            key = _model_key(config)
+            if key not in built:  # same seed, same model fields: same initial weights
+                torch.set_rng_state(seeded)
+                built[key] = build_model(config, n_in, n_out), torch.get_rng_state()
+            model, state = built[key]
+            self._copy_in(member, model)
+            self.rng_states.append(state)
         self.flat, self.grad = self.flat.to(device), self.grad.to(device)
         self.running_mean = [t.to(device) for t in self.running_mean]
         self.running_var = [t.to(device) for t in self.running_var]
@@ -76,6 +110,7 @@ class StackedMLP:
 
     def _bind(self) -> None:
         """Leaf tensors viewing `flat`, whose gradients accumulate in place into `grad`."""
+
         def leaves(kind: str, count: int) -> list[torch.Tensor]:
             out = []
             for i in range(count):
@@ -124,8 +159,12 @@ class StackedMLP:
         k, rows, width = h.shape
         flat = h.transpose(0, 1).reshape(rows, k * width)
         out = F.batch_norm(
-            flat, self.running_mean[layer].view(-1), self.running_var[layer].view(-1),
-            self.bn_scale[layer].reshape(-1), self.bn_shift[layer].reshape(-1), training=training,
+            flat,
+            self.running_mean[layer].view(-1),
+            self.running_var[layer].view(-1),
+            self.bn_scale[layer].reshape(-1),
+            self.bn_shift[layer].reshape(-1),
+            training=training,
         )
         if training and layer == 0:
             self.bn_steps += 1
@@ -175,8 +214,14 @@ class DropoutMasks:
     """Per-member dropout for one group; see the module docstring for the two ways of drawing."""
 
     def __init__(
-        self, rates: Sequence[float], rng_states: Sequence[torch.Tensor], widths: Sequence[int],
-        device: torch.device, seed: int, *, exact: bool,
+        self,
+        rates: Sequence[float],
+        rng_states: Sequence[torch.Tensor],
+        widths: Sequence[int],
+        device: torch.device,
+        seed: int,
+        *,
+        exact: bool,
     ) -> None:
         self.device, self.widths = device, list(widths)
         self.rates = list(rates)
@@ -186,6 +231,9 @@ class DropoutMasks:
                 torch.Generator().set_state(state) if rate > 0 else None
                 for rate, state in zip(rates, rng_states, strict=True)
             ]
+            # float32 1 / (1 - rate), as `nn.Dropout`'s `div_(1 - rate)` computes it
+            self.scale = torch.ones(len(rates)).div_(torch.tensor([1.0 - r for r in rates]))
+            self.scale = self.scale.view(-1, 1, 1)
         else:
             self.generator = torch.Generator(device=device).manual_seed(seed)
             self.keep_prob = torch.tensor([1.0 - r for r in rates], device=device).view(-1, 1, 1)
@@ -199,10 +247,9 @@ class DropoutMasks:
             return h * (draw / self.keep_prob)
         mask = torch.ones(h.shape, dtype=h.dtype)
         for member, (rate, gen) in enumerate(zip(self.rates, self.generators, strict=True)):
-            if gen is not None:  # exactly what `nn.Dropout` does on CPU, on the member's stream
-                noise = mask[member, :, : self.widths[member]]
-                noise.bernoulli_(1.0 - rate, generator=gen).div_(1.0 - rate)
-        return h * mask
+            if gen is not None:  # exactly what `nn.Dropout` draws on CPU, on the member's stream
+                mask[member, :, : self.widths[member]].bernoulli_(1.0 - rate, generator=gen)
+        return h * mask.mul_(self.scale)  # 0 or 1 / (1 - rate): `nn.Dropout`'s values exactly
 
     def keep(self, index: torch.Tensor) -> None:
         kept = index.tolist()
@@ -210,5 +257,6 @@ class DropoutMasks:
         self.widths = [self.widths[i] for i in kept]
         if self.exact:
             self.generators = [self.generators[i] for i in kept]
+            self.scale = self.scale[index]
         else:
             self.keep_prob = self.keep_prob[index]

@@ -32,8 +32,10 @@ class StackedOptimizer:
             values = [float(getattr(c, name)) for c in configs]
             return torch.tensor(values, device=device).view(-1, 1)
 
-        self.hyper = {name: column(name) for name in
-                      ("weight_decay", "momentum", "beta1", "beta2", "grad_clip")}
+        self.hyper = {
+            name: column(name)
+            for name in ("weight_decay", "momentum", "beta1", "beta2", "grad_clip")
+        }
         self.hyper["nesterov"] = column("nesterov").bool()
         self.clipping = any(c.grad_clip > 0 for c in configs)
         self.steps = 0

@@ -104,6 +104,16 @@ def loss_fn(task: str, output: torch.Tensor, target: torch.Tensor) -> torch.Tens
     return F.cross_entropy(output.float(), target)
 
 
+def member_losses(task: str, output: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+    """`loss_fn` of each of K models (`output` `[K, rows, n_out]`) on the same rows: `[K]`."""
+    output = output.float()
+    if task == "regression":
+        return (output.squeeze(2) - target).pow(2).mean(1)
+    k, rows, classes = output.shape
+    losses = F.cross_entropy(output.reshape(k * rows, classes), target.repeat(k), reduction="none")
+    return losses.view(k, rows).mean(1)
+
+
 def epoch_batches(
     x: torch.Tensor,
     y: torch.Tensor,

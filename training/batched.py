@@ -2,10 +2,10 @@
 
 On the tables people tune MLPs for, a trial is mostly fixed cost (Python per step, GEMMs too
 small to fill the cores or the GPU, one evaluation per epoch). Members that share a *group key*
-(optimizer, batch size, depth, batch norm, activation and, unless `pad_widths=False`, their width
-rounded up to one of `PAD_STEPS` widths per octave) are trained as one stacked model
-(`training._stacked`): one batched GEMM per layer, one vectorised optimizer update, one
-shuffle and one gather per epoch for all.
+(optimizer, batch size, depth, batch norm, activation; widths may differ, see `plan_groups`)
+are trained as one stacked model (`training._stacked`): one batched GEMM per layer, one
+vectorised optimizer update, one shuffle and one gather per epoch for all, one vectorised
+evaluation per epoch.
 Every other hyperparameter (learning rate and schedule, warm-up, epochs, patience, weight decay,
 dropout, momentum, Nesterov, betas, initialisation, clipping) stays per member.
 
@@ -37,7 +37,7 @@ from typing import Any
 import torch
 
 from hpo_common.errors import ConfigError, HPORecommendError
-from training._evaluation import RunTracker, loss_divergence, output_metrics
+from training._evaluation import RunTracker, loss_divergence, stacked_output_metrics
 from training._stacked import LAYOUT_WARNING, DropoutMasks, StackedMLP
 from training._stacked_optim import StackedOptimizer
 from training._tensors import (
@@ -45,6 +45,7 @@ from training._tensors import (
     autocast_for,
     epoch_batches,
     make_generator,
+    member_losses,
     n_batches,
     step_flops,
     to_device,
@@ -66,21 +67,74 @@ GROUP_FIELDS = ("optimizer", "batch_size", "n_layers", "batch_norm", "activation
 # 0.7x their sequential speed with all 128 in one group); a GPU wants large groups.
 MAX_GROUP_ELEMENTS = {"cpu": 2**21}
 MAX_GROUP_ELEMENTS_ELSEWHERE = 2**26
-# Padded widths per octave (4: 64, 80, 96, 112, 128, ...): a member pays at most 25 % more units
-# (about 1.5x the FLOPs of a wide layer) for sharing a group with slightly wider members.
-PAD_STEPS = 4
+# Fixed cost of one stacked training step (Python, kernel launches, the optimizer update) in
+# FLOP-equivalents: a narrower member is zero-padded into a wider member's group while the FLOPs
+# padding adds cost less than a step of a group of its own. On CPU about 1 ms of small GEMMs on
+# one core (measured: 8 members of widths 26-66 trained 1.2x faster as 3 groups than as 4); on a
+# GPU nearly all of a small step is fixed cost.
+STEP_OVERHEAD_FLOPS = {"cpu": 3e7}
+STEP_OVERHEAD_FLOPS_ELSEWHERE = 1e10
 # Output elements (members x rows x units) per forward pass at evaluation.
 EVAL_ELEMENTS = 2**24
 
 
 def group_key(config: TrainConfig, *, pad_widths: bool = True) -> tuple[Any, ...]:
     """What members must share to be trained as one stacked model: the `GROUP_FIELDS`, the
-    width rounded up to one of `PAD_STEPS` widths per octave unless `pad_widths=False`."""
-    width = 0 if config.n_layers == 0 else config.width
-    if pad_widths and width > PAD_STEPS:
-        step = 1 << (width.bit_length() - PAD_STEPS.bit_length())  # octave / PAD_STEPS
-        width = -(-width // step) * step  # up to the next of PAD_STEPS widths per octave
+    width only when `pad_widths=False` (else widths are padded, see `plan_groups`)."""
+    width = None if pad_widths else (0 if config.n_layers == 0 else config.width)
     return (*(getattr(config, name) for name in GROUP_FIELDS[:-1]), width)
+
+
+def plan_groups(
+    configs: Sequence[TrainConfig],
+    data: PreparedData,
+    *,
+    device: str = "cpu",
+    pad_widths: bool = True,
+) -> list[list[int]]:
+    """The indices of `configs` that `train_many` trains as each stacked model.
+
+    Configurations with one `group_key` are taken by width; a member joins the group of the
+    narrower ones (all padded to its width) when the FLOPs padding adds cost less than a step
+    of a group of its own (`STEP_OVERHEAD_FLOPS`). Groups are then split where one layer's
+    activations would not stay cache-sized on CPU (`MAX_GROUP_ELEMENTS`).
+    """
+    dev = resolve_device(device)
+    overhead = STEP_OVERHEAD_FLOPS.get(dev.type, STEP_OVERHEAD_FLOPS_ELSEWHERE)
+    limit = MAX_GROUP_ELEMENTS.get(dev.type, MAX_GROUP_ELEMENTS_ELSEWHERE)
+    by_key: dict[tuple[Any, ...], list[int]] = {}
+    for index, config in enumerate(configs):
+        by_key.setdefault(group_key(config, pad_widths=pad_widths), []).append(index)
+    out = []
+    for members in by_key.values():
+        for group in _padded_groups(
+            configs, sorted(members, key=lambda i: configs[i].width), data, overhead
+        ):
+            config = configs[group[-1]]  # the widest
+            units = max(config.width if config.n_layers else 0, data.x_train.shape[1], 1)
+            size = max(1, limit // (min(config.batch_size, len(data.x_train)) * units))
+            out += [group[i : i + size] for i in range(0, len(group), size)]
+    return out
+
+
+def _padded_groups(
+    configs: Sequence[TrainConfig], members: list[int], data: PreparedData, overhead: float
+) -> list[list[int]]:
+    """`members` (sorted by width) cut into the groups that `plan_groups` describes."""
+
+    def flops(config: TrainConfig) -> float:  # a batch is at most the training split
+        return step_flops(config, data) * min(1.0, len(data.x_train) / config.batch_size)
+
+    groups: list[list[int]] = []
+    for i in members:
+        if groups:
+            group, own = groups[-1], flops(configs[i])
+            apart = len(group) * flops(configs[group[-1]]) + own + overhead
+            if (len(group) + 1) * own <= apart:
+                group.append(i)
+                continue
+        groups.append([i])
+    return groups
 
 
 def train_many(
@@ -101,8 +155,9 @@ def train_many(
         data, device, seed, metric, keep_model: as `train`, for every member.
         callbacks: one epoch callback (or None) per configuration, as `train`'s `callback`;
             returning True prunes that member only.
-        pad_widths: zero-pad widths up to one of `PAD_STEPS` widths per octave so more members
-            share a group (exact, see `training._stacked`); False groups equal widths only.
+        pad_widths: zero-pad narrower members into a wider one's group where that is cheaper
+            than a group of their own (exact, see `training._stacked` and `plan_groups`);
+            False groups equal widths only.
 
     Returns:
         One `TrainResult` per configuration. `wall_seconds` is the member's share of its group's
@@ -113,54 +168,61 @@ def train_many(
     configs = list(configs)
     for index, config in enumerate(configs):
         if not isinstance(config, TrainConfig):
-            raise ConfigError(f"configs[{index}] must be a TrainConfig, but got "
-                              f"{type(config).__name__}")
+            raise ConfigError(
+                f"configs[{index}] must be a TrainConfig, but got {type(config).__name__}"
+            )
     calls = list(callbacks) if callbacks is not None else [None] * len(configs)
     if len(calls) != len(configs):
-        raise ConfigError(f"callbacks must hold one entry per configuration ({len(configs)}), "
-                          f"but got {len(calls)}")
+        raise ConfigError(
+            f"callbacks must hold one entry per configuration ({len(configs)}), "
+            f"but got {len(calls)}"
+        )
     dev = resolve_device(device)
     objective = resolve_metric(data.task, metric)
     tensors = to_device(data, dev)
     results: list[TrainResult | None] = [None] * len(configs)
-    limit = MAX_GROUP_ELEMENTS.get(dev.type, MAX_GROUP_ELEMENTS_ELSEWHERE)
-    for members in _groups(configs, data, pad_widths, limit):
+    for members in plan_groups(configs, data, device=device, pad_widths=pad_widths):
         if len(members) == 1:  # nothing to share: the solo loop (fused optimizer) is faster
             (i,) = members
-            results[i] = train(configs[i], data, device=device, seed=seed, metric=objective,
-                               callback=calls[i], keep_model=keep_model)
+            results[i] = train(
+                configs[i],
+                data,
+                device=device,
+                seed=seed,
+                metric=objective,
+                callback=calls[i],
+                keep_model=keep_model,
+            )
             continue
-        group = _Group([configs[i] for i in members], [calls[i] for i in members], data,
-                       tensors, dev, seed, objective, keep_model)
+        group = _Group(
+            [configs[i] for i in members],
+            [calls[i] for i in members],
+            data,
+            tensors,
+            dev,
+            seed,
+            objective,
+            keep_model,
+        )
         with cpu_threads_for(dev, sum(step_flops(configs[i], data) for i in members)):
             for i, result in zip(members, group.run(), strict=True):
                 results[i] = result
     return [r for r in results if r is not None]
 
 
-def _groups(
-    configs: list[TrainConfig], data: PreparedData, pad_widths: bool, limit: int
-) -> list[list[int]]:
-    """Indices of the configurations of each group, split where a group would be too large."""
-    by_key: dict[tuple[Any, ...], list[int]] = {}
-    for index, config in enumerate(configs):
-        by_key.setdefault(group_key(config, pad_widths=pad_widths), []).append(index)
-    out = []
-    for members in by_key.values():
-        config = configs[members[0]]
-        width = max(configs[i].width for i in members) if config.n_layers else 0
-        units = max(width, data.x_train.shape[1], 1)
-        size = max(1, limit // (min(config.batch_size, len(data.x_train)) * units))
-        out += [members[i : i + size] for i in range(0, len(members), size)]
-    return out
-
-
 class _Group:
     """One group's run: the stacked model, its optimizer and one `RunTracker` per member."""
 
     def __init__(
-        self, configs: list[TrainConfig], callbacks: list[Callback], data: PreparedData,
-        tensors: DeviceData, dev: torch.device, seed: int, objective: str, keep_model: bool,
+        self,
+        configs: list[TrainConfig],
+        callbacks: list[Callback],
+        data: PreparedData,
+        tensors: DeviceData,
+        dev: torch.device,
+        seed: int,
+        objective: str,
+        keep_model: bool,
     ) -> None:
         self.configs, self.callbacks, self.data, self.tensors = configs, callbacks, data, tensors
         self.dev, self.seed, self.objective, self.keep_model = dev, seed, objective, keep_model
@@ -183,8 +245,9 @@ class _Group:
             if self.dev.type == "cuda":
                 torch.cuda.empty_cache()
         return [
-            run.result(wall_seconds=seconds, device=str(self.dev), seed=self.seed,
-                       model_state=state)
+            run.result(
+                wall_seconds=seconds, device=str(self.dev), seed=self.seed, model_state=state
+            )
             for run, seconds, state in zip(self.runs, self.seconds, self.states, strict=True)
         ]
 
@@ -192,8 +255,14 @@ class _Group:
         first, x, y = self.configs[0], self.tensors.x_train, self.tensors.y_train
         model = StackedMLP(self.configs, x.shape[1], self.tensors.n_outputs, self.seed, self.dev)
         optimizer = StackedOptimizer(self.configs, self.dev)
-        dropout = DropoutMasks([c.dropout for c in self.configs], model.rng_states,
-                               model.widths, self.dev, self.seed, exact=self.dev.type == "cpu")
+        dropout = DropoutMasks(
+            [c.dropout for c in self.configs],
+            model.rng_states,
+            model.widths,
+            self.dev,
+            self.seed,
+            exact=self.dev.type == "cpu",
+        )
         shuffle = make_generator(self.dev, self.seed)  # one shuffle serves the whole group
         autocast, needs_scaler = autocast_for(self.dev)
         if needs_scaler:  # fp16 without a loss scaler is unsafe: stay in fp32 there
@@ -204,16 +273,21 @@ class _Group:
         for epoch in range(1, max(c.max_epochs for c in self.configs) + 1):
             started = time.perf_counter()
             loss_sum = torch.zeros(len(self.active), device=self.dev)
-            lrs: list[float] = []
-            for xb, yb in epoch_batches(x, y, first.batch_size, shuffle,
-                                        drop_single=first.batch_norm):
-                lrs = [lr_at(self.configs[i], step, totals[i], per_epoch) for i in self.active]
+            # the epoch's learning rates, step x member, in one tensor: no Python per step
+            lr_table = [
+                [lr_at(self.configs[i], s, totals[i], per_epoch) for i in self.active]
+                for s in range(step, step + per_epoch)
+            ]
+            lrs, schedule = lr_table[-1], torch.tensor(lr_table, device=self.dev)
+            for xb, yb in epoch_batches(
+                x, y, first.batch_size, shuffle, drop_single=first.batch_norm
+            ):
                 with autocast:
-                    losses = _member_losses(self.data.task, model.forward(xb, dropout), yb)
+                    losses = member_losses(self.data.task, model.forward(xb, dropout), yb)
                 model.grad.zero_()
                 losses.sum().backward()  # each member's gradient lands in its row of model.grad
                 optimizer.clip(model.grad)
-                optimizer.step(model.flat, model.grad, torch.tensor(lrs, device=self.dev))
+                optimizer.step(model.flat, model.grad, schedule[step % per_epoch])
                 if step == 0:  # the untrained models' losses, for divergence
                     reference = losses.detach().float().cpu().tolist()
                 loss_sum += losses.detach().float()
@@ -235,16 +309,22 @@ class _Group:
                 self.active = [self.active[j] for j in kept]
 
     def _end_epoch(
-        self, epoch: int, model: StackedMLP, train_losses: list[float], reference: list[float],
-        lrs: list[float], autocast: Any,
+        self,
+        epoch: int,
+        model: StackedMLP,
+        train_losses: list[float],
+        reference: list[float],
+        lrs: list[float],
+        autocast: Any,
     ) -> list[bool]:
         """Evaluate every active member, record its epoch; which members go on training."""
         outputs = _evaluate(model, self.tensors.x_val, autocast)
+        evaluated = stacked_output_metrics(outputs, self.tensors, self.data)
         finite = model.finite_members().tolist()
         keep = []
         for j, i in enumerate(self.active):
             run, config = self.runs[i], self.configs[i]
-            val_loss, metrics = output_metrics(outputs[j], self.tensors, self.data)
+            val_loss, metrics = evaluated[j]
             divergence = loss_divergence(train_losses[j], val_loss, reference[j]) or (
                 None if finite[j] else "non-finite weights"
             )
@@ -260,18 +340,6 @@ class _Group:
                     stop = True
             keep.append(not stop and epoch < config.max_epochs)
         return keep
-
-
-def _member_losses(task: str, output: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
-    """Each member's mean loss (`[K]`) on the shared batch, as `loss_fn` per member."""
-    output = output.float()
-    if task == "regression":
-        return (output.squeeze(2) - target).pow(2).mean(1)
-    k, rows, classes = output.shape
-    losses = torch.nn.functional.cross_entropy(
-        output.reshape(k * rows, classes), target.repeat(k), reduction="none"
-    )
-    return losses.view(k, rows).mean(1)
 
 
 @torch.inference_mode()

@@ -5,14 +5,21 @@ from __future__ import annotations
 import dataclasses
 import math
 
+import numpy as np
 import pytest
 import torch
 
 from hpo_common.errors import ConfigError
 from training import PreparedData, TrainConfig, TrainResult, build_model, train, train_many
 from training._stacked import DropoutMasks
-from training.batched import group_key
+from training.batched import group_key, plan_groups
 from training.config import LR_SCHEDULES, OPTIMIZERS
+from training.metrics import (
+    classification_metrics,
+    regression_metrics,
+    stacked_classification_metrics,
+    stacked_regression_metrics,
+)
 
 TOL = {"rel": 1e-4, "abs": 1e-5}
 
@@ -20,10 +27,17 @@ TOL = {"rel": 1e-4, "abs": 1e-5}
 def assert_same_run(solo: TrainResult, member: TrainResult) -> None:
     """Same statuses, epochs and curve (up to float rounding) and nothing of the result lost."""
     assert (member.status, member.epochs_run, member.best_epoch, member.error) == (
-        solo.status, solo.epochs_run, solo.best_epoch, solo.error
+        solo.status,
+        solo.epochs_run,
+        solo.best_epoch,
+        solo.error,
     )
     assert (member.objective, member.direction, member.seed, member.config, member.device) == (
-        solo.objective, solo.direction, solo.seed, solo.config, solo.device
+        solo.objective,
+        solo.direction,
+        solo.seed,
+        solo.config,
+        solo.device,
     )
     for a, b in zip(solo.curve, member.curve, strict=True):
         assert b.epoch == a.epoch
@@ -40,10 +54,22 @@ ONE_MEMBER = pytest.mark.parametrize(
     "config",
     [
         TrainConfig(max_epochs=4, width=24),
-        TrainConfig(max_epochs=4, width=20, optimizer="sgd", learning_rate=0.05, nesterov=True,
-                    lr_schedule="cosine", warmup_epochs=1, dropout=0.3, batch_norm=True,
-                    grad_clip=0.5, weight_decay=0.01, init="xavier", activation="tanh",
-                    batch_size=32),
+        TrainConfig(
+            max_epochs=4,
+            width=20,
+            optimizer="sgd",
+            learning_rate=0.05,
+            nesterov=True,
+            lr_schedule="cosine",
+            warmup_epochs=1,
+            dropout=0.3,
+            batch_norm=True,
+            grad_clip=0.5,
+            weight_decay=0.01,
+            init="xavier",
+            activation="tanh",
+            batch_size=32,
+        ),
         TrainConfig(max_epochs=3, n_layers=0, optimizer="adagrad", learning_rate=0.1),
     ],
 )
@@ -69,31 +95,56 @@ def test_stacked_regression_and_multiclass(
     regression: PreparedData, multiclass: PreparedData
 ) -> None:
     for data, config in (
-        (regression, TrainConfig(max_epochs=4, width=32, optimizer="adamw", weight_decay=0.1,
-                                 lr_schedule="one_cycle", dropout=0.1, batch_size=64)),
-        (multiclass, TrainConfig(max_epochs=4, width=16, optimizer="rmsprop", momentum=0.5,
-                                 learning_rate=3e-3, activation="gelu")),
+        (
+            regression,
+            TrainConfig(
+                max_epochs=4,
+                width=32,
+                optimizer="adamw",
+                weight_decay=0.1,
+                lr_schedule="one_cycle",
+                dropout=0.1,
+                batch_size=64,
+            ),
+        ),
+        (
+            multiclass,
+            TrainConfig(
+                max_epochs=4,
+                width=16,
+                optimizer="rmsprop",
+                momentum=0.5,
+                learning_rate=3e-3,
+                activation="gelu",
+            ),
+        ),
     ):
         solo = train(config, data, device="cpu", seed=1)
-        batch = train_many([config, config.replace(learning_rate=1e-4)], data, device="cpu",
-                           seed=1)
+        batch = train_many([config, config.replace(learning_rate=1e-4)], data, device="cpu", seed=1)
         assert_same_run(solo, batch[0])
 
 
 @pytest.mark.parametrize("optimizer", OPTIMIZERS)
-def test_every_member_of_a_batch_matches_its_solo_run(
-    tiny: PreparedData, optimizer: str
-) -> None:
+def test_every_member_of_a_batch_matches_its_solo_run(tiny: PreparedData, optimizer: str) -> None:
     # One group per optimizer: every schedule, mixed widths (padded to 28), warm-up, dropout,
     # weight decay, initialisation and clipping per member.
     configs = [
         TrainConfig(
-            optimizer=optimizer, lr_schedule=schedule, max_epochs=3, patience=0,
-            width=(25, 27, 28)[i % 3], learning_rate=(3e-3, 1e-2)[i % 2],
-            warmup_epochs=i % 2, dropout=(0.0, 0.2)[i % 2], weight_decay=(0.0, 1e-3)[i % 2],
-            init=("he", "xavier")[i % 2], grad_clip=(0.0, 0.3)[i % 2], batch_size=32,
+            optimizer=optimizer,
+            lr_schedule=schedule,
+            max_epochs=3,
+            patience=0,
+            width=(25, 27, 28)[i % 3],
+            learning_rate=(3e-3, 1e-2)[i % 2],
+            warmup_epochs=i % 2,
+            dropout=(0.0, 0.2)[i % 2],
+            weight_decay=(0.0, 1e-3)[i % 2],
+            init=("he", "xavier")[i % 2],
+            grad_clip=(0.0, 0.3)[i % 2],
+            batch_size=32,
             momentum=0.9 if optimizer in ("sgd", "rmsprop") else 0.9,
-            nesterov=optimizer == "sgd" and i % 2 == 0, beta1=(0.9, 0.8)[i % 2],
+            nesterov=optimizer == "sgd" and i % 2 == 0,
+            beta1=(0.9, 0.8)[i % 2],
         )
         for i, schedule in enumerate(LR_SCHEDULES)
     ]
@@ -143,7 +194,8 @@ def test_padding_and_grouping_give_the_same_runs(tiny: PreparedData) -> None:
 
 def test_mixed_groups_keep_input_order(tiny: PreparedData) -> None:
     configs = [
-        TrainConfig(max_epochs=2, optimizer="sgd"), TrainConfig(max_epochs=2, n_layers=1),
+        TrainConfig(max_epochs=2, optimizer="sgd"),
+        TrainConfig(max_epochs=2, n_layers=1),
         TrainConfig(max_epochs=2, optimizer="sgd", learning_rate=0.1),
     ]
     results = train_many(configs, tiny, device="cpu", seed=0)
@@ -151,8 +203,10 @@ def test_mixed_groups_keep_input_order(tiny: PreparedData) -> None:
 
 
 def test_keep_model_state_loads_into_build_model(tiny: PreparedData) -> None:
-    configs = [TrainConfig(max_epochs=3, width=w, batch_norm=True, dropout=0.1, optimizer="sgd")
-               for w in (12, 16)]
+    configs = [
+        TrainConfig(max_epochs=3, width=w, batch_norm=True, dropout=0.1, optimizer="sgd")
+        for w in (12, 16)
+    ]
     results = train_many(configs, tiny, device="cpu", seed=0, keep_model=True)
     solo = train(configs[0], tiny, device="cpu", seed=0, keep_model=True)
     for config, result in zip(configs, results, strict=True):
@@ -176,11 +230,37 @@ def test_bad_arguments_are_config_errors(tiny: PreparedData) -> None:
 
 def test_group_wide_dropout_draw_keeps_each_members_rate() -> None:
     # The path taken off CPU (one draw for the group), exercised here on CPU.
-    masks = DropoutMasks([0.0, 0.25, 0.5], [], [64, 64, 64], torch.device("cpu"), 0,
-                         exact=False)
+    masks = DropoutMasks([0.0, 0.25, 0.5], [], [64, 64, 64], torch.device("cpu"), 0, exact=False)
     out = masks.apply(torch.ones(3, 2000, 64))
     for member, rate in enumerate((0.0, 0.25, 0.5)):
         dropped = (out[member] == 0).float().mean().item()
         assert dropped == pytest.approx(rate, abs=0.01)
         assert out[member].mean().item() == pytest.approx(1.0, abs=0.02)
     assert math.isclose(out[0].min().item(), 1.0)
+
+
+def test_narrow_members_are_padded_together_wide_ones_apart(tiny: PreparedData) -> None:
+    base = TrainConfig(batch_size=128)
+    widths = (16, 20, 24, 300, 320, 600, 1000)
+    configs = [dataclasses.replace(base, width=w) for w in (1000, 16, 600, 24, 320, 20, 300)]
+    groups = plan_groups(configs, tiny, device="cpu")
+    assert sorted(sorted(configs[i].width for i in g) for g in groups) == [
+        [16, 20, 24], [300, 320], [600], [1000]
+    ]  # fmt: skip
+    assert sorted(i for g in groups for i in g) == list(range(len(widths)))
+    exact = plan_groups(configs, tiny, device="cpu", pad_widths=False)
+    assert len(exact) == len(widths)
+
+
+def test_stacked_metrics_are_each_members_metrics() -> None:
+    rng = np.random.default_rng(0)
+    y = rng.integers(0, 3, 60)
+    proba = rng.dirichlet(np.ones(3), size=(4, 60))
+    for task, labels in (("multiclass", y), ("binary", y % 2)):
+        p = proba if task == "multiclass" else np.stack([proba[..., 0], 1 - proba[..., 0]], 2)
+        stacked = stacked_classification_metrics(labels, p, task)
+        for member, metrics in zip(p, stacked, strict=True):
+            assert metrics == pytest.approx(classification_metrics(labels, member, task))
+    target, pred = rng.normal(size=50), rng.normal(size=(3, 50))
+    for member, metrics in zip(pred, stacked_regression_metrics(target, pred), strict=True):
+        assert metrics == pytest.approx(regression_metrics(target, member))

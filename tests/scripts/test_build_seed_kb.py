@@ -1,0 +1,87 @@
+"""The seed-KB builder end to end: real datasets (scikit-learn's bundled ones), real training
+with `train_many` in a worker process, a real DuckDB file and Parquet exports; then resumed."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from knowledge_base import KnowledgeBase
+from scripts.build_seed_kb import build, design, grouped, parse_args
+from scripts.seed_datasets import seed_datasets
+from training import GROUP_FIELDS, group_key
+
+COLUMNS = "name,source,package,item,target,task,drop_columns,n_rows,n_features,n_categorical"
+SPEC = f"""{COLUMNS},pct_missing_cells,notes
+iris,sklearn,,load_iris,target,multiclass,,150,4,0,0.0,test
+diabetes,sklearn,,load_diabetes,target,regression,,442,10,0,0.0,test
+"""
+
+
+def _args(tmp_path: Path, *extra: str) -> list[str]:
+    return [
+        "--spec", str(tmp_path / "spec.csv"), "--kb", str(tmp_path / "kb.duckdb"),
+        "--partial", str(tmp_path / "partial"), "--out", str(tmp_path / "out"),
+        "--shared", "2", "--group", "2", "--max-epochs", "3", "--max-rows", "300",
+        "--workers", "1", *extra,
+    ]  # fmt: skip
+
+
+def test_blocks_share_their_lead_group_fields() -> None:
+    (dataset,) = [d for d in seed_datasets() if d.name == "digits"]
+    configs = design(dataset, n_configs=9, n_shared=4, group=4, max_epochs=150)
+    assert configs[0].max_epochs == 50  # the library default first, as it is
+    for block in (configs[1:5], configs[5:9]):
+        assert len({group_key(c) for c in block}) == 1
+        assert len({(c.learning_rate, c.weight_decay) for c in block}) == 4  # the rest moves
+    assert all(c.max_epochs <= 150 for c in configs)
+    assert max(c.max_epochs for c in configs) > 20  # training length is sampled, not fixed
+    # a larger design keeps every configuration of a smaller one: a rebuild trains only new ones
+    assert design(dataset, 13, 4, 4, 150)[:9] == configs
+    points = [
+        {"optimizer": "sgd", "momentum": 0.5, "width": 32},
+        {"optimizer": "adam", "width": 64},
+    ]
+    assert grouped(points, 2)[1] == {"optimizer": "sgd", "momentum": 0.5, "width": 32}
+    assert "optimizer" in GROUP_FIELDS
+
+
+def test_build_trains_records_exports_and_resumes(tmp_path: Path) -> None:
+    (tmp_path / "spec.csv").write_text(SPEC)
+    progress = build(parse_args(_args(tmp_path, "--configs", "4", "--datasets", "iris,diabetes")))
+    assert progress.runs == 8 and progress.failed_blocks == 0
+    kb = KnowledgeBase(tmp_path / "kb.duckdb")
+    runs = kb.runs()
+    assert len(runs) == 8 and set(runs["source"]) == {"seed"}
+    assert len(kb.datasets()) == 2
+    partial = pd.read_parquet(tmp_path / "partial" / "runs.parquet")
+    assert len(partial) == 8
+    curves = pd.read_parquet(tmp_path / "partial" / "curves.parquet")
+    assert len(curves) == runs["epochs_run"].sum()  # every epoch's curve point is stored
+    assert not (tmp_path / "out").exists()  # a subset is not a complete build
+
+    # Resumed with a larger design and every dataset: only the new configurations train, and
+    # the build is complete, so it is exported to --out.
+    progress = build(parse_args(_args(tmp_path, "--configs", "6")))
+    assert progress.runs == 4
+    assert len(kb.runs()) == 12
+    assert len(pd.read_parquet(tmp_path / "out" / "runs.parquet")) == 12
+    assert build(parse_args(_args(tmp_path, "--configs", "6"))).runs == 0
+
+
+def test_unknown_dataset_and_bad_options_are_usage_errors(tmp_path: Path) -> None:
+    (tmp_path / "spec.csv").write_text(SPEC)
+    with pytest.raises(SystemExit, match="nope not in"):
+        build(parse_args(_args(tmp_path, "--datasets", "iris,nope")))
+    with pytest.raises(SystemExit):
+        parse_args(_args(tmp_path, "--group", "0"))
+
+
+def test_stop_after_records_what_finished_and_is_not_a_complete_build(tmp_path: Path) -> None:
+    (tmp_path / "spec.csv").write_text(SPEC)
+    progress = build(parse_args(_args(tmp_path, "--configs", "4", "--stop-after", "1e-9")))
+    assert progress.runs == len(KnowledgeBase(tmp_path / "kb.duckdb").runs()) == 0
+    assert (tmp_path / "partial" / "runs.parquet").exists()
+    assert not (tmp_path / "out").exists()
