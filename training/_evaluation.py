@@ -36,7 +36,8 @@ def output_metrics(
     if not torch.isfinite(output).all():
         return math.nan, {name: math.nan for name in metrics_for(data.task)}
     if data.task == "regression":
-        pred = output.squeeze(1).double().cpu().numpy() * tensors.y_std + tensors.y_mean
+        scaled = output.double().cpu().numpy()
+        pred = tensors.target.inverse_transform(scaled).ravel()
         return val_loss, regression_metrics(np.asarray(data.y_val, dtype=np.float64), pred)
     proba = torch.softmax(output.double(), dim=1).cpu().numpy()
     return val_loss, classification_metrics(
@@ -83,7 +84,9 @@ class RunTracker:
             return True
         if is_better(stats.val_metric, self.best_value, self.direction):
             self.best_value, self.best_epoch, self.best_metrics = (
-                stats.val_metric, stats.epoch, metrics
+                stats.val_metric,
+                stats.epoch,
+                metrics,
             )
             self.improved = True
             return False
@@ -103,7 +106,11 @@ class RunTracker:
         self.status, self.error = "failed", f"{type(exc).__name__}: {exc}".strip()
 
     def result(
-        self, *, wall_seconds: float, device: str, seed: int,
+        self,
+        *,
+        wall_seconds: float,
+        device: str,
+        seed: int,
         model_state: dict[str, Any] | None = None,
     ) -> TrainResult:
         return TrainResult(

@@ -7,7 +7,9 @@ rounded up to one of `PAD_STEPS` widths per octave) are trained as one stacked m
 (`training._stacked`): one batched GEMM per layer, one vectorised optimizer update, one
 shuffle and one gather per epoch for all.
 Every other hyperparameter (learning rate and schedule, warm-up, epochs, patience, weight decay,
-dropout, momentum, Nesterov, betas, initialisation, clipping) stays per member.
+dropout, momentum, Nesterov, betas, initialisation, clipping) stays per member. A configuration
+that uses a recipe element away from its default (`RECIPE_DEFAULTS`: preprocessing, target
+transform, embeddings, label smoothing) is not stacked: it runs alone, through `train`.
 
 Each member keeps its own curve, best epoch, early stopping, pruning callback and divergence;
 a member that stops is dropped from its group at the end of the epoch, so it stops costing
@@ -60,6 +62,17 @@ from training.train import train
 Callback = Callable[[int, float], bool] | None
 # The hyperparameters that fix a member's shapes and step sequence (width last: it may be padded).
 GROUP_FIELDS = ("optimizer", "batch_size", "n_layers", "batch_norm", "activation", "width")
+# The recipe elements the stacked model does not implement, at the values it does.
+RECIPE_DEFAULTS = {
+    name: getattr(TrainConfig(), name)
+    for name in (
+        "numeric_preprocessing",
+        "target_transform",
+        "num_embedding",
+        "categorical",
+        "label_smoothing",
+    )
+}
 # Activations of one layer of one group (members x batch rows x units), at most: larger groups
 # are split. On CPU a group's activations should stay in the caches: once they spill, stacking
 # makes compute-bound members slower (128 members of 2 x 483 units on 400-row batches ran at
@@ -113,12 +126,15 @@ def train_many(
     configs = list(configs)
     for index, config in enumerate(configs):
         if not isinstance(config, TrainConfig):
-            raise ConfigError(f"configs[{index}] must be a TrainConfig, but got "
-                              f"{type(config).__name__}")
+            raise ConfigError(
+                f"configs[{index}] must be a TrainConfig, but got {type(config).__name__}"
+            )
     calls = list(callbacks) if callbacks is not None else [None] * len(configs)
     if len(calls) != len(configs):
-        raise ConfigError(f"callbacks must hold one entry per configuration ({len(configs)}), "
-                          f"but got {len(calls)}")
+        raise ConfigError(
+            f"callbacks must hold one entry per configuration ({len(configs)}), "
+            f"but got {len(calls)}"
+        )
     dev = resolve_device(device)
     objective = resolve_metric(data.task, metric)
     tensors = to_device(data, dev)
@@ -127,11 +143,26 @@ def train_many(
     for members in _groups(configs, data, pad_widths, limit):
         if len(members) == 1:  # nothing to share: the solo loop (fused optimizer) is faster
             (i,) = members
-            results[i] = train(configs[i], data, device=device, seed=seed, metric=objective,
-                               callback=calls[i], keep_model=keep_model)
+            results[i] = train(
+                configs[i],
+                data,
+                device=device,
+                seed=seed,
+                metric=objective,
+                callback=calls[i],
+                keep_model=keep_model,
+            )
             continue
-        group = _Group([configs[i] for i in members], [calls[i] for i in members], data,
-                       tensors, dev, seed, objective, keep_model)
+        group = _Group(
+            [configs[i] for i in members],
+            [calls[i] for i in members],
+            data,
+            tensors,
+            dev,
+            seed,
+            objective,
+            keep_model,
+        )
         with cpu_threads_for(dev, sum(step_flops(configs[i], data) for i in members)):
             for i, result in zip(members, group.run(), strict=True):
                 results[i] = result
@@ -144,7 +175,9 @@ def _groups(
     """Indices of the configurations of each group, split where a group would be too large."""
     by_key: dict[tuple[Any, ...], list[int]] = {}
     for index, config in enumerate(configs):
-        by_key.setdefault(group_key(config, pad_widths=pad_widths), []).append(index)
+        stackable = all(getattr(config, k) == v for k, v in RECIPE_DEFAULTS.items())
+        key = group_key(config, pad_widths=pad_widths) if stackable else ("alone", index)
+        by_key.setdefault(key, []).append(index)
     out = []
     for members in by_key.values():
         config = configs[members[0]]
@@ -159,8 +192,15 @@ class _Group:
     """One group's run: the stacked model, its optimizer and one `RunTracker` per member."""
 
     def __init__(
-        self, configs: list[TrainConfig], callbacks: list[Callback], data: PreparedData,
-        tensors: DeviceData, dev: torch.device, seed: int, objective: str, keep_model: bool,
+        self,
+        configs: list[TrainConfig],
+        callbacks: list[Callback],
+        data: PreparedData,
+        tensors: DeviceData,
+        dev: torch.device,
+        seed: int,
+        objective: str,
+        keep_model: bool,
     ) -> None:
         self.configs, self.callbacks, self.data, self.tensors = configs, callbacks, data, tensors
         self.dev, self.seed, self.objective, self.keep_model = dev, seed, objective, keep_model
@@ -183,8 +223,9 @@ class _Group:
             if self.dev.type == "cuda":
                 torch.cuda.empty_cache()
         return [
-            run.result(wall_seconds=seconds, device=str(self.dev), seed=self.seed,
-                       model_state=state)
+            run.result(
+                wall_seconds=seconds, device=str(self.dev), seed=self.seed, model_state=state
+            )
             for run, seconds, state in zip(self.runs, self.seconds, self.states, strict=True)
         ]
 
@@ -192,8 +233,14 @@ class _Group:
         first, x, y = self.configs[0], self.tensors.x_train, self.tensors.y_train
         model = StackedMLP(self.configs, x.shape[1], self.tensors.n_outputs, self.seed, self.dev)
         optimizer = StackedOptimizer(self.configs, self.dev)
-        dropout = DropoutMasks([c.dropout for c in self.configs], model.rng_states,
-                               model.widths, self.dev, self.seed, exact=self.dev.type == "cpu")
+        dropout = DropoutMasks(
+            [c.dropout for c in self.configs],
+            model.rng_states,
+            model.widths,
+            self.dev,
+            self.seed,
+            exact=self.dev.type == "cpu",
+        )
         shuffle = make_generator(self.dev, self.seed)  # one shuffle serves the whole group
         autocast, needs_scaler = autocast_for(self.dev)
         if needs_scaler:  # fp16 without a loss scaler is unsafe: stay in fp32 there
@@ -205,8 +252,9 @@ class _Group:
             started = time.perf_counter()
             loss_sum = torch.zeros(len(self.active), device=self.dev)
             lrs: list[float] = []
-            for xb, yb in epoch_batches(x, y, first.batch_size, shuffle,
-                                        drop_single=first.batch_norm):
+            for xb, yb in epoch_batches(
+                x, y, first.batch_size, shuffle, drop_single=first.batch_norm
+            ):
                 lrs = [lr_at(self.configs[i], step, totals[i], per_epoch) for i in self.active]
                 with autocast:
                     losses = _member_losses(self.data.task, model.forward(xb, dropout), yb)
@@ -235,8 +283,13 @@ class _Group:
                 self.active = [self.active[j] for j in kept]
 
     def _end_epoch(
-        self, epoch: int, model: StackedMLP, train_losses: list[float], reference: list[float],
-        lrs: list[float], autocast: Any,
+        self,
+        epoch: int,
+        model: StackedMLP,
+        train_losses: list[float],
+        reference: list[float],
+        lrs: list[float],
+        autocast: Any,
     ) -> list[bool]:
         """Evaluate every active member, record its epoch; which members go on training."""
         outputs = _evaluate(model, self.tensors.x_val, autocast)

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import math
+from collections.abc import Iterable, Sequence
 from typing import Literal
 
 import torch
@@ -19,13 +20,76 @@ ACTIVATION_MODULES: dict[str, type[nn.Module]] = {
 }
 
 
-def build_model(config: TrainConfig, n_features: int, n_outputs: int) -> nn.Sequential:
-    """`n_layers` x (Linear -> [BatchNorm1d] -> activation -> [Dropout]) -> Linear head.
+# Periodic embeddings: frequencies per numeric column and their initial scale (RealMLP's PBLD
+# values; Gorishniy et al. 2022 tune the scale, 0.01-100).
+N_FREQUENCIES = 16
+FREQUENCY_SCALE = 0.1
+
+
+class FeatureEmbedding(nn.Module):
+    """The input layer of the recipe elements: [numeric | other | codes] columns to one vector.
+
+    Numeric columns go through periodic embeddings when `num_embedding="periodic"` (PLR: per
+    column, v = [cos(2 pi c x), sin(2 pi c x)] with learned frequencies c, then Linear(2f -> d)
+    and ReLU); integer code columns through one learned `nn.Embedding(cardinality, d)` each;
+    the other columns (one-hot, and numeric ones when not embedded) pass through.
+    """
+
+    def __init__(
+        self, config: TrainConfig, n_features: int, n_numeric: int, cardinalities: Sequence[int]
+    ) -> None:
+        super().__init__()
+        d, self.n_numeric, self.n_codes = config.embedding_dim, n_numeric, len(cardinalities)
+        self.periodic = config.num_embedding == "periodic" and n_numeric > 0
+        n_plain = n_features - self.n_codes - (n_numeric if self.periodic else 0)
+        if self.periodic:
+            self.frequencies = nn.Parameter(FREQUENCY_SCALE * torch.randn(n_numeric, N_FREQUENCIES))
+            bound = 1 / math.sqrt(2 * N_FREQUENCIES)  # nn.Linear's default init, per column
+            self.weight = nn.Parameter(
+                torch.empty(n_numeric, 2 * N_FREQUENCIES, d).uniform_(-bound, bound)
+            )
+            self.bias = nn.Parameter(torch.empty(n_numeric, d).uniform_(-bound, bound))
+        self.embeddings = nn.ModuleList(nn.Embedding(n, d) for n in cardinalities)
+        self.out_features = n_plain + d * (self.n_codes + (n_numeric if self.periodic else 0))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        n_dense = x.shape[1] - self.n_codes
+        parts = []
+        if self.periodic:
+            v = 2 * math.pi * x[:, : self.n_numeric, None] * self.frequencies
+            v = torch.cat([torch.cos(v), torch.sin(v)], dim=2)
+            plr = torch.relu(torch.einsum("bnf,nfd->bnd", v, self.weight) + self.bias)
+            parts += [plr.flatten(1), x[:, self.n_numeric : n_dense]]
+        else:
+            parts.append(x[:, :n_dense])
+        codes = x[:, n_dense:].long()
+        parts += [emb(codes[:, i]) for i, emb in enumerate(self.embeddings)]
+        return torch.cat(parts, dim=1)
+
+
+def build_model(
+    config: TrainConfig,
+    n_features: int,
+    n_outputs: int,
+    *,
+    n_numeric: int | None = None,
+    cardinalities: Sequence[int] = (),
+) -> nn.Sequential:
+    """[FeatureEmbedding] -> `n_layers` x (Linear -> [BatchNorm1d] -> activation -> [Dropout])
+    -> Linear head.
 
     `n_layers=0` gives a linear (logistic) model. Weights follow `config.init`; biases start at 0.
+    The input layer is there only with periodic embeddings or `cardinalities` (the trailing
+    integer-code columns of `PreparedData`); `n_numeric` leading columns are numeric (None: all
+    columns before the codes).
     """
     layers: list[nn.Module] = []
     width_in = n_features
+    if config.num_embedding != "none" or cardinalities:
+        n_numeric = n_features - len(cardinalities) if n_numeric is None else n_numeric
+        embedding = FeatureEmbedding(config, n_features, n_numeric, cardinalities)
+        layers.append(embedding)
+        width_in = embedding.out_features
     for _ in range(config.n_layers):
         layers.append(nn.Linear(width_in, config.width))
         if config.batch_norm:
