@@ -43,9 +43,9 @@ sys.path.insert(0, str(ROOT))
 
 from benchmarks._args import whole_number  # noqa: E402
 from scripts.seed_datasets import load_seed_table, seed_datasets  # noqa: E402
-from training import Table, TrainConfig, build_model, prepare, train  # noqa: E402
+from training import Table, TrainConfig, build_model, for_config, prepare, train  # noqa: E402
 from training.metrics import classification_metrics, regression_metrics  # noqa: E402
-from training.preprocess import fit_target_transform, for_config  # noqa: E402
+from training.preprocess import fit_target_transform  # noqa: E402
 
 V2_LIST = Path("/work/shared/seed_datasets_v2.csv")
 SEED_KB_DATASETS = ROOT / "recommender" / "data" / "seed_kb" / "datasets.parquet"

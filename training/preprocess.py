@@ -260,6 +260,12 @@ def for_config(data: PreparedData, config: TrainConfig) -> PreparedData:
             f"preprocessing, which needs data from training.prepare or training.cv_splits; this "
             f"PreparedData was built by hand with {data.recipe}"
         )
+    if (len(data.x_train), len(data.x_val)) != (len(source.train), len(source.val)):
+        raise DataError(
+            f"this PreparedData has {len(data.x_train)} training and {len(data.x_val)} validation "
+            f"rows, but was prepared with {len(source.train)} and {len(source.val)}: call "
+            f"for_config before changing its rows"
+        )
     if recipe not in source.variants:
         source.variants[recipe] = _prepared(
             source.table, source.train, source.val, source.max_categories, recipe

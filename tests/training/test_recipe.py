@@ -14,8 +14,8 @@ import pytest
 import torch
 
 from hpo_common.errors import ConfigError, DataError
-from training import TrainConfig, build_model, load_table, prepare, train, train_many
-from training.preprocess import fit_target_transform, for_config
+from training import TrainConfig, build_model, for_config, load_table, prepare, train, train_many
+from training.preprocess import fit_target_transform
 
 FAST = {"max_epochs": 20, "width": 16, "batch_size": 32, "learning_rate": 1e-2}
 
@@ -190,3 +190,14 @@ def test_train_many_runs_recipe_configs_as_their_solo_run(clf_table) -> None:
         assert dataclasses.replace(member, wall_seconds=0.0) == dataclasses.replace(
             solo, wall_seconds=0.0
         )
+
+
+def test_changed_rows_are_not_refitted_from_stale_rows(clf_table) -> None:
+    data = prepare(clf_table)
+    both = dataclasses.replace(
+        data,
+        x_train=np.concatenate([data.x_train, data.x_val]),
+        y_train=np.concatenate([data.y_train, data.y_val]),
+    )
+    with pytest.raises(DataError, match="call for_config before changing its rows"):
+        for_config(both, TrainConfig(numeric_preprocessing="robust"))
