@@ -47,6 +47,7 @@ _V3_HYPERPARAMETER_DEFAULTS: dict[str, tuple[str, str]] = {
     "embedding_dim": ("INTEGER", "8"),
     "categorical": ("VARCHAR", "'onehot'"),
     "label_smoothing": ("DOUBLE", "0.0"),
+    "ensemble_size": ("INTEGER", "1"),
 }
 HYPERPARAMETER_TYPES: dict[str, str] = {
     **_V1_HYPERPARAMETER_TYPES,
@@ -163,7 +164,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(
         3,
         "runs: numeric_preprocessing, target_transform, num_embedding, embedding_dim, "
-        "categorical, label_smoothing",
+        "categorical, label_smoothing, ensemble_size",
         _V3,
     ),
 )

@@ -103,7 +103,11 @@ def loss_fn(
     task: str, output: torch.Tensor, target: torch.Tensor, label_smoothing: float = 0.0
 ) -> torch.Tensor:
     """Cross-entropy on logits for classification (with `label_smoothing`, as `TrainConfig`),
-    MSE on the transformed target otherwise."""
+    MSE on the transformed target otherwise. An ensemble's training output, [rows, k, outputs],
+    gives the mean of its members' losses."""
+    if output.dim() == 3:
+        k = output.shape[1]
+        output, target = output.flatten(0, 1), target.repeat_interleave(k)
     if task == "regression":
         return F.mse_loss(output.squeeze(1).float(), target)
     return F.cross_entropy(output.float(), target, label_smoothing=label_smoothing)

@@ -9,7 +9,7 @@ shuffle and one gather per epoch for all.
 Every other hyperparameter (learning rate and schedule, warm-up, epochs, patience, weight decay,
 dropout, momentum, Nesterov, betas, initialisation, clipping) stays per member. A configuration
 that uses a recipe element away from its default (`RECIPE_DEFAULTS`: preprocessing, target
-transform, embeddings, label smoothing) is not stacked: it runs alone, through `train`.
+transform, embeddings, label smoothing, ensembles) is not stacked: it runs alone, through `train`.
 
 Each member keeps its own curve, best epoch, early stopping, pruning callback and divergence;
 a member that stops is dropped from its group at the end of the epoch, so it stops costing
@@ -71,6 +71,7 @@ RECIPE_DEFAULTS = {
         "num_embedding",
         "categorical",
         "label_smoothing",
+        "ensemble_size",
     )
 }
 # Activations of one layer of one group (members x batch rows x units), at most: larger groups

@@ -56,6 +56,7 @@ _NUMERIC_RANGES: dict[str, tuple[float, float, bool, bool]] = {
     "grad_clip": (0.0, 1e6, True, True),
     "embedding_dim": (1, 1024, True, True),
     "label_smoothing": (0.0, 1.0, True, False),
+    "ensemble_size": (1, 64, True, True),
 }
 _CHOICES: dict[str, tuple[str, ...]] = {
     "optimizer": OPTIMIZERS,
@@ -106,6 +107,9 @@ class TrainConfig:
             get a learned embedding of size `embedding_dim` instead.
         label_smoothing: classification only: weight of the uniform distribution mixed into the
             training targets (the validation log loss is always against the true labels).
+        ensemble_size: k > 1 trains a TabM-mini ensemble (Gorishniy et al. 2024): k members
+            share every hidden layer, each with its own input scaling and output layer, trained
+            on the mean of their losses; the prediction averages their probabilities (values).
     """
 
     optimizer: str = "adam"
@@ -133,6 +137,7 @@ class TrainConfig:
     embedding_dim: int = 8
     categorical: str = "onehot"
     label_smoothing: float = 0.0
+    ensemble_size: int = 1
 
     def __post_init__(self) -> None:
         for f in fields(self):

@@ -67,6 +67,46 @@ class FeatureEmbedding(nn.Module):
         return torch.cat(parts, dim=1)
 
 
+class EnsembleInput(nn.Module):
+    """TabM-mini's input adapter (Gorishniy et al. 2024): `k` copies of each row, each scaled by
+    its member's own vector, initialised to random signs so the members differ from step one;
+    every layer after it is shared. [rows, features] -> [rows, k, features]."""
+
+    def __init__(self, k: int, n_features: int) -> None:
+        super().__init__()
+        self.scale = nn.Parameter(torch.randint(0, 2, (k, n_features)).float() * 2 - 1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x[:, None, :] * self.scale
+
+
+class MemberBatchNorm(nn.BatchNorm1d):
+    """Batch norm over rows and members together, for [rows, k, units] activations."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return super().forward(x.reshape(-1, x.shape[-1])).reshape(x.shape)
+
+
+class EnsembleHead(nn.Module):
+    """One output layer per member. Training: every member's output, [rows, k, outputs], so each
+    is trained on its own loss; evaluation: the ensemble's prediction, [rows, outputs]: the mean
+    value (regression, one output) or the log of the mean class probabilities."""
+
+    def __init__(self, k: int, d_in: int, n_outputs: int) -> None:
+        super().__init__()
+        self.weight = nn.Parameter(torch.empty(k, d_in, n_outputs))
+        self.bias = nn.Parameter(torch.zeros(k, n_outputs))
+
+    def forward(self, h: torch.Tensor) -> torch.Tensor:
+        out = torch.einsum("bkd,kdc->bkc", h, self.weight) + self.bias
+        if self.training:
+            return out
+        if out.shape[2] == 1:
+            return out.mean(1)
+        k = out.shape[1]
+        return torch.logsumexp(torch.log_softmax(out.float(), dim=2), dim=1) - math.log(k)
+
+
 def build_model(
     config: TrainConfig,
     n_features: int,
@@ -75,8 +115,8 @@ def build_model(
     n_numeric: int | None = None,
     cardinalities: Sequence[int] = (),
 ) -> nn.Sequential:
-    """[FeatureEmbedding] -> `n_layers` x (Linear -> [BatchNorm1d] -> activation -> [Dropout])
-    -> Linear head.
+    """[FeatureEmbedding] -> [EnsembleInput] -> `n_layers` x (Linear -> [BatchNorm1d] ->
+    activation -> [Dropout]) -> Linear head (`EnsembleHead` when `ensemble_size` > 1).
 
     `n_layers=0` gives a linear (logistic) model. Weights follow `config.init`; biases start at 0.
     The input layer is there only with periodic embeddings or `cardinalities` (the trailing
@@ -90,15 +130,18 @@ def build_model(
         embedding = FeatureEmbedding(config, n_features, n_numeric, cardinalities)
         layers.append(embedding)
         width_in = embedding.out_features
+    k = config.ensemble_size
+    if k > 1:
+        layers.append(EnsembleInput(k, width_in))
     for _ in range(config.n_layers):
         layers.append(nn.Linear(width_in, config.width))
         if config.batch_norm:
-            layers.append(nn.BatchNorm1d(config.width))
+            layers.append(MemberBatchNorm(config.width) if k > 1 else nn.BatchNorm1d(config.width))
         layers.append(ACTIVATION_MODULES[config.activation]())
         if config.dropout > 0:
             layers.append(nn.Dropout(config.dropout))
         width_in = config.width
-    layers.append(nn.Linear(width_in, n_outputs))
+    layers.append(EnsembleHead(k, width_in, n_outputs) if k > 1 else nn.Linear(width_in, n_outputs))
     model = nn.Sequential(*layers)
     _initialise(model, config)
     return model
@@ -111,11 +154,18 @@ def _initialise(model: nn.Sequential, config: TrainConfig) -> None:
     )
     for module in model:
         if isinstance(module, nn.Linear):
-            if config.init == "he":
-                nn.init.kaiming_normal_(module.weight, nonlinearity=nonlinearity)
-            else:
-                nn.init.xavier_uniform_(module.weight)
+            _initialise_weight(module.weight, config.init, nonlinearity)
             nn.init.zeros_(module.bias)
+        elif isinstance(module, EnsembleHead):
+            for member in module.weight.detach():  # each member as the [outputs, inputs] layer
+                _initialise_weight(member.T, config.init, nonlinearity)
+
+
+def _initialise_weight(weight: torch.Tensor, init: str, nonlinearity: str) -> None:
+    if init == "he":
+        nn.init.kaiming_normal_(weight, nonlinearity=nonlinearity)
+    else:
+        nn.init.xavier_uniform_(weight)
 
 
 def build_optimizer(

@@ -39,6 +39,7 @@ def test_a_version_1_file_is_migrated_on_open_and_keeps_its_rows(v1_copy) -> Non
         "onehot",
     )
     assert (old["num_embedding"], old["embedding_dim"], old["label_smoothing"]) == ("none", 8, 0)
+    assert old["ensemble_size"] == 1
 
     # The new columns are usable, and a second open has nothing left to migrate.
     kb.add_dataset(DatasetRecord("fp-new", "new", "binary", 10, 2, 2, target="y"))

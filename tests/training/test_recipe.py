@@ -57,6 +57,7 @@ def clf_table():
         {"target_transform": "quantile"},
         {"num_embedding": "periodic", "embedding_dim": 4},
         {"categorical": "embedding", "embedding_dim": 3},
+        {"ensemble_size": 4, "batch_norm": True},
         {
             "num_embedding": "periodic",
             "categorical": "embedding",
@@ -80,6 +81,7 @@ def test_each_element_trains_on_a_regression_table(reg_table, changes) -> None:
         {"label_smoothing": 0.1},
         {"num_embedding": "periodic"},
         {"categorical": "embedding"},
+        {"ensemble_size": 4, "dropout": 0.1},
         {"numeric_preprocessing": "quantile", "label_smoothing": 0.2},
     ],
 )
@@ -154,6 +156,7 @@ def test_log1p_of_a_negative_target_names_the_value_and_the_choices() -> None:
         ("categorical", "hash", "onehot, embedding"),
         ("embedding_dim", 0, ">= 1"),
         ("label_smoothing", 1.0, "< 1.0"),
+        ("ensemble_size", 0, ">= 1"),
     ],
 )
 def test_invalid_values_name_the_field_and_the_valid_ones(field, value, valid) -> None:
@@ -175,6 +178,22 @@ def test_embedding_model_shape() -> None:
     assert model[1].in_features == 21
     x = torch.cat([torch.randn(10, 4), torch.randint(0, 5, (10, 2)).float()], dim=1)
     assert model(x).shape == (10, 2)
+
+
+def test_ensemble_trains_members_apart_and_predicts_their_mean() -> None:
+    config = TrainConfig(ensemble_size=3, n_layers=1, width=8)
+    model = build_model(config, 5, 4)
+    x = torch.randn(6, 5)
+    members = model.train()(x)
+    assert members.shape == (6, 3, 4)  # one output per member while training
+    assert not torch.allclose(members[:, 0], members[:, 1])  # members differ from the start
+    mean_proba = torch.softmax(members, dim=2).mean(1)
+    with torch.no_grad():
+        ensemble = model.eval()(x)
+    assert torch.allclose(torch.softmax(ensemble, dim=1), mean_proba, atol=1e-6)
+    regression = build_model(config, 5, 1).train()
+    out = regression(x)
+    assert torch.allclose(regression.eval()(x), out.mean(1), atol=1e-6)
 
 
 def test_train_many_runs_recipe_configs_as_their_solo_run(clf_table) -> None:
