@@ -229,6 +229,7 @@ ELEMENTS = {
     "periodic (d=8)": {"num_embedding": "periodic", "embedding_dim": 8},
     "categorical emb.": {"categorical": "embedding"},
     "label smoothing": {"label_smoothing": 0.1},
+    "TabM-mini k=8": {"ensemble_size": 8},
 }
 
 
@@ -272,6 +273,18 @@ def summarise(frame: pd.DataFrame, methods: list[str]) -> pd.DataFrame:
     return pd.DataFrame(out)
 
 
+def report(frame: pd.DataFrame) -> None:
+    """The test-score table and the comparison with RealMLP-TD."""
+    methods = list(dict.fromkeys(frame["method"]))
+    print("\nTest scores (log loss for classification, R² for regression):")
+    main_score = np.where(frame["task"] == "regression", frame.get("r2"), frame.get("log_loss"))
+    print(frame.assign(score=main_score)
+          .pivot_table(index=["task", "dataset"], columns="method", values="score")[methods]
+          .round(4).to_string())  # fmt: skip
+    print("\nAgainst RealMLP-TD (gap: R² difference, or log-loss improvement; > 0 is better):")
+    print(summarise(frame, methods).round(4).to_string(index=False))
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--datasets", help="comma-separated names (default: the built-in list)")
@@ -279,11 +292,15 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--threads", type=whole_number(1), default=1)
     parser.add_argument("--tune-budget", type=whole_number(0), default=0)
     parser.add_argument("--quick", action="store_true", help="3 datasets, one per task")
-    parser.add_argument("--out", type=Path, help="write every score to this CSV file")
+    parser.add_argument("--out", type=Path, help="CSV of every score, written after each dataset")
+    parser.add_argument("--summarise", type=Path, help="only print the tables of an --out file")
     parser.add_argument(
         "--step-cost", action="store_true", help="only time each recipe element per step"
     )
     args = parser.parse_args(argv)
+    if args.summarise:
+        report(pd.read_csv(args.summarise))
+        return
     default = DATASETS[:3] if args.quick else DATASETS
     names = args.datasets.split(",") if args.datasets else list(default)
     specs = held_out(names)
@@ -298,17 +315,9 @@ def main(argv: list[str] | None = None) -> None:
         kb = Path(folder) / "kb.duckdb"  # a fresh file starts with the shipped seed runs
         for spec in specs:
             rows += run_dataset(spec, args.max_rows, args.threads, args.tune_budget, kb)
-    frame = pd.DataFrame(rows)
-    if args.out:
-        frame.to_csv(args.out, index=False)
-    methods = list(dict.fromkeys(frame["method"]))
-    print("\nTest scores (log loss for classification, R² for regression):")
-    main_score = np.where(frame["task"] == "regression", frame.get("r2"), frame.get("log_loss"))
-    print(frame.assign(score=main_score)
-          .pivot_table(index=["task", "dataset"], columns="method", values="score")[methods]
-          .round(4).to_string())  # fmt: skip
-    print("\nAgainst RealMLP-TD (gap: R² difference, or log-loss improvement; > 0 is better):")
-    print(summarise(frame, methods).round(4).to_string(index=False))
+            if args.out:  # a run cut short keeps the datasets it finished
+                pd.DataFrame(rows).to_csv(args.out, index=False)
+    report(pd.DataFrame(rows))
     print(f"\n{len(specs)} datasets in {time.perf_counter() - started:.0f} s")
 
 
