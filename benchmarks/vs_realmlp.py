@@ -233,11 +233,12 @@ ELEMENTS = {
 }
 
 
-def step_costs(spec, max_rows: int) -> None:
-    """Per-step training time of each recipe element alone on `spec` (5 epochs, no early stop),
-    and the one-off preprocessing time of the first run (the variant's refit)."""
+def step_costs(spec, max_rows: int, repeats: int = 3) -> None:
+    """Per-step training time of each recipe element alone on `spec` (5 epochs, no early stop;
+    the median of `repeats` runs after one warm-up run), and the one-off preprocessing refit."""
     table = load_seed_table(spec, max_rows)
     data = prepare(table, seed=SEED)
+    train(TrainConfig(max_epochs=1), data, device="cpu")  # warm-up: torch's first-call costs
     print(f"\nCost per step on {spec.name} ({table.n_rows} rows, {table.task}, batch 128, CPU):")
     base = None
     for label, changes in ELEMENTS.items():
@@ -245,9 +246,9 @@ def step_costs(spec, max_rows: int) -> None:
         started = time.perf_counter()
         variant = for_config(data, config)
         refit = time.perf_counter() - started
-        result = train(config, variant, device="cpu", seed=SEED)
         steps = 5 * -(-len(variant.x_train) // config.batch_size)
-        per_step = result.wall_seconds / steps * 1e3
+        runs = [train(config, variant, device="cpu", seed=SEED) for _ in range(repeats)]
+        per_step = float(np.median([r.wall_seconds for r in runs])) / steps * 1e3
         base = base or per_step
         print(
             f"  {label:18s} {per_step:6.2f} ms/step ({per_step / base:4.2f}x), "
