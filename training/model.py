@@ -161,7 +161,9 @@ def _initialise(model: nn.Sequential, config: TrainConfig) -> None:
                 _initialise_weight(member.T, config.init, nonlinearity)
 
 
-def _initialise_weight(weight: torch.Tensor, init: str, nonlinearity: str) -> None:
+def _initialise_weight(
+    weight: torch.Tensor, init: str, nonlinearity: Literal["relu", "leaky_relu"]
+) -> None:
     if init == "he":
         nn.init.kaiming_normal_(weight, nonlinearity=nonlinearity)
     else:

@@ -273,7 +273,7 @@ def for_config(data: PreparedData, config: TrainConfig) -> PreparedData:
     return source.variants[recipe]
 
 
-def fit_target_transform(kind: str, y_train: np.ndarray, y_val: np.ndarray) -> object:
+def fit_target_transform(kind: str, y_train: np.ndarray, y_val: np.ndarray) -> Pipeline:
     """A scikit-learn transformer for `target_transform=kind`, fitted on the training targets.
 
     `transform` gives what the loss sees, `inverse_transform` brings predictions back to the
