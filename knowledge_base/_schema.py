@@ -18,7 +18,7 @@ STUDY_STATUSES = ("running", "finished", "failed", "interrupted")
 
 # The standard hyperparameters (the fields of training.TrainConfig) and their column types.
 # Anything else a run's config holds goes into the `config_extra` JSON column.
-HYPERPARAMETER_TYPES: dict[str, str] = {
+_V1_HYPERPARAMETER_TYPES: dict[str, str] = {
     "optimizer": "VARCHAR",
     "learning_rate": "DOUBLE",
     "momentum": "DOUBLE",
@@ -39,10 +39,24 @@ HYPERPARAMETER_TYPES: dict[str, str] = {
     "warmup_epochs": "INTEGER",
     "grad_clip": "DOUBLE",
 }
+# Added by version 3 (the modern-MLP recipe elements), with the value every older run trained with.
+_V3_HYPERPARAMETER_DEFAULTS: dict[str, tuple[str, str]] = {
+    "numeric_preprocessing": ("VARCHAR", "'standard'"),
+    "target_transform": ("VARCHAR", "'standard'"),
+    "num_embedding": ("VARCHAR", "'none'"),
+    "embedding_dim": ("INTEGER", "8"),
+    "categorical": ("VARCHAR", "'onehot'"),
+    "label_smoothing": ("DOUBLE", "0.0"),
+    "ensemble_size": ("INTEGER", "1"),
+}
+HYPERPARAMETER_TYPES: dict[str, str] = {
+    **_V1_HYPERPARAMETER_TYPES,
+    **{name: kind for name, (kind, _) in _V3_HYPERPARAMETER_DEFAULTS.items()},
+}
 HYPERPARAMETERS = tuple(HYPERPARAMETER_TYPES)
 METRICS = ("log_loss", "accuracy", "balanced_accuracy", "roc_auc", "r2", "rmse", "mae")
 CURVE_COLUMNS = ("epoch", "train_loss", "val_loss", "val_metric", "lr")
-# Every column of `runs`, in table order (the latest schema).
+# Every column of `runs` (the latest schema; inserts and selects match columns by name).
 RUN_COLUMNS = (
     ("id", "dataset_id", "study_id", *HYPERPARAMETERS, "config_extra", "status", "objective")
     + ("direction", "value", *METRICS, "best_epoch", "epochs_run", "wall_seconds", "device")
@@ -54,7 +68,7 @@ def _quoted(values: tuple[str, ...]) -> str:
     return ", ".join(f"'{v}'" for v in values)
 
 
-_HP_DDL = ",\n    ".join(f"{name} {kind}" for name, kind in HYPERPARAMETER_TYPES.items())
+_HP_DDL = ",\n    ".join(f"{name} {kind}" for name, kind in _V1_HYPERPARAMETER_TYPES.items())
 _METRIC_DDL = ",\n    ".join(f"{name} DOUBLE" for name in METRICS)
 
 # ---- version 1: the tables of DESIGN.md ----------------------------------------------------------
@@ -128,6 +142,12 @@ _V2 = (
     "ALTER TABLE studies ADD COLUMN space JSON",
 )
 
+# ---- version 3: the recipe-element hyperparameters; older runs get the values they trained with --
+_V3 = tuple(
+    f"ALTER TABLE runs ADD COLUMN {name} {kind} DEFAULT {default}"
+    for name, (kind, default) in _V3_HYPERPARAMETER_DEFAULTS.items()
+)
+
 
 @dataclass(frozen=True)
 class Migration:
@@ -141,6 +161,12 @@ class Migration:
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "datasets, meta_features, studies, runs, curves", _V1),
     Migration(2, "datasets.target; studies.objective, direction, space", _V2),
+    Migration(
+        3,
+        "runs: numeric_preprocessing, target_transform, num_embedding, embedding_dim, "
+        "categorical, label_smoothing, ensemble_size",
+        _V3,
+    ),
 )
 LATEST_VERSION = MIGRATIONS[-1].version
 

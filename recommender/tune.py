@@ -36,6 +36,7 @@ from training import (
     Table,
     TrainConfig,
     TrainResult,
+    for_config,
     prepare,
     train,
 )
@@ -324,10 +325,12 @@ def refit_best(
         raise InputError("no trial ended ok, so there is no best configuration to refit")
     config = study.train_config({k: v for k, v in best.config.items()
                                  if k in TrainConfig.field_names()}).replace(patience=0)
+    data = for_config(data, config)  # the preprocessing this configuration trains on
     both = dataclasses.replace(
         data,
         x_train=np.concatenate([data.x_train, data.x_val]),
         y_train=np.concatenate([data.y_train, data.y_val]),
+        source=None,
     )
     stop_at = max(best.best_epoch, 1)
     result = train(config, both, device=device, seed=seed, metric=best.objective,
@@ -340,6 +343,8 @@ def refit_best(
             "preprocessing": data.preprocessor,
             "classes": list(data.classes),
             "feature_names": list(data.feature_names),
+            "n_numeric": data.n_numeric,
+            "cardinalities": list(data.cardinalities),
             "task": data.task,
             "objective": best.objective,
             "study_id": study.id,

@@ -30,6 +30,7 @@ if TYPE_CHECKING:
     from training.model import build_model as build_model
     from training.preprocess import check_splittable as check_splittable
     from training.preprocess import cv_splits as cv_splits
+    from training.preprocess import for_config as for_config
     from training.preprocess import prepare as prepare
     from training.results import CVResult as CVResult
     from training.results import EpochStats as EpochStats
@@ -58,6 +59,7 @@ _MODULES = {
     "cv_splits": "preprocess",
     "default_metric": "metrics",
     "fingerprint_frame": "fingerprint",
+    "for_config": "preprocess",
     "load_table": "tables",
     "lr_at": "schedules",
     "lr_find": "lr_find",

@@ -43,7 +43,9 @@ def stacked_output_metrics(
     val_losses = member_losses(data.task, outputs, tensors.y_val).tolist()
     finite = torch.isfinite(outputs).flatten(1).all(1).tolist()
     if data.task == "regression":
-        pred = outputs.squeeze(2).double().cpu().numpy() * tensors.y_std + tensors.y_mean
+        scaled = outputs.double().cpu().numpy()  # a non-finite member is replaced below
+        scaled = np.where(np.isfinite(scaled), scaled, 0.0)
+        pred = np.stack([tensors.target.inverse_transform(member).ravel() for member in scaled])
         y = np.asarray(data.y_val, dtype=np.float64)
         with np.errstate(all="ignore"):  # non-finite members are replaced below
             metrics = stacked_regression_metrics(y, pred)
@@ -98,7 +100,9 @@ class RunTracker:
             return True
         if is_better(stats.val_metric, self.best_value, self.direction):
             self.best_value, self.best_epoch, self.best_metrics = (
-                stats.val_metric, stats.epoch, metrics
+                stats.val_metric,
+                stats.epoch,
+                metrics,
             )
             self.improved = True
             return False
@@ -118,7 +122,11 @@ class RunTracker:
         self.status, self.error = "failed", f"{type(exc).__name__}: {exc}".strip()
 
     def result(
-        self, *, wall_seconds: float, device: str, seed: int,
+        self,
+        *,
+        wall_seconds: float,
+        device: str,
+        seed: int,
         model_state: dict[str, Any] | None = None,
     ) -> TrainResult:
         return TrainResult(

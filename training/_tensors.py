@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import torch
@@ -14,22 +15,24 @@ from hpo_common.errors import DataError
 from training.config import TrainConfig
 from training.data import TASKS, PreparedData
 from training.model import build_model, build_optimizer
+from training.preprocess import fit_target_transform, for_config
 
 
 @dataclass(frozen=True)
 class DeviceData:
-    """A `PreparedData` as device tensors; regression targets standardised on train statistics.
+    """A `PreparedData` as device tensors; regression targets transformed (`target_transform`,
+    by default standardised on train statistics).
 
     Standardising y keeps the loss near 1 whatever the target's units, so one learning-rate range
-    and one divergence threshold fit every dataset; metrics are reported back in original units.
+    and one divergence threshold fit every dataset; metrics are reported back in original units
+    through `target.inverse_transform` (None for classification).
     """
 
     x_train: torch.Tensor
     y_train: torch.Tensor
     x_val: torch.Tensor
     y_val: torch.Tensor
-    y_mean: float
-    y_std: float
+    target: Any
     n_outputs: int
 
 
@@ -62,7 +65,9 @@ def check_data(data: PreparedData) -> None:
             )
 
 
-def to_device(data: PreparedData, device: torch.device) -> DeviceData:
+def to_device(
+    data: PreparedData, device: torch.device, target_transform: str = "standard"
+) -> DeviceData:
     """Copy the split to `device` once; every batch is then a slice of these tensors."""
     check_data(data)
 
@@ -70,17 +75,15 @@ def to_device(data: PreparedData, device: torch.device) -> DeviceData:
         return torch.as_tensor(np.ascontiguousarray(x, dtype=np.float32), device=device)
 
     if data.task == "regression":
-        y_train = np.asarray(data.y_train, dtype=np.float64)
-        mean, std = float(y_train.mean()), float(y_train.std())
-        std = std if std > 0 else 1.0
+        transform = fit_target_transform(target_transform, data.y_train, data.y_val)
 
         def target(y: np.ndarray) -> torch.Tensor:
-            scaled = (np.asarray(y, dtype=np.float64) - mean) / std
-            return torch.as_tensor(scaled.astype(np.float32), device=device)
+            scaled = transform.transform(np.asarray(y, dtype=np.float64).reshape(-1, 1))
+            return torch.as_tensor(scaled.ravel().astype(np.float32), device=device)
 
         n_outputs = 1
     else:
-        mean, std = 0.0, 1.0
+        transform = None
 
         def target(y: np.ndarray) -> torch.Tensor:
             return torch.as_tensor(np.asarray(y, dtype=np.int64), device=device)
@@ -91,17 +94,23 @@ def to_device(data: PreparedData, device: torch.device) -> DeviceData:
         y_train=target(data.y_train),
         x_val=features(data.x_val),
         y_val=target(data.y_val),
-        y_mean=mean,
-        y_std=std,
+        target=transform,
         n_outputs=n_outputs,
     )
 
 
-def loss_fn(task: str, output: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
-    """Cross-entropy on logits for classification, MSE on the standardised target otherwise."""
+def loss_fn(
+    task: str, output: torch.Tensor, target: torch.Tensor, label_smoothing: float = 0.0
+) -> torch.Tensor:
+    """Cross-entropy on logits for classification (with `label_smoothing`, as `TrainConfig`),
+    MSE on the transformed target otherwise. An ensemble's training output, [rows, k, outputs],
+    gives the mean of its members' losses."""
+    if output.dim() == 3:
+        k = output.shape[1]
+        output, target = output.flatten(0, 1), target.repeat_interleave(k)
     if task == "regression":
         return F.mse_loss(output.squeeze(1).float(), target)
-    return F.cross_entropy(output.float(), target)
+    return F.cross_entropy(output.float(), target, label_smoothing=label_smoothing)
 
 
 def member_losses(task: str, output: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
@@ -162,10 +171,18 @@ def start_run(
     config: TrainConfig, data: PreparedData, device: torch.device, seed: int
 ) -> tuple[DeviceData, torch.nn.Module, torch.optim.Optimizer, torch.Generator]:
     """Seeded start shared by `train` and `lr_find` (so a range test matches the run it tunes):
-    the data on the device, a fresh model, its optimizer and the batch-shuffling generator."""
+    the data (preprocessed as `config` asks) on the device, a fresh model, its optimizer and the
+    batch-shuffling generator."""
     torch.manual_seed(seed)
-    tensors = to_device(data, device)
-    model = build_model(config, tensors.x_train.shape[1], tensors.n_outputs).to(device)
+    data = for_config(data, config)
+    tensors = to_device(data, device, config.target_transform)
+    model = build_model(
+        config,
+        tensors.x_train.shape[1],
+        tensors.n_outputs,
+        n_numeric=data.n_numeric,
+        cardinalities=data.cardinalities,
+    ).to(device)
     optimizer = build_optimizer(config, model.parameters(), device)
     return tensors, model, optimizer, make_generator(device, seed)
 

@@ -7,7 +7,9 @@ are trained as one stacked model (`training._stacked`): one batched GEMM per lay
 vectorised optimizer update, one shuffle and one gather per epoch for all, one vectorised
 evaluation per epoch.
 Every other hyperparameter (learning rate and schedule, warm-up, epochs, patience, weight decay,
-dropout, momentum, Nesterov, betas, initialisation, clipping) stays per member.
+dropout, momentum, Nesterov, betas, initialisation, clipping) stays per member. A configuration
+that uses a recipe element away from its default (`RECIPE_DEFAULTS`: preprocessing, target
+transform, embeddings, label smoothing, ensembles) is not stacked: it runs alone, through `train`.
 
 Each member keeps its own curve, best epoch, early stopping, pruning callback and divergence;
 a member that stops is dropped from its group at the end of the epoch, so it stops costing
@@ -61,6 +63,18 @@ from training.train import train
 Callback = Callable[[int, float], bool] | None
 # The hyperparameters that fix a member's shapes and step sequence (width last: it may be padded).
 GROUP_FIELDS = ("optimizer", "batch_size", "n_layers", "batch_norm", "activation", "width")
+# The recipe elements the stacked model does not implement, at the values it does.
+RECIPE_DEFAULTS = {
+    name: getattr(TrainConfig(), name)
+    for name in (
+        "numeric_preprocessing",
+        "target_transform",
+        "num_embedding",
+        "categorical",
+        "label_smoothing",
+        "ensemble_size",
+    )
+}
 # Activations of one layer of one group (members x batch rows x units), at most: larger groups
 # are split. On CPU a group's activations should stay in the caches: once they spill, stacking
 # makes compute-bound members slower (128 members of 2 x 483 units on 400-row batches ran at
@@ -94,17 +108,20 @@ def plan_groups(
 ) -> list[list[int]]:
     """The indices of `configs` that `train_many` trains as each stacked model.
 
-    Configurations with one `group_key` are taken by width; a member joins the group of the
-    narrower ones (all padded to its width) when the FLOPs padding adds cost less than a step
-    of a group of its own (`STEP_OVERHEAD_FLOPS`). Groups are then split where one layer's
-    activations would not stay cache-sized on CPU (`MAX_GROUP_ELEMENTS`).
+    A configuration using a recipe element the stacked model lacks (`RECIPE_DEFAULTS`) is a
+    group of its own. Configurations with one `group_key` are taken by width; a member joins the
+    group of the narrower ones (all padded to its width) when the FLOPs padding adds cost less
+    than a step of a group of its own (`STEP_OVERHEAD_FLOPS`). Groups are then split where one
+    layer's activations would not stay cache-sized on CPU (`MAX_GROUP_ELEMENTS`).
     """
     dev = resolve_device(device)
     overhead = STEP_OVERHEAD_FLOPS.get(dev.type, STEP_OVERHEAD_FLOPS_ELSEWHERE)
     limit = MAX_GROUP_ELEMENTS.get(dev.type, MAX_GROUP_ELEMENTS_ELSEWHERE)
     by_key: dict[tuple[Any, ...], list[int]] = {}
     for index, config in enumerate(configs):
-        by_key.setdefault(group_key(config, pad_widths=pad_widths), []).append(index)
+        stackable = all(getattr(config, k) == v for k, v in RECIPE_DEFAULTS.items())
+        key = group_key(config, pad_widths=pad_widths) if stackable else ("alone", index)
+        by_key.setdefault(key, []).append(index)
     out = []
     for members in by_key.values():
         for group in _padded_groups(

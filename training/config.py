@@ -32,6 +32,12 @@ LR_SCHEDULES = (
     "cyclic",
     "linear",
 )
+# Recipe elements of modern tabular MLPs (RealMLP, Holzmueller et al. 2024; Gorishniy et al.
+# 2022); each default is the engine's behaviour before they existed.
+NUMERIC_PREPROCESSING = ("standard", "robust", "quantile")
+TARGET_TRANSFORMS = ("none", "standard", "log1p", "quantile")
+NUM_EMBEDDINGS = ("none", "periodic")
+CATEGORICAL_ENCODINGS = ("onehot", "embedding")
 
 # Numeric fields: (low, high, low_inclusive, high_inclusive).
 _NUMERIC_RANGES: dict[str, tuple[float, float, bool, bool]] = {
@@ -48,12 +54,19 @@ _NUMERIC_RANGES: dict[str, tuple[float, float, bool, bool]] = {
     "width": (1, 65_536, True, True),
     "warmup_epochs": (0, 100_000, True, True),
     "grad_clip": (0.0, 1e6, True, True),
+    "embedding_dim": (1, 1024, True, True),
+    "label_smoothing": (0.0, 1.0, True, False),
+    "ensemble_size": (1, 64, True, True),
 }
 _CHOICES: dict[str, tuple[str, ...]] = {
     "optimizer": OPTIMIZERS,
     "activation": ACTIVATIONS,
     "init": INITS,
     "lr_schedule": LR_SCHEDULES,
+    "numeric_preprocessing": NUMERIC_PREPROCESSING,
+    "target_transform": TARGET_TRANSFORMS,
+    "num_embedding": NUM_EMBEDDINGS,
+    "categorical": CATEGORICAL_ENCODINGS,
 }
 
 
@@ -80,6 +93,23 @@ class TrainConfig:
         lr_schedule: one of `LR_SCHEDULES`, applied per step after warm-up.
         warmup_epochs: epochs of linear warm-up from 0 to `learning_rate`.
         grad_clip: maximum gradient norm; 0 = no clipping.
+        numeric_preprocessing: scaling of numeric columns, fitted on the training rows:
+            "standard" (z-score), "robust" (median/IQR, then smooth clipping to about +-3, as
+            RealMLP) or "quantile" (to a normal distribution).
+        target_transform: what the regression loss sees (ignored for classification): "none",
+            "standard" (z-score), "log1p" (then z-score; needs a target >= 0) or "quantile"
+            (to normal). Metrics are always in the target's original units.
+        num_embedding: "none", or "periodic" (PLR: each numeric column through learned
+            sin/cos frequencies, a linear layer and ReLU; Gorishniy et al. 2022).
+        embedding_dim: size of each column's embedding (periodic numeric and learned
+            categorical).
+        categorical: "onehot", or "embedding": columns with more categories than one-hot keeps
+            get a learned embedding of size `embedding_dim` instead.
+        label_smoothing: classification only: weight of the uniform distribution mixed into the
+            training targets (the validation log loss is always against the true labels).
+        ensemble_size: k > 1 trains a TabM-mini ensemble (Gorishniy et al. 2024): k members
+            share every hidden layer, each with its own input scaling and output layer, trained
+            on the mean of their losses; the prediction averages their probabilities (values).
     """
 
     optimizer: str = "adam"
@@ -101,6 +131,13 @@ class TrainConfig:
     lr_schedule: str = "constant"
     warmup_epochs: int = 0
     grad_clip: float = 0.0
+    numeric_preprocessing: str = "standard"
+    target_transform: str = "standard"
+    num_embedding: str = "none"
+    embedding_dim: int = 8
+    categorical: str = "onehot"
+    label_smoothing: float = 0.0
+    ensemble_size: int = 1
 
     def __post_init__(self) -> None:
         for f in fields(self):

@@ -64,6 +64,12 @@ class PreparedData:
         feature_names: names of the encoded columns.
         classes: original class labels in index order (empty for regression).
         preprocessor: the fitted scikit-learn transformer, kept for checkpoints and inference.
+        n_numeric: the leading columns that are numeric (what periodic embeddings embed);
+            None: every column before the code columns.
+        cardinalities: codes of each trailing integer-code column (categorical embeddings).
+        recipe: the (numeric_preprocessing, categorical) these matrices were built with.
+        source: what `training.prepare` built them from, so `training.for_config` can refit
+            another recipe; None for data built by hand.
     """
 
     x_train: np.ndarray
@@ -75,3 +81,7 @@ class PreparedData:
     feature_names: tuple[str, ...] = ()
     classes: tuple[Any, ...] = ()
     preprocessor: Any = field(default=None, compare=False, repr=False)
+    n_numeric: int | None = None
+    cardinalities: tuple[int, ...] = ()
+    recipe: tuple[str, str] = ("standard", "onehot")
+    source: Any = field(default=None, compare=False, repr=False)

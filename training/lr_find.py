@@ -73,7 +73,7 @@ def lr_find(
         lr = min_lr * growth**i
         set_lr(optimizer, lr)
         xb, yb = next(batches)
-        loss = loss_fn(data.task, model(xb), yb)
+        loss = loss_fn(data.task, model(xb), yb, config.label_smoothing)
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         if config.grad_clip > 0:

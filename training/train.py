@@ -124,7 +124,7 @@ def _train(
                 lr = lr_at(config, step, total_steps, steps_per_epoch)
                 set_lr(optimizer, lr)
                 with autocast:
-                    loss = loss_fn(data.task, model(xb), yb)
+                    loss = loss_fn(data.task, model(xb), yb, config.label_smoothing)
                 optimizer.zero_grad(set_to_none=True)
                 scaler.scale(loss).backward()
                 if config.grad_clip > 0:
@@ -166,7 +166,9 @@ def _train(
             torch.cuda.empty_cache()
 
     return run.result(
-        wall_seconds=time.perf_counter() - started, device=str(dev), seed=seed,
+        wall_seconds=time.perf_counter() - started,
+        device=str(dev),
+        seed=seed,
         model_state=best_state,
     )
 

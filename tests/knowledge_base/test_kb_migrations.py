@@ -31,6 +31,15 @@ def test_a_version_1_file_is_migrated_on_open_and_keeps_its_rows(v1_copy) -> Non
     assert kb.get_study("study-1").objective is None
     assert kb.meta_features().loc["fp-iris", "n_rows"] == 150
     assert kb.best_runs()["id"].tolist() == ["run-1"]
+    # Migration 3: older runs read back with the recipe values they trained with.
+    old = kb.get_run("run-1").config
+    assert (old["numeric_preprocessing"], old["target_transform"], old["categorical"]) == (
+        "standard",
+        "standard",
+        "onehot",
+    )
+    assert (old["num_embedding"], old["embedding_dim"], old["label_smoothing"]) == ("none", 8, 0)
+    assert old["ensemble_size"] == 1
 
     # The new columns are usable, and a second open has nothing left to migrate.
     kb.add_dataset(DatasetRecord("fp-new", "new", "binary", 10, 2, 2, target="y"))

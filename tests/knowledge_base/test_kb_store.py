@@ -170,7 +170,7 @@ def test_stats_count_everything(kb) -> None:
     stats = kb.stats()
     assert (stats["datasets"], stats["runs"], stats["curves"]) == (1, 2, 6)
     assert stats["runs_by_status"] == {"ok": 1, "pruned": 1}
-    assert stats["schema_version"] == 2
+    assert stats["schema_version"] == 3
 
 
 @pytest.mark.parametrize(
