@@ -6,11 +6,11 @@ units, layers): no meta-features, only configurations and the value told (log lo
 R^2 to maximise, as each task has it). A held-out task's objective is replayed through a k-nearest-
 neighbour regressor fitted on that task's own runs (diverged runs count as its worst value); the
 other tasks are stored as black-box studies in a fresh DuckDB KB with `Study.tell_many`. For each
-held-out task and seed, four searches of
-`--budget` trials:
+held-out task and seed, four searches of `--budget` trials:
 
-- study: `Recommender.study(name=..., space=...)`, the default strategy (surrogate), warm start
-  and prior from the KB as `recommender._wiring` builds them;
+- study: a black-box study as `Recommender.study(name=...)` opens it (`open_study`, with the
+  KB's view leaving the held-out task out), the default strategy (surrogate), its warm start
+  and prior built by `recommender._wiring` from the other tasks' studies;
 - random: the space's prior;
 - TPE: Optuna's TPESampler (seeded);
 - portfolio + random: a greedy zero-shot portfolio of 10 configurations of the other tasks (each
@@ -44,7 +44,7 @@ sys.path.insert(0, str(ROOT))  # run from a checkout without installing the pack
 
 from benchmarks._args import whole_number  # noqa: E402
 from knowledge_base import KnowledgeBase  # noqa: E402
-from recommender import Recommender, SearchSpace, blackbox_dataset  # noqa: E402
+from recommender import SearchSpace, blackbox_dataset, open_study  # noqa: E402
 from recommender.learn import load_view  # noqa: E402
 from recommender.search import RandomSearcher  # noqa: E402
 from recommender.study import create_study  # noqa: E402
@@ -129,12 +129,8 @@ def build_kb(tasks: list[Task]) -> KnowledgeBase:
     return kb
 
 
-def run_study(
-    rec: Recommender, kb: KnowledgeBase, task: Task, budget: int, seed: int
-) -> np.ndarray:
+def run_study(kb: KnowledgeBase, task: Task, budget: int, seed: int) -> np.ndarray:
     view = load_view(kb).without(blackbox_dataset(task.name).id)
-    from recommender._wiring import open_study
-
     study = open_study(
         kb,
         SPACE,
@@ -211,10 +207,9 @@ def main() -> None:
     warnings.simplefilter("ignore")  # the "learns nothing" note, once per held-out study
     tasks = load_tasks(unit(pd.DataFrame(SPACE.sample(5000, 12345))))
     kb = build_kb(tasks)
-    rec = Recommender(kb=kb, space=SPACE)
     held_out = tasks[:: max(1, len(tasks) // n_tasks)][:n_tasks]
     methods: dict[str, Callable[[Task, int], np.ndarray]] = {
-        "study (surrogate)": lambda t, s: run_study(rec, kb, t, budget, s),
+        "study (surrogate)": lambda t, s: run_study(kb, t, budget, s),
         "random": lambda t, s: run_random(t, budget, s),
         "Optuna TPE": lambda t, s: run_tpe(t, budget, s),
         "portfolio + random": lambda t, s: run_portfolio(
