@@ -94,6 +94,10 @@ class Task:
         """Oriented value (higher is better) of configurations."""
         return self.model.predict(unit(pd.DataFrame(configs)))
 
+    def gain(self, points: np.ndarray) -> np.ndarray:
+        """1 - normalised regret of points of the unit cube (1 = the task's best)."""
+        return (self.model.predict(points) - self.worst) / (self.best - self.worst)
+
     def regret(self, oriented: np.ndarray) -> np.ndarray:
         """Normalised regret of the best so far after each trial."""
         best = np.maximum.accumulate(oriented)
@@ -178,9 +182,8 @@ def greedy_portfolio(others: list[Task], size: int) -> list[dict[str, Any]]:
     """Configurations of the other tasks, picked greedily to lower their mean regret."""
     candidates = pd.concat([t.runs[list(SPACE.names)] for t in others], ignore_index=True)
     candidates = candidates.drop_duplicates().reset_index(drop=True)
-    gains = np.stack(
-        [(t.score(candidates) - t.worst) / (t.best - t.worst) for t in others], axis=1
-    )  # candidates x tasks, 1 = the task's best
+    points = unit(candidates)
+    gains = np.stack([t.gain(points) for t in others], axis=1)  # candidates x tasks
     chosen: list[int] = []
     best = np.zeros(len(others))
     for _ in range(size):
