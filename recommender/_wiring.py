@@ -245,8 +245,9 @@ def open_study(
         view = load_view(kb, objective if objective in METRICS else None)
     features = dict(meta_features or {})
     warm = WarmStart(view, features, dataset.task, cache_dir)
-    reason = warm.unlearnable(space) if strategy not in ("random", "grid") else None
-    if record is None and reason is not None and not isinstance(strategy, Searcher):
+    learns = record is None and isinstance(strategy, str) and strategy != "random"
+    reason = warm.unlearnable(space) if learns else None
+    if reason is not None:  # once, when the study starts
         warnings.warn(
             f"this study learns nothing from the knowledge base: {reason}",
             UserWarning,
