@@ -17,7 +17,7 @@ from training import TrainConfig, load_table, prepare
 
 ray = pytest.importorskip("ray")
 runner = CliRunner()
-SPACE = Path(__file__).parent / "data" / "tiny_space.toml"
+SPACE = Path(__file__).parents[1] / "data" / "tiny_space.toml"
 
 
 @pytest.fixture(scope="module")
