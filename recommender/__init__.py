@@ -26,6 +26,7 @@ if TYPE_CHECKING:
     from recommender.space import default_space as default_space
     from recommender.space import load_space as load_space
     from recommender.study import Study as Study
+    from recommender.study import blackbox_dataset as blackbox_dataset
     from recommender.tune import TuneResult as TuneResult
 
 # Public name -> the module that defines it.
@@ -33,6 +34,7 @@ _MODULES = {
     "Recommender": "api",
     "open_study": "_wiring",
     "Study": "study",
+    "blackbox_dataset": "study",
     "TuneResult": "tune",
     "META_FEATURE_NAMES": "learn",
     "MetaFeatureExtractor": "learn",

@@ -8,10 +8,13 @@ their own `Searcher` or `BasePruner` instead of a name.
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
+
+import numpy as np
 
 from hpo_common.errors import InputError
 from knowledge_base import METRICS, DatasetRecord, KnowledgeBase
@@ -42,7 +45,7 @@ from recommender.search import (
 )
 from recommender.search._curve_model import has_log_error
 from recommender.settings import StudySettings, SurrogateSettings
-from recommender.space import SearchSpace, cap_epochs
+from recommender.space import SearchSpace, cap_epochs, is_trainable
 from recommender.study import Study, create_study, resumable
 
 if TYPE_CHECKING:
@@ -71,16 +74,35 @@ class WarmStart:
     task: str = "regression"
     cache_dir: Path | None = None
 
+    def unlearnable(self, space: SearchSpace) -> str | None:
+        """Why the KB holds nothing a search of `space` can learn from; None when it does."""
+        runs = self.view.runs
+        if runs.empty:
+            return "the knowledge base holds no runs"
+        learnable = self.view.learnable.to_numpy()
+        if not learnable.any():
+            return (
+                "none of its runs' datasets have meta-features (a black-box study's runs are "
+                "learned from when it is given meta_features=...)"
+            )
+        if np.isnan(space.encode(runs[learnable])).all():
+            return (
+                "none of its runs with meta-features sets any of this space's parameters "
+                f"({', '.join(space.names)})"
+            )
+        return None
+
     def prior(self, space: SearchSpace, seed: int, members: int) -> Prior:
         """The KB surrogate at this dataset's meta-features, or a flat prior on an empty KB."""
-        if not self.view.learnable_runs():
+        if self.unlearnable(space) is not None:
             return FlatPrior()
         surrogate = fitted_surrogate(self.view, space, self.cache_dir, seed=seed)
         return KBPrior(surrogate, SurrogateFeatures(space), self.meta_features, members=members)
 
     def suggestions(self, space: SearchSpace, top: int, seed: int) -> list[dict]:
-        """The KB's `top` ranked configurations for this dataset (none for `top` 0)."""
-        if not top:
+        """The KB's `top` ranked configurations for this dataset (none for `top` 0, and none
+        for a black-box space when the KB holds nothing to learn from)."""
+        if not top or (self.unlearnable(space) is not None and not is_trainable(space)):
             return []
         ranked = rank_configs(
             self.view,
@@ -223,10 +245,19 @@ def open_study(
     if view is None:
         view = load_view(kb, objective if objective in METRICS else None)
     features = dict(meta_features or {})
+    warm = WarmStart(view, features, dataset.task, cache_dir)
+    learns = record is None and isinstance(strategy, str) and strategy != "random"
+    reason = warm.unlearnable(space) if learns else None
+    if reason is not None:  # once, when the study starts
+        warnings.warn(
+            f"this study learns nothing from the knowledge base: {reason}",
+            UserWarning,
+            stacklevel=3,
+        )
     searcher = make_searcher(
         strategy,
         space,
-        WarmStart(view, features, dataset.task, cache_dir),
+        warm,
         warm_start=warm_start,
         budget=budget,
         seed=seed,

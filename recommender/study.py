@@ -21,7 +21,7 @@ from __future__ import annotations
 import hashlib
 import math
 from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -140,8 +140,54 @@ class Study:
         else:
             record = self._told_record(config, value, status, curve, run_id)
         self.kb.log_run(record)
-        self._learn(self.space.project(config), record)
+        self._learn([record])
         return record
+
+    def tell_many(self, history: pd.DataFrame | Iterable[Mapping[str, Any]]) -> list[RunRecord]:
+        """Record many finished trials at once (history from elsewhere) in one transaction.
+
+        Args:
+            history: a DataFrame, or records (dicts), with one row per trial: the space's
+                parameters (NaN/None or absent where inactive), `value`, and optionally `status`
+                (default "ok"). Any other column is an error, so a misspelt parameter is never
+                stored as a different one.
+
+        Returns:
+            The stored `RunRecord`s, in order; the searcher has learnt every one.
+
+        Example:
+            >>> history = [{"C": 1.0, "value": 0.91}, {"C": 10.0, "value": 0.94}]
+            >>> records = study.tell_many(history)  # doctest: +SKIP
+        """
+        frame = (
+            history
+            if isinstance(history, pd.DataFrame)
+            else pd.DataFrame.from_records(list(history))
+        )
+        unknown = sorted(set(frame.columns) - set(self.space.names) - {"value", "status"})
+        if unknown or "value" not in frame:
+            raise InputError(
+                f"tell_many: unknown column(s) {', '.join(map(str, unknown)) or '(none)'}"
+                f"{'' if 'value' in frame else ' and no value column'}; rows hold this space's "
+                f"parameters ({', '.join(self.space.names)}), value and optionally status"
+            )
+        if "status" not in frame:
+            frame = frame.assign(status="ok")
+        records: list[RunRecord] = []
+        kinds = [(name, dist.kind) for name, dist in self.space.parameters.items() if name in frame]
+        for row, told in enumerate(frame.to_dict("records")):
+            plain = {name: _plain(told[name], kind) for name, kind in kinds}
+            config = {name: value for name, value in plain.items() if value is not None}
+            run_id = stable_run_id(self.dataset_id, {}, study_id=self.id, trial=self.n_trials + row)
+            try:
+                records.append(
+                    self._told_record(config, told["value"], told["status"], None, run_id)
+                )
+            except InputError as exc:
+                raise InputError(f"tell_many: row {row}: {exc}") from None
+        self.kb.log_runs(records)
+        self._learn(records)
+        return records
 
     def _told_record(
         self,
@@ -176,28 +222,29 @@ class Study:
             id=run_id,
         )
 
-    def _learn(self, config: dict[str, Any], record: RunRecord) -> None:
-        """Update counts, best, curves and the searcher with one stored trial."""
-        self.n_trials += 1
-        self.counts[record.status] += 1
+    def _learn(self, records: Sequence[RunRecord]) -> None:
+        """Update counts, best, curves and the searcher (in one batch) with stored trials."""
         sign = 1.0 if self.direction == "maximize" else -1.0
-        usable = record.status not in FAILED and math.isfinite(record.value)
-        self.searcher.observe(config, sign * record.value if usable else float("nan"))
-        if record.status not in FAILED and record.curve:
-            self._curves.append(tuple(p.val_metric for p in record.curve))
-        if (
-            record.status == "ok"
-            and usable
-            and (self.best is None or sign * record.value > sign * self.best.value)
-        ):
-            self.best = record
+        scores = []
+        for record in records:
+            self.n_trials += 1
+            self.counts[record.status] += 1
+            usable = record.status not in FAILED and math.isfinite(record.value)
+            scores.append(sign * record.value if usable else float("nan"))
+            if record.status not in FAILED and record.curve:
+                self._curves.append(tuple(p.val_metric for p in record.curve))
+            if (
+                record.status == "ok"
+                and usable
+                and (self.best is None or sign * record.value > sign * self.best.value)
+            ):
+                self.best = record
+        self.searcher.observe_many([r.config for r in records], scores)  # it projects them
 
     def replay(self) -> int:
         """Feed this study's runs already in the KB to the searcher (resume); return how many."""
         runs = self.kb.runs(study_id=self.id)
-        for row in runs.to_dict("records"):
-            record = self.kb.get_run(row["id"])
-            self._learn(self.space.project(record.config), record)
+        self._learn([self.kb.get_run(run_id) for run_id in runs["id"]])
         return len(runs)
 
     # ---- summary ------------------------------------------------------------------------------
@@ -211,6 +258,17 @@ class Study:
         frame = self.kb.runs(study_id=self.id)
         frame.insert(0, "trial", np.arange(len(frame)))
         return frame
+
+
+def _plain(value: Any, kind: str) -> Any:
+    """A told value as a plain Python one (numpy scalars unwrapped, a whole float of an int
+    parameter an int: a column with gaps is float); None for NaN or None (inactive)."""
+    value = value.item() if isinstance(value, np.generic) else value
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return None
+    if kind == "int" and isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
 
 
 def _curve_point(epoch: int, point: Any) -> CurvePoint:

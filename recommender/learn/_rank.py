@@ -20,7 +20,7 @@ from recommender.learn._features import SurrogateFeatures
 from recommender.learn._fit import fitted_surrogate
 from recommender.learn._portfolio import DEFAULT_PORTFOLIO
 from recommender.learn._view import KBView
-from recommender.space import SearchSpace
+from recommender.space import SearchSpace, is_trainable
 from training import TrainConfig
 
 # Candidates from the KB: the best configurations of the datasets most like the new one.
@@ -135,13 +135,19 @@ def _diverse_top(
     return tuple(
         Suggestion(
             rank=rank,
-            config=TrainConfig.from_dict(candidates[i]).to_dict(),
+            config=_full_config(candidates[i], space),
             predicted_score=float(mean[i]),
             uncertainty=float(std[i]),
             origin=origins[i],
         )
         for rank, i in enumerate(picked, start=1)
     )
+
+
+def _full_config(config: dict[str, Any], space: SearchSpace) -> dict[str, Any]:
+    """Every `TrainConfig` hyperparameter (usable with `train --config`) where the built-in
+    trainer accepts `space`; a black-box space's configuration as it is."""
+    return TrainConfig.from_dict(config).to_dict() if is_trainable(space) else dict(config)
 
 
 def _distance(a: np.ndarray, b: np.ndarray) -> float:
@@ -157,7 +163,7 @@ def _default_ranking(space: SearchSpace, top: int) -> tuple[Suggestion, ...]:
     return tuple(
         Suggestion(
             rank=rank,
-            config=TrainConfig.from_dict(config).to_dict(),
+            config=_full_config(config, space),
             predicted_score=None,
             uncertainty=None,
             origin="default ranking",

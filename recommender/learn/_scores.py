@@ -51,7 +51,9 @@ def normalised_scores(
 
     Args:
         runs: one row per run with `dataset_id`, a metric column per objective in use, and
-            optionally `status` and `task` (missing `task` means every run uses the same objective).
+            optionally `status` and `task` (missing `task` means every run uses the same objective)
+            and `objective`, `direction`, `value`: a dataset with no value in its task's metric
+            column (a black-box study's, any objective name) is ranked on its told values.
         objective_for_task: maps a task to the metric column that scores its runs.
     """
     objective_for_task = objective_for_task or (lambda task: objective_for(task))
@@ -62,12 +64,30 @@ def normalised_scores(
         values = pd.to_numeric(runs.loc[index, metric], errors="coerce").astype(float)
         sign = 1.0 if METRIC_DIRECTIONS[metric] == "maximize" else -1.0
         raw.loc[index] = sign * values
+    groups = runs["dataset_id"].astype(str)
+    told = _told_values(runs, raw, groups)
+    if not told.empty:
+        raw[told.index] = told
+        objectives = runs.loc[told.index, "objective"].astype(str)
+        groups[told.index] = groups[told.index] + "/" + objectives
     if "status" in runs:
         raw[runs["status"].isin(BAD_STATUSES)] = np.nan
     raw[~np.isfinite(raw)] = -np.inf  # worst of its dataset, ties with other failures
-    ranks = raw.groupby(runs["dataset_id"]).rank(method="average")
-    sizes = runs.groupby("dataset_id")["dataset_id"].transform("size")
+    ranks = raw.groupby(groups).rank(method="average")
+    sizes = groups.groupby(groups).transform("size")
     return pd.Series(norm.ppf((ranks - 0.5) / sizes), index=runs.index)
+
+
+def _told_values(runs: pd.DataFrame, raw: pd.Series, groups: pd.Series) -> pd.Series:
+    """The signed `value` of runs of datasets without any value in their task's metric column
+    (a black-box study told "value", "loss", ...): each dataset is then ranked on the values its
+    runs were told, per objective name, in each run's own direction."""
+    if not {"value", "direction", "objective"} <= set(runs):
+        return pd.Series(dtype=float)
+    scored = np.isfinite(raw).groupby(groups).transform("any")
+    rows = runs[~scored.to_numpy()]
+    sign = np.where(rows["direction"] == "minimize", -1.0, 1.0)
+    return pd.to_numeric(rows["value"], errors="coerce").astype(float) * sign
 
 
 def copula(scores: np.ndarray) -> np.ndarray:

@@ -33,10 +33,16 @@ RUN_COLUMNS = (
     "status",
     "source",
     "objective",
+    "direction",
     "value",
     *METRIC_DIRECTIONS,
     *CONFIG_COLUMNS,
+    "config_extra",
 )
+
+
+# Columns of a view's runs that are not parameters (every other column is one).
+_NOT_PARAMETERS = frozenset(RUN_COLUMNS) | {"dataset_name", "task"}
 
 
 @dataclass(frozen=True)
@@ -205,7 +211,7 @@ class KBView:
 
 def load_view(kb: KnowledgeBase, objective: str | None = None) -> KBView:
     """Read every run and meta-feature of `kb` into a `KBView`."""
-    runs = kb.runs(columns=RUN_COLUMNS)
+    runs = _with_extra_parameters(kb.runs(columns=RUN_COLUMNS))
     datasets = kb.datasets()
     meta = kb.meta_features()
     if not runs.empty:
@@ -215,9 +221,21 @@ def load_view(kb: KnowledgeBase, objective: str | None = None) -> KBView:
     return KBView(runs=runs, meta=meta, objective=objective)
 
 
+def _with_extra_parameters(runs: pd.DataFrame) -> pd.DataFrame:
+    """`runs` with each parameter of the JSON `config_extra` column (a black-box study's own
+    parameters) as a column of its own, so a space encodes them like the typed ones."""
+    extra = runs.pop("config_extra") if "config_extra" in runs else pd.Series(dtype=object)
+    told = extra.dropna()
+    if told.empty:
+        return runs
+    wide = pd.DataFrame.from_records([json.loads(text) for text in told], index=told.index)
+    wide = wide.drop(columns=[c for c in wide if c in runs])
+    return runs.join(wide.reindex(runs.index)) if not wide.empty else runs
+
+
 def _config_of(row: dict[str, Any]) -> dict[str, Any]:
     config = {}
-    for name in CONFIG_COLUMNS:
+    for name in [*CONFIG_COLUMNS, *(k for k in row if k not in _NOT_PARAMETERS)]:
         value = row.get(name)
         if value is not None and not (isinstance(value, float) and np.isnan(value)):
             config[name] = value.item() if hasattr(value, "item") else value

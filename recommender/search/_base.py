@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import abc
 import json
+import warnings
 from collections.abc import Mapping, Sequence
 from typing import Any, ClassVar
 
@@ -32,20 +33,24 @@ class Searcher(abc.ABC):
 
     Args:
         space: where configurations come from; every proposal holds its active parameters only.
-        points_to_evaluate: configurations to try first (projected onto `space`; ones outside
-            it, e.g. a default ranking wider than a user's space, are left out).
+        points_to_evaluate: configurations to try first, moved into `space` (`SearchSpace.fit`:
+            clipped, rounded, snapped to a choice); one that cannot be moved (a parameter
+            missing) is left out and the searcher's own proposals take its place. A warning
+            says how many were moved or left out, and why.
         seed: makes the proposals repeatable.
     """
 
     name: ClassVar[str] = "custom"
 
     def __init__(
-        self, space: SearchSpace, *, points_to_evaluate: Sequence[Mapping[str, Any]] = (),
+        self,
+        space: SearchSpace,
+        *,
+        points_to_evaluate: Sequence[Mapping[str, Any]] = (),
         seed: int = 0,
     ) -> None:
         self.space = space
-        projected = [space.project(p) for p in points_to_evaluate]
-        self.points_to_evaluate = [p for p in projected if space.contains(p)]
+        self.points_to_evaluate = _fitted_points(space, points_to_evaluate)
         self.seed = seed
         self.rng = np.random.default_rng(seed)
         self.configs: list[Config] = []  # observed, in order
@@ -71,6 +76,11 @@ class Searcher(abc.ABC):
         self.configs.append(projected)
         self.scores.append(float(score))
 
+    def observe_many(self, configs: Sequence[Mapping[str, Any]], scores: Sequence[float]) -> None:
+        """`observe` each trial in turn; a strategy may learn a batch (history) faster."""
+        for config, score in zip(configs, scores, strict=True):
+            self.observe(config, score)
+
     def is_new(self, config: Mapping[str, Any]) -> bool:
         """Whether `config` has been neither observed nor handed out."""
         return config_key(config) not in self._seen
@@ -85,6 +95,36 @@ class Searcher(abc.ABC):
             if self.is_new(config):
                 return config
         return None
+
+
+def _fitted_points(space: SearchSpace, points: Sequence[Mapping[str, Any]]) -> list[Config]:
+    """`points` moved into `space`; a warning names how many were moved or left out, and why."""
+    kept: list[Config] = []
+    moved: list[str] = []
+    dropped: list[str] = []
+    for point in points:
+        fitted, changes = space.fit(point)
+        if fitted is None:
+            dropped.extend(changes)
+        else:
+            kept.append(fitted)
+            if changes:
+                moved.append(changes[0])
+    if moved or dropped:
+        parts = []
+        if moved:
+            parts.append(f"{len(moved)} moved into the space (e.g. {moved[0]})")
+        if dropped:
+            parts.append(
+                f"{len(dropped)} left out, the search's own proposals taking their "
+                f"place (e.g. {dropped[0]})"
+            )
+        warnings.warn(
+            f"of {len(points)} warm-start configurations, " + "; ".join(parts),
+            UserWarning,
+            stacklevel=3,
+        )
+    return kept
 
 
 class RandomSearcher(Searcher):

@@ -77,13 +77,20 @@ class SurrogateSearcher(Searcher):
         self._last: dict[str, tuple[np.ndarray, np.ndarray]] = {}  # last ask's candidates
 
     def observe(self, config: Mapping[str, Any], score: float) -> None:
-        super().observe(config, score)
-        cached = self._last.get(config_key(self.configs[-1]))
-        if cached is None:  # told without being asked (or a resumed trial)
-            X = self.space.encode([self.configs[-1]])
-            cached = (X[0], self.prior.predict_members(X)[:, 0])
-        self._own_X.append(cached[0])
-        self._own_prior.append(cached[1])
+        self.observe_many([config], [score])
+
+    def observe_many(self, configs: Sequence[Mapping[str, Any]], scores: Sequence[float]) -> None:
+        """Learn trials; a batch (history told at once) is encoded and predicted together.
+        A trial asked from the pool reuses the encoding and prior computed for it then."""
+        for config, score in zip(configs, scores, strict=True):
+            Searcher.observe(self, config, score)
+        told = self.configs[-len(configs) :]
+        X = self.space.encode(told)
+        prior = self.prior.predict_members(X)
+        for i, config in enumerate(told):
+            cached = self._last.get(config_key(config)) if self._last else None
+            self._own_X.append(cached[0] if cached is not None else X[i])
+            self._own_prior.append(cached[1] if cached is not None else prior[:, i])
 
     def _suggest(self) -> Config | None:
         if self._pool is None:
@@ -136,8 +143,9 @@ class SurrogateSearcher(Searcher):
     def _neighbours(self) -> list[Config]:
         """Local perturbations of the best finished trials so far."""
         order = np.argsort(-np.nan_to_num(self.scores, nan=-np.inf))
-        finite = [i for i in order if np.isfinite(self.scores[i])
-                  and self.space.contains(self.configs[i])][: self.n_best]
+        finite = [
+            i for i in order if np.isfinite(self.scores[i]) and self.space.contains(self.configs[i])
+        ][: self.n_best]
         out: list[Config] = []
         for i in finite:
             out += self.space.neighbors(self.configs[i], self.rng, n=self.n_neighbors)
@@ -156,18 +164,29 @@ class SurrogateSearcher(Searcher):
         for member in range(n_members):
             # Member 0 sees every trial; the others a bootstrap resample (their spread is the
             # uncertainty that remains about this dataset).
-            weight = (np.ones(len(y)) if member == 0
-                      else np.bincount(self.rng.integers(0, len(y), len(y)), minlength=len(y)))
+            weight = (
+                np.ones(len(y))
+                if member == 0
+                else np.bincount(self.rng.integers(0, len(y), len(y)), minlength=len(y))
+            )
             if np.count_nonzero(weight) < 2:
                 weight = np.ones(len(y), dtype=int)
             keep = weight > 0
             model = lgb.LGBMRegressor(
-                n_estimators=self.n_estimators, learning_rate=0.15, num_leaves=7,
-                min_child_samples=2, min_data_in_bin=1, subsample=1.0,
-                random_state=self.seed + member, n_jobs=1, verbose=-1,
+                n_estimators=self.n_estimators,
+                learning_rate=0.15,
+                num_leaves=7,
+                min_child_samples=2,
+                min_data_in_bin=1,
+                subsample=1.0,
+                random_state=self.seed + member,
+                n_jobs=1,
+                verbose=-1,
             )
             model.fit(
-                X_own[keep], y[keep], sample_weight=weight[keep].astype(float),
+                X_own[keep],
+                y[keep],
+                sample_weight=weight[keep].astype(float),
                 init_score=own_prior[member, keep],
                 categorical_feature=list(self.space.categorical_indices) or "auto",
             )

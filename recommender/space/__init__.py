@@ -26,7 +26,7 @@ from recommender.space._distributions import (
 )
 from recommender.space._io import SUFFIXES, default_space, load_space
 from recommender.space._space import GRID_KEYS, SearchSpace
-from recommender.space._trainable import cap_epochs, check_trainable
+from recommender.space._trainable import cap_epochs, check_trainable, is_trainable
 
 __all__ = [
     "DISTRIBUTIONS",
@@ -45,5 +45,6 @@ __all__ = [
     "cap_epochs",
     "check_trainable",
     "default_space",
+    "is_trainable",
     "load_space",
 ]

@@ -58,6 +58,11 @@ class Distribution:
         """Numeric column for the surrogate; values that cannot be placed -> NaN."""
         raise NotImplementedError
 
+    def nearest(self, value: Any) -> Value | None:
+        """`value` itself if valid, else the closest valid value (clipped, rounded, snapped to a
+        choice or a power of two); None where nothing is close (a string outside the choices)."""
+        raise NotImplementedError
+
     def perturb(self, value: Value, rng: np.random.Generator, scale: float) -> Value:
         """A nearby value: Gaussian jitter of width `scale` in the unit (transformed) scale."""
         u = float(np.clip(self.to_unit(value) + rng.normal(0.0, scale), 0.0, 1.0 - 1e-12))
@@ -136,6 +141,13 @@ class Float(Distribution):
         with np.errstate(divide="ignore", invalid="ignore"):
             return np.where(x > 0, np.log10(x), np.where(x <= 0, math.log10(self.low) - 1, np.nan))
 
+    def nearest(self, value: Any) -> Value | None:
+        if not _is_number(value) or not math.isfinite(float(value)):
+            return None
+        if self.contains(value):
+            return float(value)
+        return float(min(max(float(value), self.low), self.high))
+
 
 @dataclass(frozen=True)
 class Int(Distribution):
@@ -204,6 +216,15 @@ class Int(Distribution):
         with np.errstate(divide="ignore", invalid="ignore"):
             return np.where(x > 0, np.log10(x), np.nan)
 
+    def nearest(self, value: Any) -> Value | None:
+        if not _is_number(value) or not math.isfinite(float(value)):
+            return None
+        x = min(max(float(value), self.low), self.high)
+        if self.power_of_two:  # the nearest power of two on the log scale
+            e_lo, e_hi = self._exponents()
+            return 2 ** int(min(max(round(math.log2(x)), e_lo), e_hi))
+        return int(min(max(round(x), self.low), self.high))
+
 
 @dataclass(frozen=True)
 class Categorical(Distribution):
@@ -245,6 +266,15 @@ class Categorical(Distribution):
     def encode(self, values: pd.Series) -> np.ndarray:
         codes = {c: float(i) for i, c in enumerate(self.choices)}
         return values.map(codes).to_numpy(dtype=float, na_value=np.nan)
+
+    def nearest(self, value: Any) -> Value | None:
+        """The choice itself, else the numerically closest numeric choice (None for others)."""
+        if self.contains(value):
+            return self.choices[self.index(value)]  # type: ignore[index]
+        numbers = [c for c in self.choices if _is_number(c)]
+        if not _is_number(value) or not numbers or not math.isfinite(float(value)):
+            return None
+        return min(numbers, key=lambda c: abs(float(c) - float(value)))
 
     def perturb(self, value: Value, rng: np.random.Generator, scale: float) -> Value:
         """With probability `scale`, another choice drawn uniformly; else the same value."""

@@ -243,6 +243,32 @@ class SearchSpace:
         its active parameters only, in `names` order."""
         return {n: config[n] for n in self.names if n in config and self.is_active(n, config)}
 
+    def fit(self, config: Mapping[str, Any]) -> tuple[dict[str, Any] | None, list[str]]:
+        """`config` moved into this space: its active parameters, each at its `nearest` valid
+        value (clipped, rounded, snapped to a choice). Returns the moved configuration (None if
+        an active parameter is missing or has no near value) and what was changed or why not.
+
+        Example:
+            >>> space = SearchSpace.from_dict({"parameters": {
+            ...     "wd": {"type": "float", "low": 1e-5, "high": 0.1, "log": True}}})
+            >>> space.fit({"wd": 0.0, "other": 1})
+            ({'wd': 1e-05}, ['wd 0.0 -> 1e-05'])
+        """
+        out: dict[str, Any] = {}
+        changes: list[str] = []
+        for name in self._order:
+            if not self.is_active(name, out):
+                continue
+            if name not in config or config[name] is None:
+                return None, [f"{name} is missing"]
+            value = self._params[name].nearest(config[name])
+            if value is None:
+                return None, [f"{name}={config[name]!r} is not {self._params[name].describe()}"]
+            if not _same(value, config[name]):
+                changes.append(f"{name} {config[name]!r} -> {value!r}")
+            out[name] = value
+        return {name: out[name] for name in self.names if name in out}, changes
+
     def validate(self, config: Mapping[str, Any]) -> None:
         """Raise `SpaceError` unless `config` holds exactly the active parameters, each in range.
 

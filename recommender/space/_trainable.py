@@ -43,6 +43,15 @@ def check_trainable(space: SearchSpace, source: str = "search space") -> SearchS
     return space
 
 
+def is_trainable(space: SearchSpace) -> bool:
+    """Whether the built-in trainer accepts `space` (`check_trainable` without the error)."""
+    try:
+        check_trainable(space)
+    except SpaceError:
+        return False
+    return True
+
+
 def _check_accepts(space: SearchSpace, name: str) -> None:
     dist = space.parameters[name]
     field_type = {f.name: str(f.type) for f in fields(TrainConfig)}[name]
