@@ -12,8 +12,9 @@ from typer.testing import CliRunner
 from knowledge_base import KnowledgeBase
 from recommender.cli import app
 from recommender.executors import RayExecutor, RayOptions
-from tests.recommender.study_factory import WINE
 from training import TrainConfig, load_table, prepare
+
+WINE = Path(__file__).resolve().parents[3] / "examples" / "wine.csv"
 
 ray = pytest.importorskip("ray")
 runner = CliRunner()
