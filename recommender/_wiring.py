@@ -19,7 +19,9 @@ from recommender.learn import (
     KBPrior,
     KBView,
     fitted_curve_model,
+    fitted_sources,
     fitted_surrogate,
+    greedy_portfolio,
     load_view,
     rank_configs,
 )
@@ -37,6 +39,7 @@ from recommender.search import (
     Searcher,
     SuccessiveHalvingPruner,
     SurrogateSearcher,
+    TransferPrior,
     check_grid_size,
 )
 from recommender.search._curve_model import has_log_error
@@ -70,17 +73,32 @@ class WarmStart:
     task: str = "regression"
     cache_dir: Path | None = None
 
-    def prior(self, space: SearchSpace, seed: int, members: int) -> Prior:
-        """The KB surrogate at this dataset's meta-features, or a flat prior on an empty KB."""
-        if not self.view.learnable_runs():
-            return FlatPrior()
-        surrogate = fitted_surrogate(self.view, space, self.cache_dir, seed=seed)
-        return KBPrior(surrogate, self.meta_features, members=members)
+    def prior(self, space: SearchSpace, seed: int, members: int, transfer: bool = True) -> Prior:
+        """The KB surrogate at this dataset's meta-features, or a flat prior on an empty KB.
 
-    def suggestions(self, space: SearchSpace, top: int, seed: int) -> list[dict]:
-        """The KB's `top` ranked configurations for this dataset (none for `top` 0)."""
+        With `transfer`, a `TransferPrior`: that surrogate (only where meta-features are given)
+        and one model per past dataset, re-weighted by how well each ranks this dataset's trials.
+        """
+        base: Prior | None = None
+        if self.view.learnable_runs() and (self.meta_features or not transfer):
+            surrogate = fitted_surrogate(self.view, space, self.cache_dir, seed=seed)
+            base = KBPrior(surrogate, self.meta_features, members=members)
+        sources = fitted_sources(self.view, space, self.cache_dir) if transfer else None
+        if sources is None or not sources.n_sources:
+            return base or FlatPrior()
+        return TransferPrior(sources, base, n_members=members, seed=seed)
+
+    def suggestions(
+        self, space: SearchSpace, top: int, seed: int, transfer: bool = True
+    ) -> list[dict]:
+        """The KB's `top` ranked configurations for this dataset (none for `top` 0); without
+        meta-features and with `transfer`, the greedy portfolio across past datasets."""
         if not top:
             return []
+        if transfer and not self.meta_features:
+            portfolio = greedy_portfolio(self.view, space, top, self.cache_dir)
+            if portfolio:
+                return portfolio
         ranked = rank_configs(
             self.view,
             space,
@@ -128,8 +146,8 @@ def make_searcher(
         population = surrogate.evolution_population
         points = warm.suggestions(space, max(warm_start, population), seed)
         return EvolutionSearcher(space, points_to_evaluate=points, seed=seed, population=population)
-    points = warm.suggestions(space, warm_start, seed)
-    prior = warm.prior(space, seed, surrogate.prior_members)
+    points = warm.suggestions(space, warm_start, seed, transfer=surrogate.transfer)
+    prior = warm.prior(space, seed, surrogate.prior_members, transfer=surrogate.transfer)
     return SurrogateSearcher(
         space,
         prior=prior,

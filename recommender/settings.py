@@ -93,8 +93,13 @@ class SurrogateSettings:
         prior_members: surrogate members a search corrects on every `ask` (`KBPrior`); the
             trials it observes steady its ranking, so 5 of the 20 suffice.
         evolution_population: the first population of "evolution": the KB's 10 best suggestions.
+        transfer: "surrogate" weighs one model per past dataset by how well it ranks this
+            dataset's trials (`search.TransferPrior`), and a study without meta-features starts
+            from the greedy portfolio across past datasets; False: the meta-feature surrogate
+            alone (benchmarks compare the two).
     """
 
     n_candidates: int = 1000
     prior_members: int = 5
     evolution_population: int = 10
+    transfer: bool = True

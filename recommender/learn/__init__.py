@@ -9,7 +9,10 @@
   a learning curve still goes, fitted on the KB's curves (cached the same way);
 - zero-shot ranking: `rank_configs`, `Suggestion`, `DEFAULT_PORTFOLIO` (the ranking of an empty
   KB);
-- `KBPrior`: the surrogate at one dataset's meta-features, the prior of a search.
+- `KBPrior`: the surrogate at one dataset's meta-features, the prior of a search;
+- transfer: `SourceModels` (one model per past dataset), `fitted_sources` (cached per KB state),
+  `greedy_portfolio` (configurations good across past datasets: the zero-shot warm start of a
+  study without meta-features).
 
 Names load on first use (`hpo_common.lazy`): importing the package loads neither scikit-learn
 nor LightGBM.
@@ -28,6 +31,7 @@ if TYPE_CHECKING:
     from recommender.learn._metafeatures import META_FEATURE_NAMES as META_FEATURE_NAMES
     from recommender.learn._metafeatures import MetaFeatureExtractor as MetaFeatureExtractor
     from recommender.learn._metafeatures import compute_meta_features as compute_meta_features
+    from recommender.learn._greedy import greedy_portfolio as greedy_portfolio
     from recommender.learn._portfolio import DEFAULT_PORTFOLIO as DEFAULT_PORTFOLIO
     from recommender.learn._prior import KBPrior as KBPrior
     from recommender.learn._rank import RISK_AVERSION as RISK_AVERSION
@@ -38,6 +42,8 @@ if TYPE_CHECKING:
     from recommender.learn._scores import normalised_scores as normalised_scores
     from recommender.learn._scores import objective_for as objective_for
     from recommender.learn._scores import study_scores as study_scores
+    from recommender.learn._sources import SourceModels as SourceModels
+    from recommender.learn._sources import fitted_sources as fitted_sources
     from recommender.learn._surrogate import Surrogate as Surrogate
     from recommender.learn._view import KBView as KBView
     from recommender.learn._view import SimilarDataset as SimilarDataset
@@ -51,6 +57,7 @@ _MODULES = {
     "META_FEATURE_NAMES": "_metafeatures",
     "MetaFeatureExtractor": "_metafeatures",
     "compute_meta_features": "_metafeatures",
+    "greedy_portfolio": "_greedy",
     "DEFAULT_PORTFOLIO": "_portfolio",
     "KBPrior": "_prior",
     "RISK_AVERSION": "_rank",
@@ -61,6 +68,8 @@ _MODULES = {
     "normalised_scores": "_scores",
     "objective_for": "_scores",
     "study_scores": "_scores",
+    "SourceModels": "_sources",
+    "fitted_sources": "_sources",
     "Surrogate": "_surrogate",
     "KBView": "_view",
     "SimilarDataset": "_view",

@@ -25,6 +25,7 @@ from scipy.stats import norm
 from recommender.learn import copula
 from recommender.search._base import Config, Searcher, config_key
 from recommender.search._prior import FlatPrior, Prior
+from recommender.search._transfer import AdaptivePrior
 from recommender.space import SearchSpace
 
 MIN_TRIALS_TO_LEARN = 3  # below this, the prior alone ranks candidates
@@ -84,6 +85,22 @@ class SurrogateSearcher(Searcher):
             cached = (X[0], self.prior.predict_members(X)[:, 0])
         self._own_X.append(cached[0])
         self._own_prior.append(cached[1])
+        if isinstance(self.prior, AdaptivePrior) and self.prior.observe(
+            np.stack(self._own_X), self._own_y()
+        ):
+            self._after_reweighting()
+
+    def _after_reweighting(self) -> None:
+        """The prior re-weighted its sources: refresh what was predicted with the old weights
+        and re-rank the warm-start points left (adaptive warm start)."""
+        self._own_prior = list(self.prior.predict_members(np.stack(self._own_X)).T)
+        if self._pool is not None:
+            self._pool_prior = self.prior.predict_members(self._pool_X)
+        self._last = {}
+        if len(self.points_to_evaluate) > 1:
+            mean = self.prior.predict_members(self.space.encode(self.points_to_evaluate))
+            order = np.argsort(-mean.mean(axis=0), kind="stable")
+            self.points_to_evaluate = [self.points_to_evaluate[i] for i in order]
 
     def _suggest(self) -> Config | None:
         if self._pool is None:
