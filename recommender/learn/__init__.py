@@ -27,11 +27,11 @@ from hpo_common.lazy import lazy_exports
 if TYPE_CHECKING:
     from recommender.learn._fit import fitted_curve_model as fitted_curve_model
     from recommender.learn._fit import fitted_surrogate as fitted_surrogate
+    from recommender.learn._greedy import greedy_portfolio as greedy_portfolio
     from recommender.learn._metafeatures import GROUPS as GROUPS
     from recommender.learn._metafeatures import META_FEATURE_NAMES as META_FEATURE_NAMES
     from recommender.learn._metafeatures import MetaFeatureExtractor as MetaFeatureExtractor
     from recommender.learn._metafeatures import compute_meta_features as compute_meta_features
-    from recommender.learn._greedy import greedy_portfolio as greedy_portfolio
     from recommender.learn._portfolio import DEFAULT_PORTFOLIO as DEFAULT_PORTFOLIO
     from recommender.learn._prior import KBPrior as KBPrior
     from recommender.learn._rank import RISK_AVERSION as RISK_AVERSION

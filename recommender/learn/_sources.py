@@ -5,8 +5,9 @@ that adapts to the dataset at hand (`recommender.search.TransferPrior`) needs on
 instead, so that sources can be weighted by how well each orders the new dataset's own trials, and
 so that studies without meta-features can be transferred from at all.
 
-Each source is a small LightGBM regressor over its finished runs (ok, diverged, failed; failures take their dataset's worst score), predicting the per-dataset
-copula score (`KBView.scores`) from the configuration encoded in the *target's* space and put on a
+Each source is a small LightGBM regressor over its finished runs (ok, diverged, failed;
+failures take their dataset's worst score), predicting the per-dataset copula score
+(`KBView.scores`) from the configuration encoded in the *target's* space and put on a
 unit scale. Only the parameters the source varied are inputs: one it kept fixed (or never had)
 says nothing about how it ranks. Why LightGBM (100 trees of 3 leaves): on the seed KB, fitted on
 25 runs of a dataset and scored on its other 15, the mean Spearman correlation was 0.26 against

@@ -42,6 +42,8 @@ class SurrogateSearcher(Searcher):
         n_estimators: trees of each per-dataset correction model.
         xi: exploration margin of expected improvement (normalised-score units).
         distance_scale: uncertainty added per unit of distance to the nearest trial.
+        candidates: a fixed candidate pool instead of `n_candidates` space samples (a replay
+            of stored runs, or a finite list to choose from); pass `n_neighbors=0` with it.
     """
 
     name = "surrogate"
@@ -59,6 +61,7 @@ class SurrogateSearcher(Searcher):
         n_estimators: int = 30,
         xi: float = 0.01,
         distance_scale: float = 1.0,
+        candidates: Sequence[Mapping[str, Any]] | None = None,
     ) -> None:
         super().__init__(space, points_to_evaluate=points_to_evaluate, seed=seed)
         self.prior = prior if prior is not None else FlatPrior()
@@ -68,6 +71,7 @@ class SurrogateSearcher(Searcher):
         self.n_estimators = n_estimators
         self.xi = xi
         self.distance_scale = distance_scale
+        self._candidates = None if candidates is None else [space.project(c) for c in candidates]
         self._pool: list[Config] | None = None
         self._pool_X = np.zeros((0, len(space.names)))
         self._pool_prior = np.zeros((self.prior.n_members, 0))
@@ -104,7 +108,7 @@ class SurrogateSearcher(Searcher):
 
     def _suggest(self) -> Config | None:
         if self._pool is None:
-            self._pool = self.space.sample(self.n_candidates, self.rng)
+            self._pool = self._candidates or self.space.sample(self.n_candidates, self.rng)
             self._pool_X = self.space.encode(self._pool)
             self._pool_prior = self.prior.predict_members(self._pool_X)
             low, high = np.nanmin(self._pool_X, axis=0), np.nanmax(self._pool_X, axis=0)

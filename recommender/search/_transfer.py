@@ -11,8 +11,8 @@ for Bayesian optimization"):
   pairs of trials it orders differently from their scores;
 - a model's weight is its share of the samples in which it has the lowest loss (ties split);
 - this dataset's own model, predicting each trial from the others (out-of-fold, at most 5
-  folds), competes too: its share is weight taken off the prior, so with enough own evidence the prior fades and
-  the searcher's own correction decides;
+  folds), competes too: its share is weight taken off the prior, so with enough own evidence
+  the prior fades and the searcher's own correction decides;
 - a model that never wins gets weight 0, and so does one whose median loss is worse than the own
   model's 95th percentile (RGPE's guard against dilution by many weak sources).
 
@@ -82,6 +82,7 @@ class TransferPrior:
         self.n_models = sources.n_sources + (base is not None)  # the base comes first
         self.weights = self._zero_shot()  # (members, models + 1): the last is the own model
         self._memo: dict[bytes, np.ndarray] = {}  # encoded rows -> every model's predictions
+        self._trials: dict[bytes, np.ndarray] = {}  # one trial's row -> every model's mean
 
     def _zero_shot(self) -> np.ndarray:
         weights = np.zeros((self.n_members, self.n_models + 1))
@@ -119,7 +120,7 @@ class TransferPrior:
         if len(y) < MIN_TRIALS_TO_WEIGH or self.n_models == 0 or np.ptp(y) == 0:
             return False
         X, y = X[-MAX_TRIALS_TO_WEIGH:], y[-MAX_TRIALS_TO_WEIGH:]
-        predictions = self._models(X).mean(axis=1)  # (models, trials): members agree on rows
+        predictions = self._trial_predictions(X)
         own = self.sources.cv_predict(X, y)
         losses = self._bootstrap_losses(np.vstack([predictions, own]), y)  # (models+1, samples)
         weights = np.empty_like(self.weights)
@@ -140,10 +141,21 @@ class TransferPrior:
         higher = y[:, None] > y[None, :]  # pairs (i, j) with i truly better
         # misordered: i better but predicted no better than j
         wrong = (higher[None] & (predictions[:, :, None] <= predictions[:, None, :])).astype(float)
-        counts = np.stack([np.bincount(self.rng.integers(0, n, n), minlength=n)
-                           for _ in range(self.n_bootstrap)]).astype(float)  # (samples, trials)
+        counts = np.stack(
+            [np.bincount(self.rng.integers(0, n, n), minlength=n) for _ in range(self.n_bootstrap)]
+        ).astype(float)  # (samples, trials)
         # loss[k, b] = sum_ij counts[b, i] wrong[k, i, j] counts[b, j]
         return np.einsum("bi,kij,bj->kb", counts, wrong, counts, optimize=True)
+
+    def _trial_predictions(self, X: np.ndarray) -> np.ndarray:
+        """Every model's (members') mean prediction of each trial: (models, trials); each trial
+        is predicted once, not on every `observe`."""
+        keys = [row.tobytes() for row in np.ascontiguousarray(X)]
+        new = [i for i, key in enumerate(keys) if key not in self._trials]
+        if new:
+            fresh = self._models(X[new]).mean(axis=1)
+            self._trials.update((keys[i], fresh[:, j]) for j, i in enumerate(new))
+        return np.stack([self._trials[key] for key in keys], axis=1)
 
     def _models(self, X: np.ndarray) -> np.ndarray:
         """Every model's predictions of `X` per member: (models, members, rows); memoised per
