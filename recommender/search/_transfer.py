@@ -13,8 +13,8 @@ for Bayesian optimization"):
 - this dataset's own model, predicting each trial from the others (out-of-fold, at most 5
   folds), competes too: its share is weight taken off the prior, so with enough own evidence
   the prior fades and the searcher's own correction decides;
-- a model that never wins gets weight 0, and so does one whose median loss is worse than the own
-  model's 95th percentile (RGPE's guard against dilution by many weak sources).
+- a model that never wins gets weight 0, and one whose median loss is worse than the own model's
+  95th percentile does not compete (RGPE's guard against dilution by many weak sources).
 
 Members (the searcher's spread): member 0 weighs by all bootstrap samples, member m by the m-th
 block of them, so the members disagree where it is unclear which source to trust; before any
@@ -123,14 +123,14 @@ class TransferPrior:
         predictions = self._trial_predictions(X)
         own = self.sources.cv_predict(X, y)
         losses = self._bootstrap_losses(np.vstack([predictions, own]), y)  # (models+1, samples)
+        # RGPE's dilution guard: a model whose median loss exceeds the own model's 95th
+        # percentile does not compete
+        losses[:-1][np.median(losses[:-1], axis=1) > np.percentile(losses[-1], 95)] = np.inf
         weights = np.empty_like(self.weights)
         blocks = np.array_split(np.arange(self.n_bootstrap), max(self.n_members - 1, 1))
         weights[0] = _win_shares(losses)
         for member in range(1, self.n_members):
             weights[member] = _win_shares(losses[:, blocks[member - 1]])
-        # RGPE's dilution guard: a model whose median loss exceeds the own model's 95th percentile
-        diluting = np.median(losses[:-1], axis=1) > np.percentile(losses[-1], 95)
-        weights[:, :-1][:, diluting] = 0.0
         changed = not np.allclose(weights, self.weights)
         self.weights = weights
         return changed
