@@ -137,7 +137,8 @@ def make_searcher(
         return RandomSearcher(space, seed=seed)
     if strategy == "grid":
         check_grid_size(space, grid_limit)  # before the KB surrogate is fitted
-        prior = warm.prior(space, seed, surrogate.prior_members)
+        # The grid ranks its cells once, before any trial: no trials to re-weight sources on.
+        prior = warm.prior(space, seed, surrogate.prior_members, transfer=False)
         return GridSearcher(space, prior=prior, seed=seed, max_cells=grid_limit)
     if strategy == "portfolio":
         points = warm.suggestions(space, max(warm_start, budget or 0), seed)
