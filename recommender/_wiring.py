@@ -76,11 +76,14 @@ class WarmStart:
     def prior(self, space: SearchSpace, seed: int, members: int, transfer: bool = True) -> Prior:
         """The KB surrogate at this dataset's meta-features, or a flat prior on an empty KB.
 
-        With `transfer`, a `TransferPrior`: that surrogate (only where meta-features are given)
-        and one model per past dataset, re-weighted by how well each ranks this dataset's trials.
+        With `transfer`, a `TransferPrior`: that surrogate and one model per past dataset,
+        re-weighted by how well each ranks this dataset's trials. Zero-shot it is the surrogate
+        alone, even without this dataset's meta-features: on the seed KB's replay the surrogate
+        at unknown meta-features ranked better than a uniform mix of the sources; the mix is the
+        zero-shot prior only where no KB dataset has meta-features (black-box studies).
         """
         base: Prior | None = None
-        if self.view.learnable_runs() and (self.meta_features or not transfer):
+        if self.view.learnable_runs():
             surrogate = fitted_surrogate(self.view, space, self.cache_dir, seed=seed)
             base = KBPrior(surrogate, self.meta_features, members=members)
         sources = fitted_sources(self.view, space, self.cache_dir) if transfer else None
