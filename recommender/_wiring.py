@@ -23,7 +23,9 @@ from recommender.learn import (
     KBView,
     SurrogateFeatures,
     fitted_curve_model,
+    fitted_sources,
     fitted_surrogate,
+    greedy_portfolio,
     load_view,
     rank_configs,
 )
@@ -41,6 +43,7 @@ from recommender.search import (
     Searcher,
     SuccessiveHalvingPruner,
     SurrogateSearcher,
+    TransferPrior,
     check_grid_size,
 )
 from recommender.search._curve_model import has_log_error
@@ -79,31 +82,41 @@ class WarmStart:
         runs = self.view.runs
         if runs.empty:
             return "the knowledge base holds no runs"
-        learnable = self.view.learnable.to_numpy()
-        if not learnable.any():
-            return (
-                "none of its runs' datasets have meta-features (a black-box study's runs are "
-                "learned from when it is given meta_features=...)"
-            )
-        if np.isnan(space.encode(runs[learnable])).all():
-            return (
-                "none of its runs with meta-features sets any of this space's parameters "
-                f"({', '.join(space.names)})"
-            )
+        if np.isnan(space.encode(runs)).all():
+            names = ", ".join(space.names)
+            return f"none of its runs sets any of this space's parameters ({names})"
         return None
 
-    def prior(self, space: SearchSpace, seed: int, members: int) -> Prior:
-        """The KB surrogate at this dataset's meta-features, or a flat prior on an empty KB."""
+    def prior(self, space: SearchSpace, seed: int, members: int, transfer: bool = False) -> Prior:
+        """The KB surrogate at this dataset's meta-features, or a flat prior on an empty KB.
+
+        Past datasets also take part as one model each (`TransferPrior`, re-weighted by how well
+        each ranks this dataset's trials) where no KB dataset has meta-features (black-box
+        studies: the sources are then the only prior), and with `transfer` next to the
+        surrogate (see `SurrogateSettings.transfer`).
+        """
         if self.unlearnable(space) is not None:
             return FlatPrior()
-        surrogate = fitted_surrogate(self.view, space, self.cache_dir, seed=seed)
-        return KBPrior(surrogate, SurrogateFeatures(space), self.meta_features, members=members)
+        base: Prior | None = None
+        if self.view.learnable_runs():
+            surrogate = fitted_surrogate(self.view, space, self.cache_dir, seed=seed)
+            base = KBPrior(surrogate, SurrogateFeatures(space), self.meta_features, members=members)
+        use_sources = transfer or base is None
+        sources = fitted_sources(self.view, space, self.cache_dir) if use_sources else None
+        if sources is None or not sources.n_sources:
+            return base or FlatPrior()
+        return TransferPrior(sources, base, n_members=members, seed=seed)
 
     def suggestions(self, space: SearchSpace, top: int, seed: int) -> list[dict]:
         """The KB's `top` ranked configurations for this dataset (none for `top` 0, and none
-        for a black-box space when the KB holds nothing to learn from)."""
+        for a black-box space when the KB holds nothing to learn from); without meta-features,
+        the greedy portfolio of configurations that were good across past datasets."""
         if not top or (self.unlearnable(space) is not None and not is_trainable(space)):
             return []
+        if not self.meta_features:
+            portfolio = greedy_portfolio(self.view, space, top, self.cache_dir)
+            if portfolio:
+                return portfolio
         ranked = rank_configs(
             self.view,
             space,
@@ -142,6 +155,7 @@ def make_searcher(
         return RandomSearcher(space, seed=seed)
     if strategy == "grid":
         check_grid_size(space, grid_limit)  # before the KB surrogate is fitted
+        # The grid ranks its cells once, before any trial: no trials to re-weight sources on.
         prior = warm.prior(space, seed, surrogate.prior_members)
         return GridSearcher(space, prior=prior, seed=seed, max_cells=grid_limit)
     if strategy == "portfolio":
@@ -152,7 +166,7 @@ def make_searcher(
         points = warm.suggestions(space, max(warm_start, population), seed)
         return EvolutionSearcher(space, points_to_evaluate=points, seed=seed, population=population)
     points = warm.suggestions(space, warm_start, seed)
-    prior = warm.prior(space, seed, surrogate.prior_members)
+    prior = warm.prior(space, seed, surrogate.prior_members, transfer=surrogate.transfer)
     return SurrogateSearcher(
         space,
         prior=prior,

@@ -93,8 +93,16 @@ class SurrogateSettings:
         prior_members: surrogate members a search corrects on every `ask` (`KBPrior`); the
             trials it observes steady its ranking, so 5 of the 20 suffice.
         evolution_population: the first population of "evolution": the KB's 10 best suggestions.
+        transfer: False: "surrogate" searches on the meta-feature surrogate alone where the KB
+            has meta-features; on the seed-KB replay (README, "Transfer that adapts") weighing one
+            model per past dataset by how well it ranks this dataset's trials
+            (`search.TransferPrior`) next to it was worse at 10 and 20 trials (0.060 and 0.054
+            against 0.044 and 0.023). True turns it on. A KB without meta-features always uses
+            the per-dataset models, and a study without meta-features always starts from the
+            greedy portfolio across past datasets.
     """
 
     n_candidates: int = 1000
     prior_members: int = 5
     evolution_population: int = 10
+    transfer: bool = False

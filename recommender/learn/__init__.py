@@ -10,7 +10,10 @@
   on the KB's curves (cached the same way);
 - zero-shot ranking: `rank_configs`, `Suggestion`, `DEFAULT_PORTFOLIO` (the ranking of an empty
   KB);
-- `KBPrior`: the surrogate at one dataset's meta-features, the prior of a search.
+- `KBPrior`: the surrogate at one dataset's meta-features, the prior of a search;
+- transfer: `SourceModels` (one model per past dataset), `fitted_sources` (cached per KB state),
+  `greedy_portfolio` (configurations good across past datasets: the zero-shot warm start of a
+  study without meta-features).
 
 Names load on first use (`hpo_common.lazy`): importing the package loads neither scikit-learn
 nor LightGBM.
@@ -26,6 +29,7 @@ if TYPE_CHECKING:
     from recommender.learn._features import SurrogateFeatures as SurrogateFeatures
     from recommender.learn._fit import fitted_curve_model as fitted_curve_model
     from recommender.learn._fit import fitted_surrogate as fitted_surrogate
+    from recommender.learn._greedy import greedy_portfolio as greedy_portfolio
     from recommender.learn._metafeatures import GROUPS as GROUPS
     from recommender.learn._metafeatures import META_FEATURE_NAMES as META_FEATURE_NAMES
     from recommender.learn._metafeatures import MetaFeatureExtractor as MetaFeatureExtractor
@@ -40,6 +44,8 @@ if TYPE_CHECKING:
     from recommender.learn._scores import normalised_scores as normalised_scores
     from recommender.learn._scores import objective_for as objective_for
     from recommender.learn._scores import study_scores as study_scores
+    from recommender.learn._sources import SourceModels as SourceModels
+    from recommender.learn._sources import fitted_sources as fitted_sources
     from recommender.learn._surrogate import Surrogate as Surrogate
     from recommender.learn._view import KBView as KBView
     from recommender.learn._view import SimilarDataset as SimilarDataset
@@ -54,6 +60,7 @@ _MODULES = {
     "META_FEATURE_NAMES": "_metafeatures",
     "MetaFeatureExtractor": "_metafeatures",
     "compute_meta_features": "_metafeatures",
+    "greedy_portfolio": "_greedy",
     "DEFAULT_PORTFOLIO": "_portfolio",
     "KBPrior": "_prior",
     "RISK_AVERSION": "_rank",
@@ -64,6 +71,8 @@ _MODULES = {
     "normalised_scores": "_scores",
     "objective_for": "_scores",
     "study_scores": "_scores",
+    "SourceModels": "_sources",
+    "fitted_sources": "_sources",
     "Surrogate": "_surrogate",
     "KBView": "_view",
     "SimilarDataset": "_view",

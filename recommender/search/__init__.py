@@ -12,7 +12,8 @@ Strategies share one ask/observe interface (Optuna sampler / Syne Tune searcher 
 
 `ask_batch` turns any of them into a batch proposer (the lead plus neighbours that train
 together, for `training.train_many`). A `Prior` is what a searcher believes before any trial
-(`recommender.learn.KBPrior` is the knowledge base's).
+(`recommender.learn.KBPrior` is the knowledge base's); a `TransferPrior` mixes it with one model
+per past dataset, re-weighted by how well each ranks this dataset's own trials (`observe`).
 
 Pruners (`BasePruner`) stop a trial from its learning curve: `LearnedPruner` ("learned", the
 default: the knowledge base's `CurveModel` says how far a curve can still go), `MedianPruner`
@@ -49,6 +50,8 @@ if TYPE_CHECKING:
     from recommender.search._pruners import SuccessiveHalvingPruner as SuccessiveHalvingPruner
     from recommender.search._surrogate import SurrogateSearcher as SurrogateSearcher
     from recommender.search._surrogate import expected_improvement as expected_improvement
+    from recommender.search._transfer import AdaptivePrior as AdaptivePrior
+    from recommender.search._transfer import TransferPrior as TransferPrior
 
 # Here, not in a submodule: the command line lists the strategies and the grid limit without
 # loading LightGBM.
@@ -81,6 +84,8 @@ _MODULES = {
     "SuccessiveHalvingPruner": "_pruners",
     "SurrogateSearcher": "_surrogate",
     "expected_improvement": "_surrogate",
+    "AdaptivePrior": "_transfer",
+    "TransferPrior": "_transfer",
 }
 
 __all__ = ["DEFAULT_MAX_CELLS", "PRUNERS", "STRATEGIES", *sorted(_MODULES)]

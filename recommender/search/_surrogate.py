@@ -25,6 +25,7 @@ from scipy.stats import norm
 from recommender.learn import copula
 from recommender.search._base import Config, Searcher, config_key
 from recommender.search._prior import FlatPrior, Prior
+from recommender.search._transfer import AdaptivePrior
 from recommender.space import SearchSpace
 
 MIN_TRIALS_TO_LEARN = 3  # below this, the prior alone ranks candidates
@@ -41,6 +42,8 @@ class SurrogateSearcher(Searcher):
         n_estimators: trees of each per-dataset correction model.
         xi: exploration margin of expected improvement (normalised-score units).
         distance_scale: uncertainty added per unit of distance to the nearest trial.
+        candidates: a fixed candidate pool instead of `n_candidates` space samples (a replay
+            of stored runs, or a finite list to choose from); pass `n_neighbors=0` with it.
     """
 
     name = "surrogate"
@@ -58,6 +61,7 @@ class SurrogateSearcher(Searcher):
         n_estimators: int = 30,
         xi: float = 0.01,
         distance_scale: float = 1.0,
+        candidates: Sequence[Mapping[str, Any]] | None = None,
     ) -> None:
         super().__init__(space, points_to_evaluate=points_to_evaluate, seed=seed)
         self.prior = prior if prior is not None else FlatPrior()
@@ -67,6 +71,7 @@ class SurrogateSearcher(Searcher):
         self.n_estimators = n_estimators
         self.xi = xi
         self.distance_scale = distance_scale
+        self._candidates = None if candidates is None else [space.project(c) for c in candidates]
         self._pool: list[Config] | None = None
         self._pool_X = np.zeros((0, len(space.names)))
         self._pool_prior = np.zeros((self.prior.n_members, 0))
@@ -91,10 +96,26 @@ class SurrogateSearcher(Searcher):
             cached = self._last.get(config_key(config)) if self._last else None
             self._own_X.append(cached[0] if cached is not None else X[i])
             self._own_prior.append(cached[1] if cached is not None else prior[:, i])
+        if isinstance(self.prior, AdaptivePrior) and self.prior.observe(
+            np.stack(self._own_X), self._own_y()
+        ):
+            self._after_reweighting()
+
+    def _after_reweighting(self) -> None:
+        """The prior re-weighted its sources: refresh what was predicted with the old weights
+        and re-rank the warm-start points left (adaptive warm start)."""
+        self._own_prior = list(self.prior.predict_members(np.stack(self._own_X)).T)
+        if self._pool is not None:
+            self._pool_prior = self.prior.predict_members(self._pool_X)
+        self._last = {}
+        if len(self.points_to_evaluate) > 1:
+            mean = self.prior.predict_members(self.space.encode(self.points_to_evaluate))
+            order = np.argsort(-mean.mean(axis=0), kind="stable")
+            self.points_to_evaluate = [self.points_to_evaluate[i] for i in order]
 
     def _suggest(self) -> Config | None:
         if self._pool is None:
-            self._pool = self.space.sample(self.n_candidates, self.rng)
+            self._pool = self._candidates or self.space.sample(self.n_candidates, self.rng)
             self._pool_X = self.space.encode(self._pool)
             self._pool_prior = self.prior.predict_members(self._pool_X)
             low, high = np.nanmin(self._pool_X, axis=0), np.nanmax(self._pool_X, axis=0)

@@ -1,0 +1,183 @@
+"""Transfer that adapts to the dataset at hand: past datasets weighted by how they rank its trials.
+
+A `TransferPrior` mixes the meta-feature prior (`learn.KBPrior`, when the dataset has
+meta-features) and one model per past dataset (`learn.SourceModels`). Before any trial the
+meta-feature prior alone decides (it is what a zero-shot `suggest` ranks by); without
+meta-features, every source that varied a parameter of the space weighs the same. Once the
+dataset has trials, `observe` re-weights as RGPE does (Feurer et al. 2018, "Scalable meta-learning
+for Bayesian optimization"):
+
+- the trials are resampled (bootstrap); in each sample every model's ranking loss is the number of
+  pairs of trials it orders differently from their scores;
+- a model's weight is its share of the samples in which it has the lowest loss (ties split);
+- this dataset's own model, predicting each trial from the others (out-of-fold, at most 5
+  folds), competes too: its share is weight taken off the prior, so with enough own evidence
+  the prior fades and the searcher's own correction decides;
+- a model that never wins gets weight 0, and one whose median loss is worse than the own model's
+  95th percentile does not compete (RGPE's guard against dilution by many weak sources).
+
+Members (the searcher's spread): member 0 weighs by all bootstrap samples, member m by the m-th
+block of them, so the members disagree where it is unclear which source to trust; before any
+trial, members other than 0 weigh a bootstrap resample of the sources.
+"""
+
+from __future__ import annotations
+
+from typing import Protocol, runtime_checkable
+
+import numpy as np
+
+from recommender.search._prior import Prior
+
+MIN_TRIALS_TO_WEIGH = 2  # one pair of trials already says which sources order it right
+MAX_TRIALS_TO_WEIGH = 60  # the most recent ones: the loss costs trials^2 per model and sample
+
+
+class Sources(Protocol):
+    """One model per past dataset (`learn.SourceModels` satisfies it)."""
+
+    @property
+    def n_sources(self) -> int: ...
+
+    def predict(self, X: np.ndarray, which: np.ndarray | None = None) -> np.ndarray: ...
+
+    def cv_predict(self, X: np.ndarray, y: np.ndarray) -> np.ndarray: ...
+
+
+@runtime_checkable
+class AdaptivePrior(Prior, Protocol):
+    """A prior that re-weights itself on the dataset's own trials (the searcher tells it)."""
+
+    def observe(self, X: np.ndarray, scores: np.ndarray) -> bool:
+        """Learn from encoded trials and their normalised scores; True when predictions changed."""
+        ...
+
+
+class TransferPrior:
+    """The meta-feature prior and per-source models, weighted by ranking loss on own trials.
+
+    Args:
+        sources: one model per past dataset.
+        base: the meta-feature prior (None without meta-features); its `n_members` sets this
+            prior's.
+        n_members: members without a base.
+        n_bootstrap: bootstrap samples of the trials per re-weighting.
+        seed: makes the bootstrap and the zero-shot resamples repeatable.
+    """
+
+    def __init__(
+        self,
+        sources: Sources,
+        base: Prior | None = None,
+        *,
+        n_members: int = 5,
+        n_bootstrap: int = 200,
+        seed: int = 0,
+    ) -> None:
+        self.sources = sources
+        self.base = base
+        self.n_members = base.n_members if base is not None else n_members
+        self.n_bootstrap = n_bootstrap
+        self.rng = np.random.default_rng(seed)
+        self.n_models = sources.n_sources + (base is not None)  # the base comes first
+        self.weights = self._zero_shot()  # (members, models + 1): the last is the own model
+        self._memo: dict[bytes, np.ndarray] = {}  # encoded rows -> every model's predictions
+        self._trials: dict[bytes, np.ndarray] = {}  # one trial's row -> every model's mean
+
+    def _zero_shot(self) -> np.ndarray:
+        weights = np.zeros((self.n_members, self.n_models + 1))
+        if self.base is not None:
+            weights[:, 0] = 1.0
+            return weights
+        n = self.sources.n_sources
+        if n == 0:
+            return weights
+        weights[0, :n] = 1.0 / n
+        for member in range(1, self.n_members):
+            weights[member, :n] = np.bincount(self.rng.integers(0, n, n), minlength=n) / n
+        return weights
+
+    @property
+    def source_weights(self) -> np.ndarray:
+        """Member 0's weight of each source (the order of `sources`)."""
+        return self.weights[0, self.n_models - self.sources.n_sources : self.n_models]
+
+    @property
+    def base_weight(self) -> float:
+        return float(self.weights[0, 0]) if self.base is not None else 0.0
+
+    @property
+    def own_weight(self) -> float:
+        return float(self.weights[0, -1])
+
+    def predict_members(self, X: np.ndarray) -> np.ndarray:
+        predictions = self._models(X)  # (models, members, rows)
+        return np.einsum("mk,kmr->mr", self.weights[:, :-1], predictions)
+
+    def observe(self, X: np.ndarray, scores: np.ndarray) -> bool:
+        """Re-weight on encoded trials `X` and their normalised scores (higher is better)."""
+        X, y = np.asarray(X, dtype=float), np.asarray(scores, dtype=float)
+        if len(y) < MIN_TRIALS_TO_WEIGH or self.n_models == 0 or np.ptp(y) == 0:
+            return False
+        X, y = X[-MAX_TRIALS_TO_WEIGH:], y[-MAX_TRIALS_TO_WEIGH:]
+        predictions = self._trial_predictions(X)
+        own = self.sources.cv_predict(X, y)
+        losses = self._bootstrap_losses(np.vstack([predictions, own]), y)  # (models+1, samples)
+        # RGPE's dilution guard: a model whose median loss exceeds the own model's 95th
+        # percentile does not compete
+        losses[:-1][np.median(losses[:-1], axis=1) > np.percentile(losses[-1], 95)] = np.inf
+        weights = np.empty_like(self.weights)
+        blocks = np.array_split(np.arange(self.n_bootstrap), max(self.n_members - 1, 1))
+        weights[0] = _win_shares(losses)
+        for member in range(1, self.n_members):
+            weights[member] = _win_shares(losses[:, blocks[member - 1]])
+        changed = not np.allclose(weights, self.weights)
+        self.weights = weights
+        return changed
+
+    def _bootstrap_losses(self, predictions: np.ndarray, y: np.ndarray) -> np.ndarray:
+        """Misordered pairs of each model in each bootstrap sample of the trials."""
+        n = len(y)
+        higher = y[:, None] > y[None, :]  # pairs (i, j) with i truly better
+        # misordered: i better but predicted no better than j
+        wrong = (higher[None] & (predictions[:, :, None] <= predictions[:, None, :])).astype(float)
+        counts = np.stack(
+            [np.bincount(self.rng.integers(0, n, n), minlength=n) for _ in range(self.n_bootstrap)]
+        ).astype(float)  # (samples, trials)
+        # loss[k, b] = sum_ij counts[b, i] wrong[k, i, j] counts[b, j]
+        return np.einsum("bi,kij,bj->kb", counts, wrong, counts, optimize=True)
+
+    def _trial_predictions(self, X: np.ndarray) -> np.ndarray:
+        """Every model's (members') mean prediction of each trial: (models, trials); each trial
+        is predicted once, not on every `observe`."""
+        keys = [row.tobytes() for row in np.ascontiguousarray(X)]
+        new = [i for i, key in enumerate(keys) if key not in self._trials]
+        if new:
+            fresh = self._models(X[new]).mean(axis=1)
+            self._trials.update((keys[i], fresh[:, j]) for j, i in enumerate(new))
+        return np.stack([self._trials[key] for key in keys], axis=1)
+
+    def _models(self, X: np.ndarray) -> np.ndarray:
+        """Every model's predictions of `X` per member: (models, members, rows); memoised per
+        `X`, so a re-weighting of a fixed candidate pool costs one weighted sum."""
+        X = np.ascontiguousarray(X, dtype=float)
+        key = X.tobytes()
+        if key in self._memo:
+            self._memo[key] = self._memo.pop(key)  # least recently used goes first
+            return self._memo[key]
+        parts = []
+        if self.base is not None:
+            parts.append(self.base.predict_members(X)[None])
+        sources = self.sources.predict(X)
+        parts.append(np.repeat(sources[:, None, :], self.n_members, axis=1))
+        out = np.concatenate(parts) if parts else np.zeros((0, self.n_members, len(X)))
+        if len(self._memo) >= 8:  # the pool stays; fresh neighbours come and go
+            self._memo.pop(next(iter(self._memo)))
+        self._memo[key] = out
+        return out
+
+
+def _win_shares(losses: np.ndarray) -> np.ndarray:
+    """Per model, its share of the samples (columns) where its loss is the lowest; ties split."""
+    best = losses == losses.min(axis=0, keepdims=True)
+    return (best / best.sum(axis=0, keepdims=True)).mean(axis=1)
