@@ -87,6 +87,8 @@ class SurrogateSearcher(Searcher):
     def observe_many(self, configs: Sequence[Mapping[str, Any]], scores: Sequence[float]) -> None:
         """Learn trials; a batch (history told at once) is encoded and predicted together.
         A trial asked from the pool reuses the encoding and prior computed for it then."""
+        if not configs:
+            return
         for config, score in zip(configs, scores, strict=True):
             Searcher.observe(self, config, score)
         told = self.configs[-len(configs) :]

@@ -84,8 +84,11 @@ def test_a_study_with_nothing_to_learn_from_says_why_once() -> None:
         study = rec.study(name="first")
     assert sum("learns nothing" in str(w.message) for w in record) == 1
     study.tell_many(history(20, 0.0, seed=1))  # told without meta-features
-    with pytest.warns(UserWarning, match="meta_features"):
-        rec.study(name="second")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # the first study's runs are learnable: no warning
+        second = rec.study(name="second")
+    assert type(second.searcher.prior).__name__ == "TransferPrior"  # the past study as a source
+    assert second.searcher.points_to_evaluate  # the greedy portfolio across past studies
 
 
 def test_tell_many_stores_history_in_one_call_and_the_search_learns_it() -> None:

@@ -144,6 +144,6 @@ def test_kb_prior_warm_starts_a_new_dataset(tmp_path):
     rec.tune(WINE, budget=3, pruner=None)
     study = Recommender(kb=KnowledgeBase(kb_path), space=SPACE).study(
         name="fresh", meta_features={"n_rows": 178.0}, objective="log_loss", task="multiclass")
-    prior = study.searcher.prior  # the KB surrogate, mixed with per-dataset models by transfer
-    assert type(prior).__name__ == "TransferPrior" and type(prior.base).__name__ == "KBPrior"
+    prior = study.searcher.prior  # the KB surrogate at the given meta-features
+    assert type(prior).__name__ == "KBPrior"
     assert study.searcher.points_to_evaluate  # the suggestions, tried first

@@ -73,8 +73,8 @@ def test_zero_shot_without_meta_features_is_not_flat(view) -> None:
 def test_with_meta_features_the_surrogate_is_the_zero_shot_prior(view, target) -> None:
     features = dict(view.meta.iloc[0])
     warm = WarmStart(view, features, "binary")
-    prior = warm.prior(SPACE, seed=0, members=3)
-    plain = warm.prior(SPACE, seed=0, members=3, transfer=False)
+    prior = warm.prior(SPACE, seed=0, members=3, transfer=True)
+    plain = warm.prior(SPACE, seed=0, members=3)  # the default: no re-weighting next to it
     assert isinstance(prior, TransferPrior) and isinstance(plain, KBPrior)
     X = SPACE.encode(target.head(20))
     assert np.allclose(prior.predict_members(X), plain.predict_members(X))
@@ -115,9 +115,9 @@ def test_a_space_no_source_varied_gets_no_transfer(view) -> None:
     assert greedy_portfolio(view, space, 3) == []
 
 
-def test_transfer_can_be_switched_off(view) -> None:
+def test_transfer_next_to_the_surrogate_is_opt_in(view) -> None:
     warm = WarmStart(view, {}, "binary")
-    on = make_searcher("surrogate", SPACE, warm)
-    off = make_searcher("surrogate", SPACE, warm, surrogate=SurrogateSettings(transfer=False))
+    off = make_searcher("surrogate", SPACE, warm)
+    on = make_searcher("surrogate", SPACE, warm, surrogate=SurrogateSettings(transfer=True))
     assert isinstance(on, SurrogateSearcher) and isinstance(on.prior, TransferPrior)
     assert isinstance(off, SurrogateSearcher) and isinstance(off.prior, KBPrior)
