@@ -36,14 +36,13 @@ from pathlib import Path
 import numpy as np
 import torch
 from sklearn.datasets import make_classification
-from sklearn.model_selection import train_test_split
-from sklearn.preprocessing import StandardScaler
 from torch.utils.data import DataLoader, TensorDataset
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))  # run from a checkout without installing the package
 
 from benchmarks._args import whole_number  # noqa: E402
+from benchmarks.train_throughput import split  # noqa: E402
 from recommender.search import RandomSearcher, ask_batch  # noqa: E402
 from recommender.space import default_space  # noqa: E402
 from training import (  # noqa: E402
@@ -62,16 +61,7 @@ HOUR = 3600.0
 
 def table(rows: int) -> PreparedData:
     x, y = make_classification(n_samples=rows, n_features=20, n_informative=10, random_state=0)
-    x_tr, x_va, y_tr, y_va = train_test_split(x, y, test_size=0.2, random_state=0, stratify=y)
-    scaler = StandardScaler().fit(x_tr)
-    return PreparedData(
-        scaler.transform(x_tr).astype(np.float32),
-        y_tr.astype(np.int64),
-        scaler.transform(x_va).astype(np.float32),
-        y_va.astype(np.int64),
-        "binary",
-        2,
-    )
+    return split(x, y)
 
 
 def configs_for(mix: str, k: int, epochs: int, seed: int) -> list[TrainConfig]:
