@@ -5,7 +5,8 @@ Overhead: `--trials` trials of a cheap objective (`search_overhead.objective`) o
 space as Optuna sees it; a timing wrapper adds up the sampler's own time per trial (before_trial,
 every sample call, after_trial). `RecommenderSampler` runs with the defaults a user gets (a new KB
 file, which holds the shipped seed runs; `log_to_kb=False`). `--baseline DIR` also times the
-sampler of another source tree (e.g. the commit before, `git archive`) in a subprocess.
+sampler of another source tree (e.g. the commit before, `git archive`) in a subprocess, and with
+`--quality` runs it too.
 
 Quality (`--quality`): for each held-out seed dataset, the sampler learns from the seed KB minus
 that dataset and runs `--budget` trials of real training (2500 rows, 20 epochs, as the seed
@@ -14,7 +15,7 @@ best of the dataset's seed runs, 1 = their median).
 
     python benchmarks/optuna_sampler.py                          # overhead, 50 trials
     python benchmarks/optuna_sampler.py --baseline /tmp/before   # and the sampler before
-    python benchmarks/optuna_sampler.py --quality --datasets islr_oj,mroz_lfp --seeds 1
+    python benchmarks/optuna_sampler.py --quality --seeds 2 --baseline /tmp/before
 """
 
 from __future__ import annotations
@@ -36,6 +37,7 @@ sys.path.insert(0, str(TREE))  # run from a checkout (or `--tree`) without insta
 
 import numpy as np  # noqa: E402
 import optuna  # noqa: E402
+from optuna.trial import TrialState  # noqa: E402
 
 from benchmarks._optuna_space import suggest_config  # noqa: E402
 from benchmarks.search_overhead import objective as cheap_objective  # noqa: E402
@@ -120,70 +122,82 @@ def held_out_kb(seed_kb: Path, dataset_name: str, folder: Path) -> Path:
     return path
 
 
-def quality(datasets: list[str], seeds: int, budget: int) -> None:
-    from benchmarks._seed_kb import seed_kb
-    from benchmarks.search_quality import _train_value, regrets
-    from knowledge_base import KnowledgeBase
+def study_values(label: str, dataset: str, seed: int, trials: int, kb: Path) -> list[float]:
+    """The objective values of `trials` real trainings on `dataset`, proposed by `label`'s
+    sampler ("recommender", learning from `kb`, or "tpe")."""
+    from benchmarks.search_quality import _train_value
     from recommender.learn import objective_for
     from scripts.seed_datasets import load_seed_table, seed_datasets
     from training import prepare
     from training.metrics import METRIC_DIRECTIONS
 
+    table = load_seed_table(next(d for d in seed_datasets() if d.name == dataset), 2500)
+    data = prepare(table, seed=0)  # the seed build's split
+    metric = objective_for(table.task)
+    sampler = (
+        recommender_sampler(kb, table, table.target, seed)
+        if label == "recommender"
+        else optuna.samplers.TPESampler(seed=seed)
+    )
+    study = optuna.create_study(direction=METRIC_DIRECTIONS[metric], sampler=sampler)
+    values = []
+    for _ in range(trials):
+        trial = study.ask()
+        value, _ = _train_value(suggest_config(trial, default_space()), data, metric, 20)
+        values.append(value)
+        ok = math.isfinite(value)
+        study.tell(trial, value if ok else None, state=None if ok else TrialState.FAIL)
+    return values
+
+
+def quality(datasets: list[str], seeds: int, budget: int, baseline: Path | None) -> None:
+    """Print each run's final regret and the mean best-so-far regret per sampler."""
+    from benchmarks._seed_kb import seed_kb
+    from benchmarks.search_quality import regrets
+    from knowledge_base import KnowledgeBase
+    from recommender.learn import objective_for
+    from training.metrics import METRIC_DIRECTIONS
+
     kb_path = seed_kb()
     seed_runs = KnowledgeBase(kb_path)
     names = seed_runs.datasets().drop_duplicates("name").set_index("name")
-    specs = {d.name: d for d in seed_datasets()}
-    rows = []
+    labels = [("recommender", budget), ("tpe", 2 * budget)]
+    if baseline is not None:
+        labels.insert(1, ("recommender (baseline)", budget))
+    curves: dict[str, list[np.ndarray]] = {label: [] for label, _ in labels}
     for dataset in datasets:
-        table = load_seed_table(specs[dataset], 2500)
-        data = prepare(table, seed=0)
-        metric = objective_for(table.task)
-        direction = METRIC_DIRECTIONS[metric]
+        direction = METRIC_DIRECTIONS[objective_for(str(names.loc[dataset, "task"]))]
         reference = seed_runs.runs(dataset_id=names.loc[dataset, "id"], source="seed", status="ok")[
             "value"
         ].to_numpy(dtype=float)
         held_out = held_out_kb(kb_path, dataset, Path(tempfile.mkdtemp()))
         for seed in range(seeds):
-            for label, n in (("recommender", budget), ("tpe", 2 * budget)):
-                sampler = (
-                    recommender_sampler(held_out, table, table.target, seed)
-                    if label == "recommender"
-                    else optuna.samplers.TPESampler(seed=seed)
-                )
-                study = optuna.create_study(direction=direction, sampler=sampler)
-                values = []
-                for _ in range(n):
-                    trial = study.ask()
-                    value, _ = _train_value(
-                        suggest_config(trial, default_space()), data, metric, 20
+            for label, n in labels:
+                if label == "recommender (baseline)":
+                    argv = ["--tree", str(baseline), "--values", dataset, str(seed), str(n)]
+                    done = subprocess.run(
+                        [sys.executable, __file__, *argv, str(held_out)],
+                        capture_output=True,
+                        text=True,
+                        check=True,
                     )
-                    values.append(value)
-                    study.tell(
-                        trial,
-                        value if math.isfinite(value) else None,
-                        state=None if math.isfinite(value) else optuna.trial.TrialState.FAIL,
-                    )
+                    values = json.loads(done.stdout.splitlines()[-1])
+                else:
+                    values = study_values(label, dataset, seed, n, held_out)
                 curve = regrets(values, reference, direction)
-                rows.append((dataset, seed, label, curve))
-                print(
-                    f"  {dataset:<28}{label:<12}seed {seed}: regret @{n} {curve[-1]:.3f}",
-                    flush=True,
-                )
+                curves[label].append(curve)
+                print(f"  {dataset:<28}{label:<24}seed {seed}: regret @{n} {curve[-1]:.3f}")
     print(
-        f"\nmean best-so-far normalised regret, {len(datasets)} held-out datasets x {seeds} seeds"
+        f"\nmean best-so-far normalised regret, {len(datasets)} held-out datasets x {seeds} "
+        "seeds (0 = best seed run, 1 = median seed run)"
     )
     marks = [m for m in (1, 5, 10, 20, 40) if m <= 2 * budget]
-    print(f"{'sampler':<12}" + "".join(f"{f'@{m}':>9}" for m in marks))
-    for label in ("recommender", "tpe"):
-        curves = [c for _, _, lab, c in rows if lab == label]
+    print(f"{'sampler':<24}" + "".join(f"{f'@{m}':>9}" for m in marks))
+    for label, n in labels:
+        mean = np.mean(curves[label], axis=0)
         print(
-            f"{label:<12}"
-            + "".join(
-                f"{np.mean([c[m - 1] for c in curves]):>9.3f}"
-                if m <= len(curves[0])
-                else f"{'':>9}"
-                for m in marks
-            )
+            f"{label:<24}"
+            + "".join(f"{mean[m - 1]:>9.3f}" if m <= n else f"{'':>9}" for m in marks)
         )
 
 
@@ -192,6 +206,7 @@ def main() -> None:
     parser.add_argument("--trials", type=int, default=50)
     parser.add_argument("--baseline", type=Path, help="another source tree to time the sampler of")
     parser.add_argument("--tree", type=Path, help=argparse.SUPPRESS)  # the baseline's subprocess
+    parser.add_argument("--values", nargs=4, help=argparse.SUPPRESS)  # DATASET SEED TRIALS KB
     parser.add_argument("--quality", action="store_true")
     parser.add_argument("--datasets", default="islr_oj,mroz_lfp")
     parser.add_argument("--seeds", type=int, default=1)
@@ -203,10 +218,17 @@ def main() -> None:
         import recommender
 
         assert Path(recommender.__file__).is_relative_to(args.tree.resolve()), recommender.__file__
-        print(json.dumps({"recommender": overhead("recommender", args.trials)}))
+        if args.values:
+            dataset, seed, trials, kb = args.values
+            print(
+                json.dumps(study_values("recommender", dataset, int(seed), int(trials), Path(kb)))
+            )
+        else:
+            print(json.dumps({"recommender": overhead("recommender", args.trials)}))
         return
     if args.quality:
-        quality(args.datasets.split(","), args.seeds, args.budget)
+        baseline = args.baseline.resolve() if args.baseline else None
+        quality(args.datasets.split(","), args.seeds, args.budget, baseline)
         return
     figures = {
         "tpe": overhead("tpe", args.trials),
