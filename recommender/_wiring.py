@@ -242,13 +242,15 @@ def open_study(
     view: KBView | None = None,
     cache_dir: Path | None = None,
     grid_limit: int = StudySettings.grid_limit,
+    persist: bool = True,
 ) -> Study:
     """Start (or, with `resume=STUDY_ID`, continue) a study on `dataset`, its components named.
 
     The arguments are `create_study`'s, with `strategy` and `pruner` as names (or objects);
     `warm_start`, `view`, `cache_dir` and `grid_limit` say how a named searcher is built (see
     `make_searcher`). `max_epochs` caps the space's `max_epochs` of a new study. The searcher is
-    built before anything is written, so a failure leaves no `running` study behind.
+    built before anything is written, so a failure leaves no `running` study behind; with
+    `persist=False` nothing is written at all (see `create_study`).
     """
     record = resumable(kb, resume, dataset) if resume is not None else None
     if record is not None:  # the space, strategy and budget it was started with
@@ -289,4 +291,5 @@ def open_study(
         budget=budget,
         max_epochs=max_epochs,
         resume=record,
+        persist=persist,
     )

@@ -174,6 +174,7 @@ class Recommender:
         pruner: str | BasePruner | None = StudySettings.pruner,
         seed: int = StudySettings.seed,
         resume: str | None = None,
+        persist: bool = True,
     ) -> Study:
         """An ask/tell study for your own training loop or any black-box objective.
 
@@ -183,6 +184,8 @@ class Recommender:
         the knowledge base can learn from these runs), `objective` (default "value") and
         `direction` (default "maximize"). `strategy` and `pruner` are names (defaults:
         `recommender.settings.StudySettings`) or your own `Searcher` / `BasePruner` objects.
+        `persist=False` writes nothing into the knowledge base (the search still learns each
+        told trial; the Optuna sampler's `log_to_kb=False`).
 
         Example:
             >>> study = Recommender(kb=":memory:").study(name="toy")  # doctest: +SKIP
@@ -218,6 +221,7 @@ class Recommender:
             seed=seed,
             resume=resume,
             cache_dir=cache_dir_of(self.kb),
+            persist=persist,
         )
 
     def log_runs(

@@ -10,6 +10,9 @@ Trial ids are derived from (study id, trial number), and a trial's number is the
 study's runs logged before it, so a study resumed from the knowledge base after a crash continues
 with the next number: no trial is lost (the budget is completed) and none is stored twice.
 
+With `persist=False` (the Optuna sampler's default) nothing is written: the searcher still learns
+every told trial, and the study's record lives in memory only.
+
 Black-box objectives: a study needs no dataset file. It is then stored under a dataset record
 named by the user (`name`) whose id is `blackbox-<hash of the name>`, with zero rows and features;
 meta-features are stored only if given, so runs without them never enter the surrogate's
@@ -22,6 +25,8 @@ import hashlib
 import math
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import replace
+from datetime import UTC, datetime
 from typing import Any
 
 import numpy as np
@@ -36,6 +41,7 @@ from knowledge_base import (
     KnowledgeBase,
     RunRecord,
     StudyRecord,
+    new_run_id,
     stable_run_id,
 )
 from recommender.search import BasePruner, Searcher
@@ -71,8 +77,10 @@ class Study:
         *,
         pruner: BasePruner | None = None,
         max_epochs: int | None = None,
+        persist: bool = True,
     ) -> None:
         self.kb = kb
+        self.persist = persist
         self.record = record
         self.space = space
         self.searcher = searcher
@@ -139,7 +147,8 @@ class Study:
             )
         else:
             record = self._told_record(config, value, status, curve, run_id)
-        self.kb.log_run(record)
+        if self.persist:
+            self.kb.log_run(record)
         self._learn([record])
         return record
 
@@ -185,7 +194,8 @@ class Study:
                 )
             except InputError as exc:
                 raise InputError(f"tell_many: row {row}: {exc}") from None
-        self.kb.log_runs(records)
+        if self.persist:
+            self.kb.log_runs(records)
         self._learn(records)
         return records
 
@@ -249,12 +259,17 @@ class Study:
 
     # ---- summary ------------------------------------------------------------------------------
     def finish(self, status: str = "finished") -> StudyRecord:
-        """Mark the study finished (or "interrupted"/"failed") in the KB."""
-        self.record = self.kb.finish_study(self.id, status)
+        """Mark the study finished (or "interrupted"/"failed") in the KB (in memory only without
+        `persist`)."""
+        if self.persist:
+            self.record = self.kb.finish_study(self.id, status)
+        else:
+            self.record = replace(self.record, finished=datetime.now(UTC), status=status)
         return self.record
 
     def trials(self) -> pd.DataFrame:
-        """This study's runs from the KB, oldest first, numbered from 0 in column `trial`."""
+        """This study's runs from the KB, oldest first, numbered from 0 in column `trial` (none
+        without `persist`)."""
         frame = self.kb.runs(study_id=self.id)
         frame.insert(0, "trial", np.arange(len(frame)))
         return frame
@@ -307,6 +322,7 @@ def create_study(
     budget: int | None = None,
     max_epochs: int | None = None,
     resume: StudyRecord | None = None,
+    persist: bool = True,
 ) -> Study:
     """Start (or continue the study `resume`) on `dataset` with these components; return it.
 
@@ -326,9 +342,21 @@ def create_study(
         max_epochs: caps every trial's epochs (`Study.train_config`).
         resume: a study record of `kb` (`resumable`) to continue: its logged trials are
             replayed to the searcher.
+        persist: write the dataset, the study and every told trial into `kb`; False keeps the
+            study in memory (the searcher still learns each trial; `kb` is only read).
     """
     if resume is not None:
         record = resume
+    elif not persist:
+        record = StudyRecord(
+            id=new_run_id(),
+            dataset_id=dataset.id,
+            strategy=searcher.name,
+            budget=budget,
+            objective=objective,
+            direction=direction,
+            space=space.to_dict(),
+        )
     else:
         kb.add_dataset(dataset)
         if meta_features:
@@ -341,6 +369,8 @@ def create_study(
             direction=direction,
             space=space.to_dict(),
         )
-    study = Study(kb, record, space, searcher, pruner=pruner, max_epochs=max_epochs)
+    study = Study(
+        kb, record, space, searcher, pruner=pruner, max_epochs=max_epochs, persist=persist
+    )
     study.replay()
     return study

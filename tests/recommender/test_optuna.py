@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 from pathlib import Path
 
 import pytest
@@ -152,3 +153,30 @@ def test_log_from_optuna_bad_input_exits_2(tmp_path: Path, extra: list[str], mes
                                  "--target", "cultivar", "--kb", str(tmp_path / "kb.duckdb")])
     assert result.exit_code == 2
     assert message in result.output
+
+
+def _count_rows(kb: KnowledgeBase) -> tuple[int, int, int]:
+    return len(kb.runs()), len(kb.studies()), len(kb.datasets())
+
+
+def test_sampler_without_log_to_kb_warm_starts_learns_and_writes_nothing(kb_path: Path) -> None:
+    kb = KnowledgeBase(kb_path)
+    before = _count_rows(kb)
+    top = Recommender(kb=kb_path).suggest(WINE, "cultivar", top=2).suggestions
+    sampler = RecommenderSampler(kb=kb_path, dataset=WINE, target="cultivar", warm_start=2)
+    study = optuna.create_study(sampler=sampler)
+
+    def objective(trial: optuna.Trial) -> float:  # a cheap black box on the sampler's names
+        lr = trial.suggest_float("learning_rate", 1e-6, 10.0, log=True)
+        width = trial.suggest_int("width", 1, 4096)
+        return abs(math.log10(lr) + 2.5) + width / 4096
+
+    study.optimize(objective, n_trials=4)
+    for trial, suggestion in zip(study.trials[:2], top, strict=True):  # the KB's suggestions first
+        assert trial.params["learning_rate"] == pytest.approx(suggestion.config["learning_rate"])
+        assert trial.params["width"] == suggestion.config["width"]
+    assert sampler.study is not None and sampler.study.n_trials == 4  # the searcher learned
+    assert sampler.study.searcher.scores == pytest.approx([-t.value for t in study.trials])
+    assert sampler.kb_study_id is None
+    sampler.finish()
+    assert _count_rows(KnowledgeBase(kb_path)) == before  # nothing stored
