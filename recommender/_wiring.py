@@ -14,8 +14,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-import numpy as np
-
 from hpo_common.errors import InputError
 from knowledge_base import METRICS, DatasetRecord, KnowledgeBase
 from recommender.learn import (
@@ -82,7 +80,7 @@ class WarmStart:
         runs = self.view.runs
         if runs.empty:
             return "the knowledge base holds no runs"
-        if np.isnan(space.encode(runs)).all():
+        if not any(name in runs and runs[name].notna().any() for name in space.names):
             names = ", ".join(space.names)
             return f"none of its runs sets any of this space's parameters ({names})"
         return None
@@ -195,8 +193,9 @@ def make_pruner(
     if pruner == "none":
         return None
     if pruner == "learned":
-        usable = kb is not None and view is not None and has_log_error(objective)
-        model = fitted_curve_model(view, kb, cache_dir) if usable else None  # type: ignore[arg-type]
+        model = None
+        if kb is not None and view is not None and has_log_error(objective):
+            model = fitted_curve_model(view, kb, cache_dir)
         return LearnedPruner(model, objective)
     if pruner not in PRUNER_CLASSES:
         raise InputError(f"pruner must be one of {', '.join(PRUNERS)}, but got {pruner!r}")

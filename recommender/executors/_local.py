@@ -47,44 +47,46 @@ class SequentialExecutor:
         self.data, self.device, self.seed, self.metric = data, device, seed, metric
 
     def submit(self, config: TrainConfig, callback: EpochCallback = None) -> Future[TrainResult]:
-        future: Future[TrainResult] = Future()
-        try:
-            future.set_result(
-                train(
-                    config,
-                    self.data,
-                    device=self.device,
-                    seed=self.seed,
-                    metric=self.metric,
-                    callback=callback,
-                )
+        return _settled(
+            lambda: train(
+                config,
+                self.data,
+                device=self.device,
+                seed=self.seed,
+                metric=self.metric,
+                callback=callback,
             )
-        except Exception as exc:  # invalid arguments: the driver records the trial as failed
-            future.set_exception(exc)
-        return future
+        )
 
     def submit_batch(
         self, configs: list[TrainConfig], callbacks: list[EpochCallback]
     ) -> list[Future[TrainResult]]:
         """Train `configs` together (`train_many`) now; one future per configuration."""
-        batch: Future[list[TrainResult]] = Future()
-        try:
-            batch.set_result(
-                train_many(
-                    configs,
-                    self.data,
-                    device=self.device,
-                    seed=self.seed,
-                    metric=self.metric,
-                    callbacks=callbacks,
-                )
+        batch = _settled(
+            lambda: train_many(
+                configs,
+                self.data,
+                device=self.device,
+                seed=self.seed,
+                metric=self.metric,
+                callbacks=callbacks,
             )
-        except Exception as exc:  # invalid arguments: the driver records the trials as failed
-            batch.set_exception(exc)
+        )
         return split_batch(batch, len(configs))
 
     def close(self) -> None:
         """Nothing to release."""
+
+
+def _settled(compute: Callable[[], Any]) -> Future[Any]:
+    """A future already holding `compute()`'s result, or its exception: invalid arguments make
+    the driver record the trial(s) as failed, as a worker's error would."""
+    future: Future[Any] = Future()
+    try:
+        future.set_result(compute())
+    except Exception as exc:
+        future.set_exception(exc)
+    return future
 
 
 def split_batch(batch: Future[list[TrainResult]], size: int) -> list[Future[TrainResult]]:

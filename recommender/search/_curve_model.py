@@ -30,9 +30,11 @@ import numpy as np
 import pandas as pd
 
 from training.config import LR_SCHEDULES
+from training.metrics import METRIC_DIRECTIONS
 
-LOSSES = frozenset({"log_loss", "rmse", "mae"})
-BOUNDED_SCORES = frozenset({"r2", "accuracy", "balanced_accuracy", "roc_auc"})
+# Every standard metric either is a loss (minimised, >= 0) or a score bounded above by 1.
+LOSSES = frozenset(m for m, d in METRIC_DIRECTIONS.items() if d == "minimize")
+BOUNDED_SCORES = frozenset(m for m, d in METRIC_DIRECTIONS.items() if d == "maximize")
 FEATURES = (
     "epoch", "fraction", "epochs_left", "patience", "since_best", "lr_schedule", "warmup_left",
     "gain_1", "gain_2", "gain_4", "gain_half", "gap",

@@ -53,7 +53,7 @@ class LearnedPruner(BasePruner):
 
     def should_stop(self, epoch: int, curve: Sequence[float], history: Curves, sign: float) -> bool:
         model = self.model
-        if model is None or not self.active or epoch < self.min_epochs:
+        if model is None or not has_log_error(self.objective) or epoch < self.min_epochs:
             return False
         finals = [np.nanmin(e) for e in map(self._errors, history) if np.isfinite(e).any()]
         if len(finals) < self.n_startup_trials:
