@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 from pathlib import Path
 
 import pytest
@@ -24,6 +25,8 @@ SPACE = Path(__file__).parents[1] / "data" / "tiny_space.toml"
 @pytest.fixture(scope="module")
 def local_cluster():  # noqa: ANN201
     """One local Ray instance (2 CPUs) for the module; executors join it, never stop it."""
+    # Ray's workers cannot import this test module: its callbacks travel by value.
+    ray.cloudpickle.register_pickle_by_value(sys.modules[__name__])
     ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, configure_logging=False)
     yield
     ray.shutdown()
