@@ -27,6 +27,8 @@ from training.model import ACTIVATION_MODULES, build_model
 # The per-layer gradients are views into one buffer with gaps between members, which autograd
 # notes as a layout it did not choose; it still accumulates into them in place, as intended.
 LAYOUT_WARNING = "grad and param do not obey the gradient layout"
+# A drawing member's part of a dropout mask buffer: the view, the member's rate, its RNG stream.
+_Region = tuple[torch.Tensor, float, torch.Generator]
 
 
 # `TrainConfig` fields that neither shape the model nor draw from the RNG while it is built
@@ -227,7 +229,7 @@ class DropoutMasks:
         self.rates = list(rates)
         self.exact = exact
         # exact: per (layer, rows), a mask buffer and each drawing member's region of it
-        self._buffers: dict[tuple[int, int], tuple[torch.Tensor, list[torch.Tensor]]] = {}
+        self._buffers: dict[tuple[int, int], tuple[torch.Tensor, list[_Region]]] = {}
         if self.exact:
             self.generators: list[torch.Generator | None] = [
                 torch.Generator().set_state(state) if rate > 0 else None
@@ -252,14 +254,14 @@ class DropoutMasks:
             region.bernoulli_(1.0 - rate, generator=gen)
         return h * mask.mul_(self.scale)  # 0 or 1 / (1 - rate): `nn.Dropout`'s values exactly
 
-    def _buffer(self, layer: int, h: torch.Tensor) -> tuple[torch.Tensor, list[Any]]:
+    def _buffer(self, layer: int, h: torch.Tensor) -> tuple[torch.Tensor, list[_Region]]:
         """The mask buffer of `layer` at `h`'s rows, reused step after step (the previous
         step's backward is done with it): members without dropout hold 1, padded units 0, and
         each drawing member's region is redrawn in place."""
         key = (layer, h.shape[1])
         if key not in self._buffers:
             mask = torch.zeros(h.shape, dtype=h.dtype)
-            regions = []
+            regions: list[_Region] = []
             for member, (rate, gen) in enumerate(zip(self.rates, self.generators, strict=True)):
                 region = mask[member, :, : self.widths[member]]
                 if gen is None:
