@@ -2,7 +2,10 @@
 DataLoader loop, side by side in one run.
 
 Each case is K configurations of the default space, trained for the same epochs (patience off)
-on a synthetic binary table (20 features, 80/20 split) of each size, in two mixes:
+on a synthetic binary table (20 features, 80/20 split) of each size, in three mixes. The recipe
+elements (preprocessing, target transform, embeddings, label smoothing, ensembles) are held at
+the values `train_many` stacks (`training.batched.RECIPE_DEFAULTS`): a configuration away from
+them runs alone through `train`, so it would time `train` against itself.
 
 - `random`: K independent samples of the default space (few share a training group);
 - `tune`: K configurations as `tune` proposes a batch (`recommender.search.ask_batch` on a
@@ -53,7 +56,7 @@ from training import (  # noqa: E402
     train,
     train_many,
 )
-from training.batched import plan_groups  # noqa: E402
+from training.batched import RECIPE_DEFAULTS, plan_groups  # noqa: E402
 from training.model import build_optimizer  # noqa: E402
 
 HOUR = 3600.0
@@ -67,7 +70,7 @@ def table(rows: int) -> PreparedData:
 def configs_for(mix: str, k: int, epochs: int, seed: int) -> list[TrainConfig]:
     """K configurations of the default space (see the module docstring), `epochs` each."""
     space = default_space()
-    fixed = {"max_epochs": epochs, "patience": 0}
+    fixed = {"max_epochs": epochs, "patience": 0, **RECIPE_DEFAULTS}
     if mix == "random":
         points = space.sample(k, np.random.default_rng(seed))
     else:

@@ -27,6 +27,8 @@ from training.model import ACTIVATION_MODULES, build_model
 # The per-layer gradients are views into one buffer with gaps between members, which autograd
 # notes as a layout it did not choose; it still accumulates into them in place, as intended.
 LAYOUT_WARNING = "grad and param do not obey the gradient layout"
+# A drawing member's part of a dropout mask buffer: the view, the member's rate, its RNG stream.
+_Region = tuple[torch.Tensor, float, torch.Generator]
 
 
 # `TrainConfig` fields that neither shape the model nor draw from the RNG while it is built
@@ -151,7 +153,7 @@ class StackedMLP:
                 h = self._norm(layer, h, training)
             h = self.activation(h)
             if dropout is not None:
-                h = dropout.apply(h)
+                h = dropout.apply(h, layer)
         return torch.baddbmm(self.biases[-1], h, self.weights[-1])
 
     def _norm(self, layer: int, h: torch.Tensor, training: bool) -> torch.Tensor:
@@ -226,6 +228,8 @@ class DropoutMasks:
         self.device, self.widths = device, list(widths)
         self.rates = list(rates)
         self.exact = exact
+        # exact: per (layer, rows), a mask buffer and each drawing member's region of it
+        self._buffers: dict[tuple[int, int], tuple[torch.Tensor, list[_Region]]] = {}
         if self.exact:
             self.generators: list[torch.Generator | None] = [
                 torch.Generator().set_state(state) if rate > 0 else None
@@ -238,18 +242,34 @@ class DropoutMasks:
             self.generator = torch.Generator(device=device).manual_seed(seed)
             self.keep_prob = torch.tensor([1.0 - r for r in rates], device=device).view(-1, 1, 1)
 
-    def apply(self, h: torch.Tensor) -> torch.Tensor:
-        """`h` (`[K, rows, width]`) with each member's dropout applied."""
+    def apply(self, h: torch.Tensor, layer: int) -> torch.Tensor:
+        """`h` (`[K, rows, width]`, hidden layer `layer`) with each member's dropout applied."""
         if not any(self.rates):
             return h
         if not self.exact:
             draw = torch.bernoulli(self.keep_prob.expand(h.shape), generator=self.generator)
             return h * (draw / self.keep_prob)
-        mask = torch.ones(h.shape, dtype=h.dtype)
-        for member, (rate, gen) in enumerate(zip(self.rates, self.generators, strict=True)):
-            if gen is not None:  # exactly what `nn.Dropout` draws on CPU, on the member's stream
-                mask[member, :, : self.widths[member]].bernoulli_(1.0 - rate, generator=gen)
+        mask, regions = self._buffer(layer, h)
+        for region, rate, gen in regions:  # exactly `nn.Dropout`'s draw, on the member's stream
+            region.bernoulli_(1.0 - rate, generator=gen)
         return h * mask.mul_(self.scale)  # 0 or 1 / (1 - rate): `nn.Dropout`'s values exactly
+
+    def _buffer(self, layer: int, h: torch.Tensor) -> tuple[torch.Tensor, list[_Region]]:
+        """The mask buffer of `layer` at `h`'s rows, reused step after step (the previous
+        step's backward is done with it): members without dropout hold 1, padded units 0, and
+        each drawing member's region is redrawn in place."""
+        key = (layer, h.shape[1])
+        if key not in self._buffers:
+            mask = torch.zeros(h.shape, dtype=h.dtype)
+            regions: list[_Region] = []
+            for member, (rate, gen) in enumerate(zip(self.rates, self.generators, strict=True)):
+                region = mask[member, :, : self.widths[member]]
+                if gen is None:
+                    region.fill_(1.0)
+                else:
+                    regions.append((region, rate, gen))
+            self._buffers[key] = mask, regions
+        return self._buffers[key]
 
     def keep(self, index: torch.Tensor) -> None:
         kept = index.tolist()
@@ -258,5 +278,6 @@ class DropoutMasks:
         if self.exact:
             self.generators = [self.generators[i] for i in kept]
             self.scale = self.scale[index]
+            self._buffers.clear()
         else:
             self.keep_prob = self.keep_prob[index]

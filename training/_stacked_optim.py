@@ -9,6 +9,7 @@ kernels. The update formulas are torch's own (`torch.optim` with the defaults
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 
 import torch
@@ -37,7 +38,13 @@ class StackedOptimizer:
             for name in ("weight_decay", "momentum", "beta1", "beta2", "grad_clip")
         }
         self.hyper["nesterov"] = column("nesterov").bool()
+        # constants of the updates, once rather than every step
+        for beta in ("beta1", "beta2"):
+            self.hyper[f"1-{beta}"] = 1 - self.hyper[beta]
         self.clipping = any(c.grad_clip > 0 for c in configs)
+        # no clipping as an infinite norm limit: its scale is exactly 1 (see `clip`)
+        limit = self.hyper["grad_clip"]
+        self.hyper["clip_limit"] = torch.where(limit > 0, limit, torch.full_like(limit, math.inf))
         self.steps = 0
         self.first: torch.Tensor | None = None  # momentum buffer / first moment
         self.second: torch.Tensor | None = None  # second moment / squared-gradient sum
@@ -46,10 +53,8 @@ class StackedOptimizer:
         """Per member, as `clip_grad_norm_`: scale its gradient to norm `grad_clip` (0: off)."""
         if not self.clipping:
             return
-        limit = self.hyper["grad_clip"]
         norm = torch.linalg.vector_norm(grad, dim=1, keepdim=True)
-        coef = torch.clamp(limit / (norm + CLIP_EPS), max=1.0)
-        grad.mul_(torch.where(limit > 0, coef, torch.ones_like(coef)))
+        grad.mul_(torch.clamp(self.hyper["clip_limit"] / (norm + CLIP_EPS), max=1.0))
 
     @torch.no_grad()
     def step(self, p: torch.Tensor, g: torch.Tensor, lr: torch.Tensor) -> None:
@@ -78,11 +83,12 @@ class StackedOptimizer:
 
     def _moments(self, p: Tensor, g: Tensor, lr: Tensor, h: dict, m: Tensor, v: Tensor) -> None:
         beta1, beta2 = h["beta1"], h["beta2"]
-        m.lerp_(g, 1 - beta1)
-        v.mul_(beta2).addcmul_(g, g * (1 - beta2))
-        correction1 = 1 - beta1**self.steps
+        m.lerp_(g, h["1-beta1"])
+        v.mul_(beta2).addcmul_(g, g * h["1-beta2"])
+        correction1 = 1 - beta1**self.steps  # [K, 1]: cheap; the [K, P] work is below
         correction2 = torch.sqrt(1 - beta2**self.steps)
-        p.sub_(lr / correction1 * m / (v.sqrt() / correction2 + ADAM_EPS))
+        denom = v.sqrt().div_(correction2).add_(ADAM_EPS)
+        p.sub_(m.div(denom).mul_(lr / correction1))
 
     def _rmsprop(
         self, p: Tensor, g: Tensor, lr: Tensor, h: dict, buf: Tensor, square: Tensor

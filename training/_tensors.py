@@ -118,9 +118,9 @@ def member_losses(task: str, output: torch.Tensor, target: torch.Tensor) -> torc
     output = output.float()
     if task == "regression":
         return (output.squeeze(2) - target).pow(2).mean(1)
-    k, rows, classes = output.shape
-    losses = F.cross_entropy(output.reshape(k * rows, classes), target.repeat(k), reduction="none")
-    return losses.view(k, rows).mean(1)
+    # classes as dimension 1 (cross-entropy's "K-dimensional" form): no copy of the targets
+    k, rows, _ = output.shape
+    return F.cross_entropy(output.transpose(1, 2), target.expand(k, rows), reduction="none").mean(1)
 
 
 def epoch_batches(

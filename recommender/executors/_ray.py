@@ -1,8 +1,10 @@
 """`RayExecutor`: trials as Ray tasks on a local or multi-node Ray cluster (extra `ray`).
 
 Same contract as the local executors (`recommender.executors.Executor`): `submit(config,
-callback)` gives a `concurrent.futures.Future[TrainResult]`, `capacity` says how many trials run
-at once, `close()` releases what it started. The prepared data is put in Ray's object store once
+callback)` gives a `concurrent.futures.Future[TrainResult]`, `submit_batch(configs, callbacks)`
+trains a batch as one task with `train_many` (one future per member; a batch takes one slot of
+`capacity`), `capacity` says how many trials or batches run at once, `close()` releases what it
+started. The prepared data is put in Ray's object store once
 (`ray.put`) and every task gets it by reference; on one node its arrays are read without copying.
 The driver keeps the search and is the only process that writes to the knowledge base. A task
 whose worker dies (`WorkerCrashedError`) or raises (`RayTaskError`) makes its future raise, which
@@ -20,8 +22,8 @@ from concurrent.futures import Future
 from dataclasses import dataclass
 
 from hpo_common.errors import InputError
-from recommender.executors._local import EpochCallback
-from training import PreparedData, TrainConfig, TrainResult, train
+from recommender.executors._local import EpochCallback, split_batch
+from training import PreparedData, TrainConfig, TrainResult, train, train_many
 
 
 @dataclass(frozen=True)
@@ -60,6 +62,22 @@ def _run_trial(
 
     torch.set_num_threads(threads)
     return train(config, data, device=device, seed=seed, metric=metric, callback=callback)
+
+
+def _run_batch(
+    data: PreparedData,
+    configs: list[TrainConfig],
+    callbacks: list[EpochCallback],
+    device: str,
+    seed: int,
+    metric: str | None,
+    threads: int,
+) -> list[TrainResult]:
+    """One batch inside a Ray worker, trained as stacked models (`train_many`)."""
+    import torch
+
+    torch.set_num_threads(threads)
+    return train_many(configs, data, device=device, seed=seed, metric=metric, callbacks=callbacks)
 
 
 class RayExecutor:
@@ -109,11 +127,13 @@ class RayExecutor:
             device = "cpu"  # no GPU reserved for the trial: do not take one behind Ray's back
         self._args = (device, seed, metric, max(1, int(self.options.cpus_per_trial)))
         self._data = ray.put(data)
-        self._task = ray.remote(_run_trial).options(
-            num_cpus=self.options.cpus_per_trial,
-            num_gpus=self.options.gpus_per_trial,
-            max_retries=0,
-        )
+        resources = {
+            "num_cpus": self.options.cpus_per_trial,
+            "num_gpus": self.options.gpus_per_trial,
+            "max_retries": 0,
+        }
+        self._task = ray.remote(_run_trial).options(**resources)
+        self._batch_task = ray.remote(_run_batch).options(**resources)
         self.capacity = workers if workers > 1 else self._cluster_capacity()
 
     def _cluster_capacity(self) -> int:
@@ -127,6 +147,14 @@ class RayExecutor:
     def submit(self, config: TrainConfig, callback: EpochCallback = None) -> Future[TrainResult]:
         ref = self._task.remote(self._data, config, callback, *self._args)
         return ref.future()
+
+    def submit_batch(
+        self, configs: list[TrainConfig], callbacks: list[EpochCallback]
+    ) -> list[Future[TrainResult]]:
+        """The batch is one Ray task (the resources of one trial) that trains it with
+        `train_many`; one future per configuration, all failing if the task does."""
+        ref = self._batch_task.remote(self._data, configs, callbacks, *self._args)
+        return split_batch(ref.future(), len(configs))
 
     def close(self) -> None:
         """Stop the Ray instance this executor started (never a cluster it joined)."""

@@ -231,7 +231,7 @@ def test_bad_arguments_are_config_errors(tiny: PreparedData) -> None:
 def test_group_wide_dropout_draw_keeps_each_members_rate() -> None:
     # The path taken off CPU (one draw for the group), exercised here on CPU.
     masks = DropoutMasks([0.0, 0.25, 0.5], [], [64, 64, 64], torch.device("cpu"), 0, exact=False)
-    out = masks.apply(torch.ones(3, 2000, 64))
+    out = masks.apply(torch.ones(3, 2000, 64), 0)
     for member, rate in enumerate((0.0, 0.25, 0.5)):
         dropped = (out[member] == 0).float().mean().item()
         assert dropped == pytest.approx(rate, abs=0.01)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 from pathlib import Path
 
 import pytest
@@ -12,7 +13,7 @@ from typer.testing import CliRunner
 from knowledge_base import KnowledgeBase
 from recommender.cli import app
 from recommender.executors import RayExecutor, RayOptions
-from training import TrainConfig, load_table, prepare
+from training import TrainConfig, load_table, prepare, train_many
 
 WINE = Path(__file__).resolve().parents[3] / "examples" / "wine.csv"
 
@@ -24,6 +25,8 @@ SPACE = Path(__file__).parents[1] / "data" / "tiny_space.toml"
 @pytest.fixture(scope="module")
 def local_cluster():  # noqa: ANN201
     """One local Ray instance (2 CPUs) for the module; executors join it, never stop it."""
+    # Ray's workers cannot import this test module: its callbacks travel by value.
+    ray.cloudpickle.register_pickle_by_value(sys.modules[__name__])
     ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, configure_logging=False)
     yield
     ray.shutdown()
@@ -65,3 +68,29 @@ def test_dead_worker_fails_its_trial_and_the_executor_goes_on(local_cluster) -> 
     alive = executor.submit(config).result(timeout=120)
     assert alive.status == "ok" and alive.epochs_run == 2
     executor.close()
+
+
+def _prune_at_two(epoch: int, value: float) -> bool:
+    return epoch >= 2
+
+
+def test_a_batch_is_one_ray_task_trained_with_train_many(local_cluster) -> None:
+    data = prepare(load_table(WINE, target="cultivar"))
+    configs = [TrainConfig(max_epochs=3, patience=0, width=16, learning_rate=lr)
+               for lr in (1e-3, 1e-2, 3e-2)]
+    expected = train_many(configs, data, device="cpu", seed=3)
+    executor = RayExecutor(data, RayOptions(cpus_per_trial=1), seed=3)
+    try:
+        futures = executor.submit_batch(configs, [None, _prune_at_two, None])
+        results = [f.result(timeout=120) for f in futures]
+        assert [r.status for r in results] == ["ok", "pruned", "ok"]
+        assert [r.epochs_run for r in results] == [3, 2, 3]
+        for got, want in zip((results[0], results[2]), (expected[0], expected[2]), strict=True):
+            assert got.curve == want.curve and got.config == want.config
+        dead = executor.submit_batch(configs, [None, _die, None])
+        for future in dead:  # the batch's worker died: every member's future raises
+            with pytest.raises((ray.exceptions.WorkerCrashedError, ray.exceptions.RayTaskError)):
+                future.result(timeout=120)
+        assert executor.submit(configs[0]).result(timeout=120).status == "ok"
+    finally:
+        executor.close()
