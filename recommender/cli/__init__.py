@@ -17,9 +17,7 @@ from contextlib import contextmanager
 from typing import Any
 
 import typer
-from typer.core import TyperGroup
-
-from recommender.cli._common import print_error, print_notes
+from recommender.cli._common import Group, print_error, print_notes
 
 # click's UsageError (bad option, missing argument, unknown command), reached through typer's public
 # BadParameter: recent typer vendors click as a private module, older typer uses click itself.
@@ -48,7 +46,7 @@ def _warnings_as_notes() -> Iterator[None]:
         yield
 
 
-class _Group(TyperGroup):
+class _Group(Group):
     """The root command group: usage errors of every sub-command pass through here."""
 
     def make_context(self, *args: Any, **kwargs: Any) -> Any:

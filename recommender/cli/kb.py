@@ -11,6 +11,7 @@ import typer
 
 from recommender.cli import app
 from recommender.cli._common import (
+    Group,
     JsonOption,
     KbOption,
     err,
@@ -26,6 +27,7 @@ if TYPE_CHECKING:  # pandas, DuckDB and rich tables load when a command runs, no
     from knowledge_base import KnowledgeBase
 
 kb_app = typer.Typer(
+    cls=Group,
     help="Inspect, export, import and merge the knowledge base of past runs.",
     no_args_is_help=True,
 )
