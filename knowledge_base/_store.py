@@ -48,22 +48,22 @@ def _frame(con: duckdb.DuckDBPyConnection, query: str, params: Sequence[Any] = (
 
 
 def _rows(con: duckdb.DuckDBPyConnection, query: str, params: Sequence[Any]) -> list[dict]:
-    """Rows as dicts, times as UTC datetimes, via Arrow without pandas.
+    """Rows as dicts, times as UTC datetimes, without pyarrow or pandas (a listing needs neither).
 
-    DuckDB's own conversion of a time zone needs `pytz` before DuckDB 2 (and gives the session's
-    zone), and Arrow's loads pandas (a second of `kb runs`), so zoned timestamps are read as UTC
-    wall times and given their zone here.
+    DuckDB gives a zoned timestamp in the session's zone and needs `pytz` for it (before DuckDB
+    2), so zoned columns are read as UTC wall times and given their zone here.
     """
-    import pyarrow as pa
-
-    table = con.sql(query, params=list(params)).to_arrow_table()
-    zoned = [f.name for f in table.schema if pa.types.is_timestamp(f.type) and f.type.tz]
-    if not zoned:
-        return table.to_pylist()
-    naive = pa.schema([
-        f.with_type(pa.timestamp(f.type.unit)) if f.name in zoned else f for f in table.schema
-    ])
-    rows = table.cast(naive).to_pylist()
+    relation = con.sql(query, params=list(params))  # binds only: the column types, no rows
+    zoned = [
+        name for name, kind in zip(relation.columns, relation.types, strict=True)
+        if str(kind) == "TIMESTAMP WITH TIME ZONE"
+    ]
+    if zoned:
+        as_utc = ", ".join(f"timezone('UTC', \"{name}\") AS \"{name}\"" for name in zoned)
+        query = f"SELECT * REPLACE ({as_utc}) FROM ({query})"
+    cursor = con.execute(query, list(params))
+    names = [column[0] for column in cursor.description]
+    rows = [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
     for row in rows:
         for name in zoned:
             if row[name] is not None:
