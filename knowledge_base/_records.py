@@ -13,7 +13,6 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-
 from hpo_common.errors import InputError
 from hpo_common.version import library_version
 from knowledge_base._schema import (

@@ -4,9 +4,10 @@ Each command parses its arguments, calls one public library function, and prints
 table on stdout or, with `--json`, as JSON on stdout. Library errors and usage errors become a
 one-line message on stderr and an exit code (see `hpo_common.errors`).
 
-Start-up matters here: command modules import only typer and rich at the top and load the library
-(pandas, DuckDB, LightGBM, torch) inside the command that needs it, so `--help` is instant and
-only commands that train load torch (`benchmarks/cli_startup.py`).
+Start-up matters here: command modules import only typer at the top and load the library (pandas,
+DuckDB, LightGBM, torch) inside the command that needs it; rich loads with the first output, and
+typer's pydantic validators with the first parameter value. So `--help` loads neither, and only
+commands that train load torch (`benchmarks/cli_startup.py`).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from contextlib import contextmanager
 from typing import Any
 
 import typer
+
 from recommender.cli._common import Group, print_error, print_notes
 
 # click's UsageError (bad option, missing argument, unknown command), reached through typer's public
