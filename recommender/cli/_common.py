@@ -19,21 +19,24 @@ if TYPE_CHECKING:
     from rich.console import Console
 
 
+@functools.cache
+def console(*, stderr: bool) -> Console:
+    """The rich console behind `err` (stderr) or `out`, made on first use; rich objects that
+    take a console (a live bar) get this one, not the stand-in."""
+    from recommender.cli._console import WideConsole
+
+    return WideConsole(stderr=stderr, soft_wrap=True, markup=False)
+
+
 class _LazyConsole:
-    """A rich console made on first use: rich costs about a quarter of `--help`'s start-up, and
-    help text is printed by click, not rich. Attribute access goes to the real console."""
+    """A stand-in whose attributes are those of `console(stderr=...)`: rich costs about a quarter
+    of `--help`'s start-up, and help text is printed by click, not rich."""
 
     def __init__(self, *, stderr: bool) -> None:
         self._stderr = stderr
 
-    @functools.cached_property
-    def _console(self) -> Console:
-        from recommender.cli._console import WideConsole
-
-        return WideConsole(stderr=self._stderr, soft_wrap=True, markup=False)
-
     def __getattr__(self, name: str) -> Any:
-        return getattr(self._console, name)
+        return getattr(console(stderr=self._stderr), name)
 
 
 # Human messages and progress go to stderr; stdout carries results (tables or JSON). Markup is
