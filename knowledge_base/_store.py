@@ -159,7 +159,8 @@ class KnowledgeBase:
           are the exception: `set_meta_features` overwrites the values it is given).
         - A run's dataset (and study, if any) must be stored before the run.
         - Queries return pandas DataFrames (one row per record, the columns of the table) or
-          frozen records (`get_dataset`, `get_study`, `get_run`).
+          frozen records (`get_dataset`, `get_study`, `get_run`); `run_rows` gives `runs` as
+          dicts, for a listing that should not load pandas. Times are timezone-aware.
 
     Example:
         >>> kb = KnowledgeBase(":memory:")
