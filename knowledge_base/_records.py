@@ -5,13 +5,13 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+import numbers
+import sys
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
-
-import numpy as np
 
 from hpo_common.errors import InputError
 from hpo_common.version import library_version
@@ -24,14 +24,20 @@ from knowledge_base._schema import (
     TASKS,
 )
 
-_NUMBER = (int, float, np.integer, np.floating)
-_INTEGER = (int, np.integer)
-_PY_TYPES: dict[str, tuple[tuple[type, ...], str]] = {
-    "DOUBLE": (_NUMBER, "a number"),
-    "INTEGER": (_INTEGER, "an integer"),
-    "BOOLEAN": ((bool, np.bool_), "true or false"),
-    "VARCHAR": ((str,), "a string"),
+# numpy's integer and float scalars register as numbers.Integral and numbers.Real.
+_PY_TYPES: dict[str, tuple[type, str]] = {
+    "DOUBLE": (numbers.Real, "a number"),
+    "INTEGER": (numbers.Integral, "an integer"),
+    "BOOLEAN": (bool, "true or false"),
+    "VARCHAR": (str, "a string"),
 }
+
+
+def _is_bool(value: Any) -> bool:
+    """A Python or numpy bool. numpy is not imported for this: a value can only be a numpy bool
+    if numpy is loaded already (the knowledge base needs no numpy to list runs)."""
+    numpy = sys.modules.get("numpy")
+    return isinstance(value, bool) or (numpy is not None and isinstance(value, numpy.bool_))
 
 
 def utc_now() -> datetime:
@@ -92,7 +98,7 @@ class DatasetRecord:
         _check_choice("dataset task", self.task, TASKS)
         for name in ("n_rows", "n_features", "n_classes"):
             value = getattr(self, name)
-            if not isinstance(value, _INTEGER) or value < 0:
+            if not isinstance(value, numbers.Integral) or value < 0:
                 raise InputError(f"dataset {name} must be an integer >= 0, but got {value!r}")
 
     @classmethod
@@ -170,9 +176,9 @@ class RunRecord:
             kind = HYPERPARAMETER_TYPES.get(name)
             if kind is None or value is None:
                 continue
-            types, wanted = _PY_TYPES[kind]
-            bad_bool = kind != "BOOLEAN" and isinstance(value, (bool, np.bool_))
-            if bad_bool or not isinstance(value, types):
+            wanted_type, wanted = _PY_TYPES[kind]
+            is_bool = _is_bool(value)
+            if is_bool != (kind == "BOOLEAN") or not (is_bool or isinstance(value, wanted_type)):
                 raise InputError(f"run {self.id}: {name} must be {wanted}, but got {value!r}")
         value = float("nan") if self.value is None else float(self.value)
         object.__setattr__(self, "value", value)

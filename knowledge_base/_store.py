@@ -4,20 +4,20 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Mapping, Sequence
+from datetime import UTC
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import duckdb
-import pyarrow as pa
 
-if TYPE_CHECKING:  # queries return DataFrames (pyarrow builds them); `kb stats` needs no pandas
+if TYPE_CHECKING:  # pyarrow and pandas load when a call needs them: `kb stats` needs neither
     import pandas as pd
+    import pyarrow as pa
 
 from hpo_common.errors import InputError, NotFoundError, SchemaVersionError
 from hpo_common.version import library_version
 from knowledge_base import _schema as sql
 from knowledge_base._connection import MEMORY, Connector, scalar
-from knowledge_base._frames import curves_table, datasets_table, runs_table
 from knowledge_base._migrations import migrate, schema_version
 from knowledge_base._paths import default_kb_path
 from knowledge_base._records import (
@@ -29,7 +29,6 @@ from knowledge_base._records import (
     new_run_id,
     utc_now,
 )
-from knowledge_base._salvage import read_salvageable
 
 MANIFEST = "manifest.json"
 _FORMAT = "hpo-recommend-kb"
@@ -49,8 +48,27 @@ def _frame(con: duckdb.DuckDBPyConnection, query: str, params: Sequence[Any] = (
 
 
 def _rows(con: duckdb.DuckDBPyConnection, query: str, params: Sequence[Any]) -> list[dict]:
-    """Rows as dicts, via Arrow (DuckDB's own conversion of timestamps needs `pytz`)."""
-    return con.sql(query, params=list(params)).to_arrow_table().to_pylist()
+    """Rows as dicts, times as UTC datetimes, without pyarrow or pandas (a listing needs neither).
+
+    DuckDB gives a zoned timestamp in the session's zone and needs `pytz` for it (before DuckDB
+    2), so zoned columns are read as UTC wall times and given their zone here.
+    """
+    relation = con.sql(query, params=list(params))  # binds only: the column types, no rows
+    zoned = [
+        name for name, kind in zip(relation.columns, relation.types, strict=True)
+        if str(kind) == "TIMESTAMP WITH TIME ZONE"
+    ]
+    if zoned:
+        as_utc = ", ".join(f"timezone('UTC', \"{name}\") AS \"{name}\"" for name in zoned)
+        query = f"SELECT * REPLACE ({as_utc}) FROM ({query})"
+    cursor = con.execute(query, list(params))
+    names = [column[0] for column in cursor.description]
+    rows = [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+    for row in rows:
+        for name in zoned:
+            if row[name] is not None:
+                row[name] = row[name].replace(tzinfo=UTC)
+    return rows
 
 
 def _row(con: duckdb.DuckDBPyConnection, query: str, params: Sequence[Any]) -> dict | None:
@@ -58,8 +76,56 @@ def _row(con: duckdb.DuckDBPyConnection, query: str, params: Sequence[Any]) -> d
     return rows[0] if rows else None
 
 
+def _runs_query(
+    dataset_id: Filter,
+    study_id: Filter,
+    status: Filter,
+    source: Filter,
+    objective: Filter,
+    *,
+    columns: Sequence[str] | None,
+    limit: int | None,
+) -> tuple[str, list[Any]]:
+    """The query (and its parameters) of `KnowledgeBase.runs`, its arguments checked."""
+    chosen = list(columns) if columns is not None else list(sql.RUN_COLUMNS)
+    unknown = [c for c in chosen if c not in sql.RUN_COLUMNS]
+    if unknown:
+        raise InputError(
+            f"unknown run column(s) {', '.join(unknown)}; valid: {', '.join(sql.RUN_COLUMNS)}"
+        )
+    if limit is not None and limit < 0:
+        raise InputError(f"limit must be >= 0, but got {limit}")
+    filters = {
+        "dataset_id": dataset_id, "study_id": study_id, "status": status,
+        "source": source, "objective": objective,
+    }
+    where: list[str] = ["TRUE"]
+    params: list[Any] = []
+    for name, value in filters.items():
+        values = _as_list(value)
+        allowed = {"status": sql.STATUSES, "source": sql.SOURCES}.get(name, ())
+        bad = [v for v in values or () if allowed and v not in allowed]
+        if bad:
+            raise InputError(
+                f"{name} must be one of {', '.join(allowed)}, but got {', '.join(bad)}"
+            )
+        if values is not None:
+            single, many = sql.RUN_FILTERS[name]
+            where.append(single if len(values) == 1 else many)
+            params.append(values[0] if len(values) == 1 else values)
+    query = (
+        f"SELECT {', '.join(chosen)} FROM runs WHERE {' AND '.join(where)} ORDER BY created, id"
+    )
+    if limit is not None:
+        query += " LIMIT ?"
+        params.append(limit)
+    return query, params
+
+
 def _insert_datasets(con: duckdb.DuckDBPyConnection, records: Sequence[DatasetRecord]) -> int:
     """Insert datasets whose fingerprint is new; return how many were."""
+    from knowledge_base._frames import datasets_table  # pyarrow: only writes need it
+
     con.register("incoming", datasets_table(records))
     return int(scalar(con, sql.INSERT_INCOMING["datasets"]))
 
@@ -93,7 +159,8 @@ class KnowledgeBase:
           are the exception: `set_meta_features` overwrites the values it is given).
         - A run's dataset (and study, if any) must be stored before the run.
         - Queries return pandas DataFrames (one row per record, the columns of the table) or
-          frozen records (`get_dataset`, `get_study`, `get_run`).
+          frozen records (`get_dataset`, `get_study`, `get_run`); `run_rows` gives `runs` as
+          dicts, for a listing that should not load pandas. Times are timezone-aware.
 
     Example:
         >>> kb = KnowledgeBase(":memory:")
@@ -166,6 +233,8 @@ class KnowledgeBase:
 
     def set_meta_features(self, dataset_id: str, values: Mapping[str, float]) -> None:
         """Store (or overwrite) meta-features of a stored dataset."""
+        import pyarrow as pa
+
         incoming = pa.table(
             {
                 "dataset_id": pa.array([dataset_id] * len(values), pa.string()),
@@ -261,6 +330,8 @@ class KnowledgeBase:
         """
         if not records:
             return 0
+        from knowledge_base._frames import curves_table, runs_table
+
         runs, curves = runs_table(records), curves_table(records)
         with self._db.transaction() as con:
             con.register("incoming", runs)
@@ -289,40 +360,29 @@ class KnowledgeBase:
         `columns` picks a subset of the `runs` columns (e.g. the hyperparameters, `dataset_id`,
         `value` and `status` for the surrogate): loading fewer columns is faster.
         """
-        chosen = list(columns) if columns is not None else list(sql.RUN_COLUMNS)
-        unknown = [c for c in chosen if c not in sql.RUN_COLUMNS]
-        if unknown:
-            raise InputError(
-                f"unknown run column(s) {', '.join(unknown)}; valid: {', '.join(sql.RUN_COLUMNS)}"
-            )
-        if limit is not None and limit < 0:
-            raise InputError(f"limit must be >= 0, but got {limit}")
-        filters = {
-            "dataset_id": dataset_id, "study_id": study_id, "status": status,
-            "source": source, "objective": objective,
-        }
-        where: list[str] = ["TRUE"]
-        params: list[Any] = []
-        for name, value in filters.items():
-            values = _as_list(value)
-            allowed = {"status": sql.STATUSES, "source": sql.SOURCES}.get(name, ())
-            bad = [v for v in values or () if allowed and v not in allowed]
-            if bad:
-                raise InputError(
-                    f"{name} must be one of {', '.join(allowed)}, but got {', '.join(bad)}"
-                )
-            if values is not None:
-                single, many = sql.RUN_FILTERS[name]
-                where.append(single if len(values) == 1 else many)
-                params.append(values[0] if len(values) == 1 else values)
-        query = (
-            f"SELECT {', '.join(chosen)} FROM runs WHERE {' AND '.join(where)} ORDER BY created, id"
+        query, params = _runs_query(
+            dataset_id, study_id, status, source, objective, columns=columns, limit=limit
         )
-        if limit is not None:
-            query += " LIMIT ?"
-            params.append(limit)
         with self._db.connect() as con:
             return _frame(con, query, params)
+
+    def run_rows(
+        self,
+        dataset_id: Filter = None,
+        study_id: Filter = None,
+        status: Filter = None,
+        source: Filter = None,
+        objective: Filter = None,
+        *,
+        columns: Sequence[str] | None = None,
+        limit: int | None = None,
+    ) -> list[dict[str, Any]]:
+        """`runs` as a list of dicts: what a listing prints, without loading pandas."""
+        query, params = _runs_query(
+            dataset_id, study_id, status, source, objective, columns=columns, limit=limit
+        )
+        with self._db.connect() as con:
+            return _rows(con, query, params)
 
     def get_run(self, run_id: str) -> RunRecord:
         """One stored run with its curve, as a record; `NotFoundError` if unknown."""
@@ -453,6 +513,8 @@ class KnowledgeBase:
             raise NotFoundError(f"no knowledge base file at {source}")
         if self.path is not None and source.resolve() == self.path.resolve():
             raise InputError(f"salvage into a new file, not into {source} itself")
+        from knowledge_base._salvage import read_salvageable  # loads pyarrow.compute
+
         found = read_salvageable(Connector(source, lock_timeout=self._db.lock_timeout))
         added = self._add_tables(found.tables)
         return {

@@ -186,6 +186,22 @@ def test_the_bar_keeps_n_of_n_and_time_left_at_80_columns(monkeypatch) -> None:
     assert line.endswith("…") and len(line) <= 80
 
 
+def test_the_bar_runs_on_the_commands_own_stderr_console(monkeypatch) -> None:
+    from recommender.cli import _common, _progress
+
+    monkeypatch.setenv("FORCE_COLOR", "1")  # rich then takes stderr for a terminal
+    monkeypatch.setenv("TTY_INTERACTIVE", "1")
+    _common.console.cache_clear()  # the stderr console is made anew, as in a terminal
+    try:
+        assert _common.err.is_terminal
+        with _progress.StepProgress("tune", 2, "trial") as progress:
+            progress.update(1, "best 0.5", "optimizer=adam")
+            progress.update(2, "best 0.4", "optimizer=sgd")
+        assert progress._bar is not None and progress._bar.finished
+    finally:
+        _common.console.cache_clear()
+
+
 def test_piped_tables_keep_one_line_per_row(kb) -> None:
     from knowledge_base import DatasetRecord, RunRecord
 

@@ -18,6 +18,8 @@ from training import TrainConfig
 ROOT = Path(__file__).resolve().parents[1]
 WINE = str(ROOT / "examples" / "wine.csv")
 HEAVY = ("torch", "sklearn", "lightgbm", "scipy", "pandas", "duckdb", "matplotlib")
+# Lighter, but each a noticeable part of a start-up that should take a few tenths of a second.
+LIGHT = ("numpy", "pyarrow", "pydantic", "rich")
 
 # Runs each argument list through the CLI in one process, then prints the heavy modules loaded.
 PROBE = """
@@ -31,9 +33,10 @@ print(json.dumps({"codes": codes, "loaded": loaded}))
 
 
 def loaded_by(*commands: list[str]) -> tuple[list[int], set[str]]:
-    """Exit codes of `commands` run in a fresh process, and the heavy libraries it loaded."""
+    """Exit codes of `commands` run in a fresh process, and the libraries of `HEAVY` and `LIGHT`
+    it loaded."""
     done = subprocess.run(
-        [sys.executable, "-c", PROBE, json.dumps(commands), json.dumps(HEAVY)],
+        [sys.executable, "-c", PROBE, json.dumps(commands), json.dumps(HEAVY + LIGHT)],
         cwd=ROOT, capture_output=True, text=True, timeout=300, check=True,
     )
     report = json.loads(done.stdout.strip().splitlines()[-1])
@@ -66,6 +69,7 @@ def test_help_of_every_command_loads_no_library() -> None:
     commands = [["--help"], *([name, "--help"] for name in (
         "suggest", "tune", "train", "lr-find", "log", "report", "kb"))]
     codes, loaded = loaded_by(*commands, ["kb", "runs", "--help"], ["kb", "studies", "--help"])
+    # not even rich (help is click's plain text) nor pydantic (typer's validators of values)
     assert set(codes) == {0} and loaded == set()
 
 
@@ -77,7 +81,10 @@ def test_kb_commands_load_neither_torch_nor_sklearn(tmp_path) -> None:
     assert codes == [0, 0, 0]
     assert not loaded & {"torch", "sklearn", "lightgbm", "matplotlib"}
     codes, loaded = loaded_by(["kb", "stats", "--kb", kb])
-    assert codes == [0] and "duckdb" in loaded and "pandas" not in loaded
+    assert codes == [0] and "duckdb" in loaded
+    assert not loaded & {"pandas", "numpy", "pyarrow"}
+    codes, loaded = loaded_by(["kb", "runs", "--kb", kb], ["kb", "runs", "--kb", kb, "--json"])
+    assert codes == [0, 0] and not loaded & {"pandas", "numpy", "pyarrow"}
 
 
 def test_suggest_does_not_load_torch(tmp_path) -> None:

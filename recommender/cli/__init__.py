@@ -4,9 +4,10 @@ Each command parses its arguments, calls one public library function, and prints
 table on stdout or, with `--json`, as JSON on stdout. Library errors and usage errors become a
 one-line message on stderr and an exit code (see `hpo_common.errors`).
 
-Start-up matters here: command modules import only typer and rich at the top and load the library
-(pandas, DuckDB, LightGBM, torch) inside the command that needs it, so `--help` is instant and
-only commands that train load torch (`benchmarks/cli_startup.py`).
+Start-up matters here: command modules import only typer at the top and load the library (pandas,
+DuckDB, LightGBM, torch) inside the command that needs it; rich loads with the first output, and
+typer's pydantic validators with the first parameter value. So `--help` loads neither, and only
+commands that train load torch (`benchmarks/cli_startup.py`).
 """
 
 from __future__ import annotations
@@ -17,9 +18,8 @@ from contextlib import contextmanager
 from typing import Any
 
 import typer
-from typer.core import TyperGroup
 
-from recommender.cli._common import print_error, print_notes
+from recommender.cli._common import Group, print_error, print_notes
 
 # click's UsageError (bad option, missing argument, unknown command), reached through typer's public
 # BadParameter: recent typer vendors click as a private module, older typer uses click itself.
@@ -48,7 +48,7 @@ def _warnings_as_notes() -> Iterator[None]:
         yield
 
 
-class _Group(TyperGroup):
+class _Group(Group):
     """The root command group: usage errors of every sub-command pass through here."""
 
     def make_context(self, *args: Any, **kwargs: Any) -> Any:

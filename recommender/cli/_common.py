@@ -8,34 +8,56 @@ import math
 import sys
 from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import Annotated, Any, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar, cast
 
 import typer
-from rich.console import Console, ConsoleDimensions
-from rich.markup import escape
+from typer.core import TyperGroup
 
 from hpo_common.errors import HPORecommendError
 
+if TYPE_CHECKING:
+    from rich.console import Console
 
-class _Console(Console):
-    """A rich console that, writing to a file or a pipe, never wraps: a table piped to a file
-    keeps one line per row instead of folding at 80 columns."""
 
-    @property
-    def size(self) -> ConsoleDimensions:
-        size = super().size
-        return size if self.is_terminal else ConsoleDimensions(10_000, size.height)
+@functools.cache
+def console(*, stderr: bool) -> Console:
+    """The rich console behind `err` (stderr) or `out`, made on first use; rich objects that
+    take a console (a live bar) get this one, not the stand-in."""
+    from recommender.cli._console import WideConsole
 
-    @size.setter
-    def size(self, new_size: tuple[int, int]) -> None:
-        Console.size.fset(self, new_size)  # type: ignore[attr-defined]
+    return WideConsole(stderr=stderr, soft_wrap=True, markup=False)
+
+
+class _LazyConsole:
+    """A stand-in whose attributes are those of `console(stderr=...)`: rich costs about a quarter
+    of `--help`'s start-up, and help text is printed by click, not rich."""
+
+    def __init__(self, *, stderr: bool) -> None:
+        self._stderr = stderr
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(console(stderr=self._stderr), name)
 
 
 # Human messages and progress go to stderr; stdout carries results (tables or JSON). Markup is
 # off: user text (a column "cultivar [id]", a value "[/bold]", "hpo-recommend[optuna]") is
 # printed as it is; the program's own styling passes markup=True with the user's part escaped.
-out = _Console(soft_wrap=True, markup=False)
-err = _Console(stderr=True, soft_wrap=True, markup=False)
+out = cast("Console", _LazyConsole(stderr=False))
+err = cast("Console", _LazyConsole(stderr=True))
+
+class Group(TyperGroup):
+    """A command group whose `--help` defaults to False rather than None.
+
+    typer 0.29 builds a pydantic validator (about 0.2 s of imports) for an option whose value is
+    None, and a group's own `--help` is absent from every `hpo-recommend GROUP CMD ...` line.
+    """
+
+    def get_help_option(self, ctx: Any) -> Any:
+        option = super().get_help_option(ctx)
+        if option is not None:
+            option.default = False
+        return option
+
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -84,6 +106,8 @@ def print_notes(notes: Iterable[str]) -> None:
 
 def print_error(message: str) -> None:
     """One `error: ...` line on stderr; the message is shown literally, never as markup."""
+    from rich.markup import escape
+
     err.print(f"[bold red]error:[/] {escape(message)}", highlight=False, markup=True)
 
 

@@ -11,7 +11,7 @@ import math
 import time
 from typing import Any
 
-from recommender.cli._common import err
+from recommender.cli._common import console, err
 
 
 class StepProgress:
@@ -105,7 +105,7 @@ def _live_bar(label: str) -> Any:
             markup=False,
             table_column=Column(no_wrap=True, overflow="ellipsis", ratio=1, min_width=1),
         ),
-        console=err,
+        console=console(stderr=True),
         transient=True,
         expand=True,
     )

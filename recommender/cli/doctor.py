@@ -6,7 +6,6 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.table import Table as RichTable
 
 from recommender.cli import app
 from recommender.cli._common import JsonOption, err, handle_errors, out, print_json
@@ -39,6 +38,8 @@ def doctor_command(
     if json_output:
         print_json(report.to_dict())
     else:
+        from rich.table import Table as RichTable
+
         for note in report.notes:
             err.print(f"note: {note}", highlight=False)
         table = RichTable(title=f"doctor: {report.dataset} ({report.task}, {report.rows} rows)")

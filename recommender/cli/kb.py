@@ -11,6 +11,7 @@ import typer
 
 from recommender.cli import app
 from recommender.cli._common import (
+    Group,
     JsonOption,
     KbOption,
     err,
@@ -26,6 +27,7 @@ if TYPE_CHECKING:  # pandas, DuckDB and rich tables load when a command runs, no
     from knowledge_base import KnowledgeBase
 
 kb_app = typer.Typer(
+    cls=Group,
     help="Inspect, export, import and merge the knowledge base of past runs.",
     no_args_is_help=True,
 )
@@ -49,10 +51,7 @@ def _open(path: Path | None, *, create: bool = False) -> KnowledgeBase:
 
 
 def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
-    return [
-        {k: (v.isoformat() if isinstance(v, datetime) else v) for k, v in row.items()}
-        for row in frame.to_dict(orient="records")
-    ]
+    return frame.to_dict(orient="records")  # type: ignore[return-value]
 
 
 def _count(n: int, one: str, many: str) -> str:
@@ -71,22 +70,23 @@ def _cell(value: Any) -> str:
     return text[:12] if len(text) == 32 or len(text) == 64 else text  # shorten ids
 
 
-def _show(frame: pd.DataFrame, columns: tuple[str, ...], title: str, *, as_json: bool) -> None:
+def _show(
+    rows: list[dict[str, Any]], columns: tuple[str, ...], title: str, *, as_json: bool
+) -> None:
     """A listing as JSON records, or as a titled table of `columns`."""
     if as_json:
-        print_json(_records(frame))
-    else:
-        _print_frame(frame, columns, title)
-
-
-def _print_frame(frame: pd.DataFrame, columns: tuple[str, ...], title: str) -> None:
+        print_json([
+            {k: (v.isoformat() if isinstance(v, datetime) else v) for k, v in row.items()}
+            for row in rows
+        ])
+        return
     from rich.table import Table
 
     table = Table(title=title)
     for column in columns:
         table.add_column(column, overflow="fold")
-    for row in frame[list(columns)].itertuples(index=False):
-        table.add_row(*(_cell(v) for v in row))
+    for row in rows:
+        table.add_row(*(_cell(row[column]) for column in columns))
     out.print(table)
 
 
@@ -129,8 +129,8 @@ def stats(kb: KbOption = None, json: JsonOption = False) -> None:
 @handle_errors
 def datasets(kb: KbOption = None, json: JsonOption = False) -> None:
     """Every dataset in the knowledge base with its number of runs."""
-    frame = _open(kb).datasets()
-    _show(frame, _DATASET_COLUMNS, _count(len(frame), "dataset", "datasets"), as_json=json)
+    rows = _records(_open(kb).datasets())
+    _show(rows, _DATASET_COLUMNS, _count(len(rows), "dataset", "datasets"), as_json=json)
 
 
 @kb_app.command("studies")
@@ -148,8 +148,8 @@ def studies(
 
     store = _open(kb)
     dataset_id = None if dataset is None else resolve_dataset_id(store, dataset)
-    frame = store.studies(dataset_id)
-    _show(frame, _STUDY_COLUMNS, _count(len(frame), "study", "studies"), as_json=json)
+    rows = _records(store.studies(dataset_id))
+    _show(rows, _STUDY_COLUMNS, _count(len(rows), "study", "studies"), as_json=json)
 
 
 @kb_app.command("runs")
@@ -176,13 +176,13 @@ def runs(
     from recommender.kb_ids import resolve_dataset_id, resolve_study_id
 
     store = _open(kb)
-    frame = store.runs(
+    rows = store.run_rows(
         dataset_id=None if dataset is None else resolve_dataset_id(store, dataset),
         study_id=None if study is None else resolve_study_id(store, study),
         status=status or None, source=source, objective=objective, limit=limit,
     )
-    title = f"{_count(len(frame), 'run', 'runs')} (--limit {limit})"
-    _show(frame, _RUN_COLUMNS, title, as_json=json)
+    title = f"{_count(len(rows), 'run', 'runs')} (--limit {limit})"
+    _show(rows, _RUN_COLUMNS, title, as_json=json)
 
 
 @kb_app.command("export")

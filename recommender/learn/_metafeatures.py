@@ -28,13 +28,6 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from sklearn.exceptions import ConvergenceWarning
-from sklearn.feature_selection import mutual_info_classif, mutual_info_regression
-from sklearn.linear_model import LogisticRegression, Ridge
-from sklearn.model_selection import KFold, StratifiedKFold, cross_val_score
-from sklearn.naive_bayes import GaussianNB
-from sklearn.neighbors import KNeighborsClassifier, KNeighborsRegressor
-from sklearn.tree import DecisionTreeClassifier, DecisionTreeRegressor
 from threadpoolctl import threadpool_limits
 
 from hpo_common.errors import DataError, InputError
@@ -354,6 +347,8 @@ def _info_theory(
     y = target[rows]
     if len(y) < 4 or (classification and len(np.unique(y)) < 2):
         return out
+    from sklearn.feature_selection import mutual_info_classif, mutual_info_regression
+
     discrete = np.arange(x.shape[1]) >= numeric.shape[1]
     estimate = mutual_info_classif if classification else mutual_info_regression
     with warnings.catch_warnings():
@@ -365,6 +360,15 @@ def _info_theory(
 
 
 def _landmarkers(x: np.ndarray, y: np.ndarray, classification: bool, seed: int) -> dict[str, float]:
+    # scikit-learn loads here, not with the module: meta-features cached by `meta_features_of`
+    # (a warm `suggest`) need none of it.
+    from sklearn.exceptions import ConvergenceWarning
+    from sklearn.linear_model import LogisticRegression, Ridge
+    from sklearn.model_selection import KFold, StratifiedKFold, cross_val_score
+    from sklearn.naive_bayes import GaussianNB
+    from sklearn.neighbors import KNeighborsClassifier, KNeighborsRegressor
+    from sklearn.tree import DecisionTreeClassifier, DecisionTreeRegressor
+
     out = dict.fromkeys(GROUPS["landmarkers"], 0.0)
     if x.shape[1] == 0:
         return out

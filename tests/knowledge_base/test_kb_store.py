@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import math
+from datetime import UTC, timedelta
 
+import numpy as np
 import pandas as pd
 import pytest
 from kb_factories import dataset, run
@@ -141,6 +143,24 @@ def test_runs_filters_columns_and_limit(kb) -> None:
         kb.runs(columns=["id", "nope"])
 
 
+def test_run_rows_are_the_runs_without_pandas(kb) -> None:
+    kb.log_runs([run("fp0", 0.1, run_id="a"), run("fp0", math.nan, status="failed", run_id="b")])
+    frame, rows = kb.runs(), kb.run_rows()
+    assert [row["id"] for row in rows] == list(frame["id"]) == ["a", "b"]
+    assert rows[0]["value"] == 0.1 and math.isnan(rows[1]["value"])
+    created = rows[0]["created"]
+    assert created.utcoffset() == timedelta(0) and created == frame["created"][0]
+    assert created.tzinfo is UTC
+    assert kb.run_rows(status="failed", columns=["id"], limit=1) == [{"id": "b"}]
+    with pytest.raises(InputError, match="unknown run column"):
+        kb.run_rows(columns=["nope"])
+
+
+def test_numpy_values_are_typed_like_python_ones() -> None:
+    config = {"batch_size": np.int64(64), "dropout": np.float32(0.1), "batch_norm": np.bool_(True)}
+    assert run("fp0", config=config).config == config
+
+
 def test_curves_are_sorted_per_run(kb) -> None:
     kb.log_runs([run("fp0", epochs=3, run_id="x"), run("fp0", epochs=2, run_id="y")])
     curves = kb.curves(["y", "x"])
@@ -183,6 +203,9 @@ def test_stats_count_everything(kb) -> None:
         ({"config": {"learning_rate": "fast"}}, "learning_rate must be a number"),
         ({"config": {"batch_size": 1.5}}, "batch_size must be an integer"),
         ({"config": {"dropout": True}}, "dropout must be a number"),
+        ({"config": {"dropout": np.bool_(True)}}, "dropout must be a number"),
+        ({"config": {"batch_size": np.float64(64)}}, "batch_size must be an integer"),
+        ({"config": {"batch_norm": 1}}, "batch_norm must be true or false"),
     ],
 )
 def test_invalid_run_records_are_refused(change, message) -> None:
