@@ -171,10 +171,11 @@ def make_searcher(
         return EvolutionSearcher(space, points_to_evaluate=points, seed=seed, population=population)
     prior = warm.prior(space, seed, surrogate.prior_members, transfer=surrogate.transfer)
     portfolio = _transfer_portfolio(prior, space) if warm_start else None
+    points = warm.suggestions(space, warm_start, seed) if portfolio is None else []
     return SurrogateSearcher(
         space,
         prior=prior,
-        points_to_evaluate=[] if portfolio is not None else warm.suggestions(space, warm_start, seed),
+        points_to_evaluate=points,
         seed=seed,
         n_candidates=surrogate.n_candidates,
         portfolio=portfolio,

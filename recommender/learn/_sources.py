@@ -163,7 +163,9 @@ class SourceModels:
             return out
         for row, s in enumerate(which):
             inputs = U[:, self.columns_[s]]
-            predicted = self.models_[s].predict(inputs)
+            # the booster itself: the scikit-learn wrapper's checks cost more than the trees
+            # on one row, and a search asks every source for every trial and neighbour
+            predicted = self.models_[s].booster_.predict(inputs, num_threads=1)
             if scaled:  # the prediction's quantile among the source's own runs
                 predicted = np.quantile(self.scaled_[s], norm.cdf(predicted))
             known = self.observed_[s]
