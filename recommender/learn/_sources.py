@@ -40,6 +40,8 @@ from recommender.space import SearchSpace
 SOURCE_STATUSES = ("ok", "diverged", "failed")  # pruned runs' values are partial
 MIN_SOURCE_RUNS = 5  # fewer runs rank nothing
 TOP_CONFIGS = 20  # each source's best runs kept as candidates of the greedy portfolio
+FORMAT = 2  # of a fitted `SourceModels` (2: observed runs kept); in the cache key, so an older
+# cache file is refitted rather than loaded without them
 
 
 @dataclass(frozen=True)
@@ -210,5 +212,5 @@ def fitted_sources(view: KBView, space: SearchSpace, cache_dir: Path | None = No
     """The source models of `view` in `space`'s encoding: from memory, from `cache_dir`, or
     freshly fitted (cached per KB state, as the surrogate is)."""
     model = SourceModels()
-    key = f"sources-{view.signature(space)}-{_fit_key(model)}"
+    key = f"sources-{FORMAT}-{view.signature(space)}-{_fit_key(model)}"
     return _cached(key, cache_dir, lambda: model.fit(view, space), SourceModels)
