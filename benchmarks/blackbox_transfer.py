@@ -10,12 +10,14 @@ held-out task and seed, four searches of `--budget` trials:
 
 - study: a black-box study as `Recommender.study(name=...)` opens it (`open_study`, with the
   KB's view leaving the held-out task out), the default strategy (surrogate), its warm start
-  and prior built by `recommender._wiring` from the other tasks' studies;
+  and prior built by `recommender._wiring` from the other tasks' studies; it is not stored
+  (`persist=False`), so no held-out study (another seed of the same task) becomes a source;
 - random: the space's prior;
 - TPE: Optuna's TPESampler (seeded);
 - portfolio + random: a greedy zero-shot portfolio of 10 configurations of the other tasks (each
   next pick the one that most lowers the mean regret over the other tasks, scored through their
-  replay regressors), then random samples.
+  replay regressors), then random samples. It sees exactly the earlier studies the study sees
+  (every task but the held-out one), nothing of the held-out task.
 
 Regret is normalised per task: (best possible - best so far) / (best possible - worst), over a
 reference pool of 5,000 random points and the task's own runs. Printed: mean over tasks and seeds
@@ -143,6 +145,7 @@ def run_study(kb: KnowledgeBase, task: Task, budget: int, seed: int) -> np.ndarr
         seed=seed,
         budget=budget,
         view=view,
+        persist=False,
     )
     values = []
     for _ in range(budget):
@@ -232,7 +235,7 @@ def main() -> None:
     print(f"{'method':<20}" + "".join(f"{f'@{b}':>8}" for b in shown))
     for name, rows in regrets.items():
         mean = np.mean(rows, axis=0)
-        print(f"{name:<20}" + "".join(f"{mean[b - 1]:>8.3f}" for b in shown))
+        print(f"{name:<20}" + "".join(f"{mean[b - 1]:>8.4f}" for b in shown))
 
 
 if __name__ == "__main__":

@@ -19,12 +19,14 @@ from knowledge_base import METRICS, DatasetRecord, KnowledgeBase
 from recommender.learn import (
     KBPrior,
     KBView,
+    SourceModels,
     SurrogateFeatures,
     fitted_curve_model,
     fitted_sources,
     fitted_surrogate,
     greedy_portfolio,
     load_view,
+    portfolio_candidates,
     rank_configs,
 )
 from recommender.search import (
@@ -41,6 +43,7 @@ from recommender.search import (
     Searcher,
     SuccessiveHalvingPruner,
     SurrogateSearcher,
+    TransferPortfolio,
     TransferPrior,
     check_grid_size,
 )
@@ -140,7 +143,10 @@ def make_searcher(
 ) -> Searcher:
     """The searcher called `strategy` (see `recommender.search`), warm-started from `warm`.
 
-    `warm_start` suggestions are tried first by "surrogate"; "portfolio" tries max(this,
+    `warm_start` suggestions are tried first by "surrogate" (without meta-features, where the
+    earlier studies alone are the prior, the transfer portfolio takes their place: as many of
+    its configurations as are expected to gain, re-weighted on each trial; `warm_start` 0
+    turns it off); "portfolio" tries max(this,
     budget) and nothing else; "evolution" starts from max(this, its population); "grid" and
     "random" use none. A `Searcher` object is returned as it is. `surrogate`: the settings of
     the KB's prior and the candidate pool (default `SurrogateSettings()`).
@@ -163,15 +169,31 @@ def make_searcher(
         population = surrogate.evolution_population
         points = warm.suggestions(space, max(warm_start, population), seed)
         return EvolutionSearcher(space, points_to_evaluate=points, seed=seed, population=population)
-    points = warm.suggestions(space, warm_start, seed)
     prior = warm.prior(space, seed, surrogate.prior_members, transfer=surrogate.transfer)
+    portfolio = _transfer_portfolio(prior, space) if warm_start else None
+    points = warm.suggestions(space, warm_start, seed) if portfolio is None else []
     return SurrogateSearcher(
         space,
         prior=prior,
         points_to_evaluate=points,
         seed=seed,
         n_candidates=surrogate.n_candidates,
+        portfolio=portfolio,
     )
+
+
+def _transfer_portfolio(prior: Prior, space: SearchSpace) -> TransferPortfolio | None:
+    """Without meta-features (a prior of earlier studies alone), the warm start is the greedy
+    portfolio across them, re-weighted on the study's own trials as they come (it proposes as
+    long as it expects to gain); None where there is no such prior or nothing to propose."""
+    if not isinstance(prior, TransferPrior) or prior.base is not None:
+        return None
+    if not isinstance(prior.sources, SourceModels):
+        return None
+    candidates = portfolio_candidates(prior.sources, space)
+    if not candidates:
+        return None
+    return TransferPortfolio(prior, candidates, space.encode(candidates))
 
 
 def make_pruner(

@@ -13,7 +13,8 @@
 - `KBPrior`: the surrogate at one dataset's meta-features, the prior of a search;
 - transfer: `SourceModels` (one model per past dataset), `fitted_sources` (cached per KB state),
   `greedy_portfolio` (configurations good across past datasets: the zero-shot warm start of a
-  study without meta-features).
+  study without meta-features), `portfolio_candidates` and `greedy_gains` (its candidates and
+  its step, which a search re-weights on its own trials).
 
 Names load on first use (`hpo_common.lazy`): importing the package loads neither scikit-learn
 nor LightGBM.
@@ -29,7 +30,9 @@ if TYPE_CHECKING:
     from recommender.learn._features import SurrogateFeatures as SurrogateFeatures
     from recommender.learn._fit import fitted_curve_model as fitted_curve_model
     from recommender.learn._fit import fitted_surrogate as fitted_surrogate
+    from recommender.learn._greedy import greedy_gains as greedy_gains
     from recommender.learn._greedy import greedy_portfolio as greedy_portfolio
+    from recommender.learn._greedy import portfolio_candidates as portfolio_candidates
     from recommender.learn._metafeatures import GROUPS as GROUPS
     from recommender.learn._metafeatures import META_FEATURE_NAMES as META_FEATURE_NAMES
     from recommender.learn._metafeatures import MetaFeatureExtractor as MetaFeatureExtractor
@@ -60,7 +63,9 @@ _MODULES = {
     "META_FEATURE_NAMES": "_metafeatures",
     "MetaFeatureExtractor": "_metafeatures",
     "compute_meta_features": "_metafeatures",
+    "greedy_gains": "_greedy",
     "greedy_portfolio": "_greedy",
+    "portfolio_candidates": "_greedy",
     "DEFAULT_PORTFOLIO": "_portfolio",
     "KBPrior": "_prior",
     "RISK_AVERSION": "_rank",

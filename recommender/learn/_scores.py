@@ -56,6 +56,39 @@ def normalised_scores(
             column (a black-box study's, any objective name) is ranked on its told values.
         objective_for_task: maps a task to the metric column that scores its runs.
     """
+    raw, groups = _oriented_values(runs, objective_for_task)
+    ranks = raw.groupby(groups).rank(method="average")
+    sizes = groups.groupby(groups).transform("size")
+    return pd.Series(norm.ppf((ranks - 0.5) / sizes), index=runs.index)
+
+
+def scaled_scores(
+    runs: pd.DataFrame,
+    objective_for_task: Callable[[str], str] | None = None,
+) -> pd.Series:
+    """Each run's objective on its dataset's own scale: 0 for the dataset's worst run, 1 for its
+    best (min-max; failed and diverged runs take 0). Unlike the copula's ranks, it keeps how
+    much better a run was, which is what a regret (and a greedy portfolio) is measured in.
+    The arguments are `normalised_scores`'.
+
+    Example:
+        >>> runs = pd.DataFrame({"dataset_id": ["a"] * 3, "log_loss": [0.2, 0.3, None]})
+        >>> scaled_scores(runs, objective_for_task=lambda task: "log_loss").tolist()
+        [1.0, 0.0, 0.0]
+    """
+    raw, groups = _oriented_values(runs, objective_for_task)
+    finite = raw.where(np.isfinite(raw))
+    low = finite.groupby(groups).transform("min")
+    span = finite.groupby(groups).transform("max") - low
+    scaled = ((finite - low) / span.where(span > 0)).fillna(0.0)
+    return scaled.where(np.isfinite(raw), 0.0)
+
+
+def _oriented_values(
+    runs: pd.DataFrame, objective_for_task: Callable[[str], str] | None
+) -> tuple[pd.Series, pd.Series]:
+    """Each run's objective signed so that higher is better (-inf for failed, diverged and
+    missing), and the group it is scored within (its dataset, and objective for told values)."""
     objective_for_task = objective_for_task or (lambda task: objective_for(task))
     tasks = runs["task"] if "task" in runs else pd.Series("binary", index=runs.index)
     raw = pd.Series(np.nan, index=runs.index, dtype=float)
@@ -73,9 +106,7 @@ def normalised_scores(
     if "status" in runs:
         raw[runs["status"].isin(BAD_STATUSES)] = np.nan
     raw[~np.isfinite(raw)] = -np.inf  # worst of its dataset, ties with other failures
-    ranks = raw.groupby(groups).rank(method="average")
-    sizes = groups.groupby(groups).transform("size")
-    return pd.Series(norm.ppf((ranks - 0.5) / sizes), index=runs.index)
+    return raw, groups
 
 
 def _told_values(runs: pd.DataFrame, raw: pd.Series, groups: pd.Series) -> pd.Series:

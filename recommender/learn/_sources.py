@@ -14,6 +14,12 @@ says nothing about how it ranks. Why LightGBM (100 trees of 3 leaves): on the se
 0.20-0.21 for a distance-weighted kNN (k 5 or 10, the searcher's distance), 0.24 for a ridge and
 0.27-0.31 for random forests of 20-50 trees, which cost 3-8x LightGBM's fit time
 (~10-50 ms a source on the 2-core machine); all sources are fitted once per KB state and cached.
+
+A configuration a source actually ran is not guessed: its observed score replaces the model's
+(the mean over repeats). Related studies often share configurations (a default, a portfolio,
+a benchmark's fixed grid), and there a source's own runs rank the new study's trials exactly.
+`performance` gives the same on the source's 0-1 scale (`KBView.scaled`), the unit a greedy
+portfolio adds up; a model's prediction is carried there through the source's own quantiles.
 """
 
 from __future__ import annotations
@@ -23,6 +29,8 @@ from pathlib import Path
 
 import lightgbm as lgb
 import numpy as np
+import pandas as pd
+from scipy.stats import norm
 from sklearn.model_selection import KFold
 
 from recommender.learn._fit import _cached, _fit_key
@@ -31,7 +39,9 @@ from recommender.space import SearchSpace
 
 SOURCE_STATUSES = ("ok", "diverged", "failed")  # pruned runs' values are partial
 MIN_SOURCE_RUNS = 5  # fewer runs rank nothing
-TOP_CONFIGS = 5  # each source's best runs kept as candidates of the zero-shot portfolio
+TOP_CONFIGS = 20  # each source's best runs kept as candidates of the greedy portfolio
+FORMAT = 2  # of a fitted `SourceModels` (2: observed runs kept); in the cache key, so an older
+# cache file is refitted rather than loaded without them
 
 
 @dataclass(frozen=True)
@@ -103,6 +113,8 @@ class SourceModels:
         self.models_: list[lgb.LGBMRegressor] = []
         self.columns_: list[np.ndarray] = []  # the parameters each source varied
         self.configs_: list[list[dict]] = []  # each source's TOP_CONFIGS best runs, best first
+        self.observed_: list[dict[bytes, tuple[float, float]]] = []  # row -> (score, scaled)
+        self.scaled_: list[np.ndarray] = []  # each source's scaled scores, sorted
         runs = view.runs
         if runs.empty:
             return self
@@ -110,6 +122,7 @@ class SourceModels:
         runs = runs[finished]
         U = self.unit_(space.encode(runs))
         scores = view.scores.to_numpy()[finished]
+        scaled = view.scaled.to_numpy()[finished]
         codes = runs["dataset_id"].to_numpy()
         tops: list[np.ndarray] = []
         for dataset_id in np.unique(codes):
@@ -117,9 +130,12 @@ class SourceModels:
             varied = np.flatnonzero(np.ptp(U[rows], axis=0) > 0)
             if len(rows) < MIN_SOURCE_RUNS or varied.size == 0:
                 continue
+            X = U[np.ix_(rows, varied)]
             self.dataset_ids_.append(str(dataset_id))
-            self.models_.append(self._model().fit(U[np.ix_(rows, varied)], scores[rows]))
+            self.models_.append(self._model().fit(X, scores[rows]))
             self.columns_.append(varied)
+            self.observed_.append(_observed(X, scores[rows], scaled[rows]))
+            self.scaled_.append(np.sort(scaled[rows]))
             tops.append(rows[np.argsort(-scores[rows], kind="stable")[:TOP_CONFIGS]])
         if tops:  # one conversion to records, not one per source
             records = iter(runs.iloc[np.concatenate(tops)].to_dict("records"))
@@ -131,14 +147,34 @@ class SourceModels:
         return len(self.models_)
 
     def predict(self, X: np.ndarray, which: np.ndarray | None = None) -> np.ndarray:
-        """Each source's (or each of `which`'s) predicted normalised score of encoded rows:
-        shape (sources, rows)."""
+        """Each source's (or each of `which`'s) normalised score of encoded rows: observed
+        where the source ran that configuration, else predicted. Shape (sources, rows)."""
+        return self._scores(X, which, scaled=False)
+
+    def performance(self, X: np.ndarray) -> np.ndarray:
+        """Each source's score of encoded rows on its 0 (worst run) to 1 (best run) scale:
+        observed where it ran them, else the model's prediction at the same quantile of its
+        runs. Shape (sources, rows)."""
+        return self._scores(X, None, scaled=True)
+
+    def _scores(self, X: np.ndarray, which: np.ndarray | None, scaled: bool) -> np.ndarray:
         which = np.arange(self.n_sources) if which is None else np.asarray(which)
         U = self.unit_(np.asarray(X, dtype=float))
         out = np.zeros((len(which), len(U)))
+        if not len(U):
+            return out
         for row, s in enumerate(which):
-            if len(U):
-                out[row] = self.models_[s].predict(U[:, self.columns_[s]])
+            inputs = U[:, self.columns_[s]]
+            # the booster itself: the scikit-learn wrapper's checks cost more than the trees
+            # on one row, and a search asks every source for every trial and neighbour
+            predicted = self.models_[s].booster_.predict(inputs, num_threads=1)
+            if scaled:  # the prediction's quantile among the source's own runs
+                predicted = np.quantile(self.scaled_[s], norm.cdf(predicted))
+            known = self.observed_[s]
+            for i, key in enumerate(_keys(inputs)):
+                if key in known:
+                    predicted[i] = known[key][1 if scaled else 0]
+            out[row] = predicted
         return out
 
     def cv_predict(self, X: np.ndarray, y: np.ndarray, folds: int = 5) -> np.ndarray:
@@ -158,9 +194,23 @@ class SourceModels:
         return out
 
 
+def _keys(U: np.ndarray) -> list[bytes]:
+    """Hashable identities of unit-scaled rows (rounded, so that float noise still matches)."""
+    return [row.tobytes() for row in np.ascontiguousarray(np.round(U, 9))]
+
+
+def _observed(
+    U: np.ndarray, scores: np.ndarray, scaled: np.ndarray
+) -> dict[bytes, tuple[float, float]]:
+    """Per configuration a source ran (unit-scaled row), its mean score and scaled score."""
+    frame = pd.DataFrame({"key": _keys(U), "score": scores, "scaled": scaled})
+    means = frame.groupby("key", sort=False)[["score", "scaled"]].mean()
+    return {key: (float(a), float(b)) for key, a, b in means.itertuples()}
+
+
 def fitted_sources(view: KBView, space: SearchSpace, cache_dir: Path | None = None) -> SourceModels:
     """The source models of `view` in `space`'s encoding: from memory, from `cache_dir`, or
     freshly fitted (cached per KB state, as the surrogate is)."""
     model = SourceModels()
-    key = f"sources-{view.signature(space)}-{_fit_key(model)}"
+    key = f"sources-{FORMAT}-{view.signature(space)}-{_fit_key(model)}"
     return _cached(key, cache_dir, lambda: model.fit(view, space), SourceModels)

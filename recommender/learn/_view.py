@@ -20,7 +20,7 @@ import pandas as pd
 from knowledge_base import KnowledgeBase
 from recommender.learn._features import SurrogateFeatures
 from recommender.learn._metafeatures import META_FEATURE_NAMES
-from recommender.learn._scores import normalised_scores, objective_for
+from recommender.learn._scores import normalised_scores, objective_for, scaled_scores
 from recommender.space import SearchSpace
 from training import TrainConfig
 from training.metrics import METRIC_DIRECTIONS
@@ -71,6 +71,13 @@ class KBView:
         if self.runs.empty:
             return pd.Series(dtype=float)
         return normalised_scores(self.runs, lambda task: objective_for(task, self.objective))
+
+    @cached_property
+    def scaled(self) -> pd.Series:
+        """Per run, its objective on its dataset's 0 (worst) to 1 (best) scale."""
+        if self.runs.empty:
+            return pd.Series(dtype=float)
+        return scaled_scores(self.runs, lambda task: objective_for(task, self.objective))
 
     @cached_property
     def learnable(self) -> pd.Series:

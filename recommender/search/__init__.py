@@ -51,6 +51,7 @@ if TYPE_CHECKING:
     from recommender.search._surrogate import SurrogateSearcher as SurrogateSearcher
     from recommender.search._surrogate import expected_improvement as expected_improvement
     from recommender.search._transfer import AdaptivePrior as AdaptivePrior
+    from recommender.search._transfer import TransferPortfolio as TransferPortfolio
     from recommender.search._transfer import TransferPrior as TransferPrior
 
 # Here, not in a submodule: the command line lists the strategies and the grid limit without
@@ -85,6 +86,7 @@ _MODULES = {
     "SurrogateSearcher": "_surrogate",
     "expected_improvement": "_surrogate",
     "AdaptivePrior": "_transfer",
+    "TransferPortfolio": "_transfer",
     "TransferPrior": "_transfer",
 }
 

@@ -25,7 +25,7 @@ from scipy.stats import norm
 from recommender.learn import copula
 from recommender.search._base import Config, Searcher, config_key
 from recommender.search._prior import FlatPrior, Prior
-from recommender.search._transfer import AdaptivePrior
+from recommender.search._transfer import AdaptivePrior, TransferPortfolio
 from recommender.space import SearchSpace
 
 MIN_TRIALS_TO_LEARN = 3  # below this, the prior alone ranks candidates
@@ -44,6 +44,8 @@ class SurrogateSearcher(Searcher):
         distance_scale: uncertainty added per unit of distance to the nearest trial.
         candidates: a fixed candidate pool instead of `n_candidates` space samples (a replay
             of stored runs, or a finite list to choose from); pass `n_neighbors=0` with it.
+        portfolio: configurations of earlier studies, proposed before the searcher's own while
+            they are expected to gain (`TransferPortfolio`); they also join the candidate pool.
     """
 
     name = "surrogate"
@@ -62,6 +64,7 @@ class SurrogateSearcher(Searcher):
         xi: float = 0.01,
         distance_scale: float = 1.0,
         candidates: Sequence[Mapping[str, Any]] | None = None,
+        portfolio: TransferPortfolio | None = None,
     ) -> None:
         super().__init__(space, points_to_evaluate=points_to_evaluate, seed=seed)
         self.prior = prior if prior is not None else FlatPrior()
@@ -72,6 +75,7 @@ class SurrogateSearcher(Searcher):
         self.xi = xi
         self.distance_scale = distance_scale
         self._candidates = None if candidates is None else [space.project(c) for c in candidates]
+        self.portfolio = portfolio
         self._pool: list[Config] | None = None
         self._pool_X = np.zeros((0, len(space.names)))
         self._pool_prior = np.zeros((self.prior.n_members, 0))
@@ -116,8 +120,15 @@ class SurrogateSearcher(Searcher):
             self.points_to_evaluate = [self.points_to_evaluate[i] for i in order]
 
     def _suggest(self) -> Config | None:
+        if self.portfolio is not None:
+            X_own = np.stack(self._own_X) if self._own_X else np.zeros((0, len(self.space.names)))
+            point = self.portfolio.propose(X_own, self.is_new)
+            if point is not None:
+                return point
         if self._pool is None:
             self._pool = self._candidates or self.space.sample(self.n_candidates, self.rng)
+            if self.portfolio is not None:
+                self._pool = self._pool + self.portfolio.candidates
             self._pool_X = self.space.encode(self._pool)
             self._pool_prior = self.prior.predict_members(self._pool_X)
             low, high = np.nanmin(self._pool_X, axis=0), np.nanmax(self._pool_X, axis=0)

@@ -16,6 +16,10 @@ for Bayesian optimization"):
 - a model that never wins gets weight 0, and one whose median loss is worse than the own model's
   95th percentile does not compete (RGPE's guard against dilution by many weak sources).
 
+The same weights steer `TransferPortfolio`: the greedy portfolio across earlier studies
+(`learn.greedy_portfolio`), continued one configuration at a time with each study weighted as
+the prior weighs it, while the weighted studies expect their configurations to gain.
+
 Members (the searcher's spread): member 0 weighs by all bootstrap samples, member m by the m-th
 block of them, so the members disagree where it is unclear which source to trust; before any
 trial, members other than 0 weigh a bootstrap resample of the sources.
@@ -23,14 +27,18 @@ trial, members other than 0 weigh a bootstrap resample of the sources.
 
 from __future__ import annotations
 
-from typing import Protocol, runtime_checkable
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 
+from recommender.learn import greedy_gains
+from recommender.search._base import Config
 from recommender.search._prior import Prior
 
 MIN_TRIALS_TO_WEIGH = 2  # one pair of trials already says which sources order it right
 MAX_TRIALS_TO_WEIGH = 60  # the most recent ones: the loss costs trials^2 per model and sample
+MIN_PORTFOLIO_GAIN = 0.001  # of a study's worst-to-best range: below it, the own model proposes
 
 
 class Sources(Protocol):
@@ -42,6 +50,8 @@ class Sources(Protocol):
     def predict(self, X: np.ndarray, which: np.ndarray | None = None) -> np.ndarray: ...
 
     def cv_predict(self, X: np.ndarray, y: np.ndarray) -> np.ndarray: ...
+
+    def performance(self, X: np.ndarray) -> np.ndarray: ...
 
 
 @runtime_checkable
@@ -175,6 +185,63 @@ class TransferPrior:
             self._memo.pop(next(iter(self._memo)))
         self._memo[key] = out
         return out
+
+
+class TransferPortfolio:
+    """Configurations of earlier studies, proposed while the weighted studies expect them to gain.
+
+    Each proposal is the greedy portfolio's next step (`learn.greedy_gains`): the candidate that
+    most raises the weighted mean, over earlier studies, of the best performance this study's
+    trials reach on each (on each study's 0-1 scale, `Sources.performance`). The weights are the
+    prior's now: uniform before two trials, then each study's RGPE share, the own model's share
+    taken off. So the portfolio first covers the earlier studies evenly, then follows the ones
+    that rank this study's trials as they came out; when the best candidate's gain falls below
+    `min_gain` (the studies it trusts are covered, or the own model has won the weight), the
+    searcher's own model proposes instead. The rule is checked on every `propose`, so a member
+    that starts to win again after a re-weighting is still tried.
+
+    Args:
+        prior: the transfer prior whose sources and weights decide.
+        candidates: configurations of the earlier studies, already in the search space.
+        X: their encoding (`SearchSpace.encode`).
+        min_gain: the smallest weighted gain worth a trial.
+    """
+
+    def __init__(
+        self,
+        prior: TransferPrior,
+        candidates: Sequence[Mapping[str, Any]],
+        X: np.ndarray,
+        min_gain: float = MIN_PORTFOLIO_GAIN,
+    ) -> None:
+        self.prior = prior
+        self.candidates = [dict(c) for c in candidates]
+        self.performance = prior.sources.performance(X)  # (sources, candidates)
+        self.min_gain = min_gain
+        self._trials: dict[bytes, np.ndarray] = {}  # one trial's row -> its performance
+
+    def propose(self, X_trials: np.ndarray, is_new: Callable[[Config], bool]) -> Config | None:
+        """The candidate that gains most over encoded trials `X_trials` among those `is_new`
+        accepts; None when no candidate gains `min_gain`."""
+        best = np.zeros(self.prior.sources.n_sources)
+        if len(X_trials):
+            best = np.maximum(best, self._trial_performance(X_trials).max(axis=1))
+        gains = greedy_gains(self.performance, self.prior.source_weights, best)
+        for i in np.argsort(-gains, kind="stable"):
+            if gains[i] < self.min_gain:
+                return None
+            if is_new(self.candidates[i]):
+                return self.candidates[i]
+        return None
+
+    def _trial_performance(self, X: np.ndarray) -> np.ndarray:
+        """(sources, trials), each trial computed once."""
+        keys = [row.tobytes() for row in np.ascontiguousarray(X, dtype=float)]
+        new = [i for i, key in enumerate(keys) if key not in self._trials]
+        if new:
+            fresh = self.prior.sources.performance(X[new])
+            self._trials.update((keys[i], fresh[:, j]) for j, i in enumerate(new))
+        return np.stack([self._trials[key] for key in keys], axis=1)
 
 
 def _win_shares(losses: np.ndarray) -> np.ndarray:

@@ -88,7 +88,9 @@ def test_a_study_with_nothing_to_learn_from_says_why_once() -> None:
         warnings.simplefilter("error")  # the first study's runs are learnable: no warning
         second = rec.study(name="second")
     assert type(second.searcher.prior).__name__ == "TransferPrior"  # the past study as a source
-    assert second.searcher.points_to_evaluate  # the greedy portfolio across past studies
+    assert second.searcher.portfolio is not None  # the greedy portfolio across past studies
+    # one earlier study: the portfolio's first pick is what it observed best
+    assert second.ask() == second.space.project(study.best.config)
 
 
 def test_tell_many_stores_history_in_one_call_and_the_search_learns_it() -> None:

@@ -1,0 +1,129 @@
+"""The transfer portfolio of black-box studies: configurations chosen on what earlier studies
+observed, then re-weighted by how those studies rank the new study's own trials (real DuckDB KB,
+earlier studies told with `tell_many`, real LightGBM source models)."""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from knowledge_base import KnowledgeBase
+from recommender import Recommender, SearchSpace
+from recommender.learn import fitted_sources, greedy_portfolio, load_view
+from recommender.search import TransferPortfolio, TransferPrior
+
+SPACE = SearchSpace.from_dict(
+    {
+        "parameters": {
+            "x": {"type": "float", "low": 0.0, "high": 1.0},
+            "y": {"type": "float", "low": 0.0, "high": 1.0},
+        }
+    }
+)
+# The configurations every earlier study ran (a shared grid, as benchmark suites have).
+GRID = pd.DataFrame(
+    {"x": np.round(np.linspace(0.0, 1.0, 11), 2), "y": np.round(np.linspace(1.0, 0.0, 11), 2)}
+)
+LEFT, RIGHT = 0.2, 0.8  # where the two kinds of earlier study peak
+
+
+def objective(frame: pd.DataFrame, peak: float) -> np.ndarray:
+    return -((frame["x"].to_numpy() - peak) ** 2)
+
+
+def told(peak: float, extra: int = 0, seed: int = 0) -> pd.DataFrame:
+    """The grid, plus `extra` configurations of the study's own, with their values."""
+    frame = pd.concat([GRID, pd.DataFrame(SPACE.sample(extra, seed))], ignore_index=True)
+    return frame.assign(value=objective(frame, peak))
+
+
+@pytest.fixture(scope="module")
+def rec() -> Recommender:
+    """Three earlier studies peaking at x=0.2 and two at x=0.8, no meta-features."""
+    rec = Recommender(kb=KnowledgeBase(":memory:"), space=SPACE)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # the first study learns nothing: said once, elsewhere
+        for k, peak in enumerate([LEFT, LEFT, LEFT, RIGHT, RIGHT]):
+            rec.study(name=f"earlier {k}").tell_many(told(peak))
+    return rec
+
+
+def _greedy_by_hand(scaled: pd.DataFrame, k: int) -> list[float]:
+    """The x of the `k` greedy picks over a (configuration x study) table of 0-1 scores."""
+    best = np.zeros(scaled.shape[1])
+    picks: list[float] = []
+    for _ in range(k):
+        gain = (np.maximum(scaled.to_numpy(), best) - best).mean(axis=1)
+        gain[[scaled.index.get_loc(x) for x in picks]] = -np.inf
+        pick = int(np.argmax(gain))
+        picks.append(float(scaled.index[pick]))
+        best = np.maximum(best, scaled.to_numpy()[pick])
+    return picks
+
+
+def test_the_zero_shot_portfolio_is_greedy_on_the_observed_scores(rec) -> None:
+    view = load_view(rec.kb)
+    assert view.scaled.min() == 0.0 and view.scaled.max() == 1.0
+    table = view.runs.assign(scaled=view.scaled).pivot_table(
+        index="x", columns="dataset_id", values="scaled"
+    )
+    expected = _greedy_by_hand(table, 3)  # after three, every study has its best: ties at 0
+    picks = greedy_portfolio(view, SPACE, 3)
+    assert [p["x"] for p in picks] == expected
+    # the first pick does well on both kinds, the next ones cover each kind's own peak
+    assert expected[0] == 0.4 and {LEFT, RIGHT} <= set(expected[1:3])
+
+
+def test_a_source_answers_its_own_configurations_with_what_it_observed(rec) -> None:
+    view = load_view(rec.kb)
+    sources = fitted_sources(view, SPACE)
+    first = view.runs["dataset_id"] == sources.dataset_ids_[0]
+    X = SPACE.encode(view.runs[first])
+    assert np.allclose(sources.predict(X)[0], view.scores[first])
+    assert np.allclose(sources.performance(X)[0], view.scaled[first])
+    unseen = SPACE.encode([{"x": 0.33, "y": 0.5}])
+    assert 0.0 <= sources.performance(unseen)[0, 0] <= 1.0  # the model, on the same 0-1 scale
+
+
+def test_the_portfolio_follows_the_studies_that_rank_the_new_trials(rec) -> None:
+    study = rec.study(name="like the right ones", persist=False)
+    portfolio = study.searcher.portfolio
+    assert isinstance(portfolio, TransferPortfolio) and not study.searcher.points_to_evaluate
+    prior = portfolio.prior
+    assert isinstance(prior, TransferPrior)
+    assert np.allclose(prior.source_weights, 1 / 5)  # before any trial: every study alike
+    asked = []
+    for _ in range(4):
+        config = study.ask()
+        asked.append(config)
+        study.tell(config, value=float(objective(pd.DataFrame([config]), RIGHT)[0]))
+    ids = _ids(rec, ["earlier 3", "earlier 4"])
+    right = [i for i, d in enumerate(prior.sources.dataset_ids_) if d in ids]
+    weights = prior.source_weights
+    assert weights[right].sum() > weights.sum() - weights[right].sum()
+    assert RIGHT in [c["x"] for c in asked]  # the right studies' best, found within 4 trials
+
+
+def test_the_portfolio_hands_over_when_nothing_is_left_to_gain(rec) -> None:
+    study = rec.study(name="hand over", persist=False)
+    candidates = {str(c) for c in study.searcher.portfolio.candidates}
+    asked = []
+    for _ in range(12):
+        config = study.ask()
+        asked.append(str(config) in candidates)
+        study.tell(config, value=float(objective(pd.DataFrame([config]), LEFT)[0]))
+    assert asked[0] and not all(asked)  # the portfolio first, the searcher's model later
+    assert asked.index(False) < len(GRID)  # before every stored configuration was tried
+
+
+def test_no_portfolio_with_warm_start_zero(rec) -> None:
+    study = rec.study(name="no warm start", persist=False, warm_start=0)
+    assert study.searcher.portfolio is None
+
+
+def _ids(rec: Recommender, names: list[str]) -> set[str]:
+    datasets = rec.kb.datasets()
+    return set(datasets[datasets["name"].isin(names)]["id"])
