@@ -94,8 +94,9 @@ def suggest(
                 "since the knowledge base cannot rank other values"
             )
         kept = trained_space(view, space, features, table.fingerprint)
-        if kept != space:
-            notes.append(_epochs_note(kept.parameters["max_epochs"]))
+        epochs = kept.parameters.get("max_epochs")
+        if kept != space and isinstance(epochs, Int):
+            notes.append(_epochs_note(epochs))
     suggestions = rank_configs(
         view,
         space,
@@ -122,7 +123,9 @@ def suggest(
 
 def _epochs_note(kept: Int) -> str:
     """Why suggestions train no longer (or shorter) than `kept` allows."""
-    epochs = f"max_epochs={kept.low}" if kept.low == kept.high else f"max_epochs {kept.low}..{kept.high}"
+    epochs = f"max_epochs={kept.low}"
+    if kept.high > kept.low:
+        epochs = f"max_epochs {kept.low}..{kept.high}"
     return (
         f"the knowledge base's runs on datasets like this one cover {epochs} only: suggestions "
         "keep to it, since it cannot rank training lengths it has not seen"

@@ -60,9 +60,7 @@ def kb(tmp_path_factory: pytest.TempPathFactory) -> KnowledgeBase:
             for lr in RATES
             for n in LENGTHS
         ]
-        store.log_runs(
-            [RunRecord.from_result(r, dataset_id=table.fingerprint) for r in results]
-        )
+        store.log_runs([RunRecord.from_result(r, dataset_id=table.fingerprint) for r in results])
     return store
 
 
@@ -77,7 +75,8 @@ def test_each_finished_run_speaks_for_every_budget_up_to_its_max_epochs(kb: Know
     space = _space()
     assert budgets_of(space) == (5, 10, 20, 50)
     assert budgets_of(default_space()) == (20, 50, 100, 200)
-    rows = budget_rows(view.runs, kb.curves(view.runs["id"]), budgets_of(space), lambda t: "log_loss")
+    curves = kb.curves(view.runs["id"])
+    rows = budget_rows(view.runs, curves, budgets_of(space), lambda task: "log_loss")
     per_run = rows.groupby("id")["budget"].apply(sorted)
     lengths = view.runs.set_index("id")["max_epochs"]
     expected = {5: [5.0], 20: [5.0, 10.0, 20.0], 50: [5.0, 10.0, 20.0, 50.0]}
@@ -97,9 +96,7 @@ def test_early_stopped_and_pruned_runs(kb: KnowledgeBase) -> None:
     nothing beyond the epoch it was stopped at."""
     table = _table("iris")
     data = prepare(table)
-    stopped = train(
-        BASE.replace(learning_rate=0.5, max_epochs=100, patience=2), data, device="cpu"
-    )
+    stopped = train(BASE.replace(learning_rate=0.5, max_epochs=100, patience=2), data, device="cpu")
     assert stopped.status == "ok" and stopped.epochs_run < 50
     pruned = train(
         BASE.replace(max_epochs=100), data, device="cpu", callback=lambda epoch, v: epoch >= 12
@@ -113,8 +110,13 @@ def test_early_stopped_and_pruned_runs(kb: KnowledgeBase) -> None:
     ).assign(task="multiclass", objective="log_loss", direction="minimize", max_epochs=100)
     runs["log_loss"] = runs["value"] = [stopped.value, pruned.value]
     curves = pd.concat(
-        pd.DataFrame({"run_id": name, "epoch": [p.epoch for p in r.curve],
-                      "val_metric": [p.val_metric for p in r.curve]})
+        pd.DataFrame(
+            {
+                "run_id": name,
+                "epoch": [p.epoch for p in r.curve],
+                "val_metric": [p.val_metric for p in r.curve],
+            }
+        )
         for name, r in (("stopped", stopped), ("pruned", pruned))
     )
     rows = budget_rows(runs, curves, (10, 20, 50, 100), lambda task: "log_loss")
@@ -155,9 +157,7 @@ def test_with_only_20_epoch_runs_suggestions_keep_20_and_say_why(kb: KnowledgeBa
     twenty = KBView(view.runs[only_20], view.meta, curves=view.curves)
     assert trained_range(twenty.runs, twenty.meta.index) == (20, 20)
     features = view.meta.loc[table.fingerprint].to_dict()
-    result = suggest(
-        table, twenty.without(table.fingerprint), space, top=3, meta_features=features
-    )
+    result = suggest(table, twenty.without(table.fingerprint), space, top=3, meta_features=features)
     assert result.suggestions[0].predicted_score is not None
     assert {s.config["max_epochs"] for s in result.suggestions} == {20}
     assert any("max_epochs=20" in note for note in result.notes)
