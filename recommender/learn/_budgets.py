@@ -9,11 +9,13 @@ So each run becomes one training row per budget, the budget an input next to the
 - budgets (`budgets_of`): the epochs of `BUDGET_GRID` inside the space's `max_epochs` range, plus
   that range's ends. The surrogate is only asked about budgets a candidate may train for, so rows
   at other budgets would only cost fit time; on the default space (20..200) that is 20, 50, 100
-  and 200, about three rows per run of a KB whose `max_epochs` is sampled over that range;
+  and 200: 2.9 rows per run on average where `max_epochs` is sampled log-uniformly over that
+  range, and curves are read for at most `EXPANDED_RUNS` runs per fit;
 - a run that ended by itself (status ok: it ran to `max_epochs` or stopped early) speaks for every
   budget up to its `max_epochs`: its best value up to that budget, which after an early stop is
   its final value; a pruned run only up to the epoch where it was stopped (`reach`). Beyond that
-  it says nothing. Its final value is one row at its reach;
+  it says nothing. Its final value is one row at its reach. Its `patience` stays as it was: below
+  the epoch it stopped at, a shorter `max_epochs` with the same patience runs the same epochs;
 - failed and diverged runs keep their one row (the worst score of their dataset);
 - the best value so far comes from the run's stored curve (`curves.val_metric`, the run's own
   objective each epoch), so a run without a curve, or scored on a metric other than the one it
