@@ -1,12 +1,14 @@
 """How fast is `suggest` on a large knowledge base? Cold (surrogate fitted) and warm (cached).
 
 Builds a synthetic KB of `--runs` runs (default 100,000) over `--datasets` datasets, with configs
-sampled from the default space and random scores, then times `Recommender.suggest` on
+sampled from the default space and random scores, the first `--curve-runs` (default 15,000, the
+size of the wide seed KB) with a learning curve of `max_epochs` epochs that the surrogate's fit
+reads to learn each run at several epoch budgets, then times `Recommender.suggest` on
 examples/breast_cancer.csv: once cold (no cached surrogate: fit included) and several times warm
 (a new Recommender each time, surrogate loaded from the disk cache, as a second CLI call would).
 
     python benchmarks/suggest_speed.py            # 100k runs
-    python benchmarks/suggest_speed.py --quick    # 10k runs
+    python benchmarks/suggest_speed.py --quick    # 10k runs, all with curves
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from knowledge_base import DatasetRecord, KnowledgeBase, RunRecord  # noqa: E402
+from knowledge_base import CurvePoint, DatasetRecord, KnowledgeBase, RunRecord  # noqa: E402
 from recommender.api import Recommender  # noqa: E402
 from recommender.learn import META_FEATURE_NAMES  # noqa: E402
 from recommender.learn import _fit as surrogate_fit  # noqa: E402
@@ -30,7 +32,7 @@ from recommender.space import default_space  # noqa: E402
 from training import TrainConfig  # noqa: E402
 
 
-def build_kb(path: Path, n_runs: int, n_datasets: int, seed: int = 0) -> None:
+def build_kb(path: Path, n_runs: int, n_datasets: int, curve_runs: int, seed: int = 0) -> None:
     rng = np.random.default_rng(seed)
     kb = KnowledgeBase(path)
     tasks = ["binary", "multiclass", "regression"]
@@ -54,6 +56,9 @@ def build_kb(path: Path, n_runs: int, n_datasets: int, seed: int = 0) -> None:
         task = tasks[(n % n_datasets) % 3]
         metric, direction = ("r2", "maximize") if task == "regression" else ("log_loss", "minimize")
         value = float(rng.uniform(0, 1))
+        epochs = int(sample["max_epochs"]) if n < curve_runs else 0
+        # A curve that approaches `value` (its best) at its last epoch, from either direction.
+        toward = value + np.geomspace(1.0, 1e-3, epochs) * (1 if direction == "minimize" else -1)
         records.append(
             RunRecord(
                 ids[n % n_datasets],
@@ -62,6 +67,8 @@ def build_kb(path: Path, n_runs: int, n_datasets: int, seed: int = 0) -> None:
                 direction,
                 value,
                 metrics={metric: value},
+                epochs_run=epochs,
+                curve=tuple(CurvePoint(e + 1, v, v, v, 1e-3) for e, v in enumerate(toward)),
                 source="import",
                 id=f"run{n:07d}",
             )
@@ -75,6 +82,7 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=100_000)
     parser.add_argument("--datasets", type=int, default=500)
     parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--curve-runs", type=int, default=15_000, help="runs with a curve")
     parser.add_argument("--quick", action="store_true", help="10k runs, 100 datasets")
     args = parser.parse_args()
     if args.quick:
@@ -83,9 +91,10 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / "kb.duckdb"
         started = time.perf_counter()
-        build_kb(path, args.runs, args.datasets)
+        build_kb(path, args.runs, args.datasets, args.curve_runs)
         print(
-            f"built a KB of {args.runs:,} runs over {args.datasets} datasets "
+            f"built a KB of {args.runs:,} runs ({min(args.curve_runs, args.runs):,} with curves)"
+            f" over {args.datasets} datasets "
             f"in {time.perf_counter() - started:.1f} s"
         )
         started = time.perf_counter()

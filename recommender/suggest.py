@@ -1,8 +1,10 @@
 """Zero-shot recommendations: rank candidate configurations for a new dataset with the surrogate.
 
 Candidates are many samples of the search space plus the best configurations already in the
-knowledge base; the surrogate predicts each one's normalised score on this dataset; the top-k are
-picked greedily so that no two are near-duplicates. Evidence comes with them: the most similar
+knowledge base; the surrogate predicts each one's normalised score on this dataset at the epoch
+budget of its own `max_epochs` (learned from the KB's learning curves, so training length is
+recommended like any other hyperparameter); the top-k are picked greedily so that no two are
+near-duplicates. Evidence comes with them: the most similar
 datasets in the knowledge base (by meta-features) and their best runs.
 """
 
@@ -22,8 +24,9 @@ from recommender.learn import (
     load_view,
     objective_for,
     rank_configs,
+    trained_space,
 )
-from recommender.space import SearchSpace, check_trainable
+from recommender.space import Int, SearchSpace, check_trainable
 from training import Table
 
 
@@ -90,6 +93,10 @@ def suggest(
                 f"every run the suggestions are learned from has {name}={value}: they keep it, "
                 "since the knowledge base cannot rank other values"
             )
+        kept = trained_space(view, space, features, table.fingerprint)
+        epochs = kept.parameters.get("max_epochs")
+        if kept != space and isinstance(epochs, Int):
+            notes.append(_epochs_note(epochs))
     suggestions = rank_configs(
         view,
         space,
@@ -111,4 +118,15 @@ def suggest(
         known_best_runs=tuple(known),
         meta_features=features,
         notes=tuple(table.notes) + tuple(notes),
+    )
+
+
+def _epochs_note(kept: Int) -> str:
+    """Why suggestions train no longer (or shorter) than `kept` allows."""
+    epochs = f"max_epochs={kept.low}"
+    if kept.high > kept.low:
+        epochs = f"max_epochs {kept.low}..{kept.high}"
+    return (
+        f"the knowledge base's runs on datasets like this one cover {epochs} only: suggestions "
+        "keep to it, since it cannot rank training lengths it has not seen"
     )

@@ -9,7 +9,8 @@
   `fitted_curve_model`: the learned pruner's model of how far a learning curve still goes, fitted
   on the KB's curves (cached the same way);
 - zero-shot ranking: `rank_configs`, `Suggestion`, `DEFAULT_PORTFOLIO` (the ranking of an empty
-  KB);
+  KB), `trained_space` (the training lengths the KB can rank for a dataset: each run is learned
+  from at several epoch budgets, `_budgets`);
 - `KBPrior`: the surrogate at one dataset's meta-features, the prior of a search;
 - transfer: `SourceModels` (one model per past dataset), `fitted_sources` (cached per KB state),
   `greedy_portfolio` (configurations good across past datasets: the zero-shot warm start of a
@@ -42,6 +43,7 @@ if TYPE_CHECKING:
     from recommender.learn._rank import RISK_AVERSION as RISK_AVERSION
     from recommender.learn._rank import Suggestion as Suggestion
     from recommender.learn._rank import rank_configs as rank_configs
+    from recommender.learn._rank import trained_space as trained_space
     from recommender.learn._scores import BAD_STATUSES as BAD_STATUSES
     from recommender.learn._scores import copula as copula
     from recommender.learn._scores import normalised_scores as normalised_scores
@@ -71,6 +73,7 @@ _MODULES = {
     "RISK_AVERSION": "_rank",
     "Suggestion": "_rank",
     "rank_configs": "_rank",
+    "trained_space": "_rank",
     "BAD_STATUSES": "_scores",
     "copula": "_scores",
     "normalised_scores": "_scores",

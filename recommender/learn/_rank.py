@@ -2,8 +2,13 @@
 
 Candidates are many samples of the search space plus the best configurations already in the
 knowledge base on the datasets nearest to the new one; the surrogate predicts each one's
-normalised score on this dataset; the top-k are picked greedily by a lower confidence bound so
-that no two are near-duplicates. `suggest` shows them; the warm start of a study tries them first.
+normalised score on this dataset, each at the epoch budget of its own `max_epochs`; the top-k are
+picked greedily by a lower confidence bound so that no two are near-duplicates. `suggest` shows
+them; the warm start of a study tries them first.
+
+Training length is searched like any other hyperparameter, but only over the lengths the KB's runs
+on similar datasets reached (`trained_space`): the surrogate has never seen what 200 epochs do
+where every run stopped at 20, and a tree model would rank it as if it were 20.
 """
 
 from __future__ import annotations
@@ -16,6 +21,7 @@ from typing import Any
 
 import numpy as np
 
+from recommender.learn._budgets import within
 from recommender.learn._features import SurrogateFeatures
 from recommender.learn._fit import fitted_surrogate
 from recommender.learn._portfolio import DEFAULT_PORTFOLIO
@@ -73,13 +79,25 @@ def rank_configs(
         return _default_ranking(space, top)
     rng = np.random.default_rng(seed)
     near = view.nearest(features, exclude, NEAREST_DATASETS).index
-    candidates, origins = _candidates(view, space, n_samples, rng, near)
+    trained = trained_space(view, space, features, exclude)
+    candidates, origins = _candidates(view, trained, n_samples, rng, near)
     shared = view.shared_settings(space)
     candidates = [{**candidate, **shared} for candidate in candidates]
     surrogate = fitted_surrogate(view, space, cache_dir, seed=seed)
     X = SurrogateFeatures(space).transform(features, candidates)
     mean, std = surrogate.predict(X, return_std=True)
     return _diverse_top(candidates, origins, mean, std, space, top)
+
+
+def trained_space(
+    view: KBView, space: SearchSpace, features: dict[str, float], exclude: str = ""
+) -> SearchSpace:
+    """`space` with `max_epochs` kept to the training lengths that the KB's runs on the datasets
+    nearest to `features` (all datasets without meta-features) reached, as far as the space allows
+    (`KBView.trained_range`); `space` itself where they cover its range. `rank_configs` draws its
+    candidates from it."""
+    near = view.nearest(features, exclude, NEAREST_DATASETS).index
+    return within(space, view.trained_range(near if len(near) else None))
 
 
 def _candidates(

@@ -2,7 +2,9 @@
 and meta-features, normalised scores, and the feature matrices the surrogate reads.
 
 Loading happens once per `suggest` or study (one short connection); everything after works on
-DataFrames, so no connection is held while models fit or train.
+DataFrames, so no connection is held while models fit or train. Only a surrogate's fit reads more:
+the learning curves of the runs it expands to several epoch budgets (`_budgets`), through one more
+short connection, so a `suggest` that finds its surrogate cached never reads a curve.
 """
 
 from __future__ import annotations
@@ -10,7 +12,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
 
@@ -18,6 +20,14 @@ import numpy as np
 import pandas as pd
 
 from knowledge_base import KnowledgeBase
+from recommender.learn._budgets import (
+    BUDGET,
+    CurveReader,
+    budget_rows,
+    budgets_of,
+    expandable,
+    trained_range,
+)
 from recommender.learn._features import SurrogateFeatures
 from recommender.learn._metafeatures import META_FEATURE_NAMES
 from recommender.learn._scores import normalised_scores, objective_for, scaled_scores
@@ -35,6 +45,7 @@ RUN_COLUMNS = (
     "objective",
     "direction",
     "value",
+    "epochs_run",
     *METRIC_DIRECTIONS,
     *CONFIG_COLUMNS,
     "config_extra",
@@ -59,18 +70,20 @@ class SimilarDataset:
 
 @dataclass(frozen=True)
 class KBView:
-    """Runs (one row each, with `task` and `dataset_name`) and wide meta-features of a KB."""
+    """Runs (one row each, with `task` and `dataset_name`) and wide meta-features of a KB, and
+    where their learning curves are read from (`KnowledgeBase.curves`; None: runs only)."""
 
     runs: pd.DataFrame
     meta: pd.DataFrame  # index: dataset_id, columns: META_FEATURE_NAMES
     objective: str | None = None
+    curves: CurveReader | None = field(default=None, compare=False, repr=False)
 
     @cached_property
     def scores(self) -> pd.Series:
-        """Copula-normalised score per run (higher is better)."""
+        """Copula-normalised score per run, on its final value (higher is better)."""
         if self.runs.empty:
             return pd.Series(dtype=float)
-        return normalised_scores(self.runs, lambda task: objective_for(task, self.objective))
+        return normalised_scores(self.runs, self._metric_for)
 
     @cached_property
     def scaled(self) -> pd.Series:
@@ -101,12 +114,15 @@ class KBView:
             runs=self.runs[self.runs["dataset_id"] != dataset_id].reset_index(drop=True),
             meta=self.meta.drop(index=dataset_id, errors="ignore"),
             objective=self.objective,
+            curves=self.curves,
         )
 
     def signature(self, space: SearchSpace) -> str:
-        """Content key of what the surrogate learns from: runs, scores' objective and the space."""
+        """Content key of what the surrogate learns from: runs (their curves come with their ids),
+        whether curves are read, scores' objective, the space and the budgets it expands to."""
         digest = hashlib.sha256()
-        digest.update(json.dumps([self.objective, space.to_dict()], sort_keys=True).encode())
+        key = [self.objective, space.to_dict(), self.curves is not None, budgets_of(space)]
+        digest.update(json.dumps(key, sort_keys=True).encode())
         if not self.runs.empty:
             cols = [c for c in ("id", "status", "value") if c in self.runs]
             digest.update(pd.util.hash_pandas_object(self.runs[cols], index=False).values.tobytes())
@@ -124,11 +140,12 @@ class KBView:
     def shared_settings(self, space: SearchSpace, min_datasets: int = 5) -> dict[str, Any]:
         """Parameters of `space` that every learnable run shares, with that one value.
 
-        The surrogate cannot rank values of a parameter that never varied in the KB (the seed
-        runs all train at most 20 epochs), so suggestions keep the value the evidence was
-        gathered at. Only a value shared across at least `min_datasets` datasets counts (a
-        design choice, not a small KB), and only parameters that are neither conditional nor a
-        condition's parent, so fixing them never changes which others are active.
+        The surrogate cannot rank values of a parameter that never varied in the KB, so
+        suggestions keep the value the evidence was gathered at. Only a value shared across at
+        least `min_datasets` datasets counts (a design choice, not a small KB), and only
+        parameters that are neither conditional nor a condition's parent, so fixing them never
+        changes which others are active. `max_epochs` is never one: it is learned as a budget,
+        and kept to the lengths the KB has seen by `trained_range`.
         """
         if self.runs.empty:
             return {}
@@ -138,7 +155,7 @@ class KBView:
         parents = {condition.parent for condition in space.conditions.values()}
         shared: dict[str, Any] = {}
         for name, dist in space.parameters.items():
-            if name in space.conditions or name in parents or name not in runs:
+            if name in space.conditions or name in parents or name not in runs or name == BUDGET:
                 continue
             values = runs[name].unique()
             if len(values) != 1 or pd.isna(values[0]):
@@ -150,11 +167,33 @@ class KBView:
 
     def training_set(self, space: SearchSpace) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Surrogate inputs (`SurrogateFeatures` rows), normalised scores and dataset ids of the
-        learnable runs."""
-        known = self.learnable.to_numpy()
-        runs = self.runs[known]
-        X = SurrogateFeatures(space).of_runs(self.meta.reindex(runs["dataset_id"]), runs)
-        return X, self.scores[known].to_numpy(), runs["dataset_id"].to_numpy()
+        learnable runs, each run at every budget its curve speaks for (`_budgets`); a dataset's
+        rows are normalised together, at all budgets."""
+        runs = self.runs[self.learnable.to_numpy()]
+        budgets = budgets_of(space)
+        rows = budget_rows(runs, self._curves_of(runs, budgets), budgets, self._metric_for)
+        X = SurrogateFeatures(space).of_runs(self.meta.reindex(rows["dataset_id"]), rows)
+        y = normalised_scores(rows, self._metric_for).to_numpy()
+        return X, y, rows["dataset_id"].to_numpy()
+
+    def trained_range(self, dataset_ids: Iterable[str] | None = None) -> tuple[int, int] | None:
+        """The `max_epochs` the learnable runs of `dataset_ids` (default: all) give evidence for
+        (`_budgets.trained_range`); the surrogate's ranking of other training lengths is a
+        guess."""
+        if self.runs.empty:
+            return None
+        runs = self.runs[self.learnable]
+        return trained_range(runs, runs["dataset_id"] if dataset_ids is None else dataset_ids)
+
+    def _metric_for(self, task: str) -> str:
+        return objective_for(task, self.objective)
+
+    def _curves_of(self, runs: pd.DataFrame, budgets: tuple[int, ...]) -> pd.DataFrame:
+        """Curves of the runs that give rows below their reach (none without a reader)."""
+        ids = runs.loc[expandable(runs, budgets, self._metric_for), "id"]
+        if self.curves is None or ids.empty:
+            return pd.DataFrame(columns=["run_id", "epoch", "val_metric"])
+        return self.curves(list(ids))
 
     def top_configs(
         self, per_dataset: int, dataset_ids: Iterable[str] | None = None
@@ -225,7 +264,7 @@ def load_view(kb: KnowledgeBase, objective: str | None = None) -> KBView:
         info = datasets.set_index("id")[["name", "task"]].rename(columns={"name": "dataset_name"})
         runs = runs.join(info, on="dataset_id").reset_index(drop=True)
     meta = meta.reindex(columns=list(META_FEATURE_NAMES)).astype(float)
-    return KBView(runs=runs, meta=meta, objective=objective)
+    return KBView(runs=runs, meta=meta, objective=objective, curves=kb.curves)
 
 
 def _with_extra_parameters(runs: pd.DataFrame) -> pd.DataFrame:

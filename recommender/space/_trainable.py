@@ -85,16 +85,21 @@ def cap_epochs(space: SearchSpace, max_epochs: int | None) -> SearchSpace:
     """`space` with `max_epochs` limited to `max_epochs` (a fixed value if the space lacks it)."""
     if max_epochs is None:
         return space
-    params = dict(space.parameters)
-    dist = params.get("max_epochs")
+    dist = space.parameters.get("max_epochs")
     if isinstance(dist, Int):
-        low, high = min(dist.low, max_epochs), min(dist.high, max_epochs)
-        params["max_epochs"] = Int(low, high, log=dist.log and low < high)
-    else:
-        params["max_epochs"] = Int(max_epochs, max_epochs)
+        return epochs_between(space, min(dist.low, max_epochs), min(dist.high, max_epochs))
+    return epochs_between(space, max_epochs, max_epochs)
+
+
+def epochs_between(space: SearchSpace, low: int, high: int) -> SearchSpace:
+    """`space` with `max_epochs` an integer from `low` to `high` (on a log scale where it was);
+    a grid of it that no longer fits falls back to levels."""
+    dist = space.parameters.get("max_epochs")
+    log = isinstance(dist, Int) and dist.log and low < high
+    params = {**space.parameters, "max_epochs": Int(low, high, log=log)}
     grids = {
         name: grid
-        for name, grid in space.grids.items()  # a capped grid falls back to levels
+        for name, grid in space.grids.items()
         if name != "max_epochs" or all(params[name].contains(v) for v in grid.values)
     }
     return SearchSpace(params, space.conditions, grids)

@@ -72,8 +72,10 @@ def _view(n_datasets: int) -> KBView:
 
 def test_shared_settings_are_unconditional_values_every_run_shares() -> None:
     space = default_space()
-    # optimizer and learning_rate vary; momentum is conditional (on optimizer), so never fixed.
-    assert _view(5).shared_settings(space) == {"width": 64, "max_epochs": 20}
+    # optimizer and learning_rate vary; momentum is conditional (on optimizer), so never fixed;
+    # max_epochs is a budget: kept to the lengths the runs reached (`trained_space`) instead.
+    assert _view(5).shared_settings(space) == {"width": 64}
+    assert _view(5).trained_range() == (20, 20)
     assert _view(4).shared_settings(space) == {}  # too few datasets to call it a design choice
 
 
