@@ -35,6 +35,7 @@ from recommender.search import (
     GridSearcher,
     LearnedPruner,
     MedianPruner,
+    PBTSearcher,
     PortfolioSearcher,
     Prior,
     RandomSearcher,
@@ -141,8 +142,8 @@ def make_searcher(
     """The searcher called `strategy` (see `recommender.search`), warm-started from `warm`.
 
     `warm_start` suggestions are tried first by "surrogate"; "portfolio" tries max(this,
-    budget) and nothing else; "evolution" starts from max(this, its population); "grid" and
-    "random" use none. A `Searcher` object is returned as it is. `surrogate`: the settings of
+    budget) and nothing else; "evolution" and "pbt" start from max(this, the evolution
+    population); "grid" and "random" use none. A `Searcher` object is returned as it is. `surrogate`: the settings of
     the KB's prior and the candidate pool (default `SurrogateSettings()`).
     """
     if isinstance(strategy, Searcher):
@@ -163,6 +164,16 @@ def make_searcher(
         population = surrogate.evolution_population
         points = warm.suggestions(space, max(warm_start, population), seed)
         return EvolutionSearcher(space, points_to_evaluate=points, seed=seed, population=population)
+    if strategy == "pbt":
+        points = warm.suggestions(space, max(warm_start, surrogate.evolution_population), seed)
+        return PBTSearcher(
+            space,
+            points_to_evaluate=points,
+            seed=seed,
+            population=surrogate.evolution_population,
+            members=surrogate.pbt_members,
+            ready=surrogate.pbt_ready,
+        )
     points = warm.suggestions(space, warm_start, seed)
     prior = warm.prior(space, seed, surrogate.prior_members, transfer=surrogate.transfer)
     return SurrogateSearcher(

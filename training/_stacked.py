@@ -184,6 +184,14 @@ class StackedMLP:
         self.widths = [self.widths[i] for i in kept]
         self.rng_states = [self.rng_states[i] for i in kept]
 
+    @torch.no_grad()
+    def copy_member(self, target: int, source: int) -> None:
+        """Member `target` takes member `source`'s parameters and batch-norm statistics
+        (population-based training's exploit; both must have one width)."""
+        self.flat[target] = self.flat[source]
+        for stats in (*self.running_mean, *self.running_var):
+            stats[target] = stats[source]
+
     def member_state(self, member: int, config: TrainConfig) -> dict[str, torch.Tensor]:
         """Member `member`'s weights as the `state_dict` of its `build_model` (on CPU)."""
         width, state, index = self.widths[member], {}, 0
@@ -250,6 +258,17 @@ class DropoutMasks:
             if gen is not None:  # exactly what `nn.Dropout` draws on CPU, on the member's stream
                 mask[member, :, : self.widths[member]].bernoulli_(1.0 - rate, generator=gen)
         return h * mask.mul_(self.scale)  # 0 or 1 / (1 - rate): `nn.Dropout`'s values exactly
+
+    def set_rate(self, member: int, rate: float, seed: int) -> None:
+        """Member `member` drops units with probability `rate` from now on (a new draw stream,
+        seeded by `seed`, when it had none)."""
+        self.rates[member] = rate
+        if self.exact:
+            if rate > 0 and self.generators[member] is None:
+                self.generators[member] = torch.Generator().manual_seed(seed)
+            self.scale[member] = torch.ones(1).div_(torch.tensor([1.0 - rate]))
+        else:
+            self.keep_prob[member] = 1.0 - rate
 
     def keep(self, index: torch.Tensor) -> None:
         kept = index.tolist()

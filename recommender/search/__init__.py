@@ -9,6 +9,8 @@ Strategies share one ask/observe interface (Optuna sampler / Syne Tune searcher 
 - `grid`: the space's grid (`grid = [...]` / `levels = N` per parameter), best-predicted cells
   first.
 - `evolution`: regularized (aging) evolution whose first population is the KB's suggestions.
+- `pbt`: population-based training: sub-populations of one architecture each (led by the KB's
+  suggestions, then by evolution), trained together; the worst copy the best and explore.
 
 `ask_batch` turns any of them into a batch proposer (the lead plus neighbours that train
 together, for `training.train_many`). A `Prior` is what a searcher believes before any trial
@@ -37,6 +39,8 @@ if TYPE_CHECKING:
     from recommender.search._curve_model import CurveModel as CurveModel
     from recommender.search._evolution import EvolutionSearcher as EvolutionSearcher
     from recommender.search._grid import GridSearcher as GridSearcher
+    from recommender.search._pbt import PBTExploit as PBTExploit
+    from recommender.search._pbt import PBTSearcher as PBTSearcher
     from recommender.search._grid import check_grid_size as check_grid_size
     from recommender.search._grid import count_cells as count_cells
     from recommender.search._grid import enumerate_cells as enumerate_cells
@@ -55,7 +59,7 @@ if TYPE_CHECKING:
 
 # Here, not in a submodule: the command line lists the strategies and the grid limit without
 # loading LightGBM.
-STRATEGIES = ("surrogate", "random", "portfolio", "grid", "evolution")
+STRATEGIES = ("surrogate", "random", "portfolio", "grid", "evolution", "pbt")
 PRUNERS = ("learned", "median", "asha", "none")
 #: The largest grid (in cells) the "grid" strategy accepts unless the user raises it.
 DEFAULT_MAX_CELLS = 10_000
@@ -76,6 +80,8 @@ _MODULES = {
     "count_cells": "_grid",
     "enumerate_cells": "_grid",
     "grid_values": "_grid",
+    "PBTExploit": "_pbt",
+    "PBTSearcher": "_pbt",
     "FlatPrior": "_prior",
     "Prior": "_prior",
     "BasePruner": "_pruners",
