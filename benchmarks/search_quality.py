@@ -34,7 +34,8 @@ a run cut short keeps what it measured: `--from-jobs FILE` prints the tables of 
     python benchmarks/search_quality.py --datasets islr_oj,mroz_lfp --seeds 2 --budget 20
     python benchmarks/search_quality.py --quick      # one dataset, one seed, 5 trials
     python benchmarks/search_quality.py --real-size --strategies surrogate,random,tpe --budget 20
-    python benchmarks/search_quality.py --real-size --from-jobs benchmarks/out/search_quality_real_jobs.jsonl
+    python benchmarks/search_quality.py --real-size \
+        --from-jobs benchmarks/out/search_quality_real_jobs.jsonl
 """
 
 from __future__ import annotations

@@ -143,8 +143,9 @@ def make_searcher(
 
     `warm_start` suggestions are tried first by "surrogate"; "portfolio" tries max(this,
     budget) and nothing else; "evolution" and "pbt" start from max(this, the evolution
-    population); "grid" and "random" use none. A `Searcher` object is returned as it is. `surrogate`: the settings of
-    the KB's prior and the candidate pool (default `SurrogateSettings()`).
+    population); "grid" and "random" use none. A `Searcher` object is returned as it is.
+    `surrogate`: the settings of the KB's prior, the candidate pool and the populations
+    (default `SurrogateSettings()`).
     """
     if isinstance(strategy, Searcher):
         return strategy

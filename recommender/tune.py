@@ -43,6 +43,10 @@ from training import (
 from training.metrics import METRIC_DIRECTIONS
 
 
+POPULATION_EXECUTORS = ("the pbt strategy trains each population in one process: run it with "
+                        "the local executors (--executor local, the default)")
+
+
 @dataclass(frozen=True)
 class TrialEvent:
     """What the progress display learns after each trial."""
@@ -173,6 +177,8 @@ def tune(
     )
     if refit and out is None:
         raise InputError("refit needs an output folder (--out DIR) for the checkpoint")
+    if strategy == "pbt" and ray is not None:
+        raise InputError(POPULATION_EXECUTORS)
     objective = objective_for(table.task, metric)
     if metric is not None and metric != objective:
         raise InputError(f"metric {metric!r} does not apply to a {table.task} task; "
@@ -240,8 +246,7 @@ def run_study(
     pbt = study.searcher if isinstance(study.searcher, PBTSearcher) else None
     if pbt is not None and not hasattr(executor, "submit_population"):
         executor.close()
-        raise InputError("the pbt strategy trains each population in one process: run it with "
-                         "the local executors (without --ray)")
+        raise InputError(POPULATION_EXECUTORS)
 
     def planned() -> int:
         return study.n_trials + sum(map(len, running.values()))

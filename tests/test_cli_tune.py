@@ -101,3 +101,8 @@ def test_tune_pbt_strategy_trains_populations_and_stores_their_schedules(tmp_pat
     assert all(s[0]["epoch"] == 1 for s in schedules)
     assert any(step["epoch"] == 5 and step["copied_from"] in set(runs["id"])
                for s in schedules for step in s[1:])  # the exploit after epoch 4
+
+    ray = CliRunner().invoke(app, ["tune", WINE, "--space", str(space), "--kb", str(kb),
+                                   "--strategy", "pbt", "--executor", "ray"])
+    assert ray.exit_code == 2 and "pbt strategy trains each population in one process" in (
+        ray.stderr) and "Traceback" not in ray.output

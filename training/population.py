@@ -152,6 +152,7 @@ class _Population(_Group):
             model.copy_member(row[target], row[source])
             optimizer.copy_member(row[target], row[source], config)
             # a fresh dropout stream, different per (epoch, member), for a member that had none
-            dropout.set_rate(row[target], config.dropout, (self.seed * 1_000_003 + epoch) * 1009 + target)
+            stream = (self.seed * 1_000_003 + epoch) * 1009 + target
+            dropout.set_rate(row[target], config.dropout, stream)
             self.configs[target] = self.runs[target].config = config
             self.schedules[target].append(_step(epoch + 1, config, source))

@@ -39,13 +39,13 @@ if TYPE_CHECKING:
     from recommender.search._curve_model import CurveModel as CurveModel
     from recommender.search._evolution import EvolutionSearcher as EvolutionSearcher
     from recommender.search._grid import GridSearcher as GridSearcher
-    from recommender.search._pbt import PBTExploit as PBTExploit
-    from recommender.search._pbt import PBTSearcher as PBTSearcher
     from recommender.search._grid import check_grid_size as check_grid_size
     from recommender.search._grid import count_cells as count_cells
     from recommender.search._grid import enumerate_cells as enumerate_cells
     from recommender.search._grid import grid_values as grid_values
     from recommender.search._learned_pruner import LearnedPruner as LearnedPruner
+    from recommender.search._pbt import PBTExploit as PBTExploit
+    from recommender.search._pbt import PBTSearcher as PBTSearcher
     from recommender.search._prior import FlatPrior as FlatPrior
     from recommender.search._prior import Prior as Prior
     from recommender.search._pruners import BasePruner as BasePruner

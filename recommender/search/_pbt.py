@@ -110,17 +110,29 @@ class PBTSearcher(EvolutionSearcher):
     name = "pbt"
 
     def __init__(
-        self, space: SearchSpace, *, points_to_evaluate: Sequence[Mapping[str, Any]] = (),
-        seed: int = 0, population: int = 10, members: int = 5, ready: int = 4,
-        quantile: float = 0.25, resample: float = 0.2,
+        self,
+        space: SearchSpace,
+        *,
+        points_to_evaluate: Sequence[Mapping[str, Any]] = (),
+        seed: int = 0,
+        population: int = 10,
+        members: int = 5,
+        ready: int = 4,
+        quantile: float = 0.25,
+        resample: float = 0.2,
     ) -> None:
         if members < 1 or ready < 1:
             raise InputError(
                 f"`members >= 1` and `ready >= 1` must hold, but got (members={members}, "
                 f"ready={ready})"
             )
-        super().__init__(space, points_to_evaluate=points_to_evaluate, seed=seed,
-                         population=population, sample_size=min(3, population))
+        super().__init__(
+            space,
+            points_to_evaluate=points_to_evaluate,
+            seed=seed,
+            population=population,
+            sample_size=min(3, population),
+        )
         self.members, self.ready = members, ready
         self.quantile, self.resample = quantile, resample
         self._policies = 0
@@ -148,5 +160,10 @@ class PBTSearcher(EvolutionSearcher):
     def policy(self, direction: str) -> PBTExploit:
         """A fresh exploit/explore policy for the next sub-population (its own seed)."""
         self._policies += 1
-        return PBTExploit(self.space, direction, self.quantile, self.resample,
-                          seed=self.seed * 7919 + self._policies)
+        return PBTExploit(
+            self.space,
+            direction,
+            self.quantile,
+            self.resample,
+            seed=self.seed * 7919 + self._policies,
+        )
