@@ -299,6 +299,10 @@ def report(frame: pd.DataFrame, name: str) -> None:
         print(f"{strategy:<12}" + "".join(
             f"{mean.loc[t, strategy]:>9.3f}" if t in mean.index and
             math.isfinite(mean.loc[t, strategy]) else f"{'':>9}" for t in marks))
+    last = frame.groupby(["strategy", "dataset"])["trial"].max().min()
+    per_dataset = frame[frame["trial"] == last].groupby(["strategy", "dataset"])["regret"].mean()
+    print(f"\nregret @{last} per held-out dataset (mean over seeds)")
+    print(per_dataset.unstack("dataset").round(3).to_string())
     _epochs_and_wins(frame)
     fig, ax = plt.subplots(figsize=(6, 4))
     for strategy in mean.columns:
@@ -334,8 +338,8 @@ def _epochs_and_wins(frame: pd.DataFrame) -> None:
         if (frame["strategy"].eq("tpe") & frame["trial"].eq(2 * n)).sum() == 0:
             continue
         print(f"datasets where a strategy at {n} trials is at least as good as TPE at {2 * n}:")
+        names = sorted({d for d, s, t in at.index if s == "tpe" and t == 2 * n})  # TPE finished
         for strategy in sorted(set(frame["strategy"]) - set(OPTUNA_SAMPLERS)):
-            names = sorted(set(frame["dataset"]))
             wins = sum(at.get((d, strategy, n), math.inf) <= at[(d, "tpe", 2 * n)] for d in names)
             print(f"  {strategy:<12}{wins} of {len(names)}")
 
