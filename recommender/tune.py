@@ -42,7 +42,6 @@ from training import (
 )
 from training.metrics import METRIC_DIRECTIONS
 
-
 POPULATION_EXECUTORS = ("the pbt strategy trains each population in one process: run it with "
                         "the local executors (--executor local, the default)")
 
