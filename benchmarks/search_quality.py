@@ -25,23 +25,30 @@ seeds.
 
 `grid` searches `GRID_SPACE` (optimizer x learning rate x batch size x weight decay, 40 cells, the
 other hyperparameters at TrainConfig's defaults): a grid over the whole default space has millions
-of cells. Every other strategy searches the default space.
+of cells. Every other strategy searches the default space. `pbt` trains each population of
+5 (one architecture) together and counts each member as a trial.
+
+Each finished job is printed and appended to `benchmarks/out/<name>_jobs.jsonl` as it ends, so
+a run cut short keeps what it measured: `--from-jobs FILE` prints the tables of such a file.
 
     python benchmarks/search_quality.py --datasets islr_oj,mroz_lfp --seeds 2 --budget 20
     python benchmarks/search_quality.py --quick      # one dataset, one seed, 5 trials
     python benchmarks/search_quality.py --real-size --strategies surrogate,random,tpe --budget 20
+    python benchmarks/search_quality.py --real-size \
+        --from-jobs benchmarks/out/search_quality_real_jobs.jsonl
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import math
 import shutil
 import sys
 import tempfile
 import time
 import warnings
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import ProcessPoolExecutor, as_completed
 from pathlib import Path
 from typing import Any
 
@@ -61,7 +68,7 @@ from training.metrics import METRIC_DIRECTIONS  # noqa: E402
 
 OUT = ROOT / "benchmarks" / "out"
 CHECKPOINTS = (1, 5, 10, 20, 40)
-STRATEGIES = ("surrogate", "portfolio", "random", "grid", "evolution", "tpe", "cmaes")
+STRATEGIES = ("surrogate", "portfolio", "random", "grid", "evolution", "pbt", "tpe", "cmaes")
 GRID_SPACE = {"parameters": {
     "optimizer": {"type": "categorical", "choices": ["adam", "adamw"]},
     "learning_rate": {"type": "float", "low": 1e-4, "high": 1e-1, "log": True, "levels": 5},
@@ -198,6 +205,8 @@ def main() -> None:
     parser.add_argument("--real-size", action="store_true", help="what users run (see above)")
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--quick", action="store_true", help="one dataset, one seed, 5 trials")
+    parser.add_argument("--from-jobs", type=Path, help="no training: the tables of the jobs "
+                        "saved in this file (a run cut short)")
     args = parser.parse_args()
     real = args.real_size
     args.max_rows = args.max_rows or (20_000 if real else 2500)
@@ -224,12 +233,12 @@ def main() -> None:
     print(f"{len(jobs)} jobs on {len(names)} held-out datasets ({args.max_rows} rows, "
           f"{args.max_epochs} epochs, pruner {args.pruner}); KB: {len(datasets)} datasets, "
           f"{int(datasets['n_runs'].sum())} runs", flush=True)
-    done_jobs = []
-    with ProcessPoolExecutor(args.workers) as pool:
-        for done in pool.map(run_job, jobs):
-            print(f"  {done['dataset']:<28}{done['label']:<16}seed {done['seed']}: "
-                  f"{sum(done['epochs'])} epochs ({done['seconds']:.0f} s)", flush=True)
-            done_jobs.append(done)
+    name = "search_quality_real" if real else "search_quality"
+    OUT.mkdir(parents=True, exist_ok=True)
+    if args.from_jobs is not None:
+        done_jobs = [json.loads(line) for line in args.from_jobs.read_text().splitlines()]
+    else:
+        done_jobs = _run_jobs(jobs, args.workers, OUT / f"{name}_jobs.jsonl")
     rows = []
     for done in done_jobs:
         direction = METRIC_DIRECTIONS[objective_for(datasets.loc[done["dataset"], "task"])]
@@ -248,10 +257,30 @@ def main() -> None:
                          "seed": done["seed"], "trial": trial, "value": value, "epochs": ran,
                          "regret": regret})
     frame = pd.DataFrame(rows)
-    OUT.mkdir(parents=True, exist_ok=True)
-    name = "search_quality_real" if real else "search_quality"
     frame.to_csv(OUT / f"{name}.csv", index=False)
     report(frame, name)
+
+
+def _run_jobs(jobs: list[dict[str, Any]], workers: int, log: Path) -> list[dict[str, Any]]:
+    """Run `jobs`; each is printed and appended to `log` as it ends (the log starts empty)."""
+    log.write_text("")
+    done_jobs = []
+    with ProcessPoolExecutor(workers) as pool:
+        futures = {pool.submit(run_job, job): job for job in jobs}
+        for future in as_completed(futures):
+            try:
+                done = future.result()
+            except Exception as exc:  # one broken job must not lose the others' hour
+                job = futures[future]
+                print(f"  {job['dataset']:<28}{job['label']:<16}seed {job['seed']}: failed: "
+                      f"{type(exc).__name__}: {exc}", flush=True)
+                continue
+            print(f"  {done['dataset']:<28}{done['label']:<16}seed {done['seed']}: "
+                  f"{sum(done['epochs'])} epochs ({done['seconds']:.0f} s)", flush=True)
+            with log.open("a") as out:
+                out.write(json.dumps(done) + "\n")
+            done_jobs.append(done)
+    return done_jobs
 
 
 def report(frame: pd.DataFrame, name: str) -> None:
@@ -270,6 +299,10 @@ def report(frame: pd.DataFrame, name: str) -> None:
         print(f"{strategy:<12}" + "".join(
             f"{mean.loc[t, strategy]:>9.3f}" if t in mean.index and
             math.isfinite(mean.loc[t, strategy]) else f"{'':>9}" for t in marks))
+    last = frame.groupby(["strategy", "dataset"])["trial"].max().min()
+    per_dataset = frame[frame["trial"] == last].groupby(["strategy", "dataset"])["regret"].mean()
+    print(f"\nregret @{last} per held-out dataset (mean over seeds)")
+    print(per_dataset.unstack("dataset").round(3).to_string())
     _epochs_and_wins(frame)
     fig, ax = plt.subplots(figsize=(6, 4))
     for strategy in mean.columns:
@@ -305,8 +338,8 @@ def _epochs_and_wins(frame: pd.DataFrame) -> None:
         if (frame["strategy"].eq("tpe") & frame["trial"].eq(2 * n)).sum() == 0:
             continue
         print(f"datasets where a strategy at {n} trials is at least as good as TPE at {2 * n}:")
+        names = sorted({d for d, s, t in at.index if s == "tpe" and t == 2 * n})  # TPE finished
         for strategy in sorted(set(frame["strategy"]) - set(OPTUNA_SAMPLERS)):
-            names = sorted(set(frame["dataset"]))
             wins = sum(at.get((d, strategy, n), math.inf) <= at[(d, "tpe", 2 * n)] for d in names)
             print(f"  {strategy:<12}{wins} of {len(names)}")
 

@@ -20,6 +20,7 @@ from knowledge_base._schema import (
     HYPERPARAMETERS,
     LATEST_VERSION,
     METRICS,
+    SCHEDULE_KEY,
     SOURCES,
     STATUSES,
 )
@@ -31,6 +32,7 @@ __all__ = [
     "HYPERPARAMETERS",
     "LATEST_VERSION",
     "METRICS",
+    "SCHEDULE_KEY",
     "SOURCES",
     "STATUSES",
     "CurvePoint",

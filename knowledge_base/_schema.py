@@ -15,6 +15,10 @@ SOURCES = ("tune", "log", "import", "seed")
 DIRECTIONS = ("minimize", "maximize")
 TASKS = ("binary", "multiclass", "regression")
 STUDY_STATUSES = ("running", "finished", "failed", "interrupted")
+# The `config_extra` key of a run whose hyperparameters changed while it trained (a
+# population-based training member): a list of {epoch, learning_rate, weight_decay, dropout,
+# copied_from (the id of the run whose weights it took, or null)}. Not a parameter.
+SCHEDULE_KEY = "pbt_schedule"
 
 # The standard hyperparameters (the fields of training.TrainConfig) and their column types.
 # Anything else a run's config holds goes into the `config_extra` JSON column.

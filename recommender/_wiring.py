@@ -37,6 +37,7 @@ from recommender.search import (
     GridSearcher,
     LearnedPruner,
     MedianPruner,
+    PBTSearcher,
     PortfolioSearcher,
     Prior,
     RandomSearcher,
@@ -146,10 +147,10 @@ def make_searcher(
     `warm_start` suggestions are tried first by "surrogate" (without meta-features, where the
     earlier studies alone are the prior, the transfer portfolio takes their place: as many of
     its configurations as are expected to gain, re-weighted on each trial; `warm_start` 0
-    turns it off); "portfolio" tries max(this,
-    budget) and nothing else; "evolution" starts from max(this, its population); "grid" and
-    "random" use none. A `Searcher` object is returned as it is. `surrogate`: the settings of
-    the KB's prior and the candidate pool (default `SurrogateSettings()`).
+    turns it off); "portfolio" tries max(this, budget) and nothing else; "evolution" and "pbt"
+    start from max(this, the evolution population); "grid" and "random" use none. A `Searcher`
+    object is returned as it is. `surrogate`: the settings of the KB's prior, the candidate
+    pool and the populations (default `SurrogateSettings()`).
     """
     if isinstance(strategy, Searcher):
         return strategy
@@ -169,6 +170,16 @@ def make_searcher(
         population = surrogate.evolution_population
         points = warm.suggestions(space, max(warm_start, population), seed)
         return EvolutionSearcher(space, points_to_evaluate=points, seed=seed, population=population)
+    if strategy == "pbt":
+        points = warm.suggestions(space, max(warm_start, surrogate.evolution_population), seed)
+        return PBTSearcher(
+            space,
+            points_to_evaluate=points,
+            seed=seed,
+            population=surrogate.evolution_population,
+            members=surrogate.pbt_members,
+            ready=surrogate.pbt_ready,
+        )
     prior = warm.prior(space, seed, surrogate.prior_members, transfer=surrogate.transfer)
     portfolio = _transfer_portfolio(prior, space) if warm_start else None
     points = warm.suggestions(space, warm_start, seed) if portfolio is None else []

@@ -93,6 +93,11 @@ class SurrogateSettings:
         prior_members: surrogate members a search corrects on every `ask` (`KBPrior`); the
             trials it observes steady its ranking, so 5 of the 20 suffice.
         evolution_population: the first population of "evolution": the KB's 10 best suggestions.
+        pbt_members: configurations per "pbt" sub-population (one architecture, trained
+            together): 5, so a 20-trial budget tries 4 architectures and each population has a
+            worst member to replace and a best to copy (quantile 0.25 of 5 is one each).
+        pbt_ready: epochs between two exploit steps of "pbt": 4, so even the shortest trials of
+            the default space (20 epochs) are exploited a few times.
         transfer: False: "surrogate" searches on the meta-feature surrogate alone where the KB
             has meta-features; on the seed-KB replay (README, "Transfer that adapts") weighing one
             model per past dataset by how well it ranks this dataset's trials
@@ -105,4 +110,6 @@ class SurrogateSettings:
     n_candidates: int = 1000
     prior_members: int = 5
     evolution_population: int = 10
+    pbt_members: int = 5
+    pbt_ready: int = 4
     transfer: bool = False

@@ -127,6 +127,7 @@ class Study:
         status: str = "ok",
         curve: Sequence[Any] | None = None,
         result: TrainResult | None = None,
+        extra: Mapping[str, Any] | None = None,
     ) -> RunRecord:
         """Record a finished trial: either a `training.TrainResult`, or a value you measured.
 
@@ -136,21 +137,29 @@ class Study:
             status: "ok", "pruned", "diverged" or "failed".
             curve: per-epoch objective values (floats) or `EpochStats`-like points.
             result: a `TrainResult` of `training.train` (then value/status/curve come from it).
+            extra: stored with the configuration, not a parameter (its `config_extra`): e.g. a
+                PBT member's schedule under `knowledge_base.SCHEDULE_KEY`.
 
         Returns:
             The stored `RunRecord`.
         """
-        run_id = stable_run_id(self.dataset_id, {}, study_id=self.id, trial=self.n_trials)
+        run_id = self.trial_run_id(self.n_trials)
         if result is not None:
             record = RunRecord.from_result(
                 result, dataset_id=self.dataset_id, study_id=self.id, source="tune", run_id=run_id
             )
         else:
             record = self._told_record(config, value, status, curve, run_id)
+        if extra:
+            record = replace(record, config={**record.config, **extra})
         if self.persist:
             self.kb.log_run(record)
         self._learn([record])
         return record
+
+    def trial_run_id(self, trial: int) -> str:
+        """The run id of this study's trial number `trial` (0-based), told or not yet."""
+        return stable_run_id(self.dataset_id, {}, study_id=self.id, trial=trial)
 
     def tell_many(self, history: pd.DataFrame | Iterable[Mapping[str, Any]]) -> list[RunRecord]:
         """Record many finished trials at once (history from elsewhere) in one transaction.
@@ -187,7 +196,7 @@ class Study:
         for row, told in enumerate(frame.to_dict("records")):
             plain = {name: _plain(told[name], kind) for name, kind in kinds}
             config = {name: value for name, value in plain.items() if value is not None}
-            run_id = stable_run_id(self.dataset_id, {}, study_id=self.id, trial=self.n_trials + row)
+            run_id = self.trial_run_id(self.n_trials + row)
             try:
                 records.append(
                     self._told_record(config, told["value"], told["status"], None, run_id)

@@ -21,12 +21,12 @@ import numpy as np
 import pandas as pd
 
 from hpo_common.errors import InputError
-from knowledge_base import DatasetRecord, KnowledgeBase, RunRecord
+from knowledge_base import SCHEDULE_KEY, DatasetRecord, KnowledgeBase, RunRecord
 from recommender._cache import meta_features_of
 from recommender._wiring import make_executor, open_study
 from recommender.executors import Executor, RayOptions
 from recommender.learn import objective_for
-from recommender.search import ask_batch
+from recommender.search import PBTSearcher, ask_batch
 from recommender.settings import TuneSettings
 from recommender.space import SearchSpace, check_trainable
 from recommender.study import Study
@@ -41,6 +41,9 @@ from training import (
     train,
 )
 from training.metrics import METRIC_DIRECTIONS
+
+POPULATION_EXECUTORS = ("the pbt strategy trains each population in one process: run it with "
+                        "the local executors (--executor local, the default)")
 
 
 @dataclass(frozen=True)
@@ -141,7 +144,7 @@ def tune(
     Args:
         budget: trials in total (a resumed study counts its logged ones); None: until `timeout`.
         timeout: seconds after which no new trial starts.
-        strategy: "surrogate" (default), "random", "portfolio", "grid" or "evolution".
+        strategy: "surrogate" (default), "random", "portfolio", "grid", "evolution" or "pbt".
         workers: trials trained at once in local worker processes (1: in this process); with
             `ray`, at most this many Ray tasks at once (1: as many as the cluster fits).
         seed: the split, the search and every trial's training seed.
@@ -173,6 +176,8 @@ def tune(
     )
     if refit and out is None:
         raise InputError("refit needs an output folder (--out DIR) for the checkpoint")
+    if strategy == "pbt" and ray is not None:
+        raise InputError(POPULATION_EXECUTORS)
     objective = objective_for(table.task, metric)
     if metric is not None and metric != objective:
         raise InputError(f"metric {metric!r} does not apply to a {table.task} task; "
@@ -227,51 +232,61 @@ def run_study(
     """Run trials until the budget, the timeout or the strategy's ideas run out.
 
     With `batch` > 1 and an executor that has `submit_batch`, each free slot gets a batch of
-    configurations (`recommender.search.ask_batch`) trained together; else one trial a slot.
+    configurations (`recommender.search.ask_batch`) trained together; else one trial a slot. A
+    `PBTSearcher` gets one sub-population a slot, trained by the executor's `submit_population`.
     Returns "finished", or "interrupted" after Ctrl-C (finished trials are already stored).
     """
     started = time.perf_counter()
-    running: dict[Future[TrainResult], dict[str, Any]] = {}
-    slot_of: dict[Future[TrainResult], int] = {}  # futures of one batch share a slot
+    running: dict[Future[Any], list[dict[str, Any]]] = {}  # each future's configurations
+    slot_of: dict[Future[Any], int] = {}  # futures of one batch share a slot
     submitted = 0
     exhausted = False
     batch = batch if hasattr(executor, "submit_batch") else 1
+    pbt = study.searcher if isinstance(study.searcher, PBTSearcher) else None
+    if pbt is not None and not hasattr(executor, "submit_population"):
+        executor.close()
+        raise InputError(POPULATION_EXECUTORS)
+
+    def planned() -> int:
+        return study.n_trials + sum(map(len, running.values()))
 
     def may_start() -> bool:
-        planned = study.n_trials + len(running)
         in_time = timeout is None or time.perf_counter() - started < timeout
-        return not exhausted and in_time and (budget is None or planned < budget)
+        return not exhausted and in_time and (budget is None or planned() < budget)
 
     try:
         while True:
             while len(set(slot_of.values())) < executor.capacity and may_start():
-                room = batch if budget is None else min(
-                    batch, budget - study.n_trials - len(running))
-                configs = _ask(study, room)
+                room = budget - planned() if budget is not None else None
+                configs = (pbt.ask_population(room or pbt.members) if pbt is not None
+                           else _ask(study, batch if room is None else min(batch, room)))
                 if not configs:
                     exhausted = True
                     break
-                for future, config in zip(_submit(executor, study, configs), configs,
-                                          strict=True):
-                    running[future], slot_of[future] = config, submitted
+                for future, group in _submit(executor, study, configs):
+                    running[future], slot_of[future] = group, submitted
                 submitted += 1
             if not running:
                 return "finished"
             done, _ = wait(running, return_when=FIRST_COMPLETED)
             for future in [f for f in running if f in done]:  # in submission order
-                config = running.pop(future)
+                configs = running.pop(future)
                 slot_of.pop(future)
-                record = study.tell(config, result=_result_of(future, study.train_config(config)))
-                for logger in loggers:
-                    logger.log_trial(record)
-                if progress is not None:
-                    best = study.best
-                    progress(TrialEvent(
-                        done=study.n_trials, total=budget, status=record.status,
-                        value=record.value, config=dict(record.config),
-                        best_value=None if best is None else best.value,
-                        elapsed=time.perf_counter() - started,
-                    ))
+                first = study.n_trials  # a population's members are told one after another
+                for config, result in zip(configs, _results_of(future, study, configs),
+                                          strict=True):
+                    record = study.tell(config, result=result,
+                                        extra=_schedule(study, result, first))
+                    for logger in loggers:
+                        logger.log_trial(record)
+                    if progress is not None:
+                        best = study.best
+                        progress(TrialEvent(
+                            done=study.n_trials, total=budget, status=record.status,
+                            value=record.value, config=dict(record.config),
+                            best_value=None if best is None else best.value,
+                            elapsed=time.perf_counter() - started,
+                        ))
     except KeyboardInterrupt:
         return "interrupted"
     finally:
@@ -288,24 +303,52 @@ def _ask(study: Study, size: int) -> list[dict[str, Any]]:
 
 def _submit(
     executor: Executor, study: Study, configs: list[dict[str, Any]]
-) -> list[Future[TrainResult]]:
+) -> list[tuple[Future[Any], list[dict[str, Any]]]]:
+    """Each future of the submission with the configurations whose results it holds."""
     full = [study.train_config(c) for c in configs]
+    searcher = study.searcher
+    if isinstance(searcher, PBTSearcher):
+        policy = searcher.policy(study.direction)
+        population = executor.submit_population(  # type: ignore[attr-defined]
+            full, searcher.ready, policy)
+        return [(population, configs)]
     if len(configs) == 1:
-        return [executor.submit(full[0], study.epoch_callback(full[0].to_dict()))]
+        return [(executor.submit(full[0], study.epoch_callback(full[0].to_dict())), configs)]
     callbacks = [study.epoch_callback(c.to_dict()) for c in full]
-    return executor.submit_batch(full, callbacks)  # type: ignore[attr-defined]
+    futures = executor.submit_batch(full, callbacks)  # type: ignore[attr-defined]
+    return [(future, [config]) for future, config in zip(futures, configs, strict=True)]
 
 
-def _result_of(future: Future[TrainResult], config: TrainConfig) -> TrainResult:
-    """The trial's result, or a `failed` result when its worker crashed."""
+def _results_of(
+    future: Future[Any], study: Study, configs: list[dict[str, Any]]
+) -> list[TrainResult]:
+    """The results a future holds (one trial, or a population), or `failed` results when its
+    worker crashed."""
     try:
-        return future.result()
-    except Exception as exc:  # the worker process died or the trial raised: one failed trial
-        return TrainResult(
-            status="failed", objective="", direction="minimize", value=math.nan, metrics={},
-            best_epoch=0, epochs_run=0, curve=(), wall_seconds=0.0, device="", seed=0,
-            config=config, error=f"{type(exc).__name__}: {exc}".strip(),
-        )
+        out = future.result()
+        return out if isinstance(out, list) else [out]
+    except Exception as exc:  # the worker process died or the trial raised: failed trials
+        error = f"{type(exc).__name__}: {exc}".strip()
+        return [
+            TrainResult(
+                status="failed", objective="", direction="minimize", value=math.nan,
+                metrics={}, best_epoch=0, epochs_run=0, curve=(), wall_seconds=0.0, device="",
+                seed=0, config=study.train_config(config), error=error,
+            )
+            for config in configs
+        ]
+
+
+def _schedule(study: Study, result: TrainResult, first: int) -> dict[str, Any] | None:
+    """A population member's schedule for the KB, `copied_from` as the source's run id (the
+    population's members are trials `first`, `first + 1`, ...)."""
+    if not result.schedule:
+        return None
+    return {SCHEDULE_KEY: [
+        {**step, "copied_from": None if step["copied_from"] is None
+         else study.trial_run_id(first + step["copied_from"])}
+        for step in result.schedule
+    ]}
 
 
 def refit_best(

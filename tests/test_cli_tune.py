@@ -82,3 +82,27 @@ def test_tune_grid_strategy_runs_a_grid_and_refuses_one_over_the_limit(tmp_path)
     assert too_big.exit_code == 2
     assert "the grid has 6 cells, more than the limit of 5" in too_big.stderr
     assert "Traceback" not in too_big.output
+
+
+def test_tune_pbt_strategy_trains_populations_and_stores_their_schedules(tmp_path):
+    space = tmp_path / "pbt.toml"
+    space.write_text('[parameters.learning_rate]\ntype = "float"\nlow = 1e-4\nhigh = 0.3\n'
+                     'log = true\n\n[parameters.dropout]\ntype = "float"\nlow = 0.0\n'
+                     'high = 0.5\n\n[parameters.width]\ntype = "int"\nlow = 8\nhigh = 32\n')
+    kb = tmp_path / "kb.duckdb"
+    result = CliRunner().invoke(app, [
+        "tune", WINE, "--space", str(space), "--kb", str(kb), "--strategy", "pbt",
+        "--pruner", "none", "--max-epochs", "8", "--budget", "6", "--json"])
+    assert result.exit_code == 0, result.output
+    payload = json.loads(result.stdout)
+    assert payload["status"] == "finished" and len(payload["trials"]) == 6
+    runs = KnowledgeBase(kb).runs(study_id=payload["study_id"])
+    schedules = [json.loads(extra)["pbt_schedule"] for extra in runs["config_extra"]]
+    assert all(s[0]["epoch"] == 1 for s in schedules)
+    assert any(step["epoch"] == 5 and step["copied_from"] in set(runs["id"])
+               for s in schedules for step in s[1:])  # the exploit after epoch 4
+
+    ray = CliRunner().invoke(app, ["tune", WINE, "--space", str(space), "--kb", str(kb),
+                                   "--strategy", "pbt", "--executor", "ray"])
+    assert ray.exit_code == 2 and "pbt strategy trains each population in one process" in (
+        ray.stderr) and "Traceback" not in ray.output

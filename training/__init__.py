@@ -28,6 +28,7 @@ if TYPE_CHECKING:
     from training.metrics import default_metric as default_metric
     from training.metrics import metrics_for as metrics_for
     from training.model import build_model as build_model
+    from training.population import train_population as train_population
     from training.preprocess import check_splittable as check_splittable
     from training.preprocess import cv_splits as cv_splits
     from training.preprocess import for_config as for_config
@@ -66,6 +67,7 @@ _MODULES = {
     "metrics_for": "metrics",
     "plot_lr_find": "lr_find",
     "prepare": "preprocess",
+    "train_population": "population",
     "resolve_device": "device",
     "train": "train",
     "train_cv": "cv",

@@ -186,6 +186,14 @@ class StackedMLP:
         self.widths = [self.widths[i] for i in kept]
         self.rng_states = [self.rng_states[i] for i in kept]
 
+    @torch.no_grad()
+    def copy_member(self, target: int, source: int) -> None:
+        """Member `target` takes member `source`'s parameters and batch-norm statistics
+        (population-based training's exploit; both must have one width)."""
+        self.flat[target] = self.flat[source]
+        for stats in (*self.running_mean, *self.running_var):
+            stats[target] = stats[source]
+
     def member_state(self, member: int, config: TrainConfig) -> dict[str, torch.Tensor]:
         """Member `member`'s weights as the `state_dict` of its `build_model` (on CPU)."""
         width, state, index = self.widths[member], {}, 0
@@ -270,6 +278,18 @@ class DropoutMasks:
                     regions.append((region, rate, gen))
             self._buffers[key] = mask, regions
         return self._buffers[key]
+
+    def set_rate(self, member: int, rate: float, seed: int) -> None:
+        """Member `member` drops units with probability `rate` from now on (a new draw stream,
+        seeded by `seed`, when it had none)."""
+        self.rates[member] = rate
+        self._buffers.clear()  # their regions hold the old rates and streams
+        if self.exact:
+            if rate > 0 and self.generators[member] is None:
+                self.generators[member] = torch.Generator().manual_seed(seed)
+            self.scale[member] = torch.ones(1).div_(torch.tensor([1.0 - rate]))
+        else:
+            self.keep_prob[member] = 1.0 - rate
 
     def keep(self, index: torch.Tensor) -> None:
         kept = index.tolist()

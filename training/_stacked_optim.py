@@ -103,6 +103,16 @@ class StackedOptimizer:
         total.addcmul_(g, g)
         p.sub_(lr * g / (total.sqrt() + ADAGRAD_EPS))
 
+    @torch.no_grad()
+    def copy_member(self, target: int, source: int, config: TrainConfig) -> None:
+        """Member `target` takes member `source`'s optimizer state (momentum, moments) and
+        `config`'s hyperparameters (population-based training's exploit)."""
+        if self.first is not None and self.second is not None:
+            self.first[target], self.second[target] = self.first[source], self.second[source]
+        for name, column in self.hyper.items():
+            column[target] = float(getattr(config, name))
+        self.clipping = self.clipping or config.grad_clip > 0
+
     def keep(self, index: torch.Tensor) -> None:
         """Follow `StackedMLP.keep`: only the kept members' hyperparameters and state."""
         self.hyper = {name: value[index] for name, value in self.hyper.items()}

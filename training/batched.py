@@ -324,6 +324,13 @@ class _Group:
                 dropout.keep(index.cpu())
                 reference = [reference[j] for j in kept]
                 self.active = [self.active[j] for j in kept]
+            self._between_epochs(epoch, model, optimizer, dropout)
+
+    def _between_epochs(
+        self, epoch: int, model: StackedMLP, optimizer: StackedOptimizer, dropout: DropoutMasks
+    ) -> None:
+        """After an epoch, its stopped members dropped: a subclass may change the members
+        still training (`training.population`); a plain group trains on."""
 
     def _end_epoch(
         self,

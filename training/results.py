@@ -46,6 +46,9 @@ class TrainResult:
         wall_seconds, device, seed, config: how the run was made.
         error: the reason of a "failed" (or "diverged") run.
         model_state: the best epoch's state_dict on CPU, only with `keep_model=True`.
+        schedule: where the hyperparameters changed during the run (population-based training,
+            `training.train_population`): one dict per change, from the start on; empty when
+            the run kept `config` throughout.
     """
 
     status: str
@@ -62,6 +65,7 @@ class TrainResult:
     config: TrainConfig
     error: str | None = None
     model_state: dict[str, Any] | None = field(default=None, compare=False, repr=False)
+    schedule: tuple[dict[str, Any], ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready dict (config as a dict, curve as a list of dicts, no model state)."""

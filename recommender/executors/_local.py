@@ -3,7 +3,9 @@
 The contract is one method: `submit(config, callback) -> Future[TrainResult]`, plus `capacity`
 (how many trials, or batches, may run at once) and `close()`. Executors that can also train a
 batch as one stacked model (`training.train_many`) have `submit_batch(configs, callbacks)`, one
-future per configuration; a batch takes one slot of `capacity`. The prepared data is given once, at
+future per configuration; a batch takes one slot of `capacity`. Those that can train a population
+(`training.train_population`, the "pbt" strategy) have `submit_population(configs, ready,
+exploit)`, one future for the whole population's results. The prepared data is given once, at
 construction. A future that raises (a worker process died) is the driver's to record as a
 `failed` trial; the executor stays usable.
 
@@ -21,9 +23,17 @@ from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from typing import Any, Protocol
 
-from training import PreparedData, TrainConfig, TrainResult, train, train_many
+from training import (
+    PreparedData,
+    TrainConfig,
+    TrainResult,
+    train,
+    train_many,
+    train_population,
+)
 
 EpochCallback = Callable[[int, float], bool] | None
+Exploit = Callable[..., Any]  # `training.population.Exploit`, picklable for worker processes
 
 
 class Executor(Protocol):
@@ -73,6 +83,22 @@ class SequentialExecutor:
             )
         )
         return split_batch(batch, len(configs))
+
+    def submit_population(
+        self, configs: list[TrainConfig], ready: int, exploit: Exploit
+    ) -> Future[list[TrainResult]]:
+        """Train `configs` as one population (`train_population`) now."""
+        return _settled(
+            lambda: train_population(
+                configs,
+                self.data,
+                ready=ready,
+                exploit=exploit,
+                device=self.device,
+                seed=self.seed,
+                metric=self.metric,
+            )
+        )
 
     def close(self) -> None:
         """Nothing to release."""
@@ -140,6 +166,20 @@ def _run_batch(configs: list[TrainConfig], callbacks: list[EpochCallback]) -> li
     )
 
 
+def _run_population(
+    configs: list[TrainConfig], ready: int, exploit: Exploit
+) -> list[TrainResult]:
+    return train_population(
+        configs,
+        _WORKER["data"],
+        ready=ready,
+        exploit=exploit,
+        device=_WORKER["device"],
+        seed=_WORKER["seed"],
+        metric=_WORKER["metric"],
+    )
+
+
 class ProcessExecutor:
     """`workers` local processes; a crashed worker fails its own trial and is replaced.
 
@@ -180,6 +220,12 @@ class ProcessExecutor:
     ) -> list[Future[TrainResult]]:
         """The batch goes to one worker, which trains it with `train_many`."""
         return split_batch(self._submit(_run_batch, configs, callbacks), len(configs))
+
+    def submit_population(
+        self, configs: list[TrainConfig], ready: int, exploit: Exploit
+    ) -> Future[list[TrainResult]]:
+        """The population goes to one worker, which trains it with `train_population`."""
+        return self._submit(_run_population, configs, ready, exploit)
 
     def _submit(self, fn: Callable[..., Any], *args: Any) -> Future[Any]:
         slot = next((i for i, f in enumerate(self._busy) if f is None or f.done()), None)

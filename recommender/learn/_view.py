@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from knowledge_base import KnowledgeBase
+from knowledge_base import SCHEDULE_KEY, KnowledgeBase
 from recommender.learn._budgets import (
     BUDGET,
     CurveReader,
@@ -269,13 +269,14 @@ def load_view(kb: KnowledgeBase, objective: str | None = None) -> KBView:
 
 def _with_extra_parameters(runs: pd.DataFrame) -> pd.DataFrame:
     """`runs` with each parameter of the JSON `config_extra` column (a black-box study's own
-    parameters) as a column of its own, so a space encodes them like the typed ones."""
+    parameters) as a column of its own, so a space encodes them like the typed ones (a PBT
+    member's schedule, `SCHEDULE_KEY`, is not a parameter)."""
     extra = runs.pop("config_extra") if "config_extra" in runs else pd.Series(dtype=object)
     told = extra.dropna()
     if told.empty:
         return runs
     wide = pd.DataFrame.from_records([json.loads(text) for text in told], index=told.index)
-    wide = wide.drop(columns=[c for c in wide if c in runs])
+    wide = wide.drop(columns=[c for c in wide if c in runs or c == SCHEDULE_KEY])
     return runs.join(wide.reindex(runs.index)) if not wide.empty else runs
 
 

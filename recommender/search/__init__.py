@@ -9,6 +9,8 @@ Strategies share one ask/observe interface (Optuna sampler / Syne Tune searcher 
 - `grid`: the space's grid (`grid = [...]` / `levels = N` per parameter), best-predicted cells
   first.
 - `evolution`: regularized (aging) evolution whose first population is the KB's suggestions.
+- `pbt`: population-based training: sub-populations of one architecture each (led by the KB's
+  suggestions, then by evolution), trained together; the worst copy the best and explore.
 
 `ask_batch` turns any of them into a batch proposer (the lead plus neighbours that train
 together, for `training.train_many`). A `Prior` is what a searcher believes before any trial
@@ -42,6 +44,8 @@ if TYPE_CHECKING:
     from recommender.search._grid import enumerate_cells as enumerate_cells
     from recommender.search._grid import grid_values as grid_values
     from recommender.search._learned_pruner import LearnedPruner as LearnedPruner
+    from recommender.search._pbt import PBTExploit as PBTExploit
+    from recommender.search._pbt import PBTSearcher as PBTSearcher
     from recommender.search._prior import FlatPrior as FlatPrior
     from recommender.search._prior import Prior as Prior
     from recommender.search._pruners import BasePruner as BasePruner
@@ -56,7 +60,7 @@ if TYPE_CHECKING:
 
 # Here, not in a submodule: the command line lists the strategies and the grid limit without
 # loading LightGBM.
-STRATEGIES = ("surrogate", "random", "portfolio", "grid", "evolution")
+STRATEGIES = ("surrogate", "random", "portfolio", "grid", "evolution", "pbt")
 PRUNERS = ("learned", "median", "asha", "none")
 #: The largest grid (in cells) the "grid" strategy accepts unless the user raises it.
 DEFAULT_MAX_CELLS = 10_000
@@ -77,6 +81,8 @@ _MODULES = {
     "count_cells": "_grid",
     "enumerate_cells": "_grid",
     "grid_values": "_grid",
+    "PBTExploit": "_pbt",
+    "PBTSearcher": "_pbt",
     "FlatPrior": "_prior",
     "Prior": "_prior",
     "BasePruner": "_pruners",
