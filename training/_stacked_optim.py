@@ -21,6 +21,8 @@ ADAM_EPS = 1e-8  # torch.optim.Adam/AdamW default
 RMSPROP_ALPHA, RMSPROP_EPS = 0.99, 1e-8  # torch.optim.RMSprop defaults
 ADAGRAD_EPS = 1e-10  # torch.optim.Adagrad default
 CLIP_EPS = 1e-6  # as nn.utils.clip_grad_norm_
+# The per-member `TrainConfig` values an update reads.
+HYPER_FIELDS = ("weight_decay", "momentum", "beta1", "beta2", "grad_clip", "nesterov")
 
 
 class StackedOptimizer:
@@ -33,21 +35,21 @@ class StackedOptimizer:
             values = [float(getattr(c, name)) for c in configs]
             return torch.tensor(values, device=device).view(-1, 1)
 
-        self.hyper = {
-            name: column(name)
-            for name in ("weight_decay", "momentum", "beta1", "beta2", "grad_clip")
-        }
-        self.hyper["nesterov"] = column("nesterov").bool()
-        # constants of the updates, once rather than every step
-        for beta in ("beta1", "beta2"):
-            self.hyper[f"1-{beta}"] = 1 - self.hyper[beta]
+        self.hyper = {name: column(name) for name in HYPER_FIELDS}
+        self.hyper["nesterov"] = self.hyper["nesterov"].bool()
         self.clipping = any(c.grad_clip > 0 for c in configs)
-        # no clipping as an infinite norm limit: its scale is exactly 1 (see `clip`)
-        limit = self.hyper["grad_clip"]
-        self.hyper["clip_limit"] = torch.where(limit > 0, limit, torch.full_like(limit, math.inf))
+        self._derive()
         self.steps = 0
         self.first: torch.Tensor | None = None  # momentum buffer / first moment
         self.second: torch.Tensor | None = None  # second moment / squared-gradient sum
+
+    def _derive(self) -> None:
+        """The updates' constants, once rather than every step (again after a member changes)."""
+        for beta in ("beta1", "beta2"):
+            self.hyper[f"1-{beta}"] = 1 - self.hyper[beta]
+        # no clipping as an infinite norm limit: its scale is exactly 1 (see `clip`)
+        limit = self.hyper["grad_clip"]
+        self.hyper["clip_limit"] = torch.where(limit > 0, limit, torch.full_like(limit, math.inf))
 
     def clip(self, grad: torch.Tensor) -> None:
         """Per member, as `clip_grad_norm_`: scale its gradient to norm `grad_clip` (0: off)."""
@@ -109,9 +111,10 @@ class StackedOptimizer:
         `config`'s hyperparameters (population-based training's exploit)."""
         if self.first is not None and self.second is not None:
             self.first[target], self.second[target] = self.first[source], self.second[source]
-        for name, column in self.hyper.items():
-            column[target] = float(getattr(config, name))
+        for name in HYPER_FIELDS:
+            self.hyper[name][target] = float(getattr(config, name))
         self.clipping = self.clipping or config.grad_clip > 0
+        self._derive()
 
     def keep(self, index: torch.Tensor) -> None:
         """Follow `StackedMLP.keep`: only the kept members' hyperparameters and state."""
