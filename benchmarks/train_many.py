@@ -29,6 +29,7 @@ optimizer, no schedule, accuracy per epoch).
     python benchmarks/train_many.py --quick    # smoke version (seconds)
     python benchmarks/train_many.py --rows 500 5000 --k 8 32 --mix tune widths --repeats 7
     python benchmarks/train_many.py --rows 500 --k 64 --mix space space-old --no-plain
+    python benchmarks/train_many.py --rows 500 --k 240 --mix space space-old --groups-only
 """
 
 from __future__ import annotations
@@ -192,6 +193,9 @@ def main() -> None:
     )
     parser.add_argument("--no-plain", action="store_true", help="leave out the plain loop")
     parser.add_argument(
+        "--groups-only", action="store_true", help="count the stacked models, train nothing"
+    )
+    parser.add_argument(
         "--threads",
         type=whole_number(0),
         default=1,
@@ -222,6 +226,9 @@ def main() -> None:
                     continue
                 batches = batches_for(mix, k, epochs, seed=k, batch=args.batch)
                 groups = sum(len(plan_groups(b, data, device=args.device)) for b in batches)
+                if args.groups_only:
+                    print(f"{n_rows:>7,}{mix:>10}{k:>5}{groups:>7}  ({len(batches)} batches)")
+                    continue
                 runs = ["seq", "many"] + ["loop"] * (not args.no_plain)
                 runs += ["nopad"] * (mix == "widths")
                 times = compare(batches, data, args.device, args.repeats, runs)
