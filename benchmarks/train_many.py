@@ -30,6 +30,9 @@ optimizer, no schedule, accuracy per epoch).
     python benchmarks/train_many.py --rows 500 5000 --k 8 32 --mix tune widths --repeats 7
     python benchmarks/train_many.py --rows 500 --k 64 --mix space space-old --no-plain
     python benchmarks/train_many.py --rows 500 --k 240 --mix space space-old --groups-only
+    python benchmarks/train_many.py --rows 500 --k 240 --mix space --stacked-only --no-plain
+    python benchmarks/train_many.py --rows 500 --k 240 --mix space --stacked-only --no-plain \
+        --per-batch --repeats 2
 """
 
 from __future__ import annotations
@@ -195,6 +198,12 @@ def main() -> None:
     parser.add_argument(
         "--groups-only", action="store_true", help="count the stacked models, train nothing"
     )
+    parser.add_argument("--per-batch", action="store_true", help="one row per batch (space mixes)")
+    parser.add_argument(
+        "--stacked-only",
+        action="store_true",
+        help="keep only the batches that stack (fewer stacked models than members)",
+    )
     parser.add_argument(
         "--threads",
         type=whole_number(0),
@@ -225,21 +234,38 @@ def main() -> None:
                     print(f"{n_rows:>7,}{mix:>10}{k:>5}  skipped (K x rows > --max-work)")
                     continue
                 batches = batches_for(mix, k, epochs, seed=k, batch=args.batch)
-                groups = sum(len(plan_groups(b, data, device=args.device)) for b in batches)
-                if args.groups_only:
-                    print(f"{n_rows:>7,}{mix:>10}{k:>5}{groups:>7}  ({len(batches)} batches)")
-                    continue
-                runs = ["seq", "many"] + ["loop"] * (not args.no_plain)
-                runs += ["nopad"] * (mix == "widths")
-                times = compare(batches, data, args.device, args.repeats, runs)
-                per_hour = {name: k * HOUR / statistics.median(t) for name, t in times.items()}
-                loop = f"{per_hour['loop']:,.0f}" if "loop" in per_hour else "-"
-                print(
-                    f"{n_rows:>7,}{mix:>10}{k:>5}{groups:>7}{loop:>14}{per_hour['seq']:>11,.0f}"
-                    f"{per_hour['many']:>14,.0f}{ratio(times, 'seq', 'many'):>9}"
-                    f"{ratio(times, 'loop', 'many'):>9}{ratio(times, 'nopad', 'many'):>8}",
-                    flush=True,
-                )
+                if args.stacked_only:
+                    batches = [b for b in batches if len(plan_groups(b, data)) < len(b)]
+                for case in [[b] for b in batches] if args.per_batch else [batches]:
+                    run_case(case, data, n_rows, mix, args)
+
+
+def run_case(
+    batches: list[list[TrainConfig]],
+    data: PreparedData,
+    n_rows: int,
+    mix: str,
+    args: argparse.Namespace,
+) -> None:
+    """Time `batches` (each one `train_many` call) and print their row of the table."""
+    k = sum(len(b) for b in batches)
+    groups = sum(len(plan_groups(b, data, device=args.device)) for b in batches)
+    if args.groups_only:
+        print(f"{n_rows:>7,}{mix:>10}{k:>5}{groups:>7}  ({len(batches)} batches)")
+        return
+    runs = ["seq", "many"] + ["loop"] * (not args.no_plain)
+    runs += ["nopad"] * (mix == "widths")
+    times = compare(batches, data, args.device, args.repeats, runs)
+    per_hour = {name: k * HOUR / statistics.median(t) for name, t in times.items()}
+    loop = f"{per_hour['loop']:,.0f}" if "loop" in per_hour else "-"
+    lead = batches[0][0]
+    shape = f"  {lead.n_layers} x {lead.width}, batch {lead.batch_size}" if args.per_batch else ""
+    print(
+        f"{n_rows:>7,}{mix:>10}{k:>5}{groups:>7}{loop:>14}{per_hour['seq']:>11,.0f}"
+        f"{per_hour['many']:>14,.0f}{ratio(times, 'seq', 'many'):>9}"
+        f"{ratio(times, 'loop', 'many'):>9}{ratio(times, 'nopad', 'many'):>8}{shape}",
+        flush=True,
+    )
 
 
 if __name__ == "__main__":
