@@ -2,10 +2,10 @@
 DataLoader loop, side by side in one run.
 
 Each case is K configurations of the default space, trained for the same epochs (patience off)
-on a synthetic binary table (20 features, 80/20 split) of each size, in three mixes. The recipe
-elements (preprocessing, target transform, embeddings, label smoothing, ensembles) are held at
-the values `train_many` stacks (`training.batched.RECIPE_DEFAULTS`): a configuration away from
-them runs alone through `train`, so it would time `train` against itself.
+on a synthetic binary table (20 features, 80/20 split) of each size, in five mixes. In the first
+three the recipe elements (preprocessing, target transform, embeddings, label smoothing,
+ensembles) are held at their defaults (`training.batched.RECIPE_DEFAULTS`), as before they
+stacked; the `space` mixes leave them free.
 
 - `random`: K independent samples of the default space (few share a training group);
 - `tune`: K configurations as `tune` proposes a batch (`recommender.search.ask_batch` on a
@@ -14,7 +14,11 @@ them runs alone through `train`, so it would time `train` against itself.
 - `widths`: as `tune`, but each member's width drawn anew (half to twice the lead's), so
   members are zero-padded into shared groups where that pays (`training.batched.plan_groups`);
   `train_many` also runs with `pad_widths=False` (one group per width) and the `no pad` column
-  gives padded / exact-width speed.
+  gives padded / exact-width speed;
+- `space`: batches of `--batch` configurations as `tune --batch` proposes them on the default
+  space with its recipe elements free (`ask_batch` sharing the lead's `training.BATCH_FIELDS`),
+  each batch one `train_many` call, as `tune` makes them; `space-old`: the same, sharing only the
+  lead's `GROUP_FIELDS`, as `tune` proposed batches before the recipe elements were shared.
 
 The methods alternate per case and per repeat in one process, so machine noise hits them alike;
 throughputs are medians of `--repeats`, and each ratio is the median of the per-repeat ratios.
@@ -24,6 +28,11 @@ optimizer, no schedule, accuracy per epoch).
     python benchmarks/train_many.py            # 500, 5,000, 50,000 rows; K = 1, 8, 32, 128
     python benchmarks/train_many.py --quick    # smoke version (seconds)
     python benchmarks/train_many.py --rows 500 5000 --k 8 32 --mix tune widths --repeats 7
+    python benchmarks/train_many.py --rows 500 --k 64 --mix space space-old --no-plain
+    python benchmarks/train_many.py --rows 500 --k 240 --mix space space-old --groups-only
+    python benchmarks/train_many.py --rows 500 --k 240 --mix space --stacked-only --no-plain
+    python benchmarks/train_many.py --rows 500 --k 240 --mix space --stacked-only --no-plain \
+        --per-batch --repeats 2
 """
 
 from __future__ import annotations
@@ -37,6 +46,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import torch
 from sklearn.datasets import make_classification
 from torch.utils.data import DataLoader, TensorDataset
@@ -45,14 +55,16 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))  # run from a checkout without installing the package
 
 from benchmarks._args import whole_number  # noqa: E402
-from benchmarks.train_throughput import split  # noqa: E402
 from recommender.search import RandomSearcher, ask_batch  # noqa: E402
 from recommender.space import default_space  # noqa: E402
 from training import (  # noqa: E402
+    BATCH_FIELDS,
     GROUP_FIELDS,
     PreparedData,
     TrainConfig,
     build_model,
+    load_table,
+    prepare,
     train,
     train_many,
 )
@@ -64,27 +76,38 @@ HOUR = 3600.0
 
 def table(rows: int) -> PreparedData:
     x, y = make_classification(n_samples=rows, n_features=20, n_informative=10, random_state=0)
-    return split(x, y)
+    frame = pd.DataFrame(x, columns=[f"x{i}" for i in range(x.shape[1])]).assign(y=y)
+    return prepare(load_table(frame, target="y"))  # `prepare`d: recipes can be refitted
 
 
-def configs_for(mix: str, k: int, epochs: int, seed: int) -> list[TrainConfig]:
-    """K configurations of the default space (see the module docstring), `epochs` each."""
+def batches_for(mix: str, k: int, epochs: int, seed: int, batch: int) -> list[list[TrainConfig]]:
+    """K configurations of the default space (see the module docstring), `epochs` each, as the
+    batches that are each one `train_many` call."""
     space = default_space()
-    fixed = {"max_epochs": epochs, "patience": 0, **RECIPE_DEFAULTS}
+    fixed = {"max_epochs": epochs, "patience": 0}
+    if not mix.startswith("space"):
+        fixed |= RECIPE_DEFAULTS
+    shared = BATCH_FIELDS if mix == "space" else GROUP_FIELDS
+    size = batch if mix.startswith("space") else k
     if mix == "random":
-        points = space.sample(k, np.random.default_rng(seed))
+        groups = [space.sample(k, np.random.default_rng(seed))]
     else:
-        searcher = RandomSearcher(space, seed=seed)
-        points = []
-        while len(points) < k:  # a lead with too few neighbours leaves room for the next
-            points += ask_batch(searcher, k - len(points), GROUP_FIELDS)
-    configs = [TrainConfig.from_dict({**p, **fixed}) for p in points]
+        searcher, groups, n = RandomSearcher(space, seed=seed), [], 0
+        while n < k:  # a lead with too few neighbours leaves room for the next
+            points = ask_batch(searcher, min(size, k - n), shared)
+            n += len(points)
+            if groups and not mix.startswith("space"):
+                groups[0] += points  # one train_many call for all K
+            else:
+                groups.append(points)
+    out = [[TrainConfig.from_dict({**p, **fixed}) for p in points] for points in groups]
     if mix == "widths":
         rng = np.random.default_rng(seed)
-        configs = [
-            dataclasses.replace(c, width=int(c.width * 2 ** rng.uniform(-1, 1))) for c in configs
+        out = [
+            [dataclasses.replace(c, width=int(c.width * 2 ** rng.uniform(-1, 1))) for c in configs]
+            for configs in out
         ]
-    return configs
+    return out
 
 
 def plain_loop(config: TrainConfig, data: PreparedData) -> None:
@@ -119,14 +142,19 @@ def timed(run: Callable[[], object]) -> float:
 
 
 def compare(
-    configs: list[TrainConfig], data: PreparedData, device: str, repeats: int, runs: list[str]
+    batches: list[list[TrainConfig]],
+    data: PreparedData,
+    device: str,
+    repeats: int,
+    runs: list[str],
 ) -> dict[str, list[float]]:
-    """Wall seconds of each method in `runs` on `configs`, per repeat, alternating so drifting
+    """Wall seconds of each method in `runs` on `batches`, per repeat, alternating so drifting
     load hits all."""
+    configs = [c for batch in batches for c in batch]
     methods: dict[str, Callable[[], object]] = {
         "seq": lambda: [train(c, data, device=device) for c in configs],
-        "many": lambda: train_many(configs, data, device=device),
-        "nopad": lambda: train_many(configs, data, device=device, pad_widths=False),
+        "many": lambda: [train_many(b, data, device=device) for b in batches],
+        "nopad": lambda: [train_many(b, data, device=device, pad_widths=False) for b in batches],
         "loop": lambda: [plain_loop(c, data) for c in configs],
     }
     times: dict[str, list[float]] = {name: [] for name in runs}
@@ -158,9 +186,24 @@ def main() -> None:
         help="skip a case whose K x training rows exceed this (time on 2 cores)",
     )
     parser.add_argument(
-        "--mix", nargs="+", default=["random", "tune"], choices=["random", "tune", "widths"]
+        "--mix",
+        nargs="+",
+        default=["random", "tune"],
+        choices=["random", "tune", "widths", "space", "space-old"],
+    )
+    parser.add_argument(
+        "--batch", type=whole_number(1), default=8, help="configurations per batch (space mixes)"
     )
     parser.add_argument("--no-plain", action="store_true", help="leave out the plain loop")
+    parser.add_argument(
+        "--groups-only", action="store_true", help="count the stacked models, train nothing"
+    )
+    parser.add_argument("--per-batch", action="store_true", help="one row per batch (space mixes)")
+    parser.add_argument(
+        "--stacked-only",
+        action="store_true",
+        help="keep only the batches that stack (fewer stacked models than members)",
+    )
     parser.add_argument(
         "--threads",
         type=whole_number(0),
@@ -179,7 +222,7 @@ def main() -> None:
         f"cpus={torch.multiprocessing.cpu_count()} epochs={epochs} repeats={args.repeats}"
     )
     print(
-        f"{'rows':>7}{'mix':>7}{'K':>5}{'groups':>7}{'DataLoader/h':>14}{'train()/h':>11}"
+        f"{'rows':>7}{'mix':>10}{'K':>5}{'groups':>7}{'DataLoader/h':>14}{'train()/h':>11}"
         f"{'train_many/h':>14}{'vs train':>9}{'vs loop':>9}{'no pad':>8}"
     )
     for n_rows in rows:
@@ -188,21 +231,41 @@ def main() -> None:
         for mix in args.mix:
             for k in ks:
                 if k * len(data.x_train) > args.max_work:
-                    print(f"{n_rows:>7,}{mix:>7}{k:>5}  skipped (K x rows > --max-work)")
+                    print(f"{n_rows:>7,}{mix:>10}{k:>5}  skipped (K x rows > --max-work)")
                     continue
-                configs = configs_for(mix, k, epochs, seed=k)
-                groups = len(plan_groups(configs, data, device=args.device))
-                runs = ["seq", "many"] + ["loop"] * (not args.no_plain)
-                runs += ["nopad"] * (mix == "widths")
-                times = compare(configs, data, args.device, args.repeats, runs)
-                per_hour = {name: k * HOUR / statistics.median(t) for name, t in times.items()}
-                loop = f"{per_hour['loop']:,.0f}" if "loop" in per_hour else "-"
-                print(
-                    f"{n_rows:>7,}{mix:>7}{k:>5}{groups:>7}{loop:>14}{per_hour['seq']:>11,.0f}"
-                    f"{per_hour['many']:>14,.0f}{ratio(times, 'seq', 'many'):>9}"
-                    f"{ratio(times, 'loop', 'many'):>9}{ratio(times, 'nopad', 'many'):>8}",
-                    flush=True,
-                )
+                batches = batches_for(mix, k, epochs, seed=k, batch=args.batch)
+                if args.stacked_only:
+                    batches = [b for b in batches if len(plan_groups(b, data)) < len(b)]
+                for case in [[b] for b in batches] if args.per_batch else [batches]:
+                    run_case(case, data, n_rows, mix, args)
+
+
+def run_case(
+    batches: list[list[TrainConfig]],
+    data: PreparedData,
+    n_rows: int,
+    mix: str,
+    args: argparse.Namespace,
+) -> None:
+    """Time `batches` (each one `train_many` call) and print their row of the table."""
+    k = sum(len(b) for b in batches)
+    groups = sum(len(plan_groups(b, data, device=args.device)) for b in batches)
+    if args.groups_only:
+        print(f"{n_rows:>7,}{mix:>10}{k:>5}{groups:>7}  ({len(batches)} batches)")
+        return
+    runs = ["seq", "many"] + ["loop"] * (not args.no_plain)
+    runs += ["nopad"] * (mix == "widths")
+    times = compare(batches, data, args.device, args.repeats, runs)
+    per_hour = {name: k * HOUR / statistics.median(t) for name, t in times.items()}
+    loop = f"{per_hour['loop']:,.0f}" if "loop" in per_hour else "-"
+    lead = batches[0][0]
+    shape = f"  {lead.n_layers} x {lead.width}, batch {lead.batch_size}" if args.per_batch else ""
+    print(
+        f"{n_rows:>7,}{mix:>10}{k:>5}{groups:>7}{loop:>14}{per_hour['seq']:>11,.0f}"
+        f"{per_hour['many']:>14,.0f}{ratio(times, 'seq', 'many'):>9}"
+        f"{ratio(times, 'loop', 'many'):>9}{ratio(times, 'nopad', 'many'):>8}{shape}",
+        flush=True,
+    )
 
 
 if __name__ == "__main__":

@@ -31,7 +31,7 @@ from recommender.settings import TuneSettings
 from recommender.space import SearchSpace, check_trainable
 from recommender.study import Study
 from training import (
-    GROUP_FIELDS,
+    BATCH_FIELDS,
     PreparedData,
     Table,
     TrainConfig,
@@ -298,7 +298,7 @@ def _ask(study: Study, size: int) -> list[dict[str, Any]]:
     if size <= 1:
         config = study.ask()
         return [] if config is None else [config]
-    return ask_batch(study.searcher, size, GROUP_FIELDS)
+    return ask_batch(study.searcher, size, BATCH_FIELDS)
 
 
 def _submit(

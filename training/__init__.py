@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 from hpo_common.lazy import lazy_exports
 
 if TYPE_CHECKING:
+    from training.batched import BATCH_FIELDS as BATCH_FIELDS
     from training.batched import GROUP_FIELDS as GROUP_FIELDS
     from training.batched import group_key as group_key
     from training.batched import train_many as train_many
@@ -43,6 +44,7 @@ if TYPE_CHECKING:
 
 # Public name -> the module that defines it.
 _MODULES = {
+    "BATCH_FIELDS": "batched",
     "GROUP_FIELDS": "batched",
     "group_key": "batched",
     "train_many": "batched",

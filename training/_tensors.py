@@ -113,14 +113,21 @@ def loss_fn(
     return F.cross_entropy(output.float(), target, label_smoothing=label_smoothing)
 
 
-def member_losses(task: str, output: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+def member_losses(
+    task: str, output: torch.Tensor, target: torch.Tensor, label_smoothing: float = 0.0
+) -> torch.Tensor:
     """`loss_fn` of each of K models (`output` `[K, rows, n_out]`) on the same rows: `[K]`."""
     output = output.float()
     if task == "regression":
         return (output.squeeze(2) - target).pow(2).mean(1)
     # classes as dimension 1 (cross-entropy's "K-dimensional" form): no copy of the targets
     k, rows, _ = output.shape
-    return F.cross_entropy(output.transpose(1, 2), target.expand(k, rows), reduction="none").mean(1)
+    return F.cross_entropy(
+        output.transpose(1, 2),
+        target.expand(k, rows),
+        reduction="none",
+        label_smoothing=label_smoothing,
+    ).mean(1)
 
 
 def epoch_batches(

@@ -2,14 +2,18 @@
 
 On the tables people tune MLPs for, a trial is mostly fixed cost (Python per step, GEMMs too
 small to fill the cores or the GPU, one evaluation per epoch). Members that share a *group key*
-(optimizer, batch size, depth, batch norm, activation; widths may differ, see `plan_groups`)
-are trained as one stacked model (`training._stacked`): one batched GEMM per layer, one
-vectorised optimizer update, one shuffle and one gather per epoch for all, one vectorised
-evaluation per epoch.
+(optimizer, batch size, depth, batch norm, activation; widths may differ, see `plan_groups`;
+and the recipe elements of `RECIPE_FIELDS`) are trained as one stacked model
+(`training._stacked`): one batched GEMM per layer, one vectorised optimizer update, one shuffle
+and one gather per epoch for all, one vectorised evaluation per epoch.
 Every other hyperparameter (learning rate and schedule, warm-up, epochs, patience, weight decay,
-dropout, momentum, Nesterov, betas, initialisation, clipping) stays per member. A configuration
-that uses a recipe element away from its default (`RECIPE_DEFAULTS`: preprocessing, target
-transform, embeddings, label smoothing, ensembles) is not stacked: it runs alone, through `train`.
+dropout, momentum, Nesterov, betas, initialisation, clipping) stays per member. The recipe
+elements that only change the data or the loss stack: a group trains on the data variant its
+preprocessing asks for (`training.preprocess.for_config`), on the target transformed as its
+`target_transform` says (metrics in original units, as `train`), with its label smoothing. Those
+that change the model's structure (`STRUCTURE_DEFAULTS`: periodic embeddings, ensembles, and
+categorical embeddings of a table that has columns to embed) are not stacked: such a
+configuration runs alone, through `train`.
 
 Each member keeps its own curve, best epoch, early stopping, pruning callback and divergence;
 a member that stops is dropped from its group at the end of the epoch, so it stops costing
@@ -45,6 +49,7 @@ from training._stacked_optim import StackedOptimizer
 from training._tensors import (
     DeviceData,
     autocast_for,
+    check_data,
     epoch_batches,
     make_generator,
     member_losses,
@@ -56,6 +61,7 @@ from training.config import TrainConfig
 from training.data import PreparedData
 from training.device import cpu_threads_for, resolve_device
 from training.metrics import resolve_metric
+from training.preprocess import for_config
 from training.results import EpochStats, TrainResult
 from training.schedules import lr_at
 from training.train import train
@@ -63,18 +69,23 @@ from training.train import train
 Callback = Callable[[int, float], bool] | None
 # The hyperparameters that fix a member's shapes and step sequence (width last: it may be padded).
 GROUP_FIELDS = ("optimizer", "batch_size", "n_layers", "batch_norm", "activation", "width")
-# The recipe elements the stacked model does not implement, at the values it does.
-RECIPE_DEFAULTS = {
-    name: getattr(TrainConfig(), name)
-    for name in (
-        "numeric_preprocessing",
-        "target_transform",
-        "num_embedding",
-        "categorical",
-        "label_smoothing",
-        "ensemble_size",
-    )
+# Recipe elements that change only the data or the loss: members sharing their values stack, so
+# they are part of the group key (`target_transform` for regression, `label_smoothing` for
+# classification: each is ignored by the other task).
+RECIPE_FIELDS = ("numeric_preprocessing", "categorical", "target_transform", "label_smoothing")
+# Recipe elements that change the model's structure, at the values the stacked model implements;
+# a configuration away from them runs alone.
+STRUCTURE_DEFAULTS = {
+    name: getattr(TrainConfig(), name) for name in ("num_embedding", "ensemble_size")
 }
+# Every recipe element at its default (what the stacked model implemented before the recipe
+# elements stacked; the benchmark holds some mixes there).
+RECIPE_DEFAULTS = {
+    name: getattr(TrainConfig(), name) for name in (*RECIPE_FIELDS, *STRUCTURE_DEFAULTS)
+}
+# What the members of a batch must share to train as one stacked model (widths are padded where
+# that pays): `tune`'s batches keep the lead's values of these (`recommender.search.ask_batch`).
+BATCH_FIELDS = (*GROUP_FIELDS, *RECIPE_FIELDS, *STRUCTURE_DEFAULTS)
 # Activations of one layer of one group (members x batch rows x units), at most: larger groups
 # are split. On CPU a group's activations should stay in the caches: once they spill, stacking
 # makes compute-bound members slower (128 members of 2 x 483 units on 400-row batches ran at
@@ -92,11 +103,26 @@ STEP_OVERHEAD_FLOPS_ELSEWHERE = 1e10
 EVAL_ELEMENTS = 2**24
 
 
-def group_key(config: TrainConfig, *, pad_widths: bool = True) -> tuple[Any, ...]:
-    """What members must share to be trained as one stacked model: the `GROUP_FIELDS`, the
-    width only when `pad_widths=False` (else widths are padded, see `plan_groups`)."""
+def group_key(
+    config: TrainConfig, *, task: str | None = None, pad_widths: bool = True
+) -> tuple[Any, ...]:
+    """What members must share to be trained as one stacked model: the `GROUP_FIELDS` (the
+    width only when `pad_widths=False`, else widths are padded, see `plan_groups`) and the
+    `RECIPE_FIELDS`, less the one `task` ignores (None: both count)."""
     width = None if pad_widths else (0 if config.n_layers == 0 else config.width)
-    return (*(getattr(config, name) for name in GROUP_FIELDS[:-1]), width)
+    ignored = {None: None, "regression": "label_smoothing"}.get(task, "target_transform")
+    recipe = (None if name == ignored else getattr(config, name) for name in RECIPE_FIELDS)
+    return (*(getattr(config, name) for name in GROUP_FIELDS[:-1]), width, *recipe)
+
+
+def stackable(config: TrainConfig, data: PreparedData) -> bool:
+    """Whether the stacked model implements `config` on `data`: no structure-changing recipe
+    element (`STRUCTURE_DEFAULTS`), and no categorical column that its preprocessing turns into
+    an embedding's codes."""
+    return (
+        all(getattr(config, k) == v for k, v in STRUCTURE_DEFAULTS.items())
+        and not for_config(data, config).cardinalities
+    )
 
 
 def plan_groups(
@@ -108,28 +134,33 @@ def plan_groups(
 ) -> list[list[int]]:
     """The indices of `configs` that `train_many` trains as each stacked model.
 
-    A configuration using a recipe element the stacked model lacks (`RECIPE_DEFAULTS`) is a
-    group of its own. Configurations with one `group_key` are taken by width; a member joins the
-    group of the narrower ones (all padded to its width) when the FLOPs padding adds cost less
-    than a step of a group of its own (`STEP_OVERHEAD_FLOPS`). Groups are then split where one
-    layer's activations would not stay cache-sized on CPU (`MAX_GROUP_ELEMENTS`).
+    A configuration the stacked model does not implement (see `stackable`) is a group of its
+    own. Configurations with one `group_key` are taken by width; a member joins the group of the
+    narrower ones (all padded to its width) when the FLOPs padding adds cost less than a step of
+    a group of its own (`STEP_OVERHEAD_FLOPS`). Groups are then split where one layer's
+    activations would not stay cache-sized on CPU (`MAX_GROUP_ELEMENTS`). A recipe other than
+    the default is fitted here (`training.preprocess.for_config`, once per recipe).
     """
     dev = resolve_device(device)
     overhead = STEP_OVERHEAD_FLOPS.get(dev.type, STEP_OVERHEAD_FLOPS_ELSEWHERE)
     limit = MAX_GROUP_ELEMENTS.get(dev.type, MAX_GROUP_ELEMENTS_ELSEWHERE)
     by_key: dict[tuple[Any, ...], list[int]] = {}
     for index, config in enumerate(configs):
-        stackable = all(getattr(config, k) == v for k, v in RECIPE_DEFAULTS.items())
-        key = group_key(config, pad_widths=pad_widths) if stackable else ("alone", index)
+        key = (
+            group_key(config, task=data.task, pad_widths=pad_widths)
+            if stackable(config, data)
+            else ("alone", index)
+        )
         by_key.setdefault(key, []).append(index)
     out = []
     for members in by_key.values():
+        variant = for_config(data, configs[members[0]])
         for group in _padded_groups(
-            configs, sorted(members, key=lambda i: configs[i].width), data, overhead
+            configs, sorted(members, key=lambda i: configs[i].width), variant, overhead
         ):
             config = configs[group[-1]]  # the widest
-            units = max(config.width if config.n_layers else 0, data.x_train.shape[1], 1)
-            size = max(1, limit // (min(config.batch_size, len(data.x_train)) * units))
+            units = max(config.width if config.n_layers else 0, variant.x_train.shape[1], 1)
+            size = max(1, limit // (min(config.batch_size, len(variant.x_train)) * units))
             out += [group[i : i + size] for i in range(0, len(group), size)]
     return out
 
@@ -196,7 +227,9 @@ def train_many(
         )
     dev = resolve_device(device)
     objective = resolve_metric(data.task, metric)
-    tensors = to_device(data, dev)
+    check_data(data)
+    # each data variant (preprocessing, regression target transform) on the device once
+    placed: dict[tuple[Any, ...], tuple[PreparedData, DeviceData]] = {}
     results: list[TrainResult | None] = [None] * len(configs)
     for members in plan_groups(configs, data, device=device, pad_widths=pad_widths):
         if len(members) == 1:  # nothing to share: the solo loop (fused optimizer) is faster
@@ -211,17 +244,23 @@ def train_many(
                 keep_model=keep_model,
             )
             continue
+        first = configs[members[0]]
+        variant = for_config(data, first)
+        target = first.target_transform if data.task == "regression" else "standard"
+        if (variant.recipe, target) not in placed:
+            placed[variant.recipe, target] = variant, to_device(variant, dev, target)
+        variant, tensors = placed[variant.recipe, target]
         group = _Group(
             [configs[i] for i in members],
             [calls[i] for i in members],
-            data,
+            variant,
             tensors,
             dev,
             seed,
             objective,
             keep_model,
         )
-        with cpu_threads_for(dev, sum(step_flops(configs[i], data) for i in members)):
+        with cpu_threads_for(dev, sum(step_flops(configs[i], variant) for i in members)):
             for i, result in zip(members, group.run(), strict=True):
                 results[i] = result
     return [r for r in results if r is not None]
@@ -300,7 +339,9 @@ class _Group:
                 x, y, first.batch_size, shuffle, drop_single=first.batch_norm
             ):
                 with autocast:
-                    losses = member_losses(self.data.task, model.forward(xb, dropout), yb)
+                    losses = member_losses(
+                        self.data.task, model.forward(xb, dropout), yb, first.label_smoothing
+                    )
                 model.grad.zero_()
                 losses.sum().backward()  # each member's gradient lands in its row of model.grad
                 optimizer.clip(model.grad)

@@ -6,11 +6,22 @@ import dataclasses
 import math
 
 import numpy as np
+import pandas as pd
 import pytest
 import torch
+from sklearn.datasets import make_classification, make_regression
 
 from hpo_common.errors import ConfigError
-from training import PreparedData, TrainConfig, TrainResult, build_model, train, train_many
+from training import (
+    PreparedData,
+    TrainConfig,
+    TrainResult,
+    build_model,
+    load_table,
+    prepare,
+    train,
+    train_many,
+)
 from training._stacked import DropoutMasks
 from training.batched import group_key, plan_groups
 from training.config import LR_SCHEDULES, OPTIMIZERS
@@ -264,3 +275,69 @@ def test_stacked_metrics_are_each_members_metrics() -> None:
     target, pred = rng.normal(size=50), rng.normal(size=(3, 50))
     for member, metrics in zip(pred, stacked_regression_metrics(target, pred), strict=True):
         assert metrics == pytest.approx(regression_metrics(target, member))
+
+
+def _table_with_categories(task: str, many_categories: bool = False) -> PreparedData:
+    """A `prepare`d table (so recipes can be refitted): skewed numeric columns and a
+    categorical one, from scikit-learn's generators."""
+    rng = np.random.default_rng(0)
+    if task == "regression":
+        x, y = make_regression(n_samples=200, n_features=4, noise=5.0, random_state=0)
+        y = y * 30 + 500
+    else:
+        x, y = make_classification(n_samples=200, n_features=4, random_state=0)
+    frame = pd.DataFrame(np.exp(x), columns=[f"x{i}" for i in range(4)])  # skewed: robust differs
+    levels = 40 if many_categories else 3  # more than max_categories: embedded
+    frame["colour"] = rng.choice([f"c{i}" for i in range(levels)], size=len(frame))
+    frame["y"] = y
+    return prepare(load_table(frame, target="y", task=task))
+
+
+RECIPE_GROUPS = pytest.mark.parametrize(
+    ("task", "recipe"),
+    [
+        ("binary", {"numeric_preprocessing": "robust", "label_smoothing": 0.1}),
+        ("binary", {"numeric_preprocessing": "quantile", "categorical": "embedding"}),
+        ("regression", {"numeric_preprocessing": "quantile", "target_transform": "quantile"}),
+        ("regression", {"numeric_preprocessing": "robust", "target_transform": "none"}),
+    ],
+)
+
+
+@RECIPE_GROUPS
+def test_members_sharing_a_recipe_stack_and_match_their_solo_runs(task: str, recipe: dict) -> None:
+    data = _table_with_categories(task)
+    base = TrainConfig(max_epochs=3, patience=0, width=16, batch_size=32, **recipe)
+    configs = [
+        base,
+        base.replace(learning_rate=3e-3, dropout=0.2, width=12),
+        base.replace(learning_rate=1e-2, weight_decay=1e-3, lr_schedule="cosine"),
+    ]
+    assert plan_groups(configs, data) == [[1, 0, 2]]  # one stacked model (by width)
+    batch = train_many(configs, data, device="cpu", seed=4)
+    for config, member in zip(configs, batch, strict=True):
+        assert_same_run(train(config, data, device="cpu", seed=4), member)
+
+
+def test_different_recipes_go_to_different_groups() -> None:
+    data = _table_with_categories("binary")
+    base = TrainConfig(max_epochs=1, width=16)
+    configs = [
+        base,
+        base.replace(numeric_preprocessing="robust"),
+        base.replace(label_smoothing=0.1),
+        base.replace(target_transform="none"),  # ignored by classification: stacks with base
+        base.replace(numeric_preprocessing="robust", learning_rate=1e-2),
+        base.replace(ensemble_size=4),  # a structure the stacked model lacks: alone
+        base.replace(num_embedding="periodic"),
+    ]
+    assert sorted(plan_groups(configs, data)) == [[0, 3], [1, 4], [2], [5], [6]]
+    regression = _table_with_categories("regression")
+    assert len(plan_groups(configs[:4], regression)) == 3  # now label smoothing is ignored
+    # categorical embeddings stack only where the table has no column to embed
+    embedded = [base.replace(categorical="embedding"), base.replace(categorical="embedding")]
+    assert plan_groups(embedded, data) == [[0, 1]]
+    assert plan_groups(embedded, _table_with_categories("binary", many_categories=True)) == [
+        [0],
+        [1],
+    ]

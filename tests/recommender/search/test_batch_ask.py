@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from recommender.search import RandomSearcher, ask_batch, config_key
 from recommender.space import default_space
-from training import GROUP_FIELDS, TrainConfig, group_key
+from training import BATCH_FIELDS, TrainConfig, group_key
+from training.batched import STRUCTURE_DEFAULTS
 
 
 def key(config: dict) -> tuple:
@@ -15,11 +16,11 @@ def same(a: dict, b: dict) -> bool:
     return key(a) == key(b)
 
 
-SHARED = GROUP_FIELDS
+SHARED = BATCH_FIELDS  # as tune passes it
 
 
 def test_a_batch_is_new_distinct_and_one_training_group() -> None:
-    # default_space() has every GROUP_FIELDS parameter, so a batch shares its exact shapes
+    # default_space() has every BATCH_FIELDS parameter, so a batch shares its exact shapes
     searcher = RandomSearcher(default_space(), seed=4)
     seen: set[str] = set()
     sizes = []
@@ -49,3 +50,20 @@ def test_warm_start_points_come_first_as_they_are() -> None:
 def test_size_one_is_a_plain_ask() -> None:
     a, b = RandomSearcher(default_space(), seed=1), RandomSearcher(default_space(), seed=1)
     assert ask_batch(a, 1, SHARED) == [b.ask()]
+
+
+def test_with_batch_fields_members_share_the_recipe_too() -> None:
+    # tune's shared set: the default space's recipe elements are kept from the lead as well, so a
+    # batch stacks (its `group_key`, recipe included, is one) unless the lead's recipe changes the
+    # model's structure (then every member does, and each trains alone)
+    searcher = RandomSearcher(default_space(), seed=7)
+    structures = set()
+    for _ in range(12):
+        batch = ask_batch(searcher, 8, BATCH_FIELDS)
+        assert len(batch) == 8
+        for task in ("binary", "regression"):
+            assert len({group_key(TrainConfig.from_dict(c), task=task) for c in batch}) == 1
+        shapes = {tuple(c[name] for name in STRUCTURE_DEFAULTS) for c in batch}
+        assert len(shapes) == 1
+        structures |= shapes
+    assert len(structures) > 1  # the space does move them, batch to batch
