@@ -86,6 +86,7 @@ class Connector:
         self.path = path
         self.lock_timeout = lock_timeout
         self._root = duckdb.connect(MEMORY) if path is None else None
+        self._shared: duckdb.DuckDBPyConnection | None = None  # see `shared`
         self._lock = None
         if path is not None:
             self._lock = FileLock(lock_path(path), is_singleton=True, preserve_lock_file=True)
@@ -149,13 +150,29 @@ class Connector:
     def connect(self, *, read_only: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:
         """A connection for one call, closed on exit (and only then the lock file released)."""
         with self._locked() as deadline:
-            con = self._root.cursor() if self._root is not None else self._open(read_only, deadline)
+            root = self._root if self._root is not None else self._shared
+            con = root.cursor() if root is not None else self._open(read_only, deadline)
             try:
                 yield con
             except duckdb.Error as exc:
                 raise as_store_error(exc, self.label) from exc
             finally:
                 con.close()
+
+    @contextmanager
+    def shared(self) -> Iterator[None]:
+        """Every connection opened inside the block is a cursor on one connection, held (with
+        the lock file) until the block ends: calls that belong together (the reads of one
+        snapshot) open and close the file once instead of once each."""
+        if self._root is not None or self._shared is not None:
+            yield
+            return
+        with self.connect() as con:
+            self._shared = con
+            try:
+                yield
+            finally:
+                self._shared = None
 
     @contextmanager
     def transaction(self) -> Iterator[duckdb.DuckDBPyConnection]:

@@ -17,16 +17,28 @@ from knowledge_base._schema import (
 
 
 def schema_version(con: duckdb.DuckDBPyConnection, label: str) -> int:
-    """The file's schema version: 0 for an empty database; raises if it is not a knowledge base."""
+    """The file's schema version: 0 for an empty database; raises if it is not a knowledge base.
+
+    A knowledge base answers one query (its version); only a file without a `schema_version`
+    table costs the listing of its tables.
+    """
+    try:
+        version = scalar(con, CURRENT_VERSION)
+    except duckdb.CatalogException:
+        version = None
+    if version is not None:
+        return _checked(version, label)
     tables = {row[0] for row in con.execute(LIST_TABLES).fetchall()}
-    if not tables:
-        return 0
-    if "schema_version" not in tables:
+    if tables and "schema_version" not in tables:
         raise SchemaVersionError(
             f"{label} is a DuckDB database but not an hpo-recommend knowledge base (it has tables "
             f"{', '.join(sorted(tables))} and no schema_version table); pass another --kb path"
         )
-    version = scalar(con, CURRENT_VERSION) or 0
+    return 0  # an empty database, or an empty schema_version table
+
+
+def _checked(version: int, label: str) -> int:
+    """`version`, unless it is newer than this version of hpo-recommend reads."""
     if version > LATEST_VERSION:
         raise SchemaVersionError(
             f"{label} was written by a newer hpo-recommend (schema version {version}; this version "

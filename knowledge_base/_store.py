@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Mapping, Sequence
+from contextlib import AbstractContextManager
 from datetime import UTC
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -192,6 +193,11 @@ class KnowledgeBase:
             #: The schema version the file had when opened (0: new file); latest after migrating.
             self.migrated_from = migrate(con, self._db.label)
         self.schema_version = sql.LATEST_VERSION
+
+    def reading(self) -> AbstractContextManager[None]:
+        """A block whose calls share one connection (opened and closed once; other processes
+        wait for the block to end): for several reads that make one snapshot."""
+        return self._db.shared()
 
     @property
     def path(self) -> Path | None:

@@ -84,9 +84,10 @@ def rank_configs(
     shared = view.shared_settings(space)
     candidates = [{**candidate, **shared} for candidate in candidates]
     surrogate = fitted_surrogate(view, space, cache_dir, seed=seed)
-    X = SurrogateFeatures(space).transform(features, candidates)
+    encoded = space.encode(candidates)  # once: the surrogate's inputs and the diversity check
+    X = SurrogateFeatures(space).rows(features, encoded)
     mean, std = surrogate.predict(X, return_std=True)
-    return _diverse_top(candidates, origins, mean, std, space, top)
+    return _diverse_top(candidates, origins, encoded, mean, std, space, top)
 
 
 def trained_space(
@@ -134,14 +135,15 @@ def _candidates(
 def _diverse_top(
     candidates: list[dict[str, Any]],
     origins: list[str],
+    encoded: np.ndarray,
     mean: np.ndarray,
     std: np.ndarray,
     space: SearchSpace,
     top: int,
     min_distance: float = 0.15,
 ) -> tuple[Suggestion, ...]:
-    """Greedy top-k by lower confidence bound, skipping candidates too close to one picked."""
-    encoded = space.encode(candidates)
+    """Greedy top-k by lower confidence bound, skipping candidates too close to one picked
+    (`encoded`: the candidates as `space.encode` gives them)."""
     spread = np.nanstd(encoded, axis=0)
     scaled = encoded / np.where(spread > 0, spread, 1.0)
     picked: list[int] = []

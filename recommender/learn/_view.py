@@ -257,9 +257,11 @@ class KBView:
 
 def load_view(kb: KnowledgeBase, objective: str | None = None) -> KBView:
     """Read every run and meta-feature of `kb` into a `KBView`."""
-    runs = _with_extra_parameters(kb.runs(columns=RUN_COLUMNS))
-    datasets = kb.datasets()
-    meta = kb.meta_features()
+    with kb.reading():  # one connection for the three reads
+        runs = kb.runs(columns=RUN_COLUMNS)
+        datasets = kb.datasets()
+        meta = kb.meta_features()
+    runs = _with_extra_parameters(runs)
     if not runs.empty:
         info = datasets.set_index("id")[["name", "task"]].rename(columns={"name": "dataset_name"})
         runs = runs.join(info, on="dataset_id").reset_index(drop=True)

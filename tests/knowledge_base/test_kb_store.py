@@ -229,3 +229,42 @@ def test_default_path_env_var_then_xdg_folder(tmp_path, monkeypatch) -> None:
     path = default_kb_path()
     assert path == tmp_path / "xdg" / "hpo-recommend" / "kb.duckdb" and path.parent.is_dir()
     assert KnowledgeBase().path == path and path.exists()
+
+
+def test_reads_in_one_block_share_one_connection_and_hold_the_lock(tmp_path, monkeypatch) -> None:
+    import threading
+
+    import duckdb
+
+    from hpo_common.errors import KnowledgeBaseError
+
+    path = tmp_path / "kb.duckdb"
+    store = KnowledgeBase(path)
+    store.add_dataset(dataset(0))
+    store.log_run(run())
+    opened: list[str] = []
+    real_connect = duckdb.connect
+
+    def counting_connect(database, *args, **kwargs):  # noqa: ANN001, ANN002, ANN003
+        opened.append(str(database))
+        return real_connect(database, *args, **kwargs)
+
+    monkeypatch.setattr(duckdb, "connect", counting_connect)
+    waited: list[Exception] = []
+
+    def other_thread() -> None:  # another thread must wait for the block to end
+        try:
+            KnowledgeBase(path, lock_timeout=0.2).stats()
+        except KnowledgeBaseError as exc:
+            waited.append(exc)
+
+    with store.reading():
+        runs, datasets, meta = store.runs(), store.datasets(), store.meta_features()
+        thread = threading.Thread(target=other_thread)
+        thread.start()
+        thread.join()
+    assert opened == [str(path)]
+    assert len(runs) == 1 and list(datasets["id"]) == ["fp0"] and meta.empty
+    assert len(waited) == 1 and "stayed locked" in str(waited[0])
+    assert store.stats()["runs"] == 1  # and calls after the block open their own again
+    assert len(opened) == 2
