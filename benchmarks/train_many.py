@@ -235,7 +235,9 @@ def main() -> None:
                     continue
                 batches = batches_for(mix, k, epochs, seed=k, batch=args.batch)
                 if args.stacked_only:
-                    batches = [b for b in batches if len(plan_groups(b, data)) < len(b)]
+                    batches = [
+                        b for b in batches if len(plan_groups(b, data, device=args.device)) < len(b)
+                    ]
                 for case in [[b] for b in batches] if args.per_batch else [batches]:
                     run_case(case, data, n_rows, mix, args)
 

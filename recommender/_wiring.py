@@ -166,17 +166,18 @@ def make_searcher(
     if strategy == "portfolio":
         points = warm.suggestions(space, max(warm_start, budget or 0), seed)
         return PortfolioSearcher(space, points_to_evaluate=points, seed=seed)
-    if strategy == "evolution":
+    if strategy in ("evolution", "pbt"):
         population = surrogate.evolution_population
         points = warm.suggestions(space, max(warm_start, population), seed)
-        return EvolutionSearcher(space, points_to_evaluate=points, seed=seed, population=population)
-    if strategy == "pbt":
-        points = warm.suggestions(space, max(warm_start, surrogate.evolution_population), seed)
+        if strategy == "evolution":
+            return EvolutionSearcher(
+                space, points_to_evaluate=points, seed=seed, population=population
+            )
         return PBTSearcher(
             space,
             points_to_evaluate=points,
             seed=seed,
-            population=surrogate.evolution_population,
+            population=population,
             members=surrogate.pbt_members,
             ready=surrogate.pbt_ready,
         )

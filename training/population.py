@@ -59,8 +59,9 @@ def train_population(
     """Train `configs` together, letting `exploit` copy members every `ready` epochs.
 
     Args:
-        configs: the members; all share one shape (`group_key` with widths unpadded) and the
-            stacked model's recipe (`RECIPE_DEFAULTS`).
+        configs: the members; all share one shape (`group_key` with widths unpadded). Members
+            that set a recipe element the stacked model lacks (`RECIPE_DEFAULTS`) train one by
+            one under their first configuration: nothing is copied.
         ready: epochs between two calls of `exploit` (>= 1).
         exploit: the policy (see `Exploit`); a copy's configuration must keep the shape.
         data, device, seed, metric: as `train_many`.
@@ -73,11 +74,19 @@ def train_population(
     configs = list(configs)
     if ready < 1:
         raise ConfigError(f"ready must be >= 1 epoch, but got {ready}")
-    _check_shape(configs[0], configs)
     objective = resolve_metric(data.task, metric)
-    if len(configs) == 1:  # nothing to copy: the solo loop
-        result = train(configs[0], data, device=device, seed=seed, metric=objective)
-        return [dataclasses.replace(result, schedule=(_step(1, configs[0], None),))]
+    if len(configs) == 1 or _uses_recipe(configs):
+        # nothing to copy (one member), or a recipe element the stacked model lacks: each
+        # member trains on its own, under the configuration it started with
+        _check_types(configs)
+        return [
+            dataclasses.replace(
+                train(c, data, device=device, seed=seed, metric=objective),
+                schedule=(_step(1, c, None),),
+            )
+            for c in configs
+        ]
+    _check_shape(configs[0], configs)
     dev = resolve_device(device)
     group = _Population(
         configs, data, to_device(data, dev), dev, seed, objective, ready=ready, exploit=exploit
@@ -86,14 +95,24 @@ def train_population(
         return group.run()
 
 
-def _check_shape(first: TrainConfig, configs: Sequence[TrainConfig]) -> None:
-    """Raise `ConfigError` unless every configuration can share `first`'s stacked model."""
-    key = group_key(first, pad_widths=False)
+def _check_types(configs: Sequence[TrainConfig]) -> None:
     for index, config in enumerate(configs):
         if not isinstance(config, TrainConfig):
             raise ConfigError(
                 f"configs[{index}] must be a TrainConfig, but got {type(config).__name__}"
             )
+
+
+def _uses_recipe(configs: Sequence[TrainConfig]) -> bool:
+    """Whether a member sets a recipe element away from the stacked model's (`RECIPE_DEFAULTS`)."""
+    return any(getattr(c, k, v) != v for c in configs for k, v in RECIPE_DEFAULTS.items())
+
+
+def _check_shape(first: TrainConfig, configs: Sequence[TrainConfig]) -> None:
+    """Raise `ConfigError` unless every configuration can share `first`'s stacked model."""
+    _check_types(configs)
+    key = group_key(first, pad_widths=False)
+    for index, config in enumerate(configs):
         odd = [k for k, v in RECIPE_DEFAULTS.items() if getattr(config, k) != v]
         if group_key(config, pad_widths=False) != key or odd:
             raise ConfigError(

@@ -21,7 +21,7 @@ import multiprocessing
 from collections.abc import Callable
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from training import (
     PreparedData,
@@ -32,8 +32,10 @@ from training import (
     train_population,
 )
 
+if TYPE_CHECKING:
+    from training.population import Exploit
+
 EpochCallback = Callable[[int, float], bool] | None
-Exploit = Callable[..., Any]  # `training.population.Exploit`, picklable for worker processes
 
 
 class Executor(Protocol):
@@ -166,9 +168,7 @@ def _run_batch(configs: list[TrainConfig], callbacks: list[EpochCallback]) -> li
     )
 
 
-def _run_population(
-    configs: list[TrainConfig], ready: int, exploit: Exploit
-) -> list[TrainResult]:
+def _run_population(configs: list[TrainConfig], ready: int, exploit: Exploit) -> list[TrainResult]:
     return train_population(
         configs,
         _WORKER["data"],

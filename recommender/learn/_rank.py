@@ -17,7 +17,7 @@ import json
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -28,6 +28,9 @@ from recommender.learn._portfolio import DEFAULT_PORTFOLIO
 from recommender.learn._view import KBView
 from recommender.space import SearchSpace, is_trainable
 from training import TrainConfig
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 # Candidates from the KB: the best configurations of the datasets most like the new one.
 KB_CONFIGS_PER_DATASET = 10
@@ -79,7 +82,7 @@ def rank_configs(
         return _default_ranking(space, top)
     rng = np.random.default_rng(seed)
     near = view.nearest(features, exclude, NEAREST_DATASETS).index
-    trained = trained_space(view, space, features, exclude)
+    trained = _trained(view, space, near)
     candidates, origins = _candidates(view, trained, n_samples, rng, near)
     shared = view.shared_settings(space)
     candidates = [{**candidate, **shared} for candidate in candidates]
@@ -97,7 +100,10 @@ def trained_space(
     nearest to `features` (all datasets without meta-features) reached, as far as the space allows
     (`KBView.trained_range`); `space` itself where they cover its range. `rank_configs` draws its
     candidates from it."""
-    near = view.nearest(features, exclude, NEAREST_DATASETS).index
+    return _trained(view, space, view.nearest(features, exclude, NEAREST_DATASETS).index)
+
+
+def _trained(view: KBView, space: SearchSpace, near: pd.Index) -> SearchSpace:
     return within(space, view.trained_range(near if len(near) else None))
 
 

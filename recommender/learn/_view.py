@@ -90,7 +90,7 @@ class KBView:
         """Per run, its objective on its dataset's 0 (worst) to 1 (best) scale."""
         if self.runs.empty:
             return pd.Series(dtype=float)
-        return scaled_scores(self.runs, lambda task: objective_for(task, self.objective))
+        return scaled_scores(self.runs, self._metric_for)
 
     @cached_property
     def learnable(self) -> pd.Series:

@@ -8,7 +8,7 @@ import math
 import pytest
 
 from hpo_common.errors import ConfigError
-from training import PreparedData, TrainConfig, train_population
+from training import PreparedData, TrainConfig, train, train_population
 
 BASE = TrainConfig(max_epochs=6, width=16, n_layers=2, dropout=0.0, patience=0, batch_size=64)
 
@@ -116,3 +116,16 @@ def test_members_of_another_shape_or_a_copy_of_a_stopped_member_are_refused(
         train_population(
             [BASE, BASE.replace(learning_rate=1e-2)], tiny, ready=2, exploit=exploit, device="cpu"
         )
+
+
+def test_members_with_a_recipe_the_stacked_model_lacks_train_alone(tiny: PreparedData):
+    configs = [
+        BASE.replace(num_embedding="periodic"),
+        BASE.replace(num_embedding="periodic", learning_rate=1e-2),
+    ]
+    exploit, calls = copy_at(2, target=0, source=1)
+    results = train_population(configs, tiny, ready=2, exploit=exploit, device="cpu")
+    assert [r.status for r in results] == ["ok", "ok"] and calls == []
+    assert [len(r.schedule) for r in results] == [1, 1]
+    solo = train(configs[1], tiny, device="cpu", seed=0)
+    assert results[1].value == pytest.approx(solo.value)
