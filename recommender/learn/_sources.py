@@ -30,7 +30,7 @@ from pathlib import Path
 import lightgbm as lgb
 import numpy as np
 import pandas as pd
-from scipy.stats import norm
+from scipy.special import ndtr
 from sklearn.model_selection import KFold
 
 from recommender.learn._fit import _cached, _fit_key
@@ -169,7 +169,7 @@ class SourceModels:
             # on one row, and a search asks every source for every trial and neighbour
             predicted = self.models_[s].booster_.predict(inputs, num_threads=1)
             if scaled:  # the prediction's quantile among the source's own runs
-                predicted = np.quantile(self.scaled_[s], norm.cdf(predicted))
+                predicted = np.quantile(self.scaled_[s], ndtr(predicted))
             known = self.observed_[s]
             for i, key in enumerate(_keys(inputs)):
                 if key in known:
