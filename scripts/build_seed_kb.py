@@ -9,15 +9,18 @@ space like any other hyperparameter (capped at `--max-epochs`), runs early-stop,
 epoch's curve is stored, so the KB sees where runs stop.
 
 The designs come in blocks of `--group` points whose members share the block lead's
-`training.GROUP_FIELDS` (optimizer, batch size, depth, width, batch norm, activation) and keep
-their own values of everything else, so `training.train_many` trains a block as one stacked
-model; `--group 1` gives plain Sobol points. Blocks are jobs for `--workers` processes (one torch
-thread each); only this process writes the KB.
+`training.BATCH_FIELDS` (optimizer, batch size, depth, width, batch norm, activation and the
+recipe elements) and keep their own values of everything else, so `training.train_many` trains a
+block as one stacked model where its recipe allows; `--group 1` gives plain Sobol points. Blocks
+are jobs for `--workers` processes (one torch thread each); only this process writes the KB.
+Datasets go smallest first, so a build stopped midway covers the most datasets for its time.
 
 Resumable: runs already in the KB (stable ids from dataset, configuration and seed) are skipped,
 so a stopped build loses at most the blocks in flight. Every `--export-every` seconds and at the
-end, the KB is exported as Parquet to `--partial` (a build folder); only a complete build (every
-dataset of the list, every block recorded) is exported to `--out`, the seed the package ships.
+end, the KB is exported as Parquet to `--partial` (a folder kept in the repository, so a build
+that takes many sessions loses nothing); a build whose KB file does not exist yet starts from
+that export. Only a complete build (every dataset of the list, every block recorded) is exported
+to `--out`, the seed the package ships.
 
     pip install -e ".[seed]"
     python scripts/build_seed_kb.py                     # full build (see README for the wall time)
@@ -54,7 +57,7 @@ from scripts.seed_datasets import (  # noqa: E402
     seed_datasets,
 )
 from training import (  # noqa: E402
-    GROUP_FIELDS,
+    BATCH_FIELDS,
     PreparedData,
     TrainConfig,
     TrainResult,
@@ -64,7 +67,8 @@ from training import (  # noqa: E402
 
 SEED = 0
 SHARED_SCRAMBLE = "shared"  # the scramble of the design every dataset runs
-BUILD_DIR = ROOT / ".seed_build"
+BUILD_DIR = ROOT / ".seed_build"  # the build's DuckDB file (not kept in the repository)
+PARTIAL_DIR = ROOT / "scripts" / "seed_kb_partial"
 
 
 def _sobol(n: int, scramble: str) -> list[dict[str, Any]]:
@@ -73,7 +77,7 @@ def _sobol(n: int, scramble: str) -> list[dict[str, Any]]:
 
 
 def grouped(points: list[dict[str, Any]], group: int) -> list[dict[str, Any]]:
-    """`points` in blocks of `group`: each member takes its block lead's `GROUP_FIELDS` and keeps
+    """`points` in blocks of `group`: each member takes its block lead's `BATCH_FIELDS` and keeps
     its own other values (the lead's where the member's optimizer had none, e.g. momentum), as
     `recommender.search.ask_batch` builds a batch, so a block trains as one stacked model."""
     out = []
@@ -81,7 +85,7 @@ def grouped(points: list[dict[str, Any]], group: int) -> list[dict[str, Any]]:
         lead = points[start]
         out.append(lead)
         for point in points[start + 1 : start + group]:
-            out.append({k: v if k in GROUP_FIELDS else point.get(k, v) for k, v in lead.items()})
+            out.append({k: v if k in BATCH_FIELDS else point.get(k, v) for k, v in lead.items()})
     return out
 
 
@@ -191,6 +195,18 @@ class Progress:
         print(f"partial knowledge base exported to {self.partial}", flush=True)
 
 
+def _open_build_kb(path: Path, partial: Path) -> KnowledgeBase:
+    """The build's KB; a new file starts from the last partial export (a build resumed on a
+    fresh checkout, whose KB file the repository does not keep)."""
+    fresh = not path.exists()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    kb = KnowledgeBase(path)
+    if fresh and (partial / "runs.parquet").exists():
+        added = kb.import_parquet(partial)
+        print(f"resumed from {partial}: {added.get('runs', 0)} runs", flush=True)
+    return kb
+
+
 def build(args: argparse.Namespace) -> Progress:
     """Train and record every run of the selected datasets' designs that the KB lacks."""
     listed = seed_datasets(Path(args.spec))
@@ -198,9 +214,10 @@ def build(args: argparse.Namespace) -> Progress:
     unknown = sorted(set(wanted) - {d.name for d in listed})
     if unknown:
         raise SystemExit(f"--datasets: {', '.join(unknown)} not in {args.spec}")
-    datasets = [d for d in listed if not wanted or d.name in wanted]
-    Path(args.kb).parent.mkdir(parents=True, exist_ok=True)
-    kb = KnowledgeBase(args.kb)
+    datasets = sorted(
+        (d for d in listed if not wanted or d.name in wanted), key=lambda d: (d.n_rows, d.name)
+    )
+    kb = _open_build_kb(Path(args.kb), Path(args.partial))
     progress = Progress(kb, Path(args.partial), args.export_every)
     deadline = time.perf_counter() + args.stop_after if args.stop_after else math.inf
     stopped = False
@@ -246,8 +263,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--kb", default=str(BUILD_DIR / "seed.duckdb"))
     parser.add_argument(
         "--partial",
-        default=str(BUILD_DIR / "seed_kb"),
-        help="folder of the periodic Parquet exports",
+        default=str(PARTIAL_DIR),
+        help="folder of the periodic Parquet exports (kept in the repository)",
     )
     parser.add_argument(
         "--out",

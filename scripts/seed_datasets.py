@@ -33,6 +33,7 @@ class SeedDataset:
     target: str
     task: str
     drop_columns: tuple[str, ...]
+    n_rows: int  # before the build's row cap
 
 
 def seed_datasets(path: Path = SPEC_PATH) -> list[SeedDataset]:
@@ -47,6 +48,7 @@ def seed_datasets(path: Path = SPEC_PATH) -> list[SeedDataset]:
             target=row.target,
             task=row.task,
             drop_columns=tuple(c for c in row.drop_columns.split(";") if c),
+            n_rows=int(row.n_rows),
         )
         for row in spec.itertuples(index=False)
     ]

@@ -11,12 +11,12 @@ import pytest
 from knowledge_base import KnowledgeBase
 from scripts.build_seed_kb import build, design, grouped, parse_args
 from scripts.seed_datasets import seed_datasets
-from training import GROUP_FIELDS
+from training import BATCH_FIELDS, GROUP_FIELDS
 
 COLUMNS = "name,source,package,item,target,task,drop_columns,n_rows,n_features,n_categorical"
 SPEC = f"""{COLUMNS},pct_missing_cells,notes
-iris,sklearn,,load_iris,target,multiclass,,150,4,0,0.0,test
 diabetes,sklearn,,load_diabetes,target,regression,,442,10,0,0.0,test
+iris,sklearn,,load_iris,target,multiclass,,150,4,0,0.0,test
 """
 
 
@@ -34,7 +34,7 @@ def test_blocks_share_their_lead_group_fields() -> None:
     configs = design(dataset, n_configs=9, n_shared=4, group=4, max_epochs=150)
     assert configs[0].max_epochs == 50  # the library default first, as it is
     for block in (configs[1:5], configs[5:9]):
-        assert len({tuple(getattr(c, name) for name in GROUP_FIELDS) for c in block}) == 1
+        assert len({tuple(getattr(c, name) for name in BATCH_FIELDS) for c in block}) == 1
         assert len({(c.learning_rate, c.weight_decay) for c in block}) == 4  # the rest moves
     assert all(c.max_epochs <= 150 for c in configs)
     assert max(c.max_epochs for c in configs) > 20  # training length is sampled, not fixed
@@ -45,7 +45,7 @@ def test_blocks_share_their_lead_group_fields() -> None:
         {"optimizer": "adam", "width": 64},
     ]
     assert grouped(points, 2)[1] == {"optimizer": "sgd", "momentum": 0.5, "width": 32}
-    assert "optimizer" in GROUP_FIELDS
+    assert set(GROUP_FIELDS) < set(BATCH_FIELDS) and "ensemble_size" in BATCH_FIELDS
 
 
 def test_build_trains_records_exports_and_resumes(tmp_path: Path) -> None:
@@ -69,6 +69,19 @@ def test_build_trains_records_exports_and_resumes(tmp_path: Path) -> None:
     assert len(kb.runs()) == 12
     assert len(pd.read_parquet(tmp_path / "out" / "runs.parquet")) == 12
     assert build(parse_args(_args(tmp_path, "--configs", "6"))).runs == 0
+
+    # A fresh checkout has the partial export but not the KB file: the build starts from it.
+    (tmp_path / "kb.duckdb").unlink()
+    assert build(parse_args(_args(tmp_path, "--configs", "6"))).runs == 0
+    assert len(KnowledgeBase(tmp_path / "kb.duckdb").runs()) == 12
+
+
+def test_smallest_datasets_first(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    (tmp_path / "spec.csv").write_text(SPEC)
+    build(parse_args(_args(tmp_path, "--configs", "1", "--shared", "0")))
+    printed = [line.split(":")[0] for line in capsys.readouterr().out.splitlines()]
+    # 150 rows before 442, against the list's order
+    assert printed.index("iris") < printed.index("diabetes")
 
 
 def test_unknown_dataset_and_bad_options_are_usage_errors(tmp_path: Path) -> None:
