@@ -9,10 +9,11 @@ space like any other hyperparameter (capped at `--max-epochs`), runs early-stop,
 epoch's curve is stored, so the KB sees where runs stop.
 
 The designs come in blocks of `--group` points whose members share the block lead's
-`training.BATCH_FIELDS` (optimizer, batch size, depth, width, batch norm, activation and the
-recipe elements) and keep their own values of everything else, so `training.train_many` trains a
-block as one stacked model where its recipe allows; `--group 1` gives plain Sobol points. Blocks
-are jobs for `--workers` processes (one torch thread each); only this process writes the KB.
+`BLOCK_FIELDS` (optimizer, batch size, depth, width, batch norm, activation and the recipe
+elements: at least `training.BATCH_FIELDS`) and keep their own values of everything else, so
+`training.train_many` trains a block as one stacked model; `--group 1` gives plain Sobol
+points. Blocks are jobs for `--workers` processes (one torch thread each); only this process
+writes the KB.
 Datasets go smallest first, so a build stopped midway covers the most datasets for its time.
 
 Resumable: runs already in the KB (stable ids from dataset, configuration and seed) are skipped,
@@ -57,7 +58,6 @@ from scripts.seed_datasets import (  # noqa: E402
     seed_datasets,
 )
 from training import (  # noqa: E402
-    BATCH_FIELDS,
     PreparedData,
     TrainConfig,
     TrainResult,
@@ -67,6 +67,14 @@ from training import (  # noqa: E402
 
 SEED = 0
 SHARED_SCRAMBLE = "shared"  # the scramble of the design every dataset runs
+# What a block's members take from its lead. Spelled out rather than `training.BATCH_FIELDS`, so
+# the design (and with it every run id) stays the same while a build spans many sessions and the
+# trainer changes; a test checks it still covers BATCH_FIELDS, so every block stacks.
+BLOCK_FIELDS = (
+    "optimizer", "batch_size", "n_layers", "batch_norm", "activation", "width",
+    "numeric_preprocessing", "categorical", "target_transform", "label_smoothing",
+    "num_embedding", "ensemble_size", "embedding_dim",
+)  # fmt: skip
 BUILD_DIR = ROOT / ".seed_build"  # the build's DuckDB file (not kept in the repository)
 PARTIAL_DIR = ROOT / "scripts" / "seed_kb_partial"
 
@@ -77,7 +85,7 @@ def _sobol(n: int, scramble: str) -> list[dict[str, Any]]:
 
 
 def grouped(points: list[dict[str, Any]], group: int) -> list[dict[str, Any]]:
-    """`points` in blocks of `group`: each member takes its block lead's `BATCH_FIELDS` and keeps
+    """`points` in blocks of `group`: each member takes its block lead's `BLOCK_FIELDS` and keeps
     its own other values (the lead's where the member's optimizer had none, e.g. momentum), as
     `recommender.search.ask_batch` builds a batch, so a block trains as one stacked model."""
     out = []
@@ -85,7 +93,7 @@ def grouped(points: list[dict[str, Any]], group: int) -> list[dict[str, Any]]:
         lead = points[start]
         out.append(lead)
         for point in points[start + 1 : start + group]:
-            out.append({k: v if k in BATCH_FIELDS else point.get(k, v) for k, v in lead.items()})
+            out.append({k: v if k in BLOCK_FIELDS else point.get(k, v) for k, v in lead.items()})
     return out
 
 
