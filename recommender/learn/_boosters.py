@@ -82,9 +82,11 @@ class Boosters:
             handles = []
             for text in self.models:
                 handle, iterations = ctypes.c_void_p(), ctypes.c_int(0)
-                _check(_library().LGBM_BoosterLoadModelFromString(
-                    text.encode(), ctypes.byref(iterations), ctypes.byref(handle)
-                ))
+                _check(
+                    _library().LGBM_BoosterLoadModelFromString(
+                        text.encode(), ctypes.byref(iterations), ctypes.byref(handle)
+                    )
+                )
                 handles.append(handle)
             self._handles = handles
         return self._handles
@@ -100,13 +102,22 @@ class Boosters:
         data = X.ctypes.data_as(ctypes.c_void_p)
         written = ctypes.c_int64(0)
         for row, handle in zip(out, handles, strict=True):
-            _check(_library().LGBM_BoosterPredictForMat(
-                handle, data, ctypes.c_int(_FLOAT64), ctypes.c_int32(X.shape[0]),
-                ctypes.c_int32(X.shape[1]), ctypes.c_int(_ROW_MAJOR),
-                ctypes.c_int(_PREDICT_NORMAL), ctypes.c_int(0), ctypes.c_int(_ALL_ITERATIONS),
-                b"num_threads=1", ctypes.byref(written),
-                row.ctypes.data_as(ctypes.POINTER(ctypes.c_double)),
-            ))
+            _check(
+                _library().LGBM_BoosterPredictForMat(
+                    handle,
+                    data,
+                    ctypes.c_int(_FLOAT64),
+                    ctypes.c_int32(X.shape[0]),
+                    ctypes.c_int32(X.shape[1]),
+                    ctypes.c_int(_ROW_MAJOR),
+                    ctypes.c_int(_PREDICT_NORMAL),
+                    ctypes.c_int(0),
+                    ctypes.c_int(_ALL_ITERATIONS),
+                    b"num_threads=1",
+                    ctypes.byref(written),
+                    row.ctypes.data_as(ctypes.POINTER(ctypes.c_double)),
+                )
+            )
             if written.value != len(X):
                 raise RuntimeError(f"LightGBM wrote {written.value} predictions for {len(X)} rows")
         return out

@@ -137,7 +137,7 @@ def test_cached_surrogate_fitted_with_other_settings_is_refitted(
     rec.suggest(EXAMPLES / "wine.csv", "cultivar", top=1)
     cached = list((kb_path.parent / "kb.cache").glob("surrogate-*.pkl"))
     assert len(cached) == 2
-    assert [len(model.models_) for model in surrogate_fit._MEMORY.values()] == [3]
+    assert [len(model.boosters_) for model in surrogate_fit._MEMORY.values()] == [3]
 
 
 def test_suggest_seed_also_seeds_the_surrogate(kb_path: Path) -> None:
