@@ -61,6 +61,7 @@ class Boosters:
     def __init__(self, models: Sequence[str]) -> None:
         self.models = tuple(models)
         self._handles: list[ctypes.c_void_p] | None = None
+        self._free: Any = None  # LightGBM's free function, kept for __del__ at interpreter exit
 
     def __len__(self) -> int:
         return len(self.models)
@@ -69,26 +70,28 @@ class Boosters:
         return {"models": self.models}
 
     def __setstate__(self, state: dict[str, Any]) -> None:
-        self.__init__(state["models"])  # type: ignore[misc]
+        Boosters.__init__(self, state["models"])
 
     def __del__(self) -> None:
-        if self._handles:
+        if self._handles and self._free is not None:
             for handle in self._handles:
-                _library().LGBM_BoosterFree(handle)
-            self._handles = None
+                self._free(handle)
+        self._handles = None
 
     def _loaded(self) -> list[ctypes.c_void_p]:
         if self._handles is None:
-            handles = []
+            library = _library()
+            self._free = library.LGBM_BoosterFree
+            self._handles = []  # filled as they load: a failure leaves __del__ the loaded ones
             for text in self.models:
                 handle, iterations = ctypes.c_void_p(), ctypes.c_int(0)
-                _check(
-                    _library().LGBM_BoosterLoadModelFromString(
-                        text.encode(), ctypes.byref(iterations), ctypes.byref(handle)
-                    )
+                code = library.LGBM_BoosterLoadModelFromString(
+                    text.encode(), ctypes.byref(iterations), ctypes.byref(handle)
                 )
-                handles.append(handle)
-            self._handles = handles
+                if code != 0:
+                    self.__del__()
+                    _check(code)
+                self._handles.append(handle)
         return self._handles
 
     def predict(self, X: np.ndarray, members: int | None = None) -> np.ndarray:
