@@ -22,7 +22,6 @@ from hpo_common.errors import InputError
 from knowledge_base import DatasetRecord, KnowledgeBase
 from recommender._cache import meta_features_of
 from recommender._kb import cache_dir_of, open_kb
-from recommender._wiring import open_study
 from recommender.ingest import ImportReport, import_runs
 from recommender.learn import objective_for
 from recommender.settings import StudySettings, TuneSettings
@@ -207,6 +206,8 @@ class Recommender:
             features = dict(meta_features or {})
             objective = objective or "value"
             direction = direction or METRIC_DIRECTIONS.get(objective, "maximize")
+        from recommender._wiring import open_study  # the search machinery: studies only
+
         return open_study(
             self.kb,
             chosen,

@@ -87,8 +87,13 @@ def test_kb_commands_load_neither_torch_nor_sklearn(tmp_path) -> None:
     assert codes == [0, 0] and not loaded & {"pandas", "numpy", "pyarrow"}
 
 
-def test_suggest_does_not_load_torch(tmp_path) -> None:
+def test_suggest_does_not_load_torch_and_warm_only_predicts(tmp_path) -> None:
     kb = small_kb(tmp_path / "kb.duckdb")
-    codes, loaded = loaded_by(["suggest", WINE, "--target", "cultivar", "--top", "2", "--kb", kb])
+    command = ["suggest", WINE, "--target", "cultivar", "--top", "2", "--kb", kb]
+    codes, loaded = loaded_by(command)
     assert codes == [0]
-    assert "lightgbm" in loaded and "torch" not in loaded
+    assert "lightgbm" in loaded and "torch" not in loaded  # the surrogate is fitted
+    # warm: the cached surrogate predicts through LightGBM's C API, and nothing is fitted
+    codes, loaded = loaded_by(command)
+    assert codes == [0]
+    assert not loaded & {"torch", "sklearn", "lightgbm", "scipy", "matplotlib"}

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 from hpo_common.lazy import lazy_exports
 
 if TYPE_CHECKING:
+    from training._strata import check_splittable as check_splittable
     from training.batched import BATCH_FIELDS as BATCH_FIELDS
     from training.batched import GROUP_FIELDS as GROUP_FIELDS
     from training.batched import group_key as group_key
@@ -30,7 +31,6 @@ if TYPE_CHECKING:
     from training.metrics import metrics_for as metrics_for
     from training.model import build_model as build_model
     from training.population import train_population as train_population
-    from training.preprocess import check_splittable as check_splittable
     from training.preprocess import cv_splits as cv_splits
     from training.preprocess import for_config as for_config
     from training.preprocess import prepare as prepare
@@ -58,7 +58,7 @@ _MODULES = {
     "TrainConfig": "config",
     "TrainResult": "results",
     "build_model": "model",
-    "check_splittable": "preprocess",
+    "check_splittable": "_strata",
     "cv_splits": "preprocess",
     "default_metric": "metrics",
     "fingerprint_frame": "fingerprint",

@@ -43,6 +43,7 @@ from sklearn.preprocessing import (
 )
 
 from hpo_common.errors import DataError, InputError
+from training._strata import check_splittable, split_strata
 from training.config import TrainConfig
 from training.data import PreparedData, Table
 from training.tables import is_numeric_feature
@@ -81,7 +82,7 @@ def prepare(
     if not 0.0 < val_fraction < 1.0:
         raise InputError(f"val_fraction must be > 0 and < 1, but got {val_fraction}")
     check_splittable(table)
-    rare, rest, strata = _strata(table)
+    rare, rest, strata = split_strata(table)
     n_val = int(np.ceil(val_fraction * len(rest)))
     n_train = len(rest) - n_val
     n_strata = 0 if strata is None else len(np.unique(strata))
@@ -109,42 +110,8 @@ def _is_int(value: object) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
 
 
-def check_splittable(table: Table, folds: int | None = None) -> None:
-    """The one rule for "too small to train on": `DataError` unless `table` can be split.
-
-    A holdout split (`folds=None`) needs 2 rows that can go to validation, k-fold CV needs k;
-    rows of single-row classes stay in training, so they do not count. `train`, `tune`,
-    `lr-find` and `suggest` all apply this rule before doing anything else.
-    """
-    needed = folds or 2
-    usable = len(_strata(table)[1])
-    if usable >= needed:
-        return
-    purpose = "a train/validation split" if folds is None else f"{folds}-fold cross-validation"
-    rows = f"table '{table.name}' has {table.n_rows} rows"
-    if table.task == "regression":
-        raise DataError(f"{rows}, but {purpose} needs at least {needed}")
-    single = table.n_rows - usable
-    raise DataError(
-        f"{rows} ({single} of them the only row of their class), but {purpose} needs at least "
-        f"{needed} rows of classes with 2 or more rows"
-    )
-
-
-def _strata(table: Table) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
-    """Row positions of single-row classes, the other positions, and their class labels
-    (None for regression)."""
-    positions = np.arange(table.n_rows)
-    if table.task == "regression":
-        return positions[:0], positions, None
-    labels = LabelEncoder().fit_transform(table.y.to_numpy())
-    counts = np.bincount(labels)
-    single = counts[labels] < 2
-    return positions[single], positions[~single], labels[~single]
-
-
 def _fold_indices(table: Table, folds: int, seed: int) -> Iterator[tuple[np.ndarray, np.ndarray]]:
-    rare, rest, strata = _strata(table)
+    rare, rest, strata = split_strata(table)
     if strata is not None and np.bincount(strata).max() >= folds:
         splitter: KFold | StratifiedKFold = StratifiedKFold(folds, shuffle=True, random_state=seed)
     else:

@@ -29,6 +29,9 @@ from recommender.space import SearchSpace
 Model = TypeVar("Model")
 _MEMORY: dict[str, object] = {}
 CURVE_RUNS = 4000  # curves the curve model learns from at most (a seeded sample beyond it)
+# What a cached model holds; a new format changes every key, so an older pickle is never loaded
+# (format 2: the surrogate's members as LightGBM model text, not scikit-learn regressors).
+CACHE_FORMAT = 2
 
 
 def fitted_surrogate(
@@ -99,8 +102,8 @@ def _cached(key: str, cache_dir: Path | None, fit: Callable[[], Model], kind: ty
 
 
 def _fit_key(model: object) -> str:
-    """Digest of how a model is fitted: its settings (`get_params` of an estimator) and the
-    library version."""
+    """Digest of how a model is fitted and kept: its settings (`get_params` of an estimator), the
+    library version and the cache format."""
     params = model.get_params() if hasattr(model, "get_params") else vars(model)
-    settings = json.dumps([params, library_version()], sort_keys=True)
+    settings = json.dumps([params, library_version(), CACHE_FORMAT], sort_keys=True)
     return hashlib.sha256(settings.encode()).hexdigest()[:8]

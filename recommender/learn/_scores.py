@@ -18,7 +18,6 @@ from collections.abc import Callable, Sequence
 
 import numpy as np
 import pandas as pd
-from scipy.special import ndtri  # the normal quantile; scipy.stats would add ~1 s of imports
 
 from training.metrics import METRIC_DIRECTIONS, default_metric
 
@@ -56,10 +55,22 @@ def normalised_scores(
             column (a black-box study's, any objective name) is ranked on its told values.
         objective_for_task: maps a task to the metric column that scores its runs.
     """
+    from scipy.special import ndtri  # the normal quantile; scipy.stats would add ~1 s
+
+    return pd.Series(ndtri(score_levels(runs, objective_for_task)), index=runs.index)
+
+
+def score_levels(
+    runs: pd.DataFrame,
+    objective_for_task: Callable[[str], str] | None = None,
+) -> pd.Series:
+    """The levels in (0, 1) whose normal quantiles are `normalised_scores` (the same
+    arguments): they order runs exactly as the scores do, without scipy (a warm `suggest`
+    only orders)."""
     raw, groups = _oriented_values(runs, objective_for_task)
     ranks = raw.groupby(groups).rank(method="average")
     sizes = groups.groupby(groups).transform("size")
-    return pd.Series(ndtri((ranks - 0.5) / sizes), index=runs.index)
+    return (ranks - 0.5) / sizes
 
 
 def scaled_scores(
@@ -126,6 +137,8 @@ def copula(scores: np.ndarray) -> np.ndarray:
     standard-normal quantiles of their ranks, the scale `normalised_scores` gives the KB."""
     raw = np.where(np.isfinite(scores), scores, -np.inf)
     ranks = pd.Series(raw).rank(method="average").to_numpy()
+    from scipy.special import ndtri
+
     return ndtri((ranks - 0.5) / len(raw))
 
 

@@ -26,16 +26,18 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import lightgbm as lgb
 import numpy as np
 import pandas as pd
 from scipy.special import ndtr
-from sklearn.model_selection import KFold
 
 from recommender.learn._fit import _cached, _fit_key
 from recommender.learn._view import KBView, _config_of
 from recommender.space import SearchSpace
+
+if TYPE_CHECKING:
+    import lightgbm as lgb
 
 SOURCE_STATUSES = ("ok", "diverged", "failed")  # pruned runs' values are partial
 MIN_SOURCE_RUNS = 5  # fewer runs rank nothing
@@ -91,6 +93,8 @@ class SourceModels:
         self.seed = seed
 
     def _model(self) -> lgb.LGBMRegressor:
+        import lightgbm as lgb  # with scikit-learn: only when a study fits its sources
+
         return lgb.LGBMRegressor(
             n_estimators=self.n_estimators,
             learning_rate=self.learning_rate,
@@ -184,6 +188,8 @@ class SourceModels:
         y = np.asarray(y, dtype=float)
         if len(y) < 2:
             return np.zeros(len(y))
+        from sklearn.model_selection import KFold
+
         U = self.unit_(np.asarray(X, dtype=float))
         out = np.empty(len(y))
         for train, test in KFold(min(folds, len(y))).split(U):

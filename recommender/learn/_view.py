@@ -30,7 +30,12 @@ from recommender.learn._budgets import (
 )
 from recommender.learn._features import SurrogateFeatures
 from recommender.learn._metafeatures import META_FEATURE_NAMES
-from recommender.learn._scores import normalised_scores, objective_for, scaled_scores
+from recommender.learn._scores import (
+    normalised_scores,
+    objective_for,
+    scaled_scores,
+    score_levels,
+)
 from recommender.space import SearchSpace
 from training import TrainConfig
 from training.metrics import METRIC_DIRECTIONS
@@ -201,7 +206,9 @@ class KBView:
         """The best `per_dataset` configurations of each dataset (or of `dataset_ids` only)."""
         if self.runs.empty:
             return
-        order = self.scores.groupby(self.runs["dataset_id"]).rank(ascending=False, method="first")
+        # the copula's levels order runs as their scores do, without loading scipy
+        levels = score_levels(self.runs, self._metric_for)
+        order = levels.groupby(self.runs["dataset_id"]).rank(ascending=False, method="first")
         chosen = self.runs[(order <= per_dataset).to_numpy()]
         if dataset_ids is not None:
             chosen = chosen[chosen["dataset_id"].isin(list(dataset_ids))]

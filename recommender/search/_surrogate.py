@@ -18,9 +18,8 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-import lightgbm as lgb
 import numpy as np
-from scipy.stats import norm
+from scipy.special import ndtr
 
 from recommender.learn import copula
 from recommender.search._base import Config, Searcher, config_key
@@ -191,6 +190,8 @@ class SurrogateSearcher(Searcher):
         n_members = self.prior.n_members
         if len(self.scores) < MIN_TRIALS_TO_LEARN:
             return np.zeros((n_members, len(X_new)))
+        from lightgbm import LGBMRegressor  # with scikit-learn: only once there is one to fit
+
         X_own = np.stack(self._own_X)
         y = self._own_y()
         own_prior = np.stack(self._own_prior, axis=1)
@@ -206,7 +207,7 @@ class SurrogateSearcher(Searcher):
             if np.count_nonzero(weight) < 2:
                 weight = np.ones(len(y), dtype=int)
             keep = weight > 0
-            model = lgb.LGBMRegressor(
+            model = LGBMRegressor(
                 n_estimators=self.n_estimators,
                 learning_rate=0.15,
                 num_leaves=7,
@@ -234,4 +235,5 @@ def expected_improvement(
     """E[max(f - best - xi, 0)] for f ~ N(mean, std^2), higher-is-better scores."""
     std = np.maximum(std, 1e-9)
     z = (mean - best - xi) / std
-    return (mean - best - xi) * norm.cdf(z) + std * norm.pdf(z)
+    density = np.exp(-0.5 * z**2) / np.sqrt(2 * np.pi)  # the standard normal's, as scipy's
+    return (mean - best - xi) * ndtr(z) + std * density

@@ -104,7 +104,7 @@ def test_empty_kb_falls_back_to_the_default_ranking(tmp_path: Path) -> None:
 
 def test_surrogate_is_cached_on_disk_per_kb_state(kb_path: Path, monkeypatch) -> None:
     rec = Recommender(kb=kb_path)
-    rec.suggest(EXAMPLES / "wine.csv", "cultivar", top=1)
+    fitted = rec.suggest(EXAMPLES / "wine.csv", "cultivar", top=3)
     cached = list((kb_path.parent / "kb.cache").glob("surrogate-*.pkl"))
     assert len(cached) == 1
     assert len(list((kb_path.parent / "kb.cache").glob("meta-*.json"))) >= 1
@@ -115,7 +115,8 @@ def test_surrogate_is_cached_on_disk_per_kb_state(kb_path: Path, monkeypatch) ->
 
     monkeypatch.setattr(surrogate_fit.Surrogate, "fit", no_refit)
     monkeypatch.setattr(meta_cache, "compute_meta_features", no_refit)
-    rec.suggest(EXAMPLES / "wine.csv", "cultivar", top=1)
+    # the surrogate read back from disk ranks exactly as the one just fitted
+    assert rec.suggest(EXAMPLES / "wine.csv", "cultivar", top=3) == fitted
 
 
 class FewerMembers(surrogate_fit.Surrogate):
@@ -137,7 +138,7 @@ def test_cached_surrogate_fitted_with_other_settings_is_refitted(
     rec.suggest(EXAMPLES / "wine.csv", "cultivar", top=1)
     cached = list((kb_path.parent / "kb.cache").glob("surrogate-*.pkl"))
     assert len(cached) == 2
-    assert [len(model.models_) for model in surrogate_fit._MEMORY.values()] == [3]
+    assert [len(model.boosters_) for model in surrogate_fit._MEMORY.values()] == [3]
 
 
 def test_suggest_seed_also_seeds_the_surrogate(kb_path: Path) -> None:

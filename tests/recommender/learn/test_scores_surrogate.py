@@ -3,7 +3,6 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
-from sklearn.exceptions import NotFittedError
 
 from recommender.learn import (
     META_FEATURE_NAMES,
@@ -13,6 +12,7 @@ from recommender.learn import (
     normalised_scores,
     objective_for,
 )
+from recommender.learn._surrogate import NotFittedError
 from recommender.space import Float, SearchSpace
 
 
@@ -90,11 +90,6 @@ def test_search_prior_is_the_smaller_ensemble_inside_the_zero_shot_one() -> None
     two_floats = SearchSpace({"a": Float(-1.0, 1.0), "b": Float(-1.0, 1.0)})
     prior = KBPrior(zero_shot, SurrogateFeatures(two_floats), meta, members=3)
     configs = X[:20, n_meta:]
-    expected = np.stack(
-        [
-            model.predict(np.hstack([np.tile(X[0, :n_meta], (20, 1)), configs]))
-            for model in small.models_
-        ]
-    )
+    expected = small.predict_members(np.hstack([np.tile(X[0, :n_meta], (20, 1)), configs]))
     assert prior.n_members == 3
     np.testing.assert_allclose(prior.predict_members(configs), expected)
