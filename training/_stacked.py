@@ -29,6 +29,7 @@ import torch
 import torch.nn.functional as F
 
 from training.config import TrainConfig
+from training.data import PreparedData
 from training.model import (
     ACTIVATION_MODULES,
     N_FREQUENCIES,
@@ -64,23 +65,37 @@ def _model_key(config: TrainConfig) -> tuple[Any, ...]:
     )
 
 
-def embedded_width(config: TrainConfig, n_in: int, n_numeric: int | None) -> int:
-    """Columns the first linear layer sees: `n_in`, or with periodic embeddings each of the
-    `n_numeric` numeric columns as `embedding_dim` values (as `FeatureEmbedding`)."""
-    n = n_in if n_numeric is None else n_numeric
-    if config.num_embedding != "periodic" or n == 0:
-        return n_in
-    return n_in - n + n * config.embedding_dim
+@dataclasses.dataclass(frozen=True)
+class Columns:
+    """The input columns of a data variant, as `build_model` reads them: `n_in` in all, the
+    leading `n_numeric` numeric, the trailing ones integer codes of `cardinalities`."""
 
+    n_in: int
+    n_numeric: int
+    cardinalities: tuple[int, ...] = ()
 
-def row_units(config: TrainConfig, n_in: int, n_numeric: int | None, n_out: int) -> int:
-    """Activation elements per row and member in the widest layer of the stacked model (the
-    periodic embedding's cos/sin features included), for sizing groups and evaluation chunks."""
-    n = n_in if n_numeric is None else n_numeric
-    periodic = 2 * N_FREQUENCIES * n if config.num_embedding == "periodic" else 0
-    width = config.width if config.n_layers else 0
-    widest = max(width, embedded_width(config, n_in, n_numeric), periodic, n_out, 1)
-    return widest * config.ensemble_size
+    @classmethod
+    def of(cls, data: PreparedData) -> Columns:
+        n_in, codes = data.x_train.shape[1], tuple(data.cardinalities)
+        n_numeric = n_in - len(codes) if data.n_numeric is None else data.n_numeric
+        return cls(n_in, n_numeric, codes)
+
+    def periodic(self, config: TrainConfig) -> bool:
+        return config.num_embedding == "periodic" and self.n_numeric > 0
+
+    def embedded(self, config: TrainConfig) -> int:
+        """Columns the first linear layer sees (`FeatureEmbedding.out_features`): each code
+        column, and with periodic embeddings each numeric one, as `embedding_dim` values."""
+        embedded = len(self.cardinalities) + self.n_numeric * self.periodic(config)
+        return self.n_in + embedded * (config.embedding_dim - 1)
+
+    def row_units(self, config: TrainConfig, n_out: int) -> int:
+        """Activation elements per row and member in the widest layer of the stacked model (the
+        periodic embedding's cos/sin features included), for sizing groups and evaluation."""
+        periodic = 2 * N_FREQUENCIES * self.n_numeric * self.periodic(config)
+        width = config.width if config.n_layers else 0
+        widest = max(width, self.embedded(config), periodic, n_out, 1)
+        return widest * config.ensemble_size
 
 
 class StackedMLP:
@@ -94,35 +109,34 @@ class StackedMLP:
     def __init__(
         self,
         configs: Sequence[TrainConfig],
-        n_in: int,
+        columns: Columns,
         n_out: int,
         seed: int,
         device: torch.device,
-        n_numeric: int | None = None,
     ) -> None:
         first = configs[0]
         self.n_layers, self.batch_norm = first.n_layers, first.batch_norm
         self.activation = ACTIVATION_MODULES[first.activation]()
-        self.k = first.ensemble_size
-        self.n_numeric = n_in if n_numeric is None else n_numeric
-        self.periodic = first.num_embedding == "periodic" and self.n_numeric > 0
-        self.embeds = first.num_embedding != "none"  # `build_model` has an input layer
+        self.k, self.columns = first.ensemble_size, columns
+        self.periodic = columns.periodic(first)
+        # `build_model` has an input layer (`FeatureEmbedding`)
+        self.embeds = first.num_embedding != "none" or bool(columns.cardinalities)
         self.widths = [c.width for c in configs]
-        widest = max(configs, key=lambda c: c.width)
-        self.units = row_units(widest, n_in, n_numeric, n_out)
+        self.units = columns.row_units(max(configs, key=lambda c: c.width), n_out)
         width = max(self.widths) if self.n_layers else 0
-        sizes = [embedded_width(first, n_in, n_numeric)] + [width] * self.n_layers + [n_out]
+        sizes = [columns.embedded(first)] + [width] * self.n_layers + [n_out]
         shapes = [(a, b) for a, b in zip(sizes, sizes[1:], strict=False)]
         head = (self.k,) if self.k > 1 else ()  # an ensemble's head: one layer per copy
-        n, d = self.n_numeric, first.embedding_dim
+        n, d = columns.n_numeric, first.embedding_dim
         self._layout: dict[str, tuple[int, tuple[int, ...]]] = {}  # name -> (offset, shape)
-        embedding = [
+        periodic = [
             ("frequencies", (n, N_FREQUENCIES)),
             ("plr_weight", (n, 2 * N_FREQUENCIES, d)),
             ("plr_bias", (n, d)),
         ]
         for name, shape in [
-            *(embedding if self.periodic else ()),
+            *(periodic if self.periodic else ()),
+            *((f"codes{j}", (size, d)) for j, size in enumerate(columns.cardinalities)),
             *((("ensemble_scale", (self.k, sizes[0])),) if self.k > 1 else ()),
             *((f"weight{i}", s) for i, s in enumerate(shapes[:-1])),
             (f"weight{self.n_layers}", (*head, *shapes[-1])),
@@ -148,7 +162,13 @@ class StackedMLP:
             key = _model_key(config)
             if key not in built:  # same seed, same model fields: same initial weights
                 torch.set_rng_state(seeded)
-                model = build_model(config, n_in, n_out, n_numeric=n_numeric)
+                model = build_model(
+                    config,
+                    columns.n_in,
+                    n_out,
+                    n_numeric=columns.n_numeric,
+                    cardinalities=columns.cardinalities,
+                )
                 built[key] = model, torch.get_rng_state()
             model, state = built[key]
             self._copy_in(member, model)
@@ -175,10 +195,10 @@ class StackedMLP:
         self.biases = [leaf(f"bias{i}") for i in range(self.n_layers + 1)]
         self.bn_scale = [leaf(f"scale{i}") for i in range(norms)]
         self.bn_shift = [leaf(f"shift{i}") for i in range(norms)]
-        self.extra = {  # the embedding's and the ensemble's parameters, where there are any
+        self.extra = {  # the embeddings' and the ensemble's parameters, where there are any
             name: leaf(name)
-            for name in ("frequencies", "plr_weight", "plr_bias", "ensemble_scale")
-            if name in self._layout
+            for name in self._layout
+            if not name.startswith(("weight", "bias", "scale", "shift"))
         }
 
     def _copy_in(self, member: int, model: torch.nn.Sequential) -> None:
@@ -191,10 +211,13 @@ class StackedMLP:
         layer = norm = 0
         with torch.no_grad():
             for module in model:
-                if isinstance(module, FeatureEmbedding) and module.periodic:
-                    put("frequencies", module.frequencies)
-                    put("plr_weight", module.weight)
-                    put("plr_bias", module.bias)
+                if isinstance(module, FeatureEmbedding):
+                    if module.periodic:
+                        put("frequencies", module.frequencies)
+                        put("plr_weight", module.weight)
+                        put("plr_bias", module.bias)
+                    for j, table in enumerate(module.embeddings.parameters()):  # one each
+                        put(f"codes{j}", table)
                 elif isinstance(module, EnsembleInput):
                     put("ensemble_scale", module.scale)
                 elif isinstance(module, torch.nn.Linear | EnsembleHead):
@@ -230,18 +253,21 @@ class StackedMLP:
         return self._ensemble_head(h, training)
 
     def _inputs(self, x: torch.Tensor) -> torch.Tensor:
-        """The first layer's input, `[K, rows * k, columns]`: the periodic embedding (as
+        """The first layer's input, `[K, rows * k, columns]`: the embeddings (as
         `FeatureEmbedding`), then an ensemble's k scaled copies of each row (as `EnsembleInput`)."""
-        members = len(self.widths)
+        members, codes = len(self.widths), len(self.columns.cardinalities)
+        n_dense = x.shape[1] - codes
         if self.periodic:
-            n = self.n_numeric
+            n = self.columns.n_numeric
             v = 2 * math.pi * x[None, :, :n, None] * self.extra["frequencies"].unsqueeze(1)
             v = torch.cat([torch.cos(v), torch.sin(v)], dim=3)
             plr = torch.einsum("mbnf,mnfd->mbnd", v, self.extra["plr_weight"])
             plr = torch.relu(plr + self.extra["plr_bias"].unsqueeze(1))
-            h = torch.cat([plr.flatten(2), x[None, :, n:].expand(members, -1, -1)], dim=2)
+            parts = [plr.flatten(2), x[None, :, n:n_dense].expand(members, -1, -1)]
         else:
-            h = x.unsqueeze(0).expand(members, *x.shape)
+            parts = [x[None, :, :n_dense].expand(members, -1, -1)]
+        parts += [self.extra[f"codes{j}"][:, x[:, n_dense + j].long()] for j in range(codes)]
+        h = torch.cat(parts, dim=2) if len(parts) > 1 else parts[0]
         if self.k == 1:
             return h
         return (h.unsqueeze(2) * self.extra["ensemble_scale"].unsqueeze(1)).flatten(1, 2)
@@ -306,6 +332,8 @@ class StackedMLP:
             put("frequencies", self.extra["frequencies"][member])
             put("weight", self.extra["plr_weight"][member])
             put("bias", self.extra["plr_bias"][member])
+        for j in range(len(self.columns.cardinalities)):
+            put(f"embeddings.{j}.weight", self.extra[f"codes{j}"][member])
         index += self.embeds
         if self.k > 1:
             put("scale", self.extra["ensemble_scale"][member])

@@ -4,18 +4,17 @@ On the tables people tune MLPs for, a trial is mostly fixed cost (Python per ste
 small to fill the cores or the GPU, one evaluation per epoch). Members that share a *group key*
 (optimizer, batch size, depth, batch norm, activation; widths may differ, see `plan_groups`;
 the recipe elements of `RECIPE_FIELDS` and the model structure of `STRUCTURE_FIELDS`) are
-trained as one stacked model
-(`training._stacked`): one batched GEMM per layer, one vectorised optimizer update, one shuffle
-and one gather per epoch for all, one vectorised evaluation per epoch.
+trained as one stacked model (`training._stacked`): one batched GEMM per layer, one vectorised
+optimizer update, one shuffle and one gather per epoch for all, one vectorised evaluation per
+epoch.
 Every other hyperparameter (learning rate and schedule, warm-up, epochs, patience, weight decay,
 dropout, momentum, Nesterov, betas, initialisation, clipping) stays per member. The recipe
 elements that only change the data or the loss stack: a group trains on the data variant its
 preprocessing asks for (`training.preprocess.for_config`), on the target transformed as its
 `target_transform` says (metrics in original units, as `train`), with its label smoothing. Those
-that change the model's structure stack where the group shares them (`STRUCTURE_FIELDS`):
-periodic numeric embeddings (and their `embedding_dim`) and TabM-mini ensembles (`ensemble_size`,
-see `training._stacked`). Learned categorical embeddings of a table that has columns to embed
-are not stacked: such a configuration runs alone, through `train`.
+that change the model's structure stack where the group shares them (`STRUCTURE_FIELDS` and
+`embedding_dim`): periodic numeric embeddings, learned categorical embeddings and TabM-mini
+ensembles (see `training._stacked`).
 
 Each member keeps its own curve, best epoch, early stopping, pruning callback and divergence;
 a member that stops is dropped from its group at the end of the epoch, so it stops costing
@@ -46,7 +45,7 @@ import torch
 
 from hpo_common.errors import ConfigError, HPORecommendError
 from training._evaluation import RunTracker, loss_divergence, stacked_output_metrics
-from training._stacked import LAYOUT_WARNING, DropoutMasks, StackedMLP, row_units
+from training._stacked import LAYOUT_WARNING, Columns, DropoutMasks, StackedMLP
 from training._stacked_optim import StackedOptimizer
 from training._tensors import (
     DeviceData,
@@ -76,8 +75,8 @@ GROUP_FIELDS = ("optimizer", "batch_size", "n_layers", "batch_norm", "activation
 # classification: each is ignored by the other task).
 RECIPE_FIELDS = ("numeric_preprocessing", "categorical", "target_transform", "label_smoothing")
 # Recipe elements that change the model's structure: members sharing their values stack (the
-# ensemble's k and the embedding's shapes are the group's); `embedding_dim` counts only with
-# periodic embeddings, see `group_key`.
+# ensemble's k and the embeddings' shapes are the group's); `embedding_dim` counts only where
+# there is an embedding, see `group_key`.
 STRUCTURE_FIELDS = ("num_embedding", "ensemble_size")
 # Every recipe element at its default (what the stacked model implemented before the recipe
 # elements stacked; the benchmark holds some mixes there, `train_population` needs it).
@@ -115,7 +114,8 @@ def group_key(
     ignored = {None: None, "regression": "label_smoothing"}.get(task, "target_transform")
     recipe = (None if name == ignored else getattr(config, name) for name in RECIPE_FIELDS)
     structure = (getattr(config, name) for name in STRUCTURE_FIELDS)
-    embedding = config.embedding_dim if config.num_embedding == "periodic" else None
+    embeds = config.num_embedding == "periodic" or config.categorical == "embedding"
+    embedding = config.embedding_dim if embeds else None
     return (
         *(getattr(config, name) for name in GROUP_FIELDS[:-1]),
         width,
@@ -123,12 +123,6 @@ def group_key(
         *structure,
         embedding,
     )
-
-
-def stackable(config: TrainConfig, data: PreparedData) -> bool:
-    """Whether the stacked model implements `config` on `data`: no categorical column that its
-    preprocessing turns into a learned embedding's codes."""
-    return not for_config(data, config).cardinalities
 
 
 def plan_groups(
@@ -140,8 +134,7 @@ def plan_groups(
 ) -> list[list[int]]:
     """The indices of `configs` that `train_many` trains as each stacked model.
 
-    A configuration the stacked model does not implement (see `stackable`) is a group of its
-    own. Configurations with one `group_key` are taken by width; a member joins the group of the
+    Configurations with one `group_key` are taken by width; a member joins the group of the
     narrower ones (all padded to its width) when the FLOPs padding adds cost less than a step of
     a group of its own (`STEP_OVERHEAD_FLOPS`). Groups are then split where one layer's
     activations would not stay cache-sized on CPU (`MAX_GROUP_ELEMENTS`). A recipe other than
@@ -152,12 +145,9 @@ def plan_groups(
     limit = MAX_GROUP_ELEMENTS.get(dev.type, MAX_GROUP_ELEMENTS_ELSEWHERE)
     by_key: dict[tuple[Any, ...], list[int]] = {}
     for index, config in enumerate(configs):
-        key = (
-            group_key(config, task=data.task, pad_widths=pad_widths)
-            if stackable(config, data)
-            else ("alone", index)
+        by_key.setdefault(group_key(config, task=data.task, pad_widths=pad_widths), []).append(
+            index
         )
-        by_key.setdefault(key, []).append(index)
     out = []
     for members in by_key.values():
         variant = for_config(data, configs[members[0]])
@@ -165,8 +155,7 @@ def plan_groups(
             configs, sorted(members, key=lambda i: configs[i].width), variant, overhead
         ):
             config = configs[group[-1]]  # the widest
-            n_out = max(variant.n_classes, 1)
-            units = row_units(config, variant.x_train.shape[1], variant.n_numeric, n_out)
+            units = Columns.of(variant).row_units(config, max(variant.n_classes, 1))
             size = max(1, limit // (min(config.batch_size, len(variant.x_train)) * units))
             out += [group[i : i + size] for i in range(0, len(group), size)]
     return out
@@ -322,12 +311,7 @@ class _Group:
     def _train(self) -> None:
         first, x, y = self.configs[0], self.tensors.x_train, self.tensors.y_train
         model = StackedMLP(
-            self.configs,
-            x.shape[1],
-            self.tensors.n_outputs,
-            self.seed,
-            self.dev,
-            n_numeric=self.data.n_numeric,
+            self.configs, Columns.of(self.data), self.tensors.n_outputs, self.seed, self.dev
         )
         optimizer = StackedOptimizer(self.configs, self.dev)
         dropout = DropoutMasks(

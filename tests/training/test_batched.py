@@ -334,13 +334,42 @@ def test_different_recipes_go_to_different_groups() -> None:
     assert sorted(plan_groups(configs, data)) == [[0, 3], [1, 4], [2], [5], [6]]
     regression = _table_with_categories("regression")
     assert len(plan_groups(configs[:4], regression)) == 3  # now label smoothing is ignored
-    # categorical embeddings stack only where the table has no column to embed
+    # categorical embeddings stack whether or not the table has columns to embed, by their size
     embedded = [base.replace(categorical="embedding"), base.replace(categorical="embedding")]
     assert plan_groups(embedded, data) == [[0, 1]]
-    assert plan_groups(embedded, _table_with_categories("binary", many_categories=True)) == [
-        [0],
-        [1],
+    wide = _table_with_categories("binary", many_categories=True)
+    assert plan_groups(embedded, wide) == [[0, 1]]
+    assert len(plan_groups([embedded[0], embedded[1].replace(embedding_dim=4)], wide)) == 2
+
+
+@pytest.mark.parametrize("task", ["binary", "regression"])
+@pytest.mark.parametrize(
+    "structure",
+    [{}, {"num_embedding": "periodic", "ensemble_size": 4}],
+)
+def test_categorical_embeddings_stack_and_match_their_solo_runs(task: str, structure: dict) -> None:
+    data = _table_with_categories(task, many_categories=True)
+    base = TrainConfig(
+        max_epochs=3,
+        patience=0,
+        width=16,
+        batch_size=32,
+        categorical="embedding",
+        embedding_dim=6,
+        **structure,
+    )
+    configs = [
+        base,
+        base.replace(learning_rate=3e-3, dropout=0.2, width=12),
+        base.replace(learning_rate=1e-2, weight_decay=1e-3, lr_schedule="cosine"),
     ]
+    assert plan_groups(configs, data) == [[1, 0, 2]]
+    batch = train_many(configs, data, device="cpu", seed=4, keep_model=True)
+    for config, member in zip(configs, batch, strict=True):
+        solo = train(config, data, device="cpu", seed=4, keep_model=True)
+        assert_same_run(solo, member)
+        assert solo.model_state is not None and member.model_state is not None
+        assert solo.model_state.keys() == member.model_state.keys()
 
 
 STRUCTURES = pytest.mark.parametrize(
