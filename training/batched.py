@@ -348,7 +348,8 @@ class _Group:
                 model.grad.zero_()
                 losses.sum().backward()  # each member's gradient lands in its row of model.grad
                 optimizer.clip(model.grad)
-                optimizer.step(model.flat, model.grad, schedule[step % per_epoch])
+                row = step % per_epoch
+                optimizer.step(model.flat, model.grad, schedule[row], lr_table[row])
                 if step == 0:  # the untrained models' losses, for divergence
                     reference = losses.detach().float().cpu().tolist()
                 loss_sum += losses.detach().float()

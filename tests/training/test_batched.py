@@ -16,6 +16,7 @@ from training import (
     PreparedData,
     TrainConfig,
     TrainResult,
+    _stacked_optim,
     build_model,
     load_table,
     prepare,
@@ -135,10 +136,15 @@ def test_stacked_regression_and_multiclass(
         assert_same_run(solo, batch[0])
 
 
+@pytest.mark.parametrize("fused", [False, True])
 @pytest.mark.parametrize("optimizer", OPTIMIZERS)
-def test_every_member_of_a_batch_matches_its_solo_run(tiny: PreparedData, optimizer: str) -> None:
+def test_every_member_of_a_batch_matches_its_solo_run(
+    tiny: PreparedData, optimizer: str, fused: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
     # One group per optimizer: every schedule, mixed widths (padded to 28), warm-up, dropout,
-    # weight decay, initialisation and clipping per member.
+    # weight decay, initialisation and clipping per member; updated by the whole-buffer kernels,
+    # or (as wide members are) by each member's own fused kernel call.
+    monkeypatch.setattr(_stacked_optim, "FUSED_FROM", 0 if fused else 2**62)
     configs = [
         TrainConfig(
             optimizer=optimizer,
