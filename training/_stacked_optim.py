@@ -8,8 +8,10 @@ kernels. The update formulas are torch's own (`torch.optim` with the defaults
 
 Wide members (`FUSED_FROM` parameters and more) are memory-bound in the update: those handful
 of kernels each pass over the whole `[K, P]` buffer, where the solo run's fused optimizer passes
-once. There each member's row is updated by the very fused kernel its solo run uses (sgd, adam,
-adamw, adagrad; one call per member), with its own learning rate and hyperparameters.
+once. There each member's row is updated by the very kernel its solo run's optimizer calls (the
+fused sgd, adam, adamw and adagrad kernels; rmsprop, which has none, through torch's own
+functional update on the row), one call per member, with its own learning rate and
+hyperparameters.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from typing import Any
 
 import torch
 from torch import Tensor
+from torch.optim.rmsprop import rmsprop
 
 from training.config import TrainConfig
 
@@ -27,17 +30,18 @@ ADAM_EPS = 1e-8  # torch.optim.Adam/AdamW default
 RMSPROP_ALPHA, RMSPROP_EPS = 0.99, 1e-8  # torch.optim.RMSprop defaults
 ADAGRAD_EPS = 1e-10  # torch.optim.Adagrad default
 CLIP_EPS = 1e-6  # as nn.utils.clip_grad_norm_
-# Parameters per member from which a member's update is its own fused kernel call (see above).
-# Measured on CPU, one thread, 8 members (`benchmarks/stacked_optimizer.py`): fused calls are
+# Parameters per member from which a member's update is its own kernel call (see above).
+# Measured on CPU, one thread, 8 members (`benchmarks/stacked_optimizer.py`): fused calls run at
 # 0.67-0.86x the whole-buffer kernels' speed at 2^11 parameters, 1.0-1.3x at 2^12, 1.5-1.9x at
 # 2^13, 3.7-5.0x at 2^15 and 13-22x at 2^20 (the whole-buffer kernels' temporaries no longer
-# fit the caches).
-FUSED_FROM = 2**12
+# fit the caches); rmsprop's Python update runs at 0.2x at 2^13, 0.63x at 2^15, 1.5x at 2^17.
+FUSED_FROM = {"sgd": 2**12, "adam": 2**12, "adamw": 2**12, "adagrad": 2**12, "rmsprop": 2**16}
 FUSED: dict[str, Callable[..., Any]] = {
     "sgd": torch._fused_sgd_,
     "adam": torch._fused_adam_,
     "adamw": torch._fused_adamw_,
     "adagrad": torch._fused_adagrad_,
+    "rmsprop": rmsprop,  # no fused kernel: torch's single-tensor update (advances the step)
 }
 # The per-member `TrainConfig` values an update reads.
 HYPER_FIELDS = ("weight_decay", "momentum", "beta1", "beta2", "grad_clip", "nesterov")
@@ -90,16 +94,16 @@ class StackedOptimizer:
         self.steps += 1
         if self.first is None or self.second is None:
             self.first, self.second = torch.zeros_like(p), torch.zeros_like(p)
-        fused = self.family in FUSED and self.device.type in ("cpu", "cuda")
-        if fused and p.shape[1] >= FUSED_FROM:
+        if self.device.type in ("cpu", "cuda") and p.shape[1] >= FUSED_FROM[self.family]:
             self._fused(p, g, lrs, self.first, self.second)
             return
         update = getattr(self, f"_{self.family}")
         update(p, g, lr.view(-1, 1), self.hyper, self.first, self.second)
 
     def _fused(self, p: Tensor, g: Tensor, lrs: list[float], first: Tensor, second: Tensor) -> None:
-        """Each member's row through the fused kernel its solo run's optimizer calls."""
-        self.counts += 1  # as torch.optim: the step count is advanced before the kernel
+        """Each member's row through the kernel its solo run's optimizer calls."""
+        if self.family != "rmsprop":
+            self.counts += 1  # as torch.optim: the step count is advanced before the kernel
         kernel = FUSED[self.family]
         for k, (lr, h) in enumerate(zip(lrs, self.members, strict=True)):
             rows: tuple[list[Tensor], ...] = ([p[k]], [g[k]])
@@ -114,6 +118,10 @@ class StackedOptimizer:
             elif self.family == "adagrad":
                 kernel(*rows, [second[k]], [self.counts[k]], lr=lr, lr_decay=0.0,
                        weight_decay=decay, eps=ADAGRAD_EPS, maximize=False)  # fmt: skip
+            elif self.family == "rmsprop":
+                kernel(*rows, [second[k]], [], [first[k]], [self.counts[k]], foreach=False,
+                       lr=lr, alpha=RMSPROP_ALPHA, eps=RMSPROP_EPS, weight_decay=decay,
+                       momentum=h["momentum"], centered=False)  # fmt: skip
             else:
                 kernel(*rows, [first[k]], [second[k]], [], [self.counts[k]], amsgrad=False,
                        lr=lr, beta1=h["beta1"], beta2=h["beta2"], weight_decay=decay,

@@ -144,7 +144,7 @@ def test_every_member_of_a_batch_matches_its_solo_run(
     # One group per optimizer: every schedule, mixed widths (padded to 28), warm-up, dropout,
     # weight decay, initialisation and clipping per member; updated by the whole-buffer kernels,
     # or (as wide members are) by each member's own fused kernel call.
-    monkeypatch.setattr(_stacked_optim, "FUSED_FROM", 0 if fused else 2**62)
+    monkeypatch.setitem(_stacked_optim.FUSED_FROM, optimizer, 0 if fused else 2**62)
     configs = [
         TrainConfig(
             optimizer=optimizer,
