@@ -11,10 +11,10 @@ epoch's curve is stored, so the KB sees where runs stop.
 The designs come in blocks of `--group` points whose members share the block lead's
 `BLOCK_FIELDS` (optimizer, batch size, depth, width, batch norm, activation and the recipe
 elements: at least `training.BATCH_FIELDS`) and keep their own values of everything else, so
-`training.train_many` trains a block as one stacked model; `--group 1` gives plain Sobol
-points. Blocks are jobs for `--workers` processes (one torch thread each); only this process
-writes the KB.
-Datasets go smallest first, so a build stopped midway covers the most datasets for its time.
+`training.train_many` trains a block as one stacked model (ensembles and embeddings included);
+`--group 1` gives plain Sobol points. Blocks are jobs for `--workers` processes (one torch
+thread each); only this process writes the KB. Datasets go smallest first, so a build stopped
+midway covers the most datasets for its time.
 
 Resumable: runs already in the KB (stable ids from dataset, configuration and seed) are skipped,
 so a stopped build loses at most the blocks in flight. Every `--export-every` seconds and at the

@@ -1,5 +1,12 @@
 """K MLPs of one group shape as one stacked model: weights `[K, in, out]`, one `baddbmm` a layer.
 
+The structural recipe elements stack too. Periodic numeric embeddings keep their per-member
+frequencies `[K, n, f]`, weights `[K, n, 2f, d]` and biases `[K, n, d]`. A TabM-mini ensemble of
+`k` (shared by the group) runs its k copies of each row as rows of the shared layers: activations
+`[K, rows * k, width]` in the `[rows, k, width]` order of the solo model, so its batch norm (over
+rows and copies, as `MemberBatchNorm`) and its dropout masks are the solo run's; the input scale
+is `[K, k, F]` and the head `[K, k, width, C]`.
+
 Each member is first built by `build_model` under its own `torch.manual_seed(seed)` (so it starts
 from exactly the weights its solo `train` run starts from) and copied in; a member narrower than
 the group's width is zero-padded. Padding is exact: a padded unit has zero weights in and out and
@@ -22,7 +29,15 @@ import torch
 import torch.nn.functional as F
 
 from training.config import TrainConfig
-from training.model import ACTIVATION_MODULES, build_model
+from training.data import PreparedData
+from training.model import (
+    ACTIVATION_MODULES,
+    N_FREQUENCIES,
+    EnsembleHead,
+    EnsembleInput,
+    FeatureEmbedding,
+    build_model,
+)
 
 # The per-layer gradients are views into one buffer with gaps between members, which autograd
 # notes as a layout it did not choose; it still accumulates into them in place, as intended.
@@ -50,6 +65,39 @@ def _model_key(config: TrainConfig) -> tuple[Any, ...]:
     )
 
 
+@dataclasses.dataclass(frozen=True)
+class Columns:
+    """The input columns of a data variant, as `build_model` reads them: `n_in` in all, the
+    leading `n_numeric` numeric, the trailing ones integer codes of `cardinalities`."""
+
+    n_in: int
+    n_numeric: int
+    cardinalities: tuple[int, ...] = ()
+
+    @classmethod
+    def of(cls, data: PreparedData) -> Columns:
+        n_in, codes = data.x_train.shape[1], tuple(data.cardinalities)
+        n_numeric = n_in - len(codes) if data.n_numeric is None else data.n_numeric
+        return cls(n_in, n_numeric, codes)
+
+    def periodic(self, config: TrainConfig) -> bool:
+        return config.num_embedding == "periodic" and self.n_numeric > 0
+
+    def embedded(self, config: TrainConfig) -> int:
+        """Columns the first linear layer sees (`FeatureEmbedding.out_features`): each code
+        column, and with periodic embeddings each numeric one, as `embedding_dim` values."""
+        embedded = len(self.cardinalities) + self.n_numeric * self.periodic(config)
+        return self.n_in + embedded * (config.embedding_dim - 1)
+
+    def row_units(self, config: TrainConfig, n_out: int) -> int:
+        """Activation elements per row and member in the widest layer of the stacked model (the
+        periodic embedding's cos/sin features included), for sizing groups and evaluation."""
+        periodic = 2 * N_FREQUENCIES * self.n_numeric * self.periodic(config)
+        width = config.width if config.n_layers else 0
+        widest = max(width, self.embedded(config), periodic, n_out, 1)
+        return widest * config.ensemble_size
+
+
 class StackedMLP:
     """The group's parameters (leading dimension: member) and its forward pass.
 
@@ -61,7 +109,7 @@ class StackedMLP:
     def __init__(
         self,
         configs: Sequence[TrainConfig],
-        n_in: int,
+        columns: Columns,
         n_out: int,
         seed: int,
         device: torch.device,
@@ -69,14 +117,31 @@ class StackedMLP:
         first = configs[0]
         self.n_layers, self.batch_norm = first.n_layers, first.batch_norm
         self.activation = ACTIVATION_MODULES[first.activation]()
+        self.k, self.columns = first.ensemble_size, columns
+        self.periodic = columns.periodic(first)
+        # `build_model` has an input layer (`FeatureEmbedding`)
+        self.embeds = first.num_embedding != "none" or bool(columns.cardinalities)
         self.widths = [c.width for c in configs]
+        self.units = columns.row_units(max(configs, key=lambda c: c.width), n_out)
         width = max(self.widths) if self.n_layers else 0
-        sizes = [n_in] + [width] * self.n_layers + [n_out]
+        sizes = [columns.embedded(first)] + [width] * self.n_layers + [n_out]
         shapes = [(a, b) for a, b in zip(sizes, sizes[1:], strict=False)]
+        head = (self.k,) if self.k > 1 else ()  # an ensemble's head: one layer per copy
+        n, d = columns.n_numeric, first.embedding_dim
         self._layout: dict[str, tuple[int, tuple[int, ...]]] = {}  # name -> (offset, shape)
+        periodic = [
+            ("frequencies", (n, N_FREQUENCIES)),
+            ("plr_weight", (n, 2 * N_FREQUENCIES, d)),
+            ("plr_bias", (n, d)),
+        ]
         for name, shape in [
-            *((f"weight{i}", s) for i, s in enumerate(shapes)),
-            *((f"bias{i}", (1, s[1])) for i, s in enumerate(shapes)),
+            *(periodic if self.periodic else ()),
+            *((f"codes{j}", (size, d)) for j, size in enumerate(columns.cardinalities)),
+            *((("ensemble_scale", (self.k, sizes[0])),) if self.k > 1 else ()),
+            *((f"weight{i}", s) for i, s in enumerate(shapes[:-1])),
+            (f"weight{self.n_layers}", (*head, *shapes[-1])),
+            *((f"bias{i}", (1, s[1])) for i, s in enumerate(shapes[:-1])),
+            (f"bias{self.n_layers}", (self.k, n_out)),
             *(
                 (f"{kind}{i}", (width,))
                 for kind in ("scale", "shift")
@@ -97,7 +162,14 @@ class StackedMLP:
             key = _model_key(config)
             if key not in built:  # same seed, same model fields: same initial weights
                 torch.set_rng_state(seeded)
-                built[key] = build_model(config, n_in, n_out), torch.get_rng_state()
+                model = build_model(
+                    config,
+                    columns.n_in,
+                    n_out,
+                    n_numeric=columns.n_numeric,
+                    cardinalities=columns.cardinalities,
+                )
+                built[key] = model, torch.get_rng_state()
             model, state = built[key]
             self._copy_in(member, model)
             self.rng_states.append(state)
@@ -113,40 +185,62 @@ class StackedMLP:
     def _bind(self) -> None:
         """Leaf tensors viewing `flat`, whose gradients accumulate in place into `grad`."""
 
-        def leaves(kind: str, count: int) -> list[torch.Tensor]:
-            out = []
-            for i in range(count):
-                leaf = self._view(self.flat, f"{kind}{i}").requires_grad_()
-                leaf.grad = self._view(self.grad, f"{kind}{i}")
-                out.append(leaf)
+        def leaf(name: str) -> torch.Tensor:
+            out = self._view(self.flat, name).requires_grad_()
+            out.grad = self._view(self.grad, name)
             return out
 
         norms = self.n_layers * self.batch_norm
-        self.weights = leaves("weight", self.n_layers + 1)
-        self.biases = leaves("bias", self.n_layers + 1)
-        self.bn_scale, self.bn_shift = leaves("scale", norms), leaves("shift", norms)
+        self.weights = [leaf(f"weight{i}") for i in range(self.n_layers + 1)]
+        self.biases = [leaf(f"bias{i}") for i in range(self.n_layers + 1)]
+        self.bn_scale = [leaf(f"scale{i}") for i in range(norms)]
+        self.bn_shift = [leaf(f"shift{i}") for i in range(norms)]
+        self.extra = {  # the embeddings' and the ensemble's parameters, where there are any
+            name: leaf(name)
+            for name in self._layout
+            if not name.startswith(("weight", "bias", "scale", "shift"))
+        }
 
     def _copy_in(self, member: int, model: torch.nn.Sequential) -> None:
-        linears = [m for m in model if isinstance(m, torch.nn.Linear)]
-        norms = [m for m in model if isinstance(m, torch.nn.BatchNorm1d)]
+        """Member `member`'s parameters from its `build_model` model (narrower: zero-padded)."""
+
+        def put(name: str, value: torch.Tensor) -> None:
+            target = self._view(self.flat, name)[member]
+            target[tuple(slice(0, size) for size in value.shape)] = value
+
+        layer = norm = 0
         with torch.no_grad():
-            for layer, linear in enumerate(linears):
-                rows, cols = linear.in_features, linear.out_features
-                self._view(self.flat, f"weight{layer}")[member, :rows, :cols] = linear.weight.T
-                self._view(self.flat, f"bias{layer}")[member, 0, :cols] = linear.bias
-            for layer, norm in enumerate(norms):
-                cols = norm.num_features
-                self._view(self.flat, f"scale{layer}")[member, :cols] = norm.weight
-                self._view(self.flat, f"shift{layer}")[member, :cols] = norm.bias
+            for module in model:
+                if isinstance(module, FeatureEmbedding):
+                    if module.periodic:
+                        put("frequencies", module.frequencies)
+                        put("plr_weight", module.weight)
+                        put("plr_bias", module.bias)
+                    for j, table in enumerate(module.embeddings.parameters()):  # one each
+                        put(f"codes{j}", table)
+                elif isinstance(module, EnsembleInput):
+                    put("ensemble_scale", module.scale)
+                elif isinstance(module, torch.nn.Linear | EnsembleHead):
+                    weight = (
+                        module.weight.T if isinstance(module, torch.nn.Linear) else module.weight
+                    )
+                    put(f"weight{layer}", weight)
+                    put(f"bias{layer}", module.bias.view(-1, module.bias.shape[-1]))
+                    layer += 1
+                elif isinstance(module, torch.nn.BatchNorm1d):
+                    put(f"scale{norm}", module.weight)
+                    put(f"shift{norm}", module.bias)
+                    norm += 1
 
     def forward(self, x: torch.Tensor, dropout: Any = None) -> torch.Tensor:
-        """Outputs `[K, rows, n_out]` of every member on the same rows `x` (`[rows, n_in]`).
+        """Outputs of every member on the same rows `x` (`[rows, n_in]`): `[K, rows, n_out]`,
+        or in training an ensemble's every copy, `[K, rows, k, n_out]`.
 
         `dropout` (a `DropoutMasks`, training only) multiplies each hidden layer's output; batch
         norm uses batch statistics (and updates the running ones) exactly when it is given.
         """
         training = dropout is not None
-        h = x.unsqueeze(0).expand(len(self.widths), *x.shape)
+        h = self._inputs(x)
         for layer in range(self.n_layers):
             h = torch.baddbmm(self.biases[layer], h, self.weights[layer])
             if self.batch_norm:
@@ -154,7 +248,40 @@ class StackedMLP:
             h = self.activation(h)
             if dropout is not None:
                 h = dropout.apply(h, layer)
-        return torch.baddbmm(self.biases[-1], h, self.weights[-1])
+        if self.k == 1:
+            return torch.baddbmm(self.biases[-1], h, self.weights[-1])
+        return self._ensemble_head(h, training)
+
+    def _inputs(self, x: torch.Tensor) -> torch.Tensor:
+        """The first layer's input, `[K, rows * k, columns]`: the embeddings (as
+        `FeatureEmbedding`), then an ensemble's k scaled copies of each row (as `EnsembleInput`)."""
+        members, codes = len(self.widths), len(self.columns.cardinalities)
+        n_dense = x.shape[1] - codes
+        if self.periodic:
+            n = self.columns.n_numeric
+            v = 2 * math.pi * x[None, :, :n, None] * self.extra["frequencies"].unsqueeze(1)
+            v = torch.cat([torch.cos(v), torch.sin(v)], dim=3)
+            plr = torch.einsum("mbnf,mnfd->mbnd", v, self.extra["plr_weight"])
+            plr = torch.relu(plr + self.extra["plr_bias"].unsqueeze(1))
+            parts = [plr.flatten(2), x[None, :, n:n_dense].expand(members, -1, -1)]
+        else:
+            parts = [x[None, :, :n_dense].expand(members, -1, -1)]
+        parts += [self.extra[f"codes{j}"][:, x[:, n_dense + j].long()] for j in range(codes)]
+        h = torch.cat(parts, dim=2) if len(parts) > 1 else parts[0]
+        if self.k == 1:
+            return h
+        return (h.unsqueeze(2) * self.extra["ensemble_scale"].unsqueeze(1)).flatten(1, 2)
+
+    def _ensemble_head(self, h: torch.Tensor, training: bool) -> torch.Tensor:
+        """`EnsembleHead` per member: every copy's output in training, the ensemble's
+        prediction (mean value, or log of the mean class probabilities) otherwise."""
+        h = h.view(h.shape[0], -1, self.k, h.shape[2])
+        out = torch.einsum("mbkd,mkdc->mbkc", h, self.weights[-1]) + self.biases[-1].unsqueeze(1)
+        if training:
+            return out
+        if out.shape[3] == 1:
+            return out.mean(2)
+        return torch.logsumexp(torch.log_softmax(out.float(), dim=3), dim=2) - math.log(self.k)
 
     def _norm(self, layer: int, h: torch.Tensor, training: bool) -> torch.Tensor:
         """Batch norm per (member, unit): the group as one `[rows, K * width]` batch."""
@@ -201,14 +328,20 @@ class StackedMLP:
         def put(name: str, tensor: torch.Tensor) -> None:
             state[f"{index}.{name}"] = tensor.detach().to("cpu", copy=True).contiguous()
 
-        for layer in range(self.n_layers + 1):
-            rows = self.weights[layer].shape[1] if layer == 0 else width
-            cols = width if layer < self.n_layers else self.weights[layer].shape[2]
-            put("weight", self.weights[layer][member, :rows, :cols].T)
-            put("bias", self.biases[layer][member, 0, :cols])
+        if self.periodic:
+            put("frequencies", self.extra["frequencies"][member])
+            put("weight", self.extra["plr_weight"][member])
+            put("bias", self.extra["plr_bias"][member])
+        for j in range(len(self.columns.cardinalities)):
+            put(f"embeddings.{j}.weight", self.extra[f"codes{j}"][member])
+        index += self.embeds
+        if self.k > 1:
+            put("scale", self.extra["ensemble_scale"][member])
             index += 1
-            if layer == self.n_layers:
-                break
+        for layer in range(self.n_layers):
+            put("weight", self.weights[layer][member, : self._rows(layer, width), :width].T)
+            put("bias", self.biases[layer][member, 0, :width])
+            index += 1
             if self.batch_norm:
                 put("weight", self.bn_scale[layer][member, :width])
                 put("bias", self.bn_shift[layer][member, :width])
@@ -217,7 +350,18 @@ class StackedMLP:
                 put("num_batches_tracked", torch.tensor(self.bn_steps))
                 index += 1
             index += 1 + (config.dropout > 0)  # the activation, then the dropout if any
+        rows = self._rows(self.n_layers, width)
+        if self.k > 1:
+            put("weight", self.weights[-1][member, :, :rows])
+            put("bias", self.biases[-1][member])
+        else:
+            put("weight", self.weights[-1][member, :rows].T)
+            put("bias", self.biases[-1][member, 0])
         return state
+
+    def _rows(self, layer: int, width: int) -> int:
+        """Input rows of `layer`'s weight that a member of `width` uses (not the padding)."""
+        return self._layout["weight0"][1][-2] if layer == 0 else width
 
 
 class DropoutMasks:

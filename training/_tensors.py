@@ -116,7 +116,11 @@ def loss_fn(
 def member_losses(
     task: str, output: torch.Tensor, target: torch.Tensor, label_smoothing: float = 0.0
 ) -> torch.Tensor:
-    """`loss_fn` of each of K models (`output` `[K, rows, n_out]`) on the same rows: `[K]`."""
+    """`loss_fn` of each of K models (`output` `[K, rows, n_out]`) on the same rows: `[K]`.
+    Ensembles' training outputs, `[K, rows, k, n_out]`, give each the mean of its k losses."""
+    if output.dim() == 4:
+        k = output.shape[2]
+        output, target = output.flatten(1, 2), target.repeat_interleave(k)
     output = output.float()
     if task == "regression":
         return (output.squeeze(2) - target).pow(2).mean(1)

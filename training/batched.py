@@ -3,17 +3,18 @@
 On the tables people tune MLPs for, a trial is mostly fixed cost (Python per step, GEMMs too
 small to fill the cores or the GPU, one evaluation per epoch). Members that share a *group key*
 (optimizer, batch size, depth, batch norm, activation; widths may differ, see `plan_groups`;
-and the recipe elements of `RECIPE_FIELDS`) are trained as one stacked model
-(`training._stacked`): one batched GEMM per layer, one vectorised optimizer update, one shuffle
-and one gather per epoch for all, one vectorised evaluation per epoch.
+the recipe elements of `RECIPE_FIELDS` and the model structure of `STRUCTURE_FIELDS`) are
+trained as one stacked model (`training._stacked`): one batched GEMM per layer, one vectorised
+optimizer update, one shuffle and one gather per epoch for all, one vectorised evaluation per
+epoch.
 Every other hyperparameter (learning rate and schedule, warm-up, epochs, patience, weight decay,
 dropout, momentum, Nesterov, betas, initialisation, clipping) stays per member. The recipe
 elements that only change the data or the loss stack: a group trains on the data variant its
 preprocessing asks for (`training.preprocess.for_config`), on the target transformed as its
 `target_transform` says (metrics in original units, as `train`), with its label smoothing. Those
-that change the model's structure (`STRUCTURE_DEFAULTS`: periodic embeddings, ensembles, and
-categorical embeddings of a table that has columns to embed) are not stacked: such a
-configuration runs alone, through `train`.
+that change the model's structure stack where the group shares them (`STRUCTURE_FIELDS` and
+`embedding_dim`): periodic numeric embeddings, learned categorical embeddings and TabM-mini
+ensembles (see `training._stacked`).
 
 Each member keeps its own curve, best epoch, early stopping, pruning callback and divergence;
 a member that stops is dropped from its group at the end of the epoch, so it stops costing
@@ -44,7 +45,7 @@ import torch
 
 from hpo_common.errors import ConfigError, HPORecommendError
 from training._evaluation import RunTracker, loss_divergence, stacked_output_metrics
-from training._stacked import LAYOUT_WARNING, DropoutMasks, StackedMLP
+from training._stacked import LAYOUT_WARNING, Columns, DropoutMasks, StackedMLP
 from training._stacked_optim import StackedOptimizer
 from training._tensors import (
     DeviceData,
@@ -73,19 +74,18 @@ GROUP_FIELDS = ("optimizer", "batch_size", "n_layers", "batch_norm", "activation
 # they are part of the group key (`target_transform` for regression, `label_smoothing` for
 # classification: each is ignored by the other task).
 RECIPE_FIELDS = ("numeric_preprocessing", "categorical", "target_transform", "label_smoothing")
-# Recipe elements that change the model's structure, at the values the stacked model implements;
-# a configuration away from them runs alone.
-STRUCTURE_DEFAULTS = {
-    name: getattr(TrainConfig(), name) for name in ("num_embedding", "ensemble_size")
-}
+# Recipe elements that change the model's structure: members sharing their values stack (the
+# ensemble's k and the embeddings' shapes are the group's); `embedding_dim` counts only where
+# there is an embedding, see `group_key`.
+STRUCTURE_FIELDS = ("num_embedding", "ensemble_size")
 # Every recipe element at its default (what the stacked model implemented before the recipe
-# elements stacked; the benchmark holds some mixes there).
+# elements stacked; the benchmark holds some mixes there, `train_population` needs it).
 RECIPE_DEFAULTS = {
-    name: getattr(TrainConfig(), name) for name in (*RECIPE_FIELDS, *STRUCTURE_DEFAULTS)
+    name: getattr(TrainConfig(), name) for name in (*RECIPE_FIELDS, *STRUCTURE_FIELDS)
 }
 # What the members of a batch must share to train as one stacked model (widths are padded where
 # that pays): `tune`'s batches keep the lead's values of these (`recommender.search.ask_batch`).
-BATCH_FIELDS = (*GROUP_FIELDS, *RECIPE_FIELDS, *STRUCTURE_DEFAULTS)
+BATCH_FIELDS = (*GROUP_FIELDS, *RECIPE_FIELDS, *STRUCTURE_FIELDS, "embedding_dim")
 # Activations of one layer of one group (members x batch rows x units), at most: larger groups
 # are split. On CPU a group's activations should stay in the caches: once they spill, stacking
 # makes compute-bound members slower (128 members of 2 x 483 units on 400-row batches ran at
@@ -107,21 +107,21 @@ def group_key(
     config: TrainConfig, *, task: str | None = None, pad_widths: bool = True
 ) -> tuple[Any, ...]:
     """What members must share to be trained as one stacked model: the `GROUP_FIELDS` (the
-    width only when `pad_widths=False`, else widths are padded, see `plan_groups`) and the
-    `RECIPE_FIELDS`, less the one `task` ignores (None: both count)."""
+    width only when `pad_widths=False`, else widths are padded, see `plan_groups`), the
+    `RECIPE_FIELDS`, less the one `task` ignores (None: both count), and the
+    `STRUCTURE_FIELDS` with the embedding's size where there is one."""
     width = None if pad_widths else (0 if config.n_layers == 0 else config.width)
     ignored = {None: None, "regression": "label_smoothing"}.get(task, "target_transform")
     recipe = (None if name == ignored else getattr(config, name) for name in RECIPE_FIELDS)
-    return (*(getattr(config, name) for name in GROUP_FIELDS[:-1]), width, *recipe)
-
-
-def stackable(config: TrainConfig, data: PreparedData) -> bool:
-    """Whether the stacked model implements `config` on `data`: no structure-changing recipe
-    element (`STRUCTURE_DEFAULTS`), and no categorical column that its preprocessing turns into
-    an embedding's codes."""
+    structure = (getattr(config, name) for name in STRUCTURE_FIELDS)
+    embeds = config.num_embedding == "periodic" or config.categorical == "embedding"
+    embedding = config.embedding_dim if embeds else None
     return (
-        all(getattr(config, k) == v for k, v in STRUCTURE_DEFAULTS.items())
-        and not for_config(data, config).cardinalities
+        *(getattr(config, name) for name in GROUP_FIELDS[:-1]),
+        width,
+        *recipe,
+        *structure,
+        embedding,
     )
 
 
@@ -134,8 +134,7 @@ def plan_groups(
 ) -> list[list[int]]:
     """The indices of `configs` that `train_many` trains as each stacked model.
 
-    A configuration the stacked model does not implement (see `stackable`) is a group of its
-    own. Configurations with one `group_key` are taken by width; a member joins the group of the
+    Configurations with one `group_key` are taken by width; a member joins the group of the
     narrower ones (all padded to its width) when the FLOPs padding adds cost less than a step of
     a group of its own (`STEP_OVERHEAD_FLOPS`). Groups are then split where one layer's
     activations would not stay cache-sized on CPU (`MAX_GROUP_ELEMENTS`). A recipe other than
@@ -146,12 +145,9 @@ def plan_groups(
     limit = MAX_GROUP_ELEMENTS.get(dev.type, MAX_GROUP_ELEMENTS_ELSEWHERE)
     by_key: dict[tuple[Any, ...], list[int]] = {}
     for index, config in enumerate(configs):
-        key = (
-            group_key(config, task=data.task, pad_widths=pad_widths)
-            if stackable(config, data)
-            else ("alone", index)
+        by_key.setdefault(group_key(config, task=data.task, pad_widths=pad_widths), []).append(
+            index
         )
-        by_key.setdefault(key, []).append(index)
     out = []
     for members in by_key.values():
         variant = for_config(data, configs[members[0]])
@@ -159,7 +155,7 @@ def plan_groups(
             configs, sorted(members, key=lambda i: configs[i].width), variant, overhead
         ):
             config = configs[group[-1]]  # the widest
-            units = max(config.width if config.n_layers else 0, variant.x_train.shape[1], 1)
+            units = Columns.of(variant).row_units(config, max(variant.n_classes, 1))
             size = max(1, limit // (min(config.batch_size, len(variant.x_train)) * units))
             out += [group[i : i + size] for i in range(0, len(group), size)]
     return out
@@ -171,7 +167,7 @@ def _padded_groups(
     """`members` (sorted by width) cut into the groups that `plan_groups` describes."""
 
     def flops(config: TrainConfig) -> float:  # a batch is at most the training split
-        return step_flops(config, data) * min(1.0, len(data.x_train) / config.batch_size)
+        return member_flops(config, data) * min(1.0, len(data.x_train) / config.batch_size)
 
     groups: list[list[int]] = []
     for i in members:
@@ -183,6 +179,11 @@ def _padded_groups(
                 continue
         groups.append([i])
     return groups
+
+
+def member_flops(config: TrainConfig, data: PreparedData) -> float:
+    """`step_flops` of a stacked member: an ensemble's k copies of each row each cost a model."""
+    return step_flops(config, data) * config.ensemble_size
 
 
 def train_many(
@@ -260,7 +261,7 @@ def train_many(
             objective,
             keep_model,
         )
-        with cpu_threads_for(dev, sum(step_flops(configs[i], variant) for i in members)):
+        with cpu_threads_for(dev, sum(member_flops(configs[i], variant) for i in members)):
             for i, result in zip(members, group.run(), strict=True):
                 results[i] = result
     return [r for r in results if r is not None]
@@ -309,7 +310,9 @@ class _Group:
 
     def _train(self) -> None:
         first, x, y = self.configs[0], self.tensors.x_train, self.tensors.y_train
-        model = StackedMLP(self.configs, x.shape[1], self.tensors.n_outputs, self.seed, self.dev)
+        model = StackedMLP(
+            self.configs, Columns.of(self.data), self.tensors.n_outputs, self.seed, self.dev
+        )
         optimizer = StackedOptimizer(self.configs, self.dev)
         dropout = DropoutMasks(
             [c.dropout for c in self.configs],
@@ -345,7 +348,8 @@ class _Group:
                 model.grad.zero_()
                 losses.sum().backward()  # each member's gradient lands in its row of model.grad
                 optimizer.clip(model.grad)
-                optimizer.step(model.flat, model.grad, schedule[step % per_epoch])
+                row = step % per_epoch
+                optimizer.step(model.flat, model.grad, schedule[row], lr_table[row])
                 if step == 0:  # the untrained models' losses, for divergence
                     reference = losses.detach().float().cpu().tolist()
                 loss_sum += losses.detach().float()
@@ -410,7 +414,6 @@ class _Group:
 @torch.inference_mode()
 def _evaluate(model: StackedMLP, x: torch.Tensor, autocast: Any) -> torch.Tensor:
     """Every member's output on the validation rows, `[K, rows, n_out]`, in bounded chunks."""
-    units = max([*model.widths, model.weights[-1].shape[2]])
-    rows = max(1, EVAL_ELEMENTS // (len(model.widths) * units))
+    rows = max(1, EVAL_ELEMENTS // (len(model.widths) * model.units))
     with autocast:
         return torch.cat([model.forward(x[i : i + rows]) for i in range(0, len(x), rows)], dim=1)

@@ -60,8 +60,9 @@ def train_population(
 
     Args:
         configs: the members; all share one shape (`group_key` with widths unpadded). Members
-            that set a recipe element the stacked model lacks (`RECIPE_DEFAULTS`) train one by
-            one under their first configuration: nothing is copied.
+            that set a recipe element away from its default (`RECIPE_DEFAULTS`; a population
+            trains on the data as given) train one by one under their first configuration:
+            nothing is copied.
         ready: epochs between two calls of `exploit` (>= 1).
         exploit: the policy (see `Exploit`); a copy's configuration must keep the shape.
         data, device, seed, metric: as `train_many`.
@@ -104,7 +105,7 @@ def _check_types(configs: Sequence[TrainConfig]) -> None:
 
 
 def _uses_recipe(configs: Sequence[TrainConfig]) -> bool:
-    """Whether a member sets a recipe element away from the stacked model's (`RECIPE_DEFAULTS`)."""
+    """Whether a member sets a recipe element away from its default (`RECIPE_DEFAULTS`)."""
     return any(getattr(c, k, v) != v for c in configs for k, v in RECIPE_DEFAULTS.items())
 
 

@@ -4,13 +4,13 @@ The searcher's own `ask` picks the lead configuration (expected improvement on t
 random sample, a warm-start suggestion, ...). The rest of the batch are new, distinct local
 perturbations of the lead that keep its `shared` hyperparameters (for `tune`, the fields of
 `training.BATCH_FIELDS`: optimizer, batch size, depth, width, batch norm, activation and the
-recipe elements: preprocessing, target transform, label smoothing, embeddings, ensembles) and move
-the others (learning rate and schedule, regularisation, momentum, ...). So `train_many` trains
-the whole batch as one group (but for a lead with periodic embeddings or an ensemble, which
-`train_many` runs member by member): a small trust region around the acquisition's choice,
-which costs little more than one trial while trials are overhead-bound. The searcher then learns
-every member through `observe` as usual; neighbours it never proposed are predicted from its
-prior.
+recipe elements: preprocessing, target transform, label smoothing, embeddings and their size,
+ensembles) and move the others (learning rate and schedule, regularisation, momentum, ...). So
+`train_many` trains the whole batch as one group (but for learned categorical embeddings of a
+table with columns to embed, which it runs member by member): a small trust region around the
+acquisition's choice, which costs little more than one trial while trials are overhead-bound.
+The searcher then learns every member through `observe` as usual; neighbours it never proposed
+are predicted from its prior.
 """
 
 from __future__ import annotations

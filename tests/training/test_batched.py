@@ -16,6 +16,7 @@ from training import (
     PreparedData,
     TrainConfig,
     TrainResult,
+    _stacked_optim,
     build_model,
     load_table,
     prepare,
@@ -135,10 +136,15 @@ def test_stacked_regression_and_multiclass(
         assert_same_run(solo, batch[0])
 
 
+@pytest.mark.parametrize("fused", [False, True])
 @pytest.mark.parametrize("optimizer", OPTIMIZERS)
-def test_every_member_of_a_batch_matches_its_solo_run(tiny: PreparedData, optimizer: str) -> None:
+def test_every_member_of_a_batch_matches_its_solo_run(
+    tiny: PreparedData, optimizer: str, fused: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
     # One group per optimizer: every schedule, mixed widths (padded to 28), warm-up, dropout,
-    # weight decay, initialisation and clipping per member.
+    # weight decay, initialisation and clipping per member; updated by the whole-buffer kernels,
+    # or (as wide members are) by each member's own fused kernel call.
+    monkeypatch.setitem(_stacked_optim.FUSED_FROM, optimizer, 0 if fused else 2**62)
     configs = [
         TrainConfig(
             optimizer=optimizer,
@@ -328,16 +334,140 @@ def test_different_recipes_go_to_different_groups() -> None:
         base.replace(label_smoothing=0.1),
         base.replace(target_transform="none"),  # ignored by classification: stacks with base
         base.replace(numeric_preprocessing="robust", learning_rate=1e-2),
-        base.replace(ensemble_size=4),  # a structure the stacked model lacks: alone
+        base.replace(ensemble_size=4),  # another structure: another group
         base.replace(num_embedding="periodic"),
     ]
     assert sorted(plan_groups(configs, data)) == [[0, 3], [1, 4], [2], [5], [6]]
     regression = _table_with_categories("regression")
     assert len(plan_groups(configs[:4], regression)) == 3  # now label smoothing is ignored
-    # categorical embeddings stack only where the table has no column to embed
+    # categorical embeddings stack whether or not the table has columns to embed, by their size
     embedded = [base.replace(categorical="embedding"), base.replace(categorical="embedding")]
     assert plan_groups(embedded, data) == [[0, 1]]
-    assert plan_groups(embedded, _table_with_categories("binary", many_categories=True)) == [
-        [0],
-        [1],
+    wide = _table_with_categories("binary", many_categories=True)
+    assert plan_groups(embedded, wide) == [[0, 1]]
+    assert len(plan_groups([embedded[0], embedded[1].replace(embedding_dim=4)], wide)) == 2
+
+
+@pytest.mark.parametrize("task", ["binary", "regression"])
+@pytest.mark.parametrize(
+    "structure",
+    [{}, {"num_embedding": "periodic", "ensemble_size": 4}],
+)
+def test_categorical_embeddings_stack_and_match_their_solo_runs(task: str, structure: dict) -> None:
+    data = _table_with_categories(task, many_categories=True)
+    base = TrainConfig(
+        max_epochs=3,
+        patience=0,
+        width=16,
+        batch_size=32,
+        categorical="embedding",
+        embedding_dim=6,
+        **structure,
+    )
+    configs = [
+        base,
+        base.replace(learning_rate=3e-3, dropout=0.2, width=12),
+        base.replace(learning_rate=1e-2, weight_decay=1e-3, lr_schedule="cosine"),
     ]
+    assert plan_groups(configs, data) == [[1, 0, 2]]
+    batch = train_many(configs, data, device="cpu", seed=4, keep_model=True)
+    for config, member in zip(configs, batch, strict=True):
+        solo = train(config, data, device="cpu", seed=4, keep_model=True)
+        assert_same_run(solo, member)
+        assert solo.model_state is not None and member.model_state is not None
+        assert solo.model_state.keys() == member.model_state.keys()
+
+
+STRUCTURES = pytest.mark.parametrize(
+    "structure",
+    [
+        {"ensemble_size": 4},
+        {"num_embedding": "periodic", "embedding_dim": 6},
+        {"num_embedding": "periodic", "embedding_dim": 4, "ensemble_size": 4},
+    ],
+)
+
+
+@STRUCTURES
+@pytest.mark.parametrize("optimizer", ["adam", "sgd"])
+def test_structural_members_stack_and_match_their_solo_runs(
+    tiny: PreparedData, structure: dict, optimizer: str
+) -> None:
+    # Plain members and structural ones in one call: one stacked model each, widths padded,
+    # dropout drawn from each member's own stream; batch norm with sgd (see `train_many`'s
+    # docstring on batch norm under adaptive optimizers).
+    base = TrainConfig(
+        optimizer=optimizer,
+        learning_rate=(1e-2, 0.05)[optimizer == "sgd"],
+        max_epochs=3,
+        patience=0,
+        width=16,
+        batch_size=32,
+        batch_norm=optimizer == "sgd",
+    )
+    plain = [base, base.replace(dropout=0.2, width=12, lr_schedule="cosine")]
+    structural = [
+        base.replace(**structure),
+        base.replace(**structure, dropout=0.3, width=12, weight_decay=1e-3, grad_clip=0.5),
+        base.replace(**structure, learning_rate=3e-3, init="xavier", warmup_epochs=1),
+    ]
+    configs = [plain[0], *structural[:2], plain[1], structural[2]]
+    assert sorted(map(sorted, plan_groups(configs, tiny))) == [[0, 3], [1, 2, 4]]
+    batch = train_many(configs, tiny, device="cpu", seed=6)
+    for config, member in zip(configs, batch, strict=True):
+        assert_same_run(train(config, tiny, device="cpu", seed=6), member)
+
+
+@STRUCTURES
+def test_structural_members_on_regression_and_multiclass(
+    regression: PreparedData, multiclass: PreparedData, structure: dict
+) -> None:
+    # the ensemble's prediction: the members' mean value, or the log of their mean probabilities
+    for data in (regression, multiclass):
+        base = TrainConfig(max_epochs=3, width=16, batch_size=64, dropout=0.1, **structure)
+        configs = [base, base.replace(learning_rate=3e-3, width=20)]
+        assert len(plan_groups(configs, data)) == 1
+        batch = train_many(configs, data, device="cpu", seed=2)
+        for config, member in zip(configs, batch, strict=True):
+            assert_same_run(train(config, data, device="cpu", seed=2), member)
+
+
+def test_structure_splits_groups_where_shapes_differ(tiny: PreparedData) -> None:
+    base = TrainConfig(width=16)
+    configs = [
+        base.replace(ensemble_size=4),
+        base.replace(ensemble_size=8),
+        base.replace(ensemble_size=4, learning_rate=1e-2),
+        base.replace(num_embedding="periodic", embedding_dim=8),
+        base.replace(num_embedding="periodic", embedding_dim=16),
+        base.replace(num_embedding="periodic", embedding_dim=8, dropout=0.1),
+        base.replace(embedding_dim=16),  # no periodic embedding: its size is unused
+        base,
+    ]
+    assert sorted(map(sorted, plan_groups(configs, tiny))) == [
+        [0, 2], [1], [3, 5], [4], [6, 7]
+    ]  # fmt: skip
+
+
+def test_structural_model_state_loads_into_build_model(tiny: PreparedData) -> None:
+    configs = [
+        TrainConfig(
+            max_epochs=2,
+            width=w,
+            batch_norm=True,
+            dropout=0.1,
+            optimizer="sgd",
+            num_embedding="periodic",
+            embedding_dim=4,
+            ensemble_size=4,
+        )
+        for w in (12, 16)
+    ]
+    results = train_many(configs, tiny, device="cpu", seed=0, keep_model=True)
+    solo = train(configs[0], tiny, device="cpu", seed=0, keep_model=True)
+    for config, result in zip(configs, results, strict=True):
+        build_model(config, tiny.x_train.shape[1], 2).load_state_dict(result.model_state)
+    assert solo.model_state is not None and results[0].model_state is not None
+    assert solo.model_state.keys() == results[0].model_state.keys()
+    for name, value in solo.model_state.items():
+        torch.testing.assert_close(results[0].model_state[name], value, rtol=1e-4, atol=1e-5)

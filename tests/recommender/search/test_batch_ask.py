@@ -5,7 +5,7 @@ from __future__ import annotations
 from recommender.search import RandomSearcher, ask_batch, config_key
 from recommender.space import default_space
 from training import BATCH_FIELDS, TrainConfig, group_key
-from training.batched import STRUCTURE_DEFAULTS
+from training.batched import STRUCTURE_FIELDS
 
 
 def key(config: dict) -> tuple:
@@ -54,8 +54,7 @@ def test_size_one_is_a_plain_ask() -> None:
 
 def test_with_batch_fields_members_share_the_recipe_too() -> None:
     # tune's shared set: the default space's recipe elements are kept from the lead as well, so a
-    # batch stacks (its `group_key`, recipe included, is one) unless the lead's recipe changes the
-    # model's structure (then every member does, and each trains alone)
+    # batch stacks (its `group_key`, recipe and structure included, is one)
     searcher = RandomSearcher(default_space(), seed=7)
     structures = set()
     for _ in range(12):
@@ -63,7 +62,7 @@ def test_with_batch_fields_members_share_the_recipe_too() -> None:
         assert len(batch) == 8
         for task in ("binary", "regression"):
             assert len({group_key(TrainConfig.from_dict(c), task=task) for c in batch}) == 1
-        shapes = {tuple(c[name] for name in STRUCTURE_DEFAULTS) for c in batch}
+        shapes = {tuple(c[name] for name in STRUCTURE_FIELDS) for c in batch}
         assert len(shapes) == 1
         structures |= shapes
     assert len(structures) > 1  # the space does move them, batch to batch
