@@ -18,7 +18,7 @@ for Bayesian optimization"):
 
 The same weights steer `TransferPortfolio`: the greedy portfolio across earlier studies
 (`learn.greedy_portfolio`), continued one configuration at a time with each study weighted as
-the prior weighs it, until the own model holds most of the weight or nothing is left to gain.
+the prior weighs it, until the own model weighs as much as they do or nothing is left to gain.
 
 Members (the searcher's spread): member 0 weighs by all bootstrap samples, member m by the m-th
 block of them, so the members disagree where it is unclear which source to trust; before any
