@@ -21,7 +21,10 @@ held-out task and seed, four searches of `--budget` trials:
 
 Regret is normalised per task: (best possible - best so far) / (best possible - worst), over a
 reference pool of 5,000 random points and the task's own runs. Printed: mean over tasks and seeds
-at 1, 5, 10, 20, 50 trials.
+at 1, 5, 10, 20, 50 trials; then, per budget, the study against each other method on the same
+held-out runs: how many runs it is better / tied / worse on, and a 95% paired bootstrap interval
+of the mean difference (study - other; below 0 is the study better), so that a difference of
+0.0001 in the means is read against its spread.
 
     python benchmarks/blackbox_transfer.py                 # 62 tasks, 2 seeds, 50 trials
     python benchmarks/blackbox_transfer.py --tasks 20 --seeds 1
@@ -74,6 +77,7 @@ SPACE = SearchSpace.from_dict(
 )
 BUDGETS = (1, 5, 10, 20, 50)
 PORTFOLIO = 10
+RESAMPLES = 10_000  # of the paired bootstrap
 
 
 class Task:
@@ -202,6 +206,17 @@ def run_portfolio(task: Task, others: list[Task], budget: int, seed: int) -> np.
     return task.score(configs)
 
 
+def paired(study: np.ndarray, other: np.ndarray, seed: int = 0) -> str:
+    """Better/tied/worse counts of `study` against `other` (same held-out runs) and a 95%
+    bootstrap interval of the mean difference."""
+    diff = study - other
+    rng = np.random.default_rng(seed)
+    means = diff[rng.integers(0, len(diff), (RESAMPLES, len(diff)))].mean(axis=1)
+    low, high = np.percentile(means, [2.5, 97.5])
+    counts = f"{(diff < 0).sum()}/{(diff == 0).sum()}/{(diff > 0).sum()}"
+    return f"{counts:>9} {diff.mean():+.4f} [{low:+.4f}, {high:+.4f}]"
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--tasks", type=whole_number(2), default=62, help="held-out tasks")
@@ -236,6 +251,14 @@ def main() -> None:
     for name, rows in regrets.items():
         mean = np.mean(rows, axis=0)
         print(f"{name:<20}" + "".join(f"{mean[b - 1]:>8.4f}" for b in shown))
+    study, *others = regrets
+    print(f"\n{study} against each method, per held-out run: better/tied/worse, mean difference")
+    print("(study - other) and its 95% paired bootstrap interval")
+    for name in others:
+        for b in shown:
+            mine = np.array([r[b - 1] for r in regrets[study]])
+            theirs = np.array([r[b - 1] for r in regrets[name]])
+            print(f"{name:<20}{f'@{b}':>5}  {paired(mine, theirs)}")
 
 
 if __name__ == "__main__":

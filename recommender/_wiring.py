@@ -145,9 +145,9 @@ def make_searcher(
     """The searcher called `strategy` (see `recommender.search`), warm-started from `warm`.
 
     `warm_start` suggestions are tried first by "surrogate" (without meta-features, where the
-    earlier studies alone are the prior, the transfer portfolio takes their place: as many of
-    its configurations as are expected to gain, re-weighted on each trial; `warm_start` 0
-    turns it off); "portfolio" tries max(this, budget) and nothing else; "evolution" and "pbt"
+    earlier studies alone are the prior, the transfer portfolio takes their place, re-weighted
+    on each trial, until the study's own model outweighs the studies; `warm_start` 0 turns it
+    off); "portfolio" tries max(this, budget) and nothing else; "evolution" and "pbt"
     start from max(this, the evolution population); "grid" and "random" use none. A `Searcher`
     object is returned as it is. `surrogate`: the settings of the KB's prior, the candidate
     pool and the populations (default `SurrogateSettings()`).
@@ -196,8 +196,9 @@ def make_searcher(
 
 def _transfer_portfolio(prior: Prior, space: SearchSpace) -> TransferPortfolio | None:
     """Without meta-features (a prior of earlier studies alone), the warm start is the greedy
-    portfolio across them, re-weighted on the study's own trials as they come (it proposes as
-    long as it expects to gain); None where there is no such prior or nothing to propose."""
+    portfolio across them, re-weighted on the study's own trials as they come (it proposes
+    until the own model outweighs them or nothing gains); None where there is no such prior or
+    nothing to propose."""
     if not isinstance(prior, TransferPrior) or prior.base is not None:
         return None
     if not isinstance(prior.sources, SourceModels):

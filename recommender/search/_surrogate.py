@@ -43,8 +43,9 @@ class SurrogateSearcher(Searcher):
         distance_scale: uncertainty added per unit of distance to the nearest trial.
         candidates: a fixed candidate pool instead of `n_candidates` space samples (a replay
             of stored runs, or a finite list to choose from); pass `n_neighbors=0` with it.
-        portfolio: configurations of earlier studies, proposed before the searcher's own while
-            they are expected to gain (`TransferPortfolio`); they also join the candidate pool.
+        portfolio: configurations of earlier studies, proposed before the searcher's own until
+            its own model outweighs them (`TransferPortfolio`); they also join the candidate
+            pool.
     """
 
     name = "surrogate"

@@ -18,7 +18,7 @@ for Bayesian optimization"):
 
 The same weights steer `TransferPortfolio`: the greedy portfolio across earlier studies
 (`learn.greedy_portfolio`), continued one configuration at a time with each study weighted as
-the prior weighs it, while the weighted studies expect their configurations to gain.
+the prior weighs it, until the own model weighs as much as they do or nothing is left to gain.
 
 Members (the searcher's spread): member 0 weighs by all bootstrap samples, member m by the m-th
 block of them, so the members disagree where it is unclear which source to trust; before any
@@ -38,7 +38,6 @@ from recommender.search._prior import Prior
 
 MIN_TRIALS_TO_WEIGH = 2  # one pair of trials already says which sources order it right
 MAX_TRIALS_TO_WEIGH = 60  # the most recent ones: the loss costs trials^2 per model and sample
-MIN_PORTFOLIO_GAIN = 0.001  # of a study's worst-to-best range: below it, the own model proposes
 
 
 class Sources(Protocol):
@@ -188,47 +187,48 @@ class TransferPrior:
 
 
 class TransferPortfolio:
-    """Configurations of earlier studies, proposed while the weighted studies expect them to gain.
+    """Configurations of earlier studies, proposed until this study's own model is trusted more.
 
     Each proposal is the greedy portfolio's next step (`learn.greedy_gains`): the candidate that
     most raises the weighted mean, over earlier studies, of the best performance this study's
     trials reach on each (on each study's 0-1 scale, `Sources.performance`). The weights are the
     prior's now: uniform before two trials, then each study's RGPE share, the own model's share
     taken off. So the portfolio first covers the earlier studies evenly, then follows the ones
-    that rank this study's trials as they came out; when the best candidate's gain falls below
-    `min_gain` (the studies it trusts are covered, or the own model has won the weight), the
-    searcher's own model proposes instead. The rule is checked on every `propose`, so a member
-    that starts to win again after a re-weighting is still tried.
+    that rank this study's trials as they came out.
+
+    The searcher's own model proposes instead once its weight is at least the earlier studies'
+    together (in most bootstrap samples it ranks the trials better than every earlier study:
+    RGPE's own evidence that the sources no longer lead), or when no candidate raises any
+    weighted study's best (every study the prior trusts is covered). No fixed minimum gain: a
+    gain is on the earlier studies' scales and says nothing of how good the own model's
+    proposals are, while the weights compare the two on the same trials. The rule is checked on
+    every `propose`, so the portfolio resumes when a re-weighting gives the sources the lead back.
 
     Args:
         prior: the transfer prior whose sources and weights decide.
         candidates: configurations of the earlier studies, already in the search space.
         X: their encoding (`SearchSpace.encode`).
-        min_gain: the smallest weighted gain worth a trial.
     """
 
     def __init__(
-        self,
-        prior: TransferPrior,
-        candidates: Sequence[Mapping[str, Any]],
-        X: np.ndarray,
-        min_gain: float = MIN_PORTFOLIO_GAIN,
+        self, prior: TransferPrior, candidates: Sequence[Mapping[str, Any]], X: np.ndarray
     ) -> None:
         self.prior = prior
         self.candidates = [dict(c) for c in candidates]
         self.performance = prior.sources.performance(X)  # (sources, candidates)
-        self.min_gain = min_gain
         self._trials: dict[bytes, np.ndarray] = {}  # one trial's row -> its performance
 
     def propose(self, X_trials: np.ndarray, is_new: Callable[[Config], bool]) -> Config | None:
         """The candidate that gains most over encoded trials `X_trials` among those `is_new`
-        accepts; None when no candidate gains `min_gain`."""
+        accepts; None once the own model outweighs the sources or no candidate gains."""
+        if self.prior.own_weight >= self.prior.source_weights.sum():
+            return None
         best = np.zeros(self.prior.sources.n_sources)
         if len(X_trials):
             best = np.maximum(best, self._trial_performance(X_trials).max(axis=1))
         gains = greedy_gains(self.performance, self.prior.source_weights, best)
         for i in np.argsort(-gains, kind="stable"):
-            if gains[i] < self.min_gain:
+            if gains[i] <= 0.0:
                 return None
             if is_new(self.candidates[i]):
                 return self.candidates[i]

@@ -12,7 +12,14 @@ import pytest
 
 from knowledge_base import KnowledgeBase
 from recommender import Recommender, SearchSpace
-from recommender.learn import fitted_sources, greedy_portfolio, load_view
+from recommender.learn import (
+    copula,
+    fitted_sources,
+    greedy_gains,
+    greedy_portfolio,
+    load_view,
+    portfolio_candidates,
+)
 from recommender.search import TransferPortfolio, TransferPrior
 
 SPACE = SearchSpace.from_dict(
@@ -117,6 +124,27 @@ def test_the_portfolio_hands_over_when_nothing_is_left_to_gain(rec) -> None:
         study.tell(config, value=float(objective(pd.DataFrame([config]), LEFT)[0]))
     assert asked[0] and not all(asked)  # the portfolio first, the searcher's model later
     assert asked.index(False) < len(GRID)  # before every stored configuration was tried
+
+
+@pytest.mark.parametrize(("trials", "hands_over"), [(10, False), (16, True)])
+def test_the_portfolio_hands_over_once_the_own_model_outweighs_the_studies(
+    rec, trials: int, hands_over: bool
+) -> None:
+    """Trials valued unlike every earlier study (best at both ends of x): the own model comes to
+    rank them better, and once it outweighs the studies the portfolio stops, though its
+    candidates still gain on the studies."""
+    sources = fitted_sources(load_view(rec.kb), SPACE)
+    prior = TransferPrior(sources, seed=0)
+    candidates = portfolio_candidates(sources, SPACE)
+    portfolio = TransferPortfolio(prior, candidates, SPACE.encode(candidates))
+    frame = pd.DataFrame(SPACE.sample(trials, 1))
+    X = SPACE.encode(frame.to_dict("records"))
+    prior.observe(X, copula((frame["x"].to_numpy() - 0.5) ** 2))
+    best = sources.performance(X).max(axis=1)  # each study's best over the trials
+    assert greedy_gains(portfolio.performance, prior.source_weights, best).max() > 0
+    outweighs = prior.own_weight >= prior.source_weights.sum()
+    assert outweighs == hands_over
+    assert (portfolio.propose(X, lambda config: True) is None) == hands_over
 
 
 def test_no_portfolio_with_warm_start_zero(rec) -> None:
