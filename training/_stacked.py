@@ -315,8 +315,9 @@ class StackedMLP:
 
     @torch.no_grad()
     def copy_member(self, target: int, source: int) -> None:
-        """Member `target` takes member `source`'s parameters and batch-norm statistics
-        (population-based training's exploit; both must have one width)."""
+        """Member `target` takes member `source`'s parameters (its row of `flat` holds every
+        one: layers, batch norm's scale and shift, the embeddings' and the ensemble's) and
+        batch-norm statistics (population-based training's exploit; both of one width)."""
         self.flat[target] = self.flat[source]
         for stats in (*self.running_mean, *self.running_var):
             stats[target] = stats[source]

@@ -167,10 +167,12 @@ class StackedOptimizer:
 
     @torch.no_grad()
     def copy_member(self, target: int, source: int, config: TrainConfig) -> None:
-        """Member `target` takes member `source`'s optimizer state (momentum, moments) and
-        `config`'s hyperparameters (population-based training's exploit)."""
+        """Member `target` takes member `source`'s optimizer state (momentum, moments, the
+        fused kernels' step count) and `config`'s hyperparameters (population-based training's
+        exploit)."""
         if self.first is not None and self.second is not None:
             self.first[target], self.second[target] = self.first[source], self.second[source]
+        self.counts[target] = self.counts[source]
         for name in HYPER_FIELDS:
             self.hyper[name][target] = float(getattr(config, name))
         self.clipping = self.clipping or config.grad_clip > 0

@@ -79,12 +79,13 @@ RECIPE_FIELDS = ("numeric_preprocessing", "categorical", "target_transform", "la
 # there is an embedding, see `group_key`.
 STRUCTURE_FIELDS = ("num_embedding", "ensemble_size")
 # Every recipe element at its default (what the stacked model implemented before the recipe
-# elements stacked; the benchmark holds some mixes there, `train_population` needs it).
+# elements stacked; the benchmark holds some mixes there).
 RECIPE_DEFAULTS = {
     name: getattr(TrainConfig(), name) for name in (*RECIPE_FIELDS, *STRUCTURE_FIELDS)
 }
 # What the members of a batch must share to train as one stacked model (widths are padded where
 # that pays): `tune`'s batches keep the lead's values of these (`recommender.search.ask_batch`).
+# In `group_key`'s order: its entries name these fields.
 BATCH_FIELDS = (*GROUP_FIELDS, *RECIPE_FIELDS, *STRUCTURE_FIELDS, "embedding_dim")
 # Activations of one layer of one group (members x batch rows x units), at most: larger groups
 # are split. On CPU a group's activations should stay in the caches: once they spill, stacking
@@ -245,12 +246,7 @@ def train_many(
                 keep_model=keep_model,
             )
             continue
-        first = configs[members[0]]
-        variant = for_config(data, first)
-        target = first.target_transform if data.task == "regression" else "standard"
-        if (variant.recipe, target) not in placed:
-            placed[variant.recipe, target] = variant, to_device(variant, dev, target)
-        variant, tensors = placed[variant.recipe, target]
+        variant, tensors = place(data, configs[members[0]], dev, placed)
         group = _Group(
             [configs[i] for i in members],
             [calls[i] for i in members],
@@ -265,6 +261,21 @@ def train_many(
             for i, result in zip(members, group.run(), strict=True):
                 results[i] = result
     return [r for r in results if r is not None]
+
+
+def place(
+    data: PreparedData,
+    config: TrainConfig,
+    dev: torch.device,
+    placed: dict[tuple[Any, ...], tuple[PreparedData, DeviceData]],
+) -> tuple[PreparedData, DeviceData]:
+    """The data variant `config`'s group trains on (its preprocessing and, for regression, its
+    target transform) and its tensors on `dev`, put there once per variant (kept in `placed`)."""
+    variant = for_config(data, config)
+    target = config.target_transform if data.task == "regression" else "standard"
+    if (variant.recipe, target) not in placed:
+        placed[variant.recipe, target] = variant, to_device(variant, dev, target)
+    return placed[variant.recipe, target]
 
 
 class _Group:

@@ -1,13 +1,17 @@
 """`train_population`: population-based training (Jaderberg et al. 2017) on one stacked model.
 
-The members share one shape (every `GROUP_FIELDS` value, width included), so they train as one
-`train_many` group and a member takes another's weights by copying a row of the stacked buffers.
-Every `ready` epochs the caller's `exploit` policy (training knows nothing of search) sees each
-training member's latest validation value and configuration, and names which member copies
-which, under what configuration: the copy takes the source's parameters, batch-norm statistics
-and optimizer state, then the new configuration's learning rate, weight decay, dropout and every
-other per-member value. A member that stopped (diverged, early-stopped) is neither a source nor
-a target: its weights are gone from the group.
+The members share one stacked model (one `group_key`, width included: the same architecture,
+optimizer family and recipe, ensembles and embeddings too), so they train as one `train_many`
+group on the data variant their recipe asks for, and a member takes another's weights by
+copying its row of the stacked buffers, which holds every parameter tensor of the member (an
+ensemble's scale and heads, periodic embeddings' frequencies, weights and biases, categorical
+embedding tables). Every `ready` epochs the caller's `exploit` policy (training knows nothing
+of search) sees each training member's latest validation value and configuration, and names
+which member copies which, under what configuration: the copy takes the source's parameters,
+batch-norm statistics and optimizer state (momentum, moments, step count), then the new
+configuration's learning rate, weight decay, dropout and every other per-member value. A member
+that stopped (diverged, early-stopped) is neither a source nor a target: its weights are gone
+from the group.
 
 Each member keeps its own curve (it jumps where the member copied another) and its own status;
 its result's `config` is the configuration it ended with and `schedule` lists every change.
@@ -28,8 +32,7 @@ from typing import Any
 from hpo_common.errors import ConfigError
 from training._stacked import DropoutMasks, StackedMLP
 from training._stacked_optim import StackedOptimizer
-from training._tensors import step_flops, to_device
-from training.batched import RECIPE_DEFAULTS, _Group, group_key
+from training.batched import BATCH_FIELDS, _Group, group_key, member_flops, place
 from training.config import TrainConfig
 from training.data import PreparedData
 from training.device import cpu_threads_for, resolve_device
@@ -59,12 +62,12 @@ def train_population(
     """Train `configs` together, letting `exploit` copy members every `ready` epochs.
 
     Args:
-        configs: the members; all share one shape (`group_key` with widths unpadded). Members
-            that set a recipe element away from its default (`RECIPE_DEFAULTS`; a population
-            trains on the data as given) train one by one under their first configuration:
-            nothing is copied.
+        configs: the members; all share one stacked model (`group_key` for `data`'s task,
+            widths unpadded: every `BATCH_FIELDS` value that counts). One member alone has
+            nothing to copy and trains as `train` (its schedule has one entry).
         ready: epochs between two calls of `exploit` (>= 1).
-        exploit: the policy (see `Exploit`); a copy's configuration must keep the shape.
+        exploit: the policy (see `Exploit`); a copy's configuration must keep the stacked model
+            (its `group_key`).
         data, device, seed, metric: as `train_many`.
 
     Returns:
@@ -75,53 +78,43 @@ def train_population(
     configs = list(configs)
     if ready < 1:
         raise ConfigError(f"ready must be >= 1 epoch, but got {ready}")
+    if not configs:
+        raise ConfigError("a population needs at least one member, but got no configs")
     objective = resolve_metric(data.task, metric)
-    if len(configs) == 1 or _uses_recipe(configs):
-        # nothing to copy (one member), or a recipe element the stacked model lacks: each
-        # member trains on its own, under the configuration it started with
-        _check_types(configs)
-        return [
-            dataclasses.replace(
-                train(c, data, device=device, seed=seed, metric=objective),
-                schedule=(_step(1, c, None),),
-            )
-            for c in configs
-        ]
-    _check_shape(configs[0], configs)
+    _check_shape(configs[0], configs, data.task)
+    if len(configs) == 1:  # nothing to copy: the solo loop (fused optimizer) is faster
+        (config,) = configs
+        result = train(config, data, device=device, seed=seed, metric=objective)
+        return [dataclasses.replace(result, schedule=(_step(1, config, None),))]
     dev = resolve_device(device)
+    variant, tensors = place(data, configs[0], dev, {})
     group = _Population(
-        configs, data, to_device(data, dev), dev, seed, objective, ready=ready, exploit=exploit
+        configs, variant, tensors, dev, seed, objective, ready=ready, exploit=exploit
     )
-    with cpu_threads_for(dev, sum(step_flops(c, data) for c in configs)):
+    with cpu_threads_for(dev, sum(member_flops(c, variant) for c in configs)):
         return group.run()
 
 
-def _check_types(configs: Sequence[TrainConfig]) -> None:
+def _check_shape(first: TrainConfig, configs: Sequence[TrainConfig], task: str) -> None:
+    """Raise `ConfigError` unless every configuration can share `first`'s stacked model."""
     for index, config in enumerate(configs):
         if not isinstance(config, TrainConfig):
             raise ConfigError(
                 f"configs[{index}] must be a TrainConfig, but got {type(config).__name__}"
             )
-
-
-def _uses_recipe(configs: Sequence[TrainConfig]) -> bool:
-    """Whether a member sets a recipe element away from its default (`RECIPE_DEFAULTS`)."""
-    return any(getattr(c, k, v) != v for c in configs for k, v in RECIPE_DEFAULTS.items())
-
-
-def _check_shape(first: TrainConfig, configs: Sequence[TrainConfig]) -> None:
-    """Raise `ConfigError` unless every configuration can share `first`'s stacked model."""
-    _check_types(configs)
-    key = group_key(first, pad_widths=False)
     for index, config in enumerate(configs):
-        odd = [k for k, v in RECIPE_DEFAULTS.items() if getattr(config, k) != v]
-        if group_key(config, pad_widths=False) != key or odd:
+        if differ := _differences(first, config, task):
             raise ConfigError(
                 f"population member {index} cannot share member 0's stacked model: members "
-                "must agree on optimizer, batch_size, n_layers, batch_norm, activation and "
-                f"width, and keep the default {', '.join(RECIPE_DEFAULTS)}"
-                + (f" (it sets {', '.join(odd)})" if odd else "")
+                f"must agree on {', '.join(BATCH_FIELDS)} (where the task and the structure "
+                f"use them), but it sets another {', '.join(differ)}"
             )
+
+
+def _differences(first: TrainConfig, config: TrainConfig, task: str) -> list[str]:
+    """The `BATCH_FIELDS` whose values keep `config` out of `first`'s stacked model."""
+    key, other = (group_key(c, task=task, pad_widths=False) for c in (first, config))
+    return [name for name, a, b in zip(BATCH_FIELDS, key, other, strict=True) if a != b]
 
 
 def _step(epoch: int, config: TrainConfig, source: int | None) -> dict[str, Any]:
@@ -168,7 +161,16 @@ class _Population(_Group):
                     f"exploit at epoch {epoch}: member {target} cannot copy member {source}; "
                     f"both must be distinct members still training ({sorted(row)})"
                 )
-            _check_shape(self.configs[source], [config])
+            if not isinstance(config, TrainConfig):
+                raise ConfigError(
+                    f"exploit at epoch {epoch}: member {target}'s new configuration must be a "
+                    f"TrainConfig, but got {type(config).__name__}"
+                )
+            if differ := _differences(self.configs[source], config, self.data.task):
+                raise ConfigError(
+                    f"exploit at epoch {epoch}: member {target}'s new configuration cannot "
+                    f"share the population's stacked model: it sets another {', '.join(differ)}"
+                )
             model.copy_member(row[target], row[source])
             optimizer.copy_member(row[target], row[source], config)
             # a fresh dropout stream, different per (epoch, member), for a member that had none

@@ -10,11 +10,12 @@ trains as one stacked model (`training.train_population`); every `ready` epochs 
 redraw one from the prior with probability `resample` (explore), always inside the space.
 
 Why one architecture per sub-population, and exploit inside it only: copying weights needs
-equal shapes (depth, width, batch norm, activation, and the optimizer's state), so members of
-different architectures cannot exploit each other. Restricting exploit to a mixed population's
-shape groups would leave most KB suggestions (which differ in architecture) in groups of one,
-with no partner to copy; building each group around one suggestion keeps the KB's architectural
-diversity across sub-populations and gives PBT a real population inside each.
+equal shapes (depth, width, batch norm, activation, ensemble size, embeddings), the same
+optimizer (its state) and the same data recipe, so members of different architectures cannot
+exploit each other. Restricting exploit to a mixed population's shape groups would leave most
+KB suggestions (which differ in architecture) in groups of one, with no partner to copy;
+building each group around one suggestion keeps the KB's architectural diversity across
+sub-populations and gives PBT a real population inside each.
 
 `tune` trains the populations (`recommender.tune.run_study`); through plain ask/tell (a study of
 your own training loop) `ask` proposes as `EvolutionSearcher` does, since nothing trains the

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
+import pandas as pd
 import pytest
 from sklearn.datasets import load_breast_cancer, make_classification, make_regression
 from sklearn.model_selection import train_test_split
 from sklearn.preprocessing import StandardScaler
 
-from training import PreparedData
+from training import PreparedData, load_table, prepare
 
 
 def prepared(x: np.ndarray, y: np.ndarray, task: str, n_classes: int) -> PreparedData:
@@ -52,3 +55,25 @@ def multiclass() -> PreparedData:
 def tiny() -> PreparedData:
     x, y = make_classification(n_samples=120, n_features=5, random_state=0)
     return prepared(x, y, "binary", 2)
+
+
+def _table_with_categories(task: str, many_categories: bool = False) -> PreparedData:
+    """A `prepare`d table (so recipes can be refitted): skewed numeric columns and a
+    categorical one, from scikit-learn's generators."""
+    rng = np.random.default_rng(0)
+    if task == "regression":
+        x, y = make_regression(n_samples=200, n_features=4, noise=5.0, random_state=0)
+        y = y * 30 + 500
+    else:
+        x, y = make_classification(n_samples=200, n_features=4, random_state=0)
+    frame = pd.DataFrame(np.exp(x), columns=[f"x{i}" for i in range(4)])  # skewed: robust differs
+    levels = 40 if many_categories else 3  # more than max_categories: embedded
+    frame["colour"] = rng.choice([f"c{i}" for i in range(levels)], size=len(frame))
+    frame["y"] = y
+    return prepare(load_table(frame, target="y", task=task))
+
+
+@pytest.fixture(scope="session")
+def table_with_categories() -> Callable[..., PreparedData]:
+    """`_table_with_categories(task, many_categories=False)`, for the recipe tests."""
+    return _table_with_categories

@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import dataclasses
 import math
+from collections.abc import Callable
 
 import numpy as np
-import pandas as pd
 import pytest
 import torch
-from sklearn.datasets import make_classification, make_regression
 
 from hpo_common.errors import ConfigError
 from training import (
@@ -18,8 +17,6 @@ from training import (
     TrainResult,
     _stacked_optim,
     build_model,
-    load_table,
-    prepare,
     train,
     train_many,
 )
@@ -283,22 +280,6 @@ def test_stacked_metrics_are_each_members_metrics() -> None:
         assert metrics == pytest.approx(regression_metrics(target, member))
 
 
-def _table_with_categories(task: str, many_categories: bool = False) -> PreparedData:
-    """A `prepare`d table (so recipes can be refitted): skewed numeric columns and a
-    categorical one, from scikit-learn's generators."""
-    rng = np.random.default_rng(0)
-    if task == "regression":
-        x, y = make_regression(n_samples=200, n_features=4, noise=5.0, random_state=0)
-        y = y * 30 + 500
-    else:
-        x, y = make_classification(n_samples=200, n_features=4, random_state=0)
-    frame = pd.DataFrame(np.exp(x), columns=[f"x{i}" for i in range(4)])  # skewed: robust differs
-    levels = 40 if many_categories else 3  # more than max_categories: embedded
-    frame["colour"] = rng.choice([f"c{i}" for i in range(levels)], size=len(frame))
-    frame["y"] = y
-    return prepare(load_table(frame, target="y", task=task))
-
-
 RECIPE_GROUPS = pytest.mark.parametrize(
     ("task", "recipe"),
     [
@@ -311,8 +292,10 @@ RECIPE_GROUPS = pytest.mark.parametrize(
 
 
 @RECIPE_GROUPS
-def test_members_sharing_a_recipe_stack_and_match_their_solo_runs(task: str, recipe: dict) -> None:
-    data = _table_with_categories(task)
+def test_members_sharing_a_recipe_stack_and_match_their_solo_runs(
+    task: str, recipe: dict, table_with_categories: Callable[..., PreparedData]
+) -> None:
+    data = table_with_categories(task)
     base = TrainConfig(max_epochs=3, patience=0, width=16, batch_size=32, **recipe)
     configs = [
         base,
@@ -325,8 +308,10 @@ def test_members_sharing_a_recipe_stack_and_match_their_solo_runs(task: str, rec
         assert_same_run(train(config, data, device="cpu", seed=4), member)
 
 
-def test_different_recipes_go_to_different_groups() -> None:
-    data = _table_with_categories("binary")
+def test_different_recipes_go_to_different_groups(
+    table_with_categories: Callable[..., PreparedData],
+) -> None:
+    data = table_with_categories("binary")
     base = TrainConfig(max_epochs=1, width=16)
     configs = [
         base,
@@ -338,12 +323,12 @@ def test_different_recipes_go_to_different_groups() -> None:
         base.replace(num_embedding="periodic"),
     ]
     assert sorted(plan_groups(configs, data)) == [[0, 3], [1, 4], [2], [5], [6]]
-    regression = _table_with_categories("regression")
+    regression = table_with_categories("regression")
     assert len(plan_groups(configs[:4], regression)) == 3  # now label smoothing is ignored
     # categorical embeddings stack whether or not the table has columns to embed, by their size
     embedded = [base.replace(categorical="embedding"), base.replace(categorical="embedding")]
     assert plan_groups(embedded, data) == [[0, 1]]
-    wide = _table_with_categories("binary", many_categories=True)
+    wide = table_with_categories("binary", many_categories=True)
     assert plan_groups(embedded, wide) == [[0, 1]]
     assert len(plan_groups([embedded[0], embedded[1].replace(embedding_dim=4)], wide)) == 2
 
@@ -353,8 +338,10 @@ def test_different_recipes_go_to_different_groups() -> None:
     "structure",
     [{}, {"num_embedding": "periodic", "ensemble_size": 4}],
 )
-def test_categorical_embeddings_stack_and_match_their_solo_runs(task: str, structure: dict) -> None:
-    data = _table_with_categories(task, many_categories=True)
+def test_categorical_embeddings_stack_and_match_their_solo_runs(
+    task: str, structure: dict, table_with_categories: Callable[..., PreparedData]
+) -> None:
+    data = table_with_categories(task, many_categories=True)
     base = TrainConfig(
         max_epochs=3,
         patience=0,

@@ -4,6 +4,7 @@ optimizer state and hyperparameters; the schedule says so; statuses stay per mem
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 
 import pytest
 
@@ -103,6 +104,15 @@ def test_members_of_another_shape_or_a_copy_of_a_stopped_member_are_refused(
         train_population(
             [BASE, BASE.replace(width=32)], tiny, ready=2, exploit=lambda *a: [], device="cpu"
         )
+    periodic = BASE.replace(num_embedding="periodic")
+    for other, field in [
+        (BASE, "num_embedding, embedding_dim"),  # its size counts where there is one
+        (periodic.replace(embedding_dim=4), "embedding_dim"),
+    ]:
+        with pytest.raises(ConfigError, match=f"it sets another {field}$"):
+            train_population([periodic, other], tiny, ready=2, exploit=lambda *a: [], device="cpu")
+    with pytest.raises(ConfigError, match="at least one member"):
+        train_population([], tiny, ready=2, exploit=lambda *a: [], device="cpu")
 
     def exploit(epoch, values, configs):
         return [(0, 5, configs[0])]
@@ -111,21 +121,77 @@ def test_members_of_another_shape_or_a_copy_of_a_stopped_member_are_refused(
         train_population(
             [BASE, BASE.replace(learning_rate=1e-2)], tiny, ready=2, exploit=exploit, device="cpu"
         )
-    exploit, _ = copy_at(2, target=0, source=1, width=32)
-    with pytest.raises(ConfigError, match="cannot share"):
+    with pytest.raises(ConfigError, match="must be a TrainConfig, but got dict"):
+        train_population(
+            [BASE, BASE.replace(learning_rate=1e-2)],
+            tiny,
+            ready=2,
+            exploit=lambda epoch, values, configs: [(0, 1, configs[1].to_dict())],
+            device="cpu",
+        )
+    exploit, _ = copy_at(2, target=0, source=1, ensemble_size=4)
+    with pytest.raises(ConfigError, match="member 0's new configuration .* ensemble_size$"):
         train_population(
             [BASE, BASE.replace(learning_rate=1e-2)], tiny, ready=2, exploit=exploit, device="cpu"
         )
 
 
-def test_members_with_a_recipe_the_stacked_model_lacks_train_alone(tiny: PreparedData):
-    configs = [
-        BASE.replace(num_embedding="periodic"),
-        BASE.replace(num_embedding="periodic", learning_rate=1e-2),
-    ]
-    exploit, calls = copy_at(2, target=0, source=1)
-    results = train_population(configs, tiny, ready=2, exploit=exploit, device="cpu")
-    assert [r.status for r in results] == ["ok", "ok"] and calls == []
-    assert [len(r.schedule) for r in results] == [1, 1]
-    solo = train(configs[1], tiny, device="cpu", seed=0)
-    assert results[1].value == pytest.approx(solo.value)
+STRUCTURES = pytest.mark.parametrize(
+    ("data_name", "structure"),
+    [
+        ("cancer", {"ensemble_size": 4, "batch_norm": True}),
+        (
+            "regression",
+            {"num_embedding": "periodic", "embedding_dim": 4, "target_transform": "quantile"},
+        ),
+        (
+            "categories",
+            {
+                "categorical": "embedding",
+                "embedding_dim": 3,
+                "num_embedding": "periodic",
+                "numeric_preprocessing": "quantile",
+                "ensemble_size": 2,
+            },
+        ),
+    ],
+)
+
+
+@STRUCTURES
+def test_a_copy_takes_every_tensor_of_its_source_in_every_structure(
+    request: pytest.FixtureRequest,
+    table_with_categories: Callable[..., PreparedData],
+    data_name: str,
+    structure: dict,
+):
+    # Member 1 copies member 0 as it is, member 2 copies it under another learning rate. With no
+    # dropout the plain copy is its source from then on (so it took every parameter tensor: an
+    # ensemble's scale and heads, the embeddings' frequencies, weights, biases and tables, batch
+    # norm's statistics, the optimizer's state); the other follows its new learning rate.
+    if data_name == "categories":
+        data = table_with_categories("binary", many_categories=True)
+    else:
+        data = request.getfixturevalue(data_name)
+    configs = [BASE.replace(learning_rate=lr, **structure) for lr in (3e-3, 3e-2, 1e-2)]
+
+    def exploit(epoch, values, configs):
+        if epoch != 2:
+            return []
+        return [(1, 0, configs[0]), (2, 0, configs[0].replace(learning_rate=1e-3))]
+
+    first, copy, moved = train_population(configs, data, ready=2, exploit=exploit, device="cpu")
+    assert [r.status for r in (first, copy, moved)] == ["ok"] * 3
+    assert first.curve[:2] != copy.curve[:2]
+    assert first.curve[2:] == copy.curve[2:]  # every field of every epoch, exactly
+    assert copy.config == configs[0] and copy.schedule[1]["copied_from"] == 0
+    assert moved.config == configs[0].replace(learning_rate=1e-3)
+    assert [p.lr for p in moved.curve] == pytest.approx([1e-2] * 2 + [1e-3] * 4)
+    assert moved.curve[2].train_loss != first.curve[2].train_loss
+
+
+def test_one_member_trains_as_its_solo_run(tiny: PreparedData):
+    config = BASE.replace(num_embedding="periodic", ensemble_size=2)
+    (result,) = train_population([config], tiny, ready=2, exploit=lambda *a: [], device="cpu")
+    assert len(result.schedule) == 1
+    assert result.curve == train(config, tiny, device="cpu", seed=0).curve
