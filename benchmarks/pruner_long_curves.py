@@ -1,0 +1,109 @@
+"""Does the learned pruner's curve model carry over to longer runs than it learned from?
+
+The default pruner (`recommender.search.LearnedPruner`) stops a trial when its curve model's
+optimistic bound stays behind the incumbent. The shipped seed KB's curves were all capped at 20
+epochs; `tune` at real size trains up to `max_epochs` (20..200 in the default space). This replays
+the pruner offline (no training) on the long curves of the wide seed build's partial export
+(`scripts/seed_kb_partial/`, `max_epochs` sampled up to 200, early stopping), dataset by dataset:
+runs in a fixed pseudo-random order, the incumbent is the best final value of the runs before,
+and a run is stopped at the first epoch >= 2 where the pruner would stop it. Two curve models:
+
+- fitted on the shipped seed KB's curves (what a user's KB learns from today);
+- fitted on those plus the long curves of the *other* partial-build datasets (leave one dataset
+  out), what a KB with the wide build would learn from.
+
+Printed per model: runs stopped, stopped runs that would have become the new incumbent (of how
+many did), and the share of epochs saved.
+
+    python benchmarks/pruner_long_curves.py
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))  # run from a checkout without installing the package
+
+from recommender.search._curve_model import CurveModel, log_error, training_rows  # noqa: E402
+
+SEED = ROOT / "recommender" / "data" / "seed_kb"
+PARTIAL = ROOT / "scripts" / "seed_kb_partial"
+
+
+def _load(folder: Path) -> tuple[pd.DataFrame, pd.DataFrame]:
+    return pd.read_parquet(folder / "runs.parquet"), pd.read_parquet(folder / "curves.parquet")
+
+
+def replay(model: CurveModel, runs: pd.DataFrame, curves: pd.DataFrame) -> np.ndarray:
+    """[runs stopped, stopped would-be incumbents, would-be incumbents, epochs saved, epochs]."""
+    out = np.zeros(5)
+    values = {
+        k: g.sort_values("epoch")["val_metric"].to_numpy() for k, g in curves.groupby("run_id")
+    }
+    for _, group in runs.groupby("dataset_id"):
+        order = group["id"].map(lambda s: hashlib.sha256(s.encode()).hexdigest())
+        finals: list[float] = []
+        for _, run in group.loc[order.sort_values().index].iterrows():
+            curve = values.get(run["id"])
+            if curve is None or len(curve) == 0:
+                continue
+            final = float(np.nanmin(log_error(curve, run["objective"])))
+            out[4] += len(curve)
+            if finals:
+                incumbent = min(finals)
+                improves = final < incumbent
+                out[2] += improves
+                for epoch in range(2, len(curve)):
+                    bound = model.optimistic_best(curve[:epoch], run["objective"], run)
+                    if np.isfinite(bound) and bound > incumbent:
+                        out[0] += 1
+                        out[1] += improves
+                        out[3] += len(curve) - epoch
+                        break
+            finals.append(final)
+    return out
+
+
+def _print(label: str, n_runs: int, figures: np.ndarray) -> None:
+    stopped, lost, improvers, saved, epochs = figures
+    print(
+        f"{label}: stopped {stopped:.0f} of {n_runs} runs; {lost:.0f} of the {improvers:.0f} "
+        f"that would have become the incumbent; epochs saved {saved / epochs:.0%}"
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--partial", type=Path, default=PARTIAL)
+    parser.add_argument("--alpha", type=float, default=CurveModel().alpha)
+    args = parser.parse_args()
+    seed_runs, seed_curves = _load(SEED)
+    runs, curves = _load(args.partial)
+    runs = runs[runs["status"] == "ok"]
+    print(
+        f"{len(runs)} finished runs on {runs['dataset_id'].nunique()} datasets of the partial "
+        f"build, {runs['epochs_run'].mean():.0f} epochs on average; alpha {args.alpha}"
+    )
+    model = CurveModel(alpha=args.alpha).fit(*training_rows(seed_runs, seed_curves)[:2])
+    _print(
+        "curve model of the shipped seed (20-epoch curves)", len(runs), replay(model, runs, curves)
+    )
+    total = np.zeros(5)
+    for dataset in runs["dataset_id"].unique():
+        own = runs["dataset_id"] == dataset
+        model = CurveModel(alpha=args.alpha).fit(
+            *training_rows(pd.concat([seed_runs, runs[~own]]), pd.concat([seed_curves, curves]))[:2]
+        )
+        total += replay(model, runs[own], curves)
+    _print("plus the other datasets' long curves", len(runs), total)
+
+
+if __name__ == "__main__":
+    main()
