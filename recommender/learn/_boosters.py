@@ -104,9 +104,10 @@ class Boosters:
             return out
         data = X.ctypes.data_as(ctypes.c_void_p)
         written = ctypes.c_int64(0)
+        predict = _library().LGBM_BoosterPredictForMat
         for row, handle in zip(out, handles, strict=True):
             _check(
-                _library().LGBM_BoosterPredictForMat(
+                predict(
                     handle,
                     data,
                     ctypes.c_int(_FLOAT64),
