@@ -84,6 +84,9 @@ def main() -> None:
     parser.add_argument("--partial", type=Path, default=PARTIAL)
     parser.add_argument("--alpha", type=float, default=CurveModel().alpha)
     args = parser.parse_args()
+    for folder in (SEED, args.partial):
+        if not (folder / "runs.parquet").is_file() or not (folder / "curves.parquet").is_file():
+            parser.error(f"{folder} holds no runs.parquet and curves.parquet (a KB export)")
     seed_runs, seed_curves = _load(SEED)
     runs, curves = _load(args.partial)
     runs = runs[runs["status"] == "ok"]
