@@ -28,6 +28,7 @@ from recommender.learn import (
 )
 from recommender.space import Int, SearchSpace, check_trainable
 from training import Table
+from training.config import applies_to
 
 
 @dataclass(frozen=True)
@@ -88,10 +89,14 @@ def suggest(
         similar: tuple[SimilarDataset, ...] = ()
     else:
         similar = tuple(view.similar_datasets(features, table.fingerprint, metric, k=3))
-        for name, value in view.shared_settings(space).items():
+        shared = view.shared_settings(space)
+        kept_settings = [
+            f"{name}={value}" for name, value in shared.items() if applies_to(name, table.task)
+        ]
+        if kept_settings:
             notes.append(
-                f"every run the suggestions are learned from has {name}={value}: they keep it, "
-                "since the knowledge base cannot rank other values"
+                f"every run the suggestions are learned from has {', '.join(kept_settings)}: "
+                "suggestions keep these values, since the knowledge base cannot rank others"
             )
         kept = trained_space(view, space, features, table.fingerprint)
         epochs = kept.parameters.get("max_epochs")

@@ -82,9 +82,9 @@ def test_kb_commands_load_neither_torch_nor_sklearn(tmp_path) -> None:
     assert not loaded & {"torch", "sklearn", "lightgbm", "matplotlib"}
     codes, loaded = loaded_by(["kb", "stats", "--kb", kb])
     assert codes == [0] and "duckdb" in loaded
-    assert not loaded & {"pandas", "numpy", "pyarrow"}
+    assert not loaded & {"pandas", "numpy", "pyarrow", "pydantic"}
     codes, loaded = loaded_by(["kb", "runs", "--kb", kb], ["kb", "runs", "--kb", kb, "--json"])
-    assert codes == [0, 0] and not loaded & {"pandas", "numpy", "pyarrow"}
+    assert codes == [0, 0] and not loaded & {"pandas", "numpy", "pyarrow", "pydantic"}
 
 
 def test_suggest_does_not_load_torch_and_warm_only_predicts(tmp_path) -> None:

@@ -4,6 +4,7 @@ import pytest
 
 from hpo_common.errors import ConfigError
 from training import TrainConfig
+from training.config import applies_to
 
 
 def test_defaults_round_trip_through_json() -> None:
@@ -34,3 +35,12 @@ def test_invalid_values_name_field_value_and_rule(changes: dict, message: str) -
     with pytest.raises(ConfigError, match=None) as info:
         TrainConfig.from_dict(changes)
     assert message in str(info.value)
+
+
+def test_task_fields_apply_only_to_their_tasks() -> None:
+    assert applies_to("target_transform", "regression")
+    assert not applies_to("target_transform", "binary")
+    assert applies_to("label_smoothing", "multiclass") and not applies_to(
+        "label_smoothing", "regression"
+    )
+    assert applies_to("learning_rate", "regression") and applies_to("learning_rate", "binary")

@@ -70,6 +70,18 @@ _CHOICES: dict[str, tuple[str, ...]] = {
 }
 
 
+# Fields that only some tasks use; every other field applies to every task.
+TASK_FIELDS: dict[str, tuple[str, ...]] = {
+    "target_transform": ("regression",),
+    "label_smoothing": ("binary", "multiclass"),
+}
+
+
+def applies_to(field_name: str, task: str) -> bool:
+    """Whether `field_name` changes training on a `task` table (`TASK_FIELDS`)."""
+    return task in TASK_FIELDS.get(field_name, (task,))
+
+
 @dataclass(frozen=True)
 class TrainConfig:
     """Hyperparameters of one training run of a tabular MLP.

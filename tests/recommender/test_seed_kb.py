@@ -49,6 +49,10 @@ def test_suggest_on_a_fresh_install_learns_from_the_seed(tmp_path: Path) -> None
     # Every seed run trains at most 20 epochs: suggestions keep that and say why.
     assert {s["config"]["max_epochs"] for s in suggestions} == {20}
     assert any("max_epochs=20" in note for note in payload["notes"])
+    # The seed's fixed recipe settings are one note, without those a binary task never uses.
+    kept = [note for note in payload["notes"] if "suggestions keep these values" in note]
+    assert len(kept) == 1
+    assert "numeric_preprocessing=standard" in kept[0] and "target_transform" not in kept[0]
 
 
 def _view(n_datasets: int) -> KBView:
