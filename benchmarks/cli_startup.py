@@ -12,6 +12,8 @@ libraries it loaded and what they cost. The knowledge base is a fresh file in a 
     python benchmarks/cli_startup.py --quick    # median of 2
     git archive COMMIT | tar -x -C /tmp/before && \\
         python benchmarks/cli_startup.py --baseline /tmp/before   # and an older tree, turn by turn
+    python benchmarks/cli_startup.py --baseline . --baseline-python OTHER_VENV/bin/python
+                                            # this tree in another environment (a dependency change)
 """
 
 from __future__ import annotations
@@ -102,14 +104,19 @@ def main() -> None:
         help="another source tree (e.g. `git archive COMMIT | tar -x -C DIR`) measured in the "
         "same run, turn by turn with this one",
     )
+    parser.add_argument(
+        "--baseline-python", type=Path, default=Path(sys.executable),
+        help="the interpreter (its environment's packages) that runs --baseline; default: this one",
+    )
     options = parser.parse_args()
     repeats = 2 if options.quick else options.repeats
     trees = [ROOT] + ([options.baseline.resolve()] if options.baseline else [])
+    pythons = [sys.executable, str(options.baseline_python)][: len(trees)]
     envs = [tree_env(root, Path(tempfile.mkdtemp())) for root in trees]
-    for root, env in zip(trees, envs, strict=True):
-        cold = timed([sys.executable, "-c", ENTRY, "suggest", *EXAMPLE, "--top", "3"], env, root)
+    for root, env, python in zip(trees, envs, pythons, strict=True):
+        cold = timed([python, "-c", ENTRY, "suggest", *EXAMPLE, "--top", "3"], env, root)
         seconds = "failed" if cold is None else f"{cold[0]:.2f} s wall"
-        print(f"{root}: first suggest (new KB from the seed runs, surrogate fitted): {seconds}")
+        print(f"{root} ({python}): first suggest (new KB, surrogate fitted): {seconds}")
 
     python = [sys.executable, "-c", "pass"]
     bare = median_pair([timed(python, envs[0], ROOT) for _ in range(repeats)])
@@ -125,8 +132,8 @@ def main() -> None:
     for label, args, target in COMMANDS:
         runs: list[list[tuple[float, float] | None]] = [[] for _ in trees]
         for _ in range(repeats):  # turn by turn, so both trees see the same load
-            for n, (root, env) in enumerate(zip(trees, envs, strict=True)):
-                runs[n].append(timed([sys.executable, "-c", ENTRY, *args], env, root))
+            for n, (root, env, python) in enumerate(zip(trees, envs, pythons, strict=True)):
+                runs[n].append(timed([python, "-c", ENTRY, *args], env, root))
         now, *before = (median_pair(r) for r in runs)
         if now is None:
             sys.exit(f"hpo-recommend {' '.join(args)} failed")

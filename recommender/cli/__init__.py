@@ -5,9 +5,9 @@ table on stdout or, with `--json`, as JSON on stdout. Library errors and usage e
 one-line message on stderr and an exit code (see `hpo_common.errors`).
 
 Start-up matters here: command modules import only typer at the top and load the library (pandas,
-DuckDB, LightGBM, torch) inside the command that needs it; rich loads with the first output, and
-typer's pydantic validators with the first parameter value. So `--help` loads neither, and only
-commands that train load torch (`benchmarks/cli_startup.py`).
+DuckDB, LightGBM, torch) inside the command that needs it, and rich loads with the first output
+(typer stays below 0.29, which converts every value through pydantic). So `--help` loads neither
+rich nor any library, and only commands that train load torch (`benchmarks/cli_startup.py`).
 """
 
 from __future__ import annotations
@@ -18,8 +18,9 @@ from contextlib import contextmanager
 from typing import Any
 
 import typer
+from typer.core import TyperGroup
 
-from recommender.cli._common import Group, print_error, print_notes
+from recommender.cli._common import print_error, print_notes
 
 # click's UsageError (bad option, missing argument, unknown command), reached through typer's public
 # BadParameter: recent typer vendors click as a private module, older typer uses click itself.
@@ -48,7 +49,7 @@ def _warnings_as_notes() -> Iterator[None]:
         yield
 
 
-class _Group(Group):
+class _Group(TyperGroup):
     """The root command group: usage errors of every sub-command pass through here."""
 
     def make_context(self, *args: Any, **kwargs: Any) -> Any:

@@ -11,7 +11,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, TypeVar, cast
 
 import typer
-from typer.core import TyperGroup
 
 from hpo_common.errors import HPORecommendError
 
@@ -44,20 +43,6 @@ class _LazyConsole:
 # printed as it is; the program's own styling passes markup=True with the user's part escaped.
 out = cast("Console", _LazyConsole(stderr=False))
 err = cast("Console", _LazyConsole(stderr=True))
-
-class Group(TyperGroup):
-    """A command group whose `--help` defaults to False rather than None.
-
-    typer 0.29 builds a pydantic validator (about 0.2 s of imports) for an option whose value is
-    None, and a group's own `--help` is absent from every `hpo-recommend GROUP CMD ...` line.
-    """
-
-    def get_help_option(self, ctx: Any) -> Any:
-        option = super().get_help_option(ctx)
-        if option is not None:
-            option.default = False
-        return option
-
 
 F = TypeVar("F", bound=Callable[..., Any])
 
