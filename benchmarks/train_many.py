@@ -4,7 +4,7 @@ DataLoader loop, side by side in one run.
 Each case is K configurations of the default space, trained for the same epochs (patience off)
 on a synthetic binary table (20 features, 80/20 split) of each size, in five mixes. In the first
 three the recipe elements (preprocessing, target transform, embeddings, label smoothing,
-ensembles) are held at their defaults (`training.batched.RECIPE_DEFAULTS`), as before they
+ensembles) are held at their defaults (`RECIPE_DEFAULTS`), as before they
 stacked; the `space` mixes leave them free.
 
 - `random`: K independent samples of the default space (few share a training group);
@@ -68,10 +68,14 @@ from training import (  # noqa: E402
     train,
     train_many,
 )
-from training.batched import RECIPE_DEFAULTS, plan_groups  # noqa: E402
+from training.batched import RECIPE_FIELDS, STRUCTURE_FIELDS, plan_groups  # noqa: E402
 from training.model import build_optimizer  # noqa: E402
 
 HOUR = 3600.0
+# Every recipe element at its default: what the stacked model implemented before they stacked.
+RECIPE_DEFAULTS = {
+    name: getattr(TrainConfig(), name) for name in (*RECIPE_FIELDS, *STRUCTURE_FIELDS)
+}
 
 
 def table(rows: int) -> PreparedData:

@@ -78,11 +78,6 @@ RECIPE_FIELDS = ("numeric_preprocessing", "categorical", "target_transform", "la
 # ensemble's k and the embeddings' shapes are the group's); `embedding_dim` counts only where
 # there is an embedding, see `group_key`.
 STRUCTURE_FIELDS = ("num_embedding", "ensemble_size")
-# Every recipe element at its default (what the stacked model implemented before the recipe
-# elements stacked; the benchmark holds some mixes there).
-RECIPE_DEFAULTS = {
-    name: getattr(TrainConfig(), name) for name in (*RECIPE_FIELDS, *STRUCTURE_FIELDS)
-}
 # What the members of a batch must share to train as one stacked model (widths are padded where
 # that pays): `tune`'s batches keep the lead's values of these (`recommender.search.ask_batch`).
 # In `group_key`'s order: its entries name these fields.
