@@ -32,29 +32,11 @@ kb_app = typer.Typer(
 app.add_typer(kb_app, name="kb")
 
 _RUN_COLUMNS = (
-    "id",
-    "dataset_id",
-    "study_id",
-    "status",
-    "objective",
-    "value",
-    "optimizer",
-    "learning_rate",
-    "batch_size",
-    "n_layers",
-    "width",
-    "source",
-    "created",
+    "id", "dataset_id", "study_id", "status", "objective", "value", "optimizer", "learning_rate",
+    "batch_size", "n_layers", "width", "source", "created",
 )
 _STUDY_COLUMNS = (
-    "id",
-    "dataset_name",
-    "strategy",
-    "status",
-    "n_runs",
-    "objective",
-    "best_value",
-    "started",
+    "id", "dataset_name", "strategy", "status", "n_runs", "objective", "best_value", "started",
 )
 _DATASET_COLUMNS = ("id", "name", "task", "n_rows", "n_features", "n_classes", "n_runs")
 
@@ -91,12 +73,10 @@ def _show(
 ) -> None:
     """A listing as JSON records, or as a titled table of `columns`."""
     if as_json:
-        print_json(
-            [
-                {k: (v.isoformat() if isinstance(v, datetime) else v) for k, v in row.items()}
-                for row in rows
-            ]
-        )
+        print_json([
+            {k: (v.isoformat() if isinstance(v, datetime) else v) for k, v in row.items()}
+            for row in rows
+        ])
         return
     from rich.table import Table
 
@@ -197,10 +177,7 @@ def runs(
     rows = store.run_rows(
         dataset_id=None if dataset is None else resolve_dataset_id(store, dataset),
         study_id=None if study is None else resolve_study_id(store, study),
-        status=status or None,
-        source=source,
-        objective=objective,
-        limit=limit,
+        status=status or None, source=source, objective=objective, limit=limit,
     )
     title = f"{_count(len(rows), 'run', 'runs')} (--limit {limit})"
     _show(rows, _RUN_COLUMNS, title, as_json=json)
@@ -249,11 +226,8 @@ def migrate(kb: KbOption = None, json: JsonOption = False) -> None:
     row first, so a damaged file is reported instead of passed as migrated)."""
     store = _open(kb)
     store.verify()
-    result = {
-        "path": str(store.path),
-        "from_version": store.migrated_from,
-        "to_version": store.schema_version,
-    }
+    result = {"path": str(store.path), "from_version": store.migrated_from,
+              "to_version": store.schema_version}
     if json:
         print_json(result)
     elif store.migrated_from == store.schema_version:
