@@ -22,18 +22,18 @@ from hpo_common.errors import InputError
 from knowledge_base import DatasetRecord, KnowledgeBase
 from recommender._cache import meta_features_of
 from recommender._kb import cache_dir_of, open_kb
-from recommender.ingest import ImportReport, import_runs
 from recommender.learn import objective_for
 from recommender.settings import StudySettings, TuneSettings
 from recommender.space import SearchSpace, check_trainable, default_space, load_space
-from recommender.study import Study, blackbox_dataset
 from recommender.suggest import SuggestResult, suggest
 from training import Table, check_splittable, load_table
 from training.metrics import METRIC_DIRECTIONS
 
 if TYPE_CHECKING:
     from recommender.executors import RayOptions
+    from recommender.ingest import ImportReport
     from recommender.search import BasePruner, Searcher
+    from recommender.study import Study
     from recommender.tune import TrialEvent, TrialLogger, TuneResult
 
 DataSource: TypeAlias = str | Path | pd.DataFrame | Table
@@ -202,6 +202,8 @@ class Recommender:
         else:
             if not name:
                 raise InputError("a study without data needs a name (study(name=...))")
+            from recommender.study import blackbox_dataset
+
             dataset = blackbox_dataset(name, task or "regression")
             features = dict(meta_features or {})
             objective = objective or "value"
@@ -269,6 +271,8 @@ class Recommender:
             raise InputError("give a runs file and at most one dataset file; several datasets, "
                              "experiment, metric, direction, name_map and dataset_tag go with "
                              "from_mlflow")
+        from recommender.ingest import import_runs  # log only: suggest and tune never need it
+
         return import_runs(
             self.kb,
             runs_file,
