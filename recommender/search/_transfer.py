@@ -8,13 +8,18 @@ dataset has trials, `observe` re-weights as RGPE does (Feurer et al. 2018, "Scal
 for Bayesian optimization"):
 
 - the trials are resampled (bootstrap); in each sample every model's ranking loss is the number of
-  pairs of trials it orders differently from their scores;
+  pairs of trials it orders differently from their scores, a pair it predicts equal counting half
+  (a tie is a coin flip, not a mistake: a source that never varied what tells two trials apart, or
+  a model too small to split yet, predicts ties and would otherwise lose every pair it cannot tell);
 - a model's weight is its share of the samples in which it has the lowest loss (ties split);
 - this dataset's own model, predicting each trial from the others (out-of-fold, at most 5
   folds), competes too: its share is weight taken off the prior, so with enough own evidence
   the prior fades and the searcher's own correction decides;
-- a model that never wins gets weight 0, and one whose median loss is worse than the own model's
-  95th percentile does not compete (RGPE's guard against dilution by many weak sources).
+- a model that never wins gets no share, and one whose median loss is worse than the own model's
+  95th percentile does not compete (RGPE's guard against dilution by many weak sources);
+- the shares are shrunk toward the zero-shot weights by the evidence (`_shrink`): RGPE's
+  bootstrap treats a handful of trials as if they were the whole truth, so with 60 sources and 5
+  trials the few sources that happen to order 10 pairs right take all the weight.
 
 The same weights steer `TransferPortfolio`: the greedy portfolio across earlier studies
 (`learn.greedy_portfolio`), continued one configuration at a time with each study weighted as
@@ -89,7 +94,8 @@ class TransferPrior:
         self.n_bootstrap = n_bootstrap
         self.rng = np.random.default_rng(seed)
         self.n_models = sources.n_sources + (base is not None)  # the base comes first
-        self.weights = self._zero_shot()  # (members, models + 1): the last is the own model
+        self.zero_shot = self._zero_shot()  # (members, models + 1): the last is the own model
+        self.weights = self.zero_shot.copy()
         self._memo: dict[bytes, np.ndarray] = {}  # encoded rows -> every model's predictions
         self._trials: dict[bytes, np.ndarray] = {}  # one trial's row -> every model's mean
 
@@ -140,6 +146,7 @@ class TransferPrior:
         weights[0] = _win_shares(losses)
         for member in range(1, self.n_members):
             weights[member] = _win_shares(losses[:, blocks[member - 1]])
+        weights = _shrink(weights, self.zero_shot, evidence=_ordered_pairs(y))
         changed = not np.allclose(weights, self.weights)
         self.weights = weights
         return changed
@@ -148,8 +155,9 @@ class TransferPrior:
         """Misordered pairs of each model in each bootstrap sample of the trials."""
         n = len(y)
         higher = y[:, None] > y[None, :]  # pairs (i, j) with i truly better
-        # misordered: i better but predicted no better than j
-        wrong = (higher[None] & (predictions[:, :, None] <= predictions[:, None, :])).astype(float)
+        below = predictions[:, :, None] < predictions[:, None, :]
+        tied = predictions[:, :, None] == predictions[:, None, :]
+        wrong = higher[None] * (below + 0.5 * tied)  # i better, predicted worse (a tie: half)
         counts = np.stack(
             [np.bincount(self.rng.integers(0, n, n), minlength=n) for _ in range(self.n_bootstrap)]
         ).astype(float)  # (samples, trials)
@@ -192,13 +200,14 @@ class TransferPortfolio:
     Each proposal is the greedy portfolio's next step (`learn.greedy_gains`): the candidate that
     most raises the weighted mean, over earlier studies, of the best performance this study's
     trials reach on each (on each study's 0-1 scale, `Sources.performance`). The weights are the
-    prior's now: uniform before two trials, then each study's RGPE share, the own model's share
-    taken off. So the portfolio first covers the earlier studies evenly, then follows the ones
-    that rank this study's trials as they came out.
+    prior's now: uniform before two trials, then each study's RGPE share shrunk toward uniform by
+    the evidence (`_shrink`), the own model's share taken off. So the portfolio first covers the
+    earlier studies evenly, then follows the ones that rank this study's trials as they came out.
 
     The searcher's own model proposes instead once its weight is at least the earlier studies'
     together (in most bootstrap samples it ranks the trials better than every earlier study:
-    RGPE's own evidence that the sources no longer lead), or when no candidate raises any
+    RGPE's own evidence that the sources no longer lead; shrunk, so never before the trials'
+    ordered pairs are at least as many as the competing models), or when no candidate raises any
     weighted study's best (every study the prior trusts is covered). No fixed minimum gain: a
     gain is on the earlier studies' scales and says nothing of how good the own model's
     proposals are, while the weights compare the two on the same trials. The rule is checked on
@@ -242,6 +251,32 @@ class TransferPortfolio:
             fresh = self.prior.sources.performance(X[new])
             self._trials.update((keys[i], fresh[:, j]) for j, i in enumerate(new))
         return np.stack([self._trials[key] for key in keys], axis=1)
+
+
+def _shrink(shares: np.ndarray, zero_shot: np.ndarray, evidence: int) -> np.ndarray:
+    """RGPE's shares pulled toward the zero-shot weights: (n0 * zero_shot + evidence * shares) /
+    (n0 + evidence), n0 = the number of competing models (the columns).
+
+    Why: a share is an estimate of how likely each model is to be the best ranker, and with few
+    trials it is a noisy one (winning a bootstrap sample of 10 pairs among 60 sources says little).
+    This is the posterior mean of those probabilities under a Dirichlet prior centred on the
+    zero-shot belief, counting the evidence in the unit the ranking loss counts: ordered pairs
+    of trials. Its strength, one pseudo-pair per competitor, is Laplace's rule of succession (one
+    pseudo-count per outcome); it grows with the competitors because the more there are, the more
+    of them order a few pairs right by chance. It is a count of the study's own, not a constant
+    fitted to any benchmark: with 61 sources (n0 = 62) RGPE's shares hold half the weight from 12
+    trials on (66 pairs), with 5 sources from 4 trials (6 pairs). The own model starts at 0, so it
+    cannot outweigh the sources before the evidence does; with meta-features the zero-shot weight
+    is the KB prior's.
+    """
+    n0 = shares.shape[-1]
+    return (n0 * zero_shot + evidence * shares) / (n0 + evidence)
+
+
+def _ordered_pairs(y: np.ndarray) -> int:
+    """Pairs of trials whose scores differ: the comparisons a ranking loss is counted on."""
+    counts = np.unique(y, return_counts=True)[1]
+    return int((len(y) ** 2 - (counts**2).sum()) // 2)
 
 
 def _win_shares(losses: np.ndarray) -> np.ndarray:
