@@ -18,8 +18,8 @@ for Bayesian optimization"):
 - a model that never wins gets no share, and one whose median loss is worse than the own model's
   95th percentile does not compete (RGPE's guard against dilution by many weak sources);
 - the shares are shrunk toward the zero-shot weights by the evidence (`_shrink`): RGPE's
-  bootstrap treats a handful of trials as if they were the whole truth, so with 60 sources and 5
-  trials the few sources that happen to order 10 pairs right take all the weight.
+  bootstrap treats a handful of trials as if they were the whole truth, so with 60 sources and 10
+  trials the shares already gather on the few sources that happened to order those 45 pairs best.
 
 The same weights steer `TransferPortfolio`: the greedy portfolio across earlier studies
 (`learn.greedy_portfolio`), continued one configuration at a time with each study weighted as
