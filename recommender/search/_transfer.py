@@ -17,9 +17,14 @@ for Bayesian optimization"):
   the prior fades and the searcher's own correction decides;
 - a model that never wins gets no share, and one whose median loss is worse than the own model's
   95th percentile does not compete (RGPE's guard against dilution by many weak sources);
-- the shares are shrunk toward the zero-shot weights by the evidence (`_shrink`): RGPE's
-  bootstrap treats a handful of trials as if they were the whole truth, so with 60 sources and 10
-  trials the shares already gather on the few sources that happened to order those 45 pairs best.
+- the zero-shot belief (the meta-feature prior, or without it every source alike) competes as
+  one more model, and its share goes to the models as that belief weighs them. Why: the bootstrap
+  treats a handful of trials as the whole truth, so among 60 sources some order a few pairs best
+  by chance and the shares gather on them. Their average has no such luck to ride on: it
+  misorders the trials about as a typical source does, so it keeps the weight until single
+  sources rank the trials better in most resamples. That is shrinkage toward the zero-shot
+  weights by the evidence, with no constant of its own: the same loss on the same trials decides
+  how far the weights move, as it decides every other weight.
 
 The same weights steer `TransferPortfolio`: the greedy portfolio across earlier studies
 (`learn.greedy_portfolio`), continued one configuration at a time with each study weighted as
@@ -135,18 +140,21 @@ class TransferPrior:
         if len(y) < MIN_TRIALS_TO_WEIGH or self.n_models == 0 or np.ptp(y) == 0:
             return False
         X, y = X[-MAX_TRIALS_TO_WEIGH:], y[-MAX_TRIALS_TO_WEIGH:]
-        predictions = self._trial_predictions(X)
+        predictions = self._trial_predictions(X)  # (models, trials)
+        zero_shot = self.zero_shot[0, :-1] @ predictions  # the belief before any trial
         own = self.sources.cv_predict(X, y)
-        losses = self._bootstrap_losses(np.vstack([predictions, own]), y)  # (models+1, samples)
+        # (models + 2, samples): the models, the zero-shot belief, the own model
+        losses = self._bootstrap_losses(np.vstack([predictions, zero_shot, own]), y)
         # RGPE's dilution guard: a model whose median loss exceeds the own model's 95th
         # percentile does not compete
         losses[:-1][np.median(losses[:-1], axis=1) > np.percentile(losses[-1], 95)] = np.inf
-        weights = np.empty_like(self.weights)
+        shares = np.empty((self.n_members, self.n_models + 2))
         blocks = np.array_split(np.arange(self.n_bootstrap), max(self.n_members - 1, 1))
-        weights[0] = _win_shares(losses)
+        shares[0] = _win_shares(losses)
         for member in range(1, self.n_members):
-            weights[member] = _win_shares(losses[:, blocks[member - 1]])
-        weights = _shrink(weights, self.zero_shot, evidence=_ordered_pairs(y))
+            shares[member] = _win_shares(losses[:, blocks[member - 1]])
+        # the zero-shot belief's share goes to the models as that belief weighs them
+        weights = np.delete(shares, -2, axis=1) + shares[:, -2:-1] * self.zero_shot
         changed = not np.allclose(weights, self.weights)
         self.weights = weights
         return changed
@@ -200,14 +208,13 @@ class TransferPortfolio:
     Each proposal is the greedy portfolio's next step (`learn.greedy_gains`): the candidate that
     most raises the weighted mean, over earlier studies, of the best performance this study's
     trials reach on each (on each study's 0-1 scale, `Sources.performance`). The weights are the
-    prior's now: uniform before two trials, then each study's RGPE share shrunk toward uniform by
-    the evidence (`_shrink`), the own model's share taken off. So the portfolio first covers the
+    prior's now: uniform before two trials, then each study's RGPE share (the uniform belief's
+    share spread evenly), the own model's share taken off. So the portfolio first covers the
     earlier studies evenly, then follows the ones that rank this study's trials as they came out.
 
     The searcher's own model proposes instead once its weight is at least the earlier studies'
     together (in most bootstrap samples it ranks the trials better than every earlier study:
-    RGPE's own evidence that the sources no longer lead; shrunk, so never before the trials'
-    ordered pairs are at least as many as the competing models), or when no candidate raises any
+    RGPE's own evidence that the sources no longer lead), or when no candidate raises any
     weighted study's best (every study the prior trusts is covered). No fixed minimum gain: a
     gain is on the earlier studies' scales and says nothing of how good the own model's
     proposals are, while the weights compare the two on the same trials. The rule is checked on
@@ -251,32 +258,6 @@ class TransferPortfolio:
             fresh = self.prior.sources.performance(X[new])
             self._trials.update((keys[i], fresh[:, j]) for j, i in enumerate(new))
         return np.stack([self._trials[key] for key in keys], axis=1)
-
-
-def _shrink(shares: np.ndarray, zero_shot: np.ndarray, evidence: int) -> np.ndarray:
-    """RGPE's shares pulled toward the zero-shot weights: (n0 * zero_shot + evidence * shares) /
-    (n0 + evidence), n0 = the number of competing models (the columns).
-
-    Why: a share is an estimate of how likely each model is to be the best ranker, and with few
-    trials it is a noisy one (winning a bootstrap sample of 10 pairs among 60 sources says little).
-    This is the posterior mean of those probabilities under a Dirichlet prior centred on the
-    zero-shot belief, counting the evidence in the unit the ranking loss counts: ordered pairs
-    of trials. Its strength, one pseudo-pair per competitor, is Laplace's rule of succession (one
-    pseudo-count per outcome); it grows with the competitors because the more there are, the more
-    of them order a few pairs right by chance. It is a count of the study's own, not a constant
-    fitted to any benchmark: with 61 sources (n0 = 62) RGPE's shares hold half the weight from 12
-    trials on (66 pairs), with 5 sources from 4 trials (6 pairs). The own model starts at 0, so it
-    cannot outweigh the sources before the evidence does; with meta-features the zero-shot weight
-    is the KB prior's.
-    """
-    n0 = shares.shape[-1]
-    return (n0 * zero_shot + evidence * shares) / (n0 + evidence)
-
-
-def _ordered_pairs(y: np.ndarray) -> int:
-    """Pairs of trials whose scores differ: the comparisons a ranking loss is counted on."""
-    counts = np.unique(y, return_counts=True)[1]
-    return int((len(y) ** 2 - (counts**2).sum()) // 2)
 
 
 def _win_shares(losses: np.ndarray) -> np.ndarray:
