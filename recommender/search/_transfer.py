@@ -15,16 +15,18 @@ for Bayesian optimization"):
 - this dataset's own model, predicting each trial from the others (out-of-fold, at most 5
   folds), competes too: its share is weight taken off the prior, so with enough own evidence
   the prior fades and the searcher's own correction decides;
-- a model that never wins gets no share, and one whose median loss is worse than the own model's
-  95th percentile does not compete (RGPE's guard against dilution by many weak sources);
+- a model that never wins gets no share of its own, and one whose median loss is worse than
+  the own model's 95th percentile does not compete (RGPE's guard against dilution by many weak
+  sources);
 - the zero-shot belief (the meta-feature prior, or without it every source alike) competes as
   one more model, and its share goes to the models as that belief weighs them. Why: the bootstrap
   treats a handful of trials as the whole truth, so among 60 sources some order a few pairs best
-  by chance and the shares gather on them. Their average has no such luck to ride on: it
-  misorders the trials about as a typical source does, so it keeps the weight until single
-  sources rank the trials better in most resamples. That is shrinkage toward the zero-shot
-  weights by the evidence, with no constant of its own: the same loss on the same trials decides
-  how far the weights move, as it decides every other weight.
+  by chance and the shares gather on them. The belief is their consensus, with no single
+  source's luck to ride on: it keeps its share until single sources rank the trials better in
+  most resamples. That is shrinkage toward the zero-shot weights by the evidence, with no
+  constant of its own: the same loss on the same trials decides how far the weights move, as it
+  decides every other weight. (A fixed Laplace shrinkage, one pseudo-pair per competing model,
+  was measured too and not kept: see the README's black-box transfer figures.)
 
 The same weights steer `TransferPortfolio`: the greedy portfolio across earlier studies
 (`learn.greedy_portfolio`), continued one configuration at a time with each study weighted as
