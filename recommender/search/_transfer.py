@@ -8,13 +8,25 @@ dataset has trials, `observe` re-weights as RGPE does (Feurer et al. 2018, "Scal
 for Bayesian optimization"):
 
 - the trials are resampled (bootstrap); in each sample every model's ranking loss is the number of
-  pairs of trials it orders differently from their scores;
+  pairs of trials it orders differently from their scores, a pair it predicts equal counting half
+  (a tie is a coin flip, not a mistake: a source that never varied what tells two trials apart, or
+  a model too small to split yet, predicts ties and would otherwise lose every pair it cannot tell);
 - a model's weight is its share of the samples in which it has the lowest loss (ties split);
 - this dataset's own model, predicting each trial from the others (out-of-fold, at most 5
   folds), competes too: its share is weight taken off the prior, so with enough own evidence
   the prior fades and the searcher's own correction decides;
-- a model that never wins gets weight 0, and one whose median loss is worse than the own model's
-  95th percentile does not compete (RGPE's guard against dilution by many weak sources).
+- a model that never wins gets no share of its own, and one whose median loss is worse than
+  the own model's 95th percentile does not compete (RGPE's guard against dilution by many weak
+  sources);
+- the zero-shot belief (the meta-feature prior, or without it every source alike) competes as
+  one more model, and its share goes to the models as that belief weighs them. Why: the bootstrap
+  treats a handful of trials as the whole truth, so among 60 sources some order a few pairs best
+  by chance and the shares gather on them. The belief is their consensus, with no single
+  source's luck to ride on: it keeps its share until single sources rank the trials better in
+  most resamples. That is shrinkage toward the zero-shot weights by the evidence, with no
+  constant of its own: the same loss on the same trials decides how far the weights move, as it
+  decides every other weight. (A fixed Laplace shrinkage, one pseudo-pair per competing model,
+  was measured too and not kept: see the README's black-box transfer figures.)
 
 The same weights steer `TransferPortfolio`: the greedy portfolio across earlier studies
 (`learn.greedy_portfolio`), continued one configuration at a time with each study weighted as
@@ -89,7 +101,8 @@ class TransferPrior:
         self.n_bootstrap = n_bootstrap
         self.rng = np.random.default_rng(seed)
         self.n_models = sources.n_sources + (base is not None)  # the base comes first
-        self.weights = self._zero_shot()  # (members, models + 1): the last is the own model
+        self.zero_shot = self._zero_shot()  # (members, models + 1): the last is the own model
+        self.weights = self.zero_shot.copy()
         self._memo: dict[bytes, np.ndarray] = {}  # encoded rows -> every model's predictions
         self._trials: dict[bytes, np.ndarray] = {}  # one trial's row -> every model's mean
 
@@ -129,17 +142,21 @@ class TransferPrior:
         if len(y) < MIN_TRIALS_TO_WEIGH or self.n_models == 0 or np.ptp(y) == 0:
             return False
         X, y = X[-MAX_TRIALS_TO_WEIGH:], y[-MAX_TRIALS_TO_WEIGH:]
-        predictions = self._trial_predictions(X)
+        predictions = self._trial_predictions(X)  # (models, trials)
+        zero_shot = self.zero_shot[0, :-1] @ predictions  # the belief before any trial
         own = self.sources.cv_predict(X, y)
-        losses = self._bootstrap_losses(np.vstack([predictions, own]), y)  # (models+1, samples)
+        # (models + 2, samples): the models, the zero-shot belief, the own model
+        losses = self._bootstrap_losses(np.vstack([predictions, zero_shot, own]), y)
         # RGPE's dilution guard: a model whose median loss exceeds the own model's 95th
         # percentile does not compete
         losses[:-1][np.median(losses[:-1], axis=1) > np.percentile(losses[-1], 95)] = np.inf
-        weights = np.empty_like(self.weights)
+        shares = np.empty((self.n_members, self.n_models + 2))
         blocks = np.array_split(np.arange(self.n_bootstrap), max(self.n_members - 1, 1))
-        weights[0] = _win_shares(losses)
+        shares[0] = _win_shares(losses)
         for member in range(1, self.n_members):
-            weights[member] = _win_shares(losses[:, blocks[member - 1]])
+            shares[member] = _win_shares(losses[:, blocks[member - 1]])
+        # the zero-shot belief's share goes to the models as that belief weighs them
+        weights = np.delete(shares, -2, axis=1) + shares[:, -2:-1] * self.zero_shot
         changed = not np.allclose(weights, self.weights)
         self.weights = weights
         return changed
@@ -148,8 +165,9 @@ class TransferPrior:
         """Misordered pairs of each model in each bootstrap sample of the trials."""
         n = len(y)
         higher = y[:, None] > y[None, :]  # pairs (i, j) with i truly better
-        # misordered: i better but predicted no better than j
-        wrong = (higher[None] & (predictions[:, :, None] <= predictions[:, None, :])).astype(float)
+        below = predictions[:, :, None] < predictions[:, None, :]
+        tied = predictions[:, :, None] == predictions[:, None, :]
+        wrong = higher[None] * (below + 0.5 * tied)  # i better, predicted worse (a tie: half)
         counts = np.stack(
             [np.bincount(self.rng.integers(0, n, n), minlength=n) for _ in range(self.n_bootstrap)]
         ).astype(float)  # (samples, trials)
@@ -192,9 +210,9 @@ class TransferPortfolio:
     Each proposal is the greedy portfolio's next step (`learn.greedy_gains`): the candidate that
     most raises the weighted mean, over earlier studies, of the best performance this study's
     trials reach on each (on each study's 0-1 scale, `Sources.performance`). The weights are the
-    prior's now: uniform before two trials, then each study's RGPE share, the own model's share
-    taken off. So the portfolio first covers the earlier studies evenly, then follows the ones
-    that rank this study's trials as they came out.
+    prior's now: uniform before two trials, then each study's RGPE share (the uniform belief's
+    share spread evenly), the own model's share taken off. So the portfolio first covers the
+    earlier studies evenly, then follows the ones that rank this study's trials as they came out.
 
     The searcher's own model proposes instead once its weight is at least the earlier studies'
     together (in most bootstrap samples it ranks the trials better than every earlier study:
