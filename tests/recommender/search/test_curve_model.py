@@ -66,8 +66,8 @@ def test_the_model_records_the_longest_schedule_it_learned(seed_rows) -> None:
 
 
 def test_the_bound_stays_optimistic_on_schedules_longer_than_learned(seed_rows) -> None:
-    """Real 40..50-epoch curves of the wide seed build judged by a model of 20-epoch curves:
-    read off the trees' edge, the bound missed the final value of 11% of these prefixes."""
+    """Real 40..50-epoch curves of the wide seed build judged by a model of 20-epoch curves: read
+    off the trees' edge alone, the bound would fall short of many of their final values."""
     model = CurveModel(n_estimators=100).fit(*seed_rows[:2])
     runs = pd.read_parquet(PARTIAL_BUILD / "runs.parquet")
     curves = pd.read_parquet(PARTIAL_BUILD / "curves.parquet")
