@@ -41,6 +41,13 @@ def _load(folder: Path) -> tuple[pd.DataFrame, pd.DataFrame]:
     return pd.read_parquet(folder / "runs.parquet"), pd.read_parquet(folder / "curves.parquet")
 
 
+def capped(runs: pd.DataFrame, curves: pd.DataFrame, cap: int) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The runs as `tune --max-epochs cap` would have run them: schedules of at most `cap`
+    epochs, curves cut there (the learning rate of a longer schedule is not replayed)."""
+    runs = runs.assign(max_epochs=runs["max_epochs"].clip(upper=cap))
+    return runs, curves[curves["epoch"] <= cap]
+
+
 def replay(model: CurveModel, runs: pd.DataFrame, curves: pd.DataFrame) -> np.ndarray:
     """[runs stopped, stopped would-be incumbents, would-be incumbents, epochs saved, epochs]."""
     out = np.zeros(5)
@@ -83,6 +90,18 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--partial", type=Path, default=PARTIAL)
     parser.add_argument("--alpha", type=float, default=CurveModel().alpha)
+    parser.add_argument(
+        "--max-epochs",
+        type=int,
+        help="replay as if trials were capped at this "
+        "many epochs (tune --max-epochs; the real-size benchmark uses 50)",
+    )
+    parser.add_argument(
+        "--shipped-only",
+        action="store_true",
+        help="only the shipped seed's "
+        "curve model (the leave-one-dataset-out fits take minutes each)",
+    )
     args = parser.parse_args()
     for folder in (SEED, args.partial):
         if not (folder / "runs.parquet").is_file() or not (folder / "curves.parquet").is_file():
@@ -90,14 +109,19 @@ def main() -> None:
     seed_runs, seed_curves = _load(SEED)
     runs, curves = _load(args.partial)
     runs = runs[runs["status"] == "ok"]
+    if args.max_epochs is not None:
+        runs, curves = capped(runs, curves, args.max_epochs)
+    epochs = curves[curves["run_id"].isin(runs["id"])].groupby("run_id").size().mean()
     print(
         f"{len(runs)} finished runs on {runs['dataset_id'].nunique()} datasets of the partial "
-        f"build, {runs['epochs_run'].mean():.0f} epochs on average; alpha {args.alpha}"
+        f"build, {epochs:.0f} epochs on average (cap: {args.max_epochs}); alpha {args.alpha}"
     )
     model = CurveModel(alpha=args.alpha).fit(*training_rows(seed_runs, seed_curves)[:2])
     _print(
         "curve model of the shipped seed (20-epoch curves)", len(runs), replay(model, runs, curves)
     )
+    if args.shipped_only:
+        return
     total = np.zeros(5)
     for dataset in runs["dataset_id"].unique():
         own = runs["dataset_id"] == dataset

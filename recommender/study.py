@@ -248,8 +248,9 @@ class Study:
         for record in records:
             self.n_trials += 1
             self.counts[record.status] += 1
-            usable = record.status not in FAILED and math.isfinite(record.value)
-            scores.append(sign * record.value if usable else float("nan"))
+            value = self._searcher_value(record)
+            usable = record.status not in FAILED and math.isfinite(value)
+            scores.append(sign * value if usable else float("nan"))
             if record.status not in FAILED and record.curve:
                 self._curves.append(tuple(p.val_metric for p in record.curve))
             if (
@@ -259,6 +260,16 @@ class Study:
             ):
                 self.best = record
         self.searcher.observe_many([r.config for r in records], scores)  # it projects them
+
+    def _searcher_value(self, record: RunRecord) -> float:
+        """The value the searcher learns: a pruned trial's is censored (its pruner's
+        `censored_value`: the learned pruner's optimistic bound, not the partial value); the KB
+        keeps the value actually reached."""
+        if record.status != "pruned" or self.pruner is None or not record.curve:
+            return record.value
+        curve = [p.val_metric for p in record.curve]
+        told = self.pruner.for_trial(record.config).censored_value(curve)
+        return record.value if told is None else told
 
     def replay(self) -> int:
         """Feed this study's runs already in the KB to the searcher (resume); return how many."""

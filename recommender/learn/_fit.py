@@ -30,8 +30,9 @@ Model = TypeVar("Model")
 _MEMORY: dict[str, object] = {}
 CURVE_RUNS = 4000  # curves the curve model learns from at most (a seeded sample beyond it)
 # What a cached model holds; a new format changes every key, so an older pickle is never loaded
-# (format 2: the surrogate's members as LightGBM model text, not scikit-learn regressors).
-CACHE_FORMAT = 2
+# (format 2: the surrogate's members as LightGBM model text, not scikit-learn regressors; 3: the
+# curve model records the longest schedule it learned, `max_epochs_`).
+CACHE_FORMAT = 3
 
 
 def fitted_surrogate(

@@ -19,7 +19,12 @@ from typing import Any
 
 import numpy as np
 
-from recommender.search._curve_model import CurveModel, has_log_error, log_error
+from recommender.search._curve_model import (
+    CurveModel,
+    from_log_error,
+    has_log_error,
+    log_error,
+)
 from recommender.search._pruners import BasePruner, Curves
 
 
@@ -60,6 +65,16 @@ class LearnedPruner(BasePruner):
             return False
         bound = model.optimistic_best(curve, self.objective, self.config)
         return math.isfinite(bound) and bound > min(finals)
+
+    def censored_value(self, curve: Sequence[float]) -> float | None:
+        """The curve model's optimistic bound: the pruner stopped the trial because even this
+        stays behind the incumbent, so the searcher learns "worse than the best, by at most
+        this", not the partial value of a curve cut short (which steers it away from slow
+        starters)."""
+        if self.model is None or not has_log_error(self.objective):
+            return None
+        bound = self.model.optimistic_best(curve, self.objective, self.config)
+        return from_log_error(bound, self.objective) if math.isfinite(bound) else None
 
     def _errors(self, curve: Sequence[float]) -> np.ndarray:
         return log_error(curve, self.objective)

@@ -71,6 +71,15 @@ class BasePruner(abc.ABC):
         """This pruner for one trial; a rule that reads the trial's configuration binds it here."""
         return self
 
+    def censored_value(self, curve: Sequence[float]) -> float | None:
+        """What a trial this pruner stopped after `curve` is told to the searcher as (a value of
+        the objective); None: the value it reached, nothing more is known.
+
+        A stopped trial's value is only a bound on what it would have reached; a rule that can
+        say more (a model of how far the curve goes) overrides this.
+        """
+        return None
+
 
 @dataclass(frozen=True)
 class MedianPruner(BasePruner):

@@ -50,8 +50,47 @@ def test_optimistic_bound_covers_held_out_datasets(seed_rows) -> None:
 def test_a_descending_curve_is_given_more_room_than_a_flat_one(seed_rows) -> None:
     features, remaining, _ = seed_rows
     model = CurveModel(n_estimators=100).fit(features, remaining)
-    config = {"max_epochs": 50, "patience": 10, "lr_schedule": "constant", "warmup_epochs": 0}
+    config = {"max_epochs": 20, "patience": 10, "lr_schedule": "constant", "warmup_epochs": 0}
     descending = [0.69, 0.60, 0.52, 0.45]
     flat = [0.69, 0.451, 0.4505, 0.45]
     room = [model.optimistic_best(c, "log_loss", config) for c in (descending, flat)]
     assert room[0] < room[1]  # the descending curve may still end lower
+
+
+PARTIAL_BUILD = SEED_KB.parents[2] / "scripts" / "seed_kb_partial"
+
+
+def test_the_model_records_the_longest_schedule_it_learned(seed_rows) -> None:
+    model = CurveModel(n_estimators=20).fit(*seed_rows[:2])
+    assert model.max_epochs_ == 20  # the shipped seed's runs were all capped at 20 epochs
+
+
+def test_the_bound_stays_optimistic_on_schedules_longer_than_learned(seed_rows) -> None:
+    """Real 40..50-epoch curves of the wide seed build judged by a model of 20-epoch curves: read
+    off the trees' edge alone, the bound would fall short of many of their final values."""
+    model = CurveModel(n_estimators=100).fit(*seed_rows[:2])
+    runs = pd.read_parquet(PARTIAL_BUILD / "runs.parquet")
+    curves = pd.read_parquet(PARTIAL_BUILD / "curves.parquet")
+    runs = runs[(runs["status"] == "ok") & (runs["max_epochs"] >= 40)].sort_values("id")
+    covered = []
+    for _, run in runs.iloc[::8].iterrows():
+        values = curves[curves["run_id"] == run["id"]].sort_values("epoch")["val_metric"]
+        values = values.to_numpy()[:50]  # as tune --max-epochs 50 would have run it
+        config = {**run.to_dict(), "max_epochs": min(run["max_epochs"], 50)}
+        final = np.nanmin(log_error(values, run["objective"]))
+        for epoch in (5, 10, 20):
+            if epoch < len(values):
+                bound = model.optimistic_best(values[:epoch], run["objective"], config)
+                covered.append(bound <= final + 1e-9)
+    assert len(covered) > 300
+    assert np.mean(covered) >= 0.95, np.mean(covered)
+
+
+def test_a_longer_schedule_than_learned_leaves_more_room(seed_rows) -> None:
+    model = CurveModel(n_estimators=100).fit(*seed_rows[:2])
+    prefix = [0.69, 0.62, 0.58, 0.56, 0.55, 0.545, 0.54, 0.538]
+    room = []
+    for max_epochs in (20, 50, 100):
+        config = {"max_epochs": max_epochs, "patience": 10, "lr_schedule": "linear"}
+        room.append(min(prefix) - math.exp(model.optimistic_best(prefix, "log_loss", config)))
+    assert room[0] < room[1] < room[2], room
