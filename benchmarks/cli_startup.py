@@ -109,6 +109,8 @@ def main() -> None:
         help="the interpreter (its environment's packages) that runs --baseline; default: this one",
     )
     options = parser.parse_args()
+    if not os.access(options.baseline_python, os.X_OK) or options.baseline_python.is_dir():
+        parser.error(f"--baseline-python {options.baseline_python}: not an executable interpreter")
     repeats = 2 if options.quick else options.repeats
     trees = [ROOT] + ([options.baseline.resolve()] if options.baseline else [])
     pythons = [sys.executable, str(options.baseline_python)][: len(trees)]

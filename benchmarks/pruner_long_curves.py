@@ -31,6 +31,7 @@ import pandas as pd
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))  # run from a checkout without installing the package
 
+from benchmarks._args import whole_number  # noqa: E402
 from recommender.search._curve_model import CurveModel, log_error, training_rows  # noqa: E402
 
 SEED = ROOT / "recommender" / "data" / "seed_kb"
@@ -92,7 +93,7 @@ def main() -> None:
     parser.add_argument("--alpha", type=float, default=CurveModel().alpha)
     parser.add_argument(
         "--max-epochs",
-        type=int,
+        type=whole_number(1),
         help="replay as if trials were capped at this "
         "many epochs (tune --max-epochs; the real-size benchmark uses 50)",
     )
