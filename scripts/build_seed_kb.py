@@ -16,7 +16,7 @@ elements: at least `training.BATCH_FIELDS`) and keep their own values of everyth
 thread each); only this process writes the KB. Datasets go smallest first, so a build stopped
 midway covers the most datasets for its time.
 
-Resumable: runs already in the KB (stable ids from dataset, configuration and seed) are skipped,
+Resumable: runs already in the KB (same dataset and configuration, floats to 10 digits) are skipped,
 so a stopped build loses at most the blocks in flight. Every `--export-every` seconds and at the
 end, the KB is exported as Parquet to `--partial` (a folder kept in the repository, so a build
 that takes many sessions loses nothing); a build whose KB file does not exist yet starts from
@@ -36,7 +36,7 @@ import math
 import os
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from dataclasses import dataclass
 from functools import lru_cache
@@ -44,6 +44,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pandas as pd
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -139,12 +140,29 @@ def _worker_init() -> None:
     torch.set_num_threads(1)  # one core per worker: processes, not threads, give the speed-up
 
 
+def config_key(config: Mapping[str, Any]) -> tuple[tuple[str, Any], ...]:
+    """A configuration's identity up to the last bits of its floats: the design's points go
+    through exp and log, whose last bit can differ between CPUs, so a build resumed on another
+    machine still recognises the runs it already has (their ids hash the exact floats)."""
+    return tuple(
+        (name, float(f"{value:.10g}") if isinstance(value, float) else value)
+        for name in TrainConfig.field_names()
+        for value in [config[name]]
+    )
+
+
+def _rows(frame: pd.DataFrame) -> list[dict[str, Any]]:
+    """`frame`'s rows as dicts of plain Python values (numpy's would not compare as keys)."""
+    return frame.astype(object).where(frame.notna(), None).to_dict("records")
+
+
 def plan(kb: KnowledgeBase, dataset: SeedDataset, args: argparse.Namespace) -> Iterator[Job]:
     """Register `dataset` in the KB (idempotent) and yield its blocks' runs not yet stored."""
     table = load_seed_table(dataset, args.max_rows)
     kb.add_dataset(DatasetRecord.from_table(table))  # idempotent by fingerprint
     kb.set_meta_features(table.fingerprint, compute_meta_features(table))
-    done = set(kb.runs(dataset_id=table.fingerprint)["id"])
+    stored = kb.runs(dataset_id=table.fingerprint)
+    done = {config_key(row) for row in _rows(stored)}
     configs = design(dataset, args.configs, args.shared, args.group, args.max_epochs)
     blocks = [configs[:1]] + [
         configs[i : i + args.group] for i in range(1, len(configs), args.group)
@@ -153,7 +171,9 @@ def plan(kb: KnowledgeBase, dataset: SeedDataset, args: argparse.Namespace) -> I
         ids = [
             stable_run_id(table.fingerprint, c.to_dict(), seed=SEED, source="seed") for c in block
         ]
-        todo = [(c, i) for c, i in zip(block, ids, strict=True) if i not in done]
+        todo = [
+            (c, i) for c, i in zip(block, ids, strict=True) if config_key(c.to_dict()) not in done
+        ]
         if todo:
             yield Job(
                 dataset,
