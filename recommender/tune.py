@@ -76,6 +76,7 @@ class TuneResult:
 
     Attributes:
         study_id, dataset_id, dataset_name: where the trials are stored in the KB.
+        task: the table's task ("binary", "multiclass" or "regression").
         status: "finished" or "interrupted".
         objective, direction: what was optimised.
         best_config: the best `ok` trial's full configuration (None if no trial ended `ok`).
@@ -90,6 +91,7 @@ class TuneResult:
     study_id: str
     dataset_id: str
     dataset_name: str
+    task: str
     status: str
     objective: str
     direction: str
@@ -205,6 +207,7 @@ def tune(
         study_id=study.id,
         dataset_id=study.dataset_id,
         dataset_name=table.name,
+        task=table.task,
         status=status,
         objective=objective,
         direction=study.direction,

@@ -25,6 +25,7 @@ def test_tune_json_refit_and_resume(tmp_path):
     payload = json.loads(result.stdout)
     assert payload["status"] == "finished" and len(payload["trials"]) == 2
     assert payload["objective"] == "log_loss" and payload["best_value"] > 0
+    assert payload["task"] == "multiclass" and "target_transform" in payload["best_config"]
     assert Path(payload["checkpoint"]).is_file()
 
     # Resuming a finished study with its budget runs nothing more (a unique id prefix will do).
@@ -43,6 +44,8 @@ def test_tune_prints_a_summary_table(tmp_path):
     )
     assert result.exit_code == 0, result.output
     assert "best score" in result.stdout and "study id" in result.stdout
+    # wine is multiclass: the table shows what trained it, not the regression-only settings
+    assert "label_smoothing" in result.stdout and "target_transform" not in result.stdout
     assert "tune: trial 1/1" in result.stderr  # stderr is not a terminal: plain progress lines
 
 
