@@ -44,7 +44,6 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import pandas as pd
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -151,18 +150,12 @@ def config_key(config: Mapping[str, Any]) -> tuple[tuple[str, Any], ...]:
     )
 
 
-def _rows(frame: pd.DataFrame) -> list[dict[str, Any]]:
-    """`frame`'s rows as dicts of plain Python values (numpy's would not compare as keys)."""
-    return frame.astype(object).where(frame.notna(), None).to_dict("records")
-
-
 def plan(kb: KnowledgeBase, dataset: SeedDataset, args: argparse.Namespace) -> Iterator[Job]:
     """Register `dataset` in the KB (idempotent) and yield its blocks' runs not yet stored."""
     table = load_seed_table(dataset, args.max_rows)
     kb.add_dataset(DatasetRecord.from_table(table))  # idempotent by fingerprint
     kb.set_meta_features(table.fingerprint, compute_meta_features(table))
-    stored = kb.runs(dataset_id=table.fingerprint)
-    done = {config_key(row) for row in _rows(stored)}
+    done = {config_key(row) for row in kb.run_rows(dataset_id=table.fingerprint)}
     configs = design(dataset, args.configs, args.shared, args.group, args.max_epochs)
     blocks = [configs[:1]] + [
         configs[i : i + args.group] for i in range(1, len(configs), args.group)
