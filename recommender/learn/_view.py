@@ -234,8 +234,11 @@ class KBView:
         ]
 
     def nearest(self, features: dict[str, float], exclude: str, k: int) -> pd.Series:
-        """Distances of the `k` datasets nearest to `features` (standardised meta-features)."""
-        others = self.meta.drop(index=exclude, errors="ignore")
+        """Distances of the `k` datasets with runs nearest to `features` (standardised
+        meta-features); a dataset registered without runs (a build in progress, a study that
+        failed before its first trial) has no evidence to offer."""
+        others = self.meta[self.meta.index.isin(self.dataset_info.index)]
+        others = others.drop(index=exclude, errors="ignore")
         if others.empty or not features:  # e.g. a black-box study without meta-features
             return pd.Series(dtype=float)
         mean, std = others.mean(), others.std(ddof=0).replace(0, 1).fillna(1)

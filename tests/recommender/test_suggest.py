@@ -87,6 +87,22 @@ def test_known_dataset_shows_its_best_runs(kb_path: Path) -> None:
     assert "wine" not in {d.name for d in result.similar_datasets}
 
 
+def test_a_dataset_without_runs_is_no_similar_dataset(kb_path: Path, tmp_path: Path) -> None:
+    """A dataset registered with meta-features but no runs yet (a build in progress, a study
+    that failed at once) has nothing to show: it must not take a similar dataset's place."""
+    path = tmp_path / "kb.duckdb"
+    path.write_bytes(kb_path.read_bytes())
+    kb = KnowledgeBase(path)
+    cancer = pd.read_csv(EXAMPLES / "breast_cancer.csv").iloc[300:]
+    (tmp_path / "no_runs.csv").write_text(cancer.to_csv(index=False))
+    table = load_table(tmp_path / "no_runs.csv", target="diagnosis")
+    kb.add_dataset(DatasetRecord.from_table(table))
+    kb.set_meta_features(table.fingerprint, compute_meta_features(table))
+    assert table.fingerprint in load_view(kb).meta.index  # registered, meta-features known
+    result = Recommender(kb=path).suggest(EXAMPLES / "breast_cancer.csv", "diagnosis", top=2)
+    assert {d.name for d in result.similar_datasets} == {"wine", "diabetes", "cancer_part"}
+
+
 def test_regression_uses_r2_and_learns_from_regression_runs(kb_path: Path) -> None:
     frame = pd.read_csv(EXAMPLES / "diabetes.csv").iloc[:200]
     result = Recommender(kb=kb_path).suggest(frame, "progression", top=2)
