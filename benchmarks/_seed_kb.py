@@ -1,9 +1,10 @@
 """The seed knowledge base the quality benchmarks evaluate on, without a 40-minute rebuild.
 
-The benchmarks read the seed build's KB (`.seed_build/seed.duckdb`, written by
-scripts/build_seed_kb.py). On a fresh checkout it does not exist yet, so it is created from the
-Parquet seed shipped in the package: the same runs with the same ids, which a later
-`build_seed_kb.py` then finds and skips.
+By default the benchmarks read the shipped seed (the package's Parquet) from a DuckDB file of
+their own, `.seed_build/shipped.duckdb`, created on first use. It is not the seed build's file
+(`.seed_build/seed.duckdb`): a build resumes from whatever that file holds, so a benchmark must
+never create it with the shipped runs of another dataset list. To evaluate on a build, in
+progress or complete, pass `--kb .seed_build/seed.duckdb`.
 """
 
 from __future__ import annotations
@@ -17,10 +18,10 @@ from recommender._kb import open_kb
 from recommender.learn import objective_for
 from training.metrics import METRIC_DIRECTIONS
 
-SEED_BUILD_KB = Path(__file__).resolve().parents[1] / ".seed_build" / "seed.duckdb"
+SHIPPED_SEED_KB = Path(__file__).resolve().parents[1] / ".seed_build" / "shipped.duckdb"
 
 
-def seed_kb(path: Path | str = SEED_BUILD_KB) -> Path:
+def seed_kb(path: Path | str = SHIPPED_SEED_KB) -> Path:
     """`path`, first filled from the shipped seed Parquet if no file is there."""
     path = Path(path)
     if not path.exists():

@@ -58,7 +58,7 @@ import pandas as pd
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))  # run from a checkout without installing the package
 
-from benchmarks._seed_kb import SEED_BUILD_KB, seed_kb  # noqa: E402
+from benchmarks._seed_kb import SHIPPED_SEED_KB, seed_kb  # noqa: E402
 from knowledge_base import KnowledgeBase  # noqa: E402
 from recommender.learn import load_view, objective_for  # noqa: E402
 from recommender.settings import TuneSettings  # noqa: E402
@@ -187,7 +187,7 @@ def snapshot(kb_path: Path) -> Path:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--kb", type=Path, default=SEED_BUILD_KB, help="the seed knowledge base")
+    parser.add_argument("--kb", type=Path, default=SHIPPED_SEED_KB, help="the seed knowledge base")
     parser.add_argument("--datasets", default="islr_oj,swiss_labor_participation,mroz_lfp")
     parser.add_argument("--seeds", type=int, default=2)
     parser.add_argument("--budget", type=int, default=20)

@@ -30,7 +30,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from benchmarks._args import whole_number  # noqa: E402
-from benchmarks._seed_kb import SEED_BUILD_KB, oriented_values, seed_kb  # noqa: E402
+from benchmarks._seed_kb import SHIPPED_SEED_KB, oriented_values, seed_kb  # noqa: E402
 from knowledge_base import KnowledgeBase  # noqa: E402
 from recommender.learn import (  # noqa: E402
     META_FEATURE_NAMES,
@@ -100,7 +100,7 @@ def _worker_init(kb_path: str) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--kb", default=str(SEED_BUILD_KB), help="KB holding the seed runs")
+    parser.add_argument("--kb", default=str(SHIPPED_SEED_KB), help="KB holding the seed runs")
     parser.add_argument("--seeds", default="0,1,2", help="surrogate seeds, comma-separated")
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument(

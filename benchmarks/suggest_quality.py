@@ -35,7 +35,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from benchmarks._args import whole_number  # noqa: E402
-from benchmarks._seed_kb import SEED_BUILD_KB, oriented_values, seed_kb  # noqa: E402
+from benchmarks._seed_kb import SHIPPED_SEED_KB, oriented_values, seed_kb  # noqa: E402
 from knowledge_base import KnowledgeBase  # noqa: E402
 from recommender.learn import load_view  # noqa: E402
 from recommender.space import default_space  # noqa: E402
@@ -146,7 +146,7 @@ def plot(frame: pd.DataFrame, path: Path, seeds: int) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--kb", default=str(SEED_BUILD_KB), help="KB holding the seed runs")
+    parser.add_argument("--kb", default=str(SHIPPED_SEED_KB), help="KB holding the seed runs")
     parser.add_argument("--datasets", default="", help="comma-separated names (default: all)")
     parser.add_argument("--max-rows", type=int, default=2500, help="as the seed build")
     parser.add_argument("--max-epochs", type=int, default=20, help="as the seed build")
