@@ -146,23 +146,27 @@ class TransferPrior:
         zero_shot = self.zero_shot[0, :-1] @ predictions  # the belief before any trial
         own = self.sources.cv_predict(X, y)
         # (models + 2, samples): the models, the zero-shot belief, the own model
-        losses = self._bootstrap_losses(np.vstack([predictions, zero_shot, own]), y)
+        losses, held_out = self._bootstrap_losses(np.vstack([predictions, zero_shot, own]), y)
         # RGPE's dilution guard: a model whose median loss exceeds the own model's 95th
         # percentile does not compete
         losses[:-1][np.median(losses[:-1], axis=1) > np.percentile(losses[-1], 95)] = np.inf
         shares = np.empty((self.n_members, self.n_models + 2))
         blocks = np.array_split(np.arange(self.n_bootstrap), max(self.n_members - 1, 1))
-        shares[0] = _win_shares(losses)
+        shares[0] = _win_shares(losses, held_out)
         for member in range(1, self.n_members):
-            shares[member] = _win_shares(losses[:, blocks[member - 1]])
+            block = blocks[member - 1]
+            shares[member] = _win_shares(losses[:, block], held_out[:, block])
         # the zero-shot belief's share goes to the models as that belief weighs them
         weights = np.delete(shares, -2, axis=1) + shares[:, -2:-1] * self.zero_shot
         changed = not np.allclose(weights, self.weights)
         self.weights = weights
         return changed
 
-    def _bootstrap_losses(self, predictions: np.ndarray, y: np.ndarray) -> np.ndarray:
-        """Misordered pairs of each model in each bootstrap sample of the trials."""
+    def _bootstrap_losses(
+        self, predictions: np.ndarray, y: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Misordered pairs of each model in each bootstrap sample of the trials: (models,
+        samples) in the sample, and out of it (the pairs with a trial the sample left out)."""
         n = len(y)
         higher = y[:, None] > y[None, :]  # pairs (i, j) with i truly better
         below = predictions[:, :, None] < predictions[:, None, :]
@@ -172,7 +176,10 @@ class TransferPrior:
             [np.bincount(self.rng.integers(0, n, n), minlength=n) for _ in range(self.n_bootstrap)]
         ).astype(float)  # (samples, trials)
         # loss[k, b] = sum_ij counts[b, i] wrong[k, i, j] counts[b, j]
-        return np.einsum("bi,kij,bj->kb", counts, wrong, counts, optimize=True)
+        in_bag = np.einsum("bi,kij,bj->kb", counts, wrong, counts, optimize=True)
+        drawn = (counts > 0).astype(float)
+        seen = np.einsum("bi,kij,bj->kb", drawn, wrong, drawn, optimize=True)
+        return in_bag, wrong.sum(axis=(1, 2))[:, None] - seen
 
     def _trial_predictions(self, X: np.ndarray) -> np.ndarray:
         """Every model's (members') mean prediction of each trial: (models, trials); each trial
@@ -262,7 +269,14 @@ class TransferPortfolio:
         return np.stack([self._trials[key] for key in keys], axis=1)
 
 
-def _win_shares(losses: np.ndarray) -> np.ndarray:
-    """Per model, its share of the samples (columns) where its loss is the lowest; ties split."""
+def _win_shares(losses: np.ndarray, held_out: np.ndarray) -> np.ndarray:
+    """Per model, its share of the samples (columns) where its loss is the lowest (ties split),
+    kept only where it orders the pairs the sample left out better than the zero-shot belief
+    (the second-last model) does; elsewhere that share stays with the belief."""
     best = losses == losses.min(axis=0, keepdims=True)
-    return (best / best.sum(axis=0, keepdims=True)).mean(axis=1)
+    shares = best / best.sum(axis=0, keepdims=True)  # (models, samples)
+    earned = held_out < held_out[-2]
+    earned[-2] = True
+    kept = shares * earned
+    kept[-2] += (shares - kept).sum(axis=0)
+    return kept.mean(axis=1)

@@ -12,6 +12,7 @@ from recommender._kb import open_kb
 from recommender._wiring import WarmStart, make_searcher
 from recommender.learn import KBPrior, KBView, copula, fitted_sources, greedy_portfolio, load_view
 from recommender.search import SurrogateSearcher, TransferPrior
+from recommender.search._transfer import _win_shares
 from recommender.settings import SurrogateSettings
 from recommender.space import SearchSpace, default_space
 from training.metrics import METRIC_DIRECTIONS
@@ -88,9 +89,56 @@ def test_a_tie_counts_half_a_misordered_pair(view, target) -> None:
     prior = TransferPrior(fitted_sources(view, SPACE), None, seed=0)
     y = copula(target["score"].to_numpy()[:12])
     right, backwards, tied = y, -y, np.zeros_like(y)
-    losses = prior._bootstrap_losses(np.vstack([right, backwards, tied]), y)
+    losses, held_out = prior._bootstrap_losses(np.vstack([right, backwards, tied]), y)
     assert np.all(losses[0] == 0) and np.all(losses[1] > 0)
     assert np.allclose(losses[2], losses[1] / 2)
+    # the pairs a sample left out: 12 trials always leave some out, never all 66 pairs
+    assert np.all(held_out[0] == 0) and np.all(held_out[1] > 0)
+    assert np.all(held_out[1] < 66) and np.allclose(held_out[2], held_out[1] / 2)
+
+
+def test_a_win_counts_where_the_left_out_pairs_confirm_it() -> None:
+    """Three resamples, each won by the first source in the sample: its part stays where it
+    orders the left-out pairs better than the zero-shot belief, half of it where as well (a tie),
+    none where worse; the rest goes to the belief (the second-last model)."""
+    losses = np.array([[0.0, 0.0, 0.0], [1.0, 1.0, 1.0], [2.0, 2.0, 2.0]])
+    held_out = np.array([[3.0, 1.0, 2.0], [2.0, 2.0, 2.0], [0.0, 0.0, 0.0]])
+    shares = _win_shares(losses, held_out)
+    assert shares == pytest.approx([(0 + 1 + 0.5) / 3, (1 + 0 + 0.5) / 3, 0.0])
+
+
+def _pair(prior: TransferPrior, trials: pd.DataFrame, right: bool) -> pd.DataFrame:
+    """The first trial and the next of another score that the zero-shot belief orders right
+    (or wrong) against it."""
+    predicted = prior.predict_members(SPACE.encode(trials))[0]
+    scores = trials["score"].to_numpy()
+    for j in range(1, len(trials)):
+        agrees = (predicted[j] - predicted[0]) * (scores[j] - scores[0]) > 0
+        if scores[j] != scores[0] and agrees == right:
+            return trials.iloc[[0, j]]
+    raise AssertionError("no such pair")
+
+
+def test_sources_earn_weight_on_the_pairs_a_resample_left_out(view, target) -> None:
+    """One pair of trials that the zero-shot belief already orders right, no source orders
+    better: the belief keeps more than half of every source's weight. One pair it orders wrong
+    moves weight to the sources that order it right, and away from every other."""
+    sources = fitted_sources(_with_sources(view, target), SPACE)
+    trials = target[target["status"] == "ok"]
+    floors = {}
+    for right in (True, False):
+        prior = TransferPrior(sources, None, seed=0)
+        zero_shot = prior.source_weights.copy()
+        pair = _pair(prior, trials, right)
+        prior.observe(SPACE.encode(pair), copula(pair["score"].to_numpy()))
+        floors[right] = (prior.source_weights / zero_shot).min()
+        if not right:
+            predicted = sources.predict(SPACE.encode(pair))
+            scores = pair["score"].to_numpy()
+            orders_right = (predicted[:, 1] - predicted[:, 0]) * (scores[1] - scores[0]) > 0
+            gained = prior.source_weights > zero_shot
+            assert gained.any() and np.all(orders_right[gained])
+    assert floors[True] > 0.5 and floors[False] < floors[True]
 
 
 def test_zero_shot_without_meta_features_is_not_flat(view) -> None:
