@@ -27,6 +27,16 @@ for Bayesian optimization"):
   constant of its own: the same loss on the same trials decides how far the weights move, as it
   decides every other weight. (A fixed Laplace shrinkage, one pseudo-pair per competing model,
   was measured too and not kept: see the README's black-box transfer figures.)
+- a win counts only where it is confirmed out of the sample: a model keeps a sample's share only
+  if it also orders the pairs that sample left out (those with a trial it did not draw) better
+  than the zero-shot belief does; otherwise that share stays with the belief. Why: among 60
+  models the lowest loss on a handful of trials is partly luck, and the more models, the more
+  of it; the pairs a resample left out are a test it was not chosen on (RGPE's own bootstrap,
+  read out of bag). So one pair of trials that the belief already orders right moves nothing,
+  and a source earns weight from the belief only by predicting unseen trials better than the
+  consensus. No constant: ties on those pairs (none left out, or equally ordered) keep the
+  belief, since the source has not shown it is better. (Counting such a tie half was measured
+  too and not kept: see the README.)
 
 The same weights steer `TransferPortfolio`: the greedy portfolio across earlier studies
 (`learn.greedy_portfolio`), continued one configuration at a time with each study weighted as
