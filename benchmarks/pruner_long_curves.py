@@ -117,7 +117,7 @@ def main() -> None:
         f"{len(runs)} finished runs on {runs['dataset_id'].nunique()} datasets of the partial "
         f"build, {epochs:.0f} epochs on average (cap: {args.max_epochs}); alpha {args.alpha}"
     )
-    model = CurveModel(alpha=args.alpha).fit(*training_rows(seed_runs, seed_curves)[:2])
+    model = CurveModel(alpha=args.alpha).fit(*training_rows(seed_runs, seed_curves))
     _print(
         "curve model of the shipped seed (20-epoch curves)", len(runs), replay(model, runs, curves)
     )
@@ -127,7 +127,7 @@ def main() -> None:
     for dataset in runs["dataset_id"].unique():
         own = runs["dataset_id"] == dataset
         model = CurveModel(alpha=args.alpha).fit(
-            *training_rows(pd.concat([seed_runs, runs[~own]]), pd.concat([seed_curves, curves]))[:2]
+            *training_rows(pd.concat([seed_runs, runs[~own]]), pd.concat([seed_curves, curves]))
         )
         total += replay(model, runs[own], curves)
     _print("plus the other datasets' long curves", len(runs), total)
