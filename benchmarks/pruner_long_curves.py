@@ -13,9 +13,13 @@ and a run is stopped at the first epoch >= 2 where the pruner would stop it. Two
   out), what a KB with the wide build would learn from.
 
 Printed per model: runs stopped, stopped runs that would have become the new incumbent (of how
-many did), and the share of epochs saved.
+many did), and the share of epochs saved. `--held-out-seed` replays the shipped seed's own
+(20-epoch) curves instead, each fifth of its datasets judged by a model fitted on the others: the
+schedules the model learned, on datasets it never saw (what `tune` on a new dataset meets).
+`--coverage 0` gives the bound of the quantile alone, without the calibration by progress.
 
     python benchmarks/pruner_long_curves.py
+    python benchmarks/pruner_long_curves.py --held-out-seed
 """
 
 from __future__ import annotations
@@ -79,6 +83,19 @@ def replay(model: CurveModel, runs: pd.DataFrame, curves: pd.DataFrame) -> np.nd
     return out
 
 
+def held_out_seed(runs: pd.DataFrame, curves: pd.DataFrame, settings: dict) -> np.ndarray:
+    """`replay` of the seed's finished runs, each fifth of its datasets judged by a model fitted
+    (and calibrated) on the other datasets' curves."""
+    from sklearn.model_selection import GroupKFold
+
+    done = runs[runs["status"] == "ok"]
+    total = np.zeros(5)
+    for fit_rows, test_rows in GroupKFold(5).split(done, groups=done["dataset_id"]):
+        model = CurveModel(**settings).fit(*training_rows(done.iloc[fit_rows], curves))
+        total += replay(model, done.iloc[test_rows], curves)
+    return total
+
+
 def _print(label: str, n_runs: int, figures: np.ndarray) -> None:
     stopped, lost, improvers, saved, epochs = figures
     print(
@@ -91,6 +108,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--partial", type=Path, default=PARTIAL)
     parser.add_argument("--alpha", type=float, default=CurveModel().alpha)
+    parser.add_argument("--coverage", type=float, default=CurveModel().coverage)
+    parser.add_argument(
+        "--held-out-seed",
+        action="store_true",
+        help="replay the shipped seed's curves, five folds of datasets held out in turn",
+    )
     parser.add_argument(
         "--max-epochs",
         type=whole_number(1),
@@ -108,6 +131,14 @@ def main() -> None:
         if not (folder / "runs.parquet").is_file() or not (folder / "curves.parquet").is_file():
             parser.error(f"{folder} holds no runs.parquet and curves.parquet (a KB export)")
     seed_runs, seed_curves = _load(SEED)
+    settings = {"alpha": args.alpha, "coverage": args.coverage}
+    if args.held_out_seed:
+        _print(
+            "shipped seed, datasets held out (5 folds)",
+            int((seed_runs["status"] == "ok").sum()),
+            held_out_seed(seed_runs, seed_curves, settings),
+        )
+        return
     runs, curves = _load(args.partial)
     runs = runs[runs["status"] == "ok"]
     if args.max_epochs is not None:
@@ -115,9 +146,9 @@ def main() -> None:
     epochs = curves[curves["run_id"].isin(runs["id"])].groupby("run_id").size().mean()
     print(
         f"{len(runs)} finished runs on {runs['dataset_id'].nunique()} datasets of the partial "
-        f"build, {epochs:.0f} epochs on average (cap: {args.max_epochs}); alpha {args.alpha}"
+        f"build, {epochs:.0f} epochs on average (cap: {args.max_epochs}); {settings}"
     )
-    model = CurveModel(alpha=args.alpha).fit(*training_rows(seed_runs, seed_curves))
+    model = CurveModel(**settings).fit(*training_rows(seed_runs, seed_curves))
     _print(
         "curve model of the shipped seed (20-epoch curves)", len(runs), replay(model, runs, curves)
     )
@@ -126,7 +157,7 @@ def main() -> None:
     total = np.zeros(5)
     for dataset in runs["dataset_id"].unique():
         own = runs["dataset_id"] == dataset
-        model = CurveModel(alpha=args.alpha).fit(
+        model = CurveModel(**settings).fit(
             *training_rows(pd.concat([seed_runs, runs[~own]]), pd.concat([seed_curves, curves]))
         )
         total += replay(model, runs[own], curves)
