@@ -6,7 +6,8 @@ epochs; `tune` at real size trains up to `max_epochs` (20..200 in the default sp
 the pruner offline (no training) on the long curves of the wide seed build's partial export
 (`scripts/seed_kb_partial/`, `max_epochs` sampled up to 200, early stopping), dataset by dataset:
 runs in a fixed pseudo-random order, the incumbent is the best final value of the runs before,
-and a run is stopped at the first epoch >= 2 where the pruner would stop it. Two curve models:
+and a run is stopped at the first epoch where the pruner would stop it (`LearnedPruner`'s rule:
+from epoch 2, not before the learning rate's peak). Two curve models:
 
 - fitted on the shipped seed KB's curves (what a user's KB learns from today);
 - fitted on those plus the long curves of the *other* partial-build datasets (leave one dataset
@@ -26,6 +27,7 @@ from __future__ import annotations
 
 import argparse
 import hashlib
+import math
 import sys
 from pathlib import Path
 
@@ -37,6 +39,8 @@ sys.path.insert(0, str(ROOT))  # run from a checkout without installing the pack
 
 from benchmarks._args import whole_number  # noqa: E402
 from recommender.search._curve_model import CurveModel, log_error, training_rows  # noqa: E402
+from recommender.search._learned_pruner import LearnedPruner  # noqa: E402
+from training.metrics import METRIC_DIRECTIONS  # noqa: E402
 
 SEED = ROOT / "recommender" / "data" / "seed_kb"
 PARTIAL = ROOT / "scripts" / "seed_kb_partial"
@@ -54,32 +58,34 @@ def capped(runs: pd.DataFrame, curves: pd.DataFrame, cap: int) -> tuple[pd.DataF
 
 
 def replay(model: CurveModel, runs: pd.DataFrame, curves: pd.DataFrame) -> np.ndarray:
-    """[runs stopped, stopped would-be incumbents, would-be incumbents, epochs saved, epochs]."""
+    """[runs stopped, stopped would-be incumbents, would-be incumbents, epochs saved, epochs], the
+    rule being `LearnedPruner`'s with `model` (its guards included)."""
     out = np.zeros(5)
     values = {
         k: g.sort_values("epoch")["val_metric"].to_numpy() for k, g in curves.groupby("run_id")
     }
     for _, group in runs.groupby("dataset_id"):
         order = group["id"].map(lambda s: hashlib.sha256(s.encode()).hexdigest())
-        finals: list[float] = []
+        incumbent, best = None, math.inf
         for _, run in group.loc[order.sort_values().index].iterrows():
             curve = values.get(run["id"])
             if curve is None or len(curve) == 0:
                 continue
             final = float(np.nanmin(log_error(curve, run["objective"])))
             out[4] += len(curve)
-            if finals:
-                incumbent = min(finals)
-                improves = final < incumbent
+            if incumbent is not None:
+                improves = final < best
                 out[2] += improves
+                pruner = LearnedPruner(model, run["objective"]).for_trial(run.to_dict())
+                sign = 1.0 if METRIC_DIRECTIONS[run["objective"]] == "maximize" else -1.0
                 for epoch in range(2, len(curve)):
-                    bound = model.optimistic_best(curve[:epoch], run["objective"], run)
-                    if np.isfinite(bound) and bound > incumbent:
+                    if pruner.should_stop(epoch, curve[:epoch], [incumbent], sign):
                         out[0] += 1
                         out[1] += improves
                         out[3] += len(curve) - epoch
                         break
-            finals.append(final)
+            if final < best:
+                incumbent, best = curve, final
     return out
 
 

@@ -61,6 +61,19 @@ def test_a_slow_starter_within_the_normal_range_is_not_stopped_early(
     assert not any(stop(epoch, value) for epoch, value in enumerate([0.9, 0.6, 0.51], 1))
 
 
+@pytest.mark.parametrize(("max_epochs", "warmup", "peak"), [(20, 0, 6), (50, 2, 16)])
+def test_no_trial_is_stopped_before_the_rise_of_its_learning_rate_ends(
+    pruner: LearnedPruner, max_epochs: int, warmup: int, peak: int
+) -> None:
+    """A one-cycle schedule rises for 30% of its epochs after the warm-up; a curve far behind
+    from the start (which the curve model alone would stop at epoch 3 and 10) runs past it."""
+    config = {**CONSTANT, "max_epochs": max_epochs, "lr_schedule": "one_cycle"}
+    stop = pruner.callback(HISTORY, "minimize", {**config, "warmup_epochs": warmup})
+    decisions = [stop(epoch, 5.0) for epoch in range(1, max_epochs + 1)]
+    assert not any(decisions[:peak])
+    assert any(decisions[peak:])  # once the rise is over, a hopeless curve is stopped
+
+
 def test_a_trial_on_course_to_beat_the_incumbent_goes_on(pruner: LearnedPruner) -> None:
     stop = pruner.callback(HISTORY, "minimize", CONSTANT)
     assert not any(stop(epoch, value) for epoch, value in enumerate([0.5, 0.36, 0.33, 0.3], 1))
