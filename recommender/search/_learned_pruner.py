@@ -10,8 +10,8 @@ still worse than the incumbent (the best value any earlier trial of this study r
 
 No trial is stopped before the rise of its learning rate ends (the warm-up, and the rise of a
 one-cycle or cyclic schedule, `training.schedules.peak_epoch`): until then its curve shows a run
-that has not yet trained at its learning rate. On the real-size benchmark a trial with 5 warm-up epochs of 20 was at log loss 0.51
-after 3 and at 0.0066 after 5, the best of its study.
+that has not yet trained at its learning rate. On the real-size benchmark a trial with 5 warm-up
+epochs of 20 was at log loss 0.51 after 3 and at 0.0066 after 5 (the incumbent: 0.029).
 """
 
 from __future__ import annotations
