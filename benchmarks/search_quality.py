@@ -30,6 +30,12 @@ of cells. Every other strategy searches the default space. `pbt` trains each pop
 
 Each finished job is printed and appended to `benchmarks/out/<name>_jobs.jsonl` as it ends, so
 a run cut short keeps what it measured: `--from-jobs FILE` prints the tables of such a file.
+`--reuse-jobs FILE` takes the jobs of FILE that trained without a pruner and match one of this
+run's (same dataset, strategy label, seed, budget, rows and epochs) instead of running them, so a
+change to the pruner retrains only the pruned strategies (`surrogate` next to `surrogate:none`).
+Training is deterministic on one machine and torch build, not across them (the last bits of a
+value differ, and a search then takes another path): reuse jobs made on the same machine with the
+same code for what they ran.
 
     python benchmarks/search_quality.py --datasets islr_oj,mroz_lfp --seeds 2 --budget 20
     python benchmarks/search_quality.py --quick      # one dataset, one seed, 5 trials
@@ -205,6 +211,8 @@ def main() -> None:
     parser.add_argument("--real-size", action="store_true", help="what users run (see above)")
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--quick", action="store_true", help="one dataset, one seed, 5 trials")
+    parser.add_argument("--reuse-jobs", type=Path, help="take the matching unpruned jobs of "
+                        "this file instead of running them (see above)")
     parser.add_argument("--from-jobs", type=Path, help="no training: the tables of the jobs "
                         "saved in this file (a run cut short)")
     args = parser.parse_args()
@@ -238,7 +246,12 @@ def main() -> None:
     if args.from_jobs is not None:
         done_jobs = [json.loads(line) for line in args.from_jobs.read_text().splitlines()]
     else:
-        done_jobs = _run_jobs(jobs, args.workers, OUT / f"{name}_jobs.jsonl")
+        reused = _reusable(jobs, args.reuse_jobs) if args.reuse_jobs is not None else []
+        log = OUT / f"{name}_jobs.jsonl"
+        log.write_text("".join(json.dumps(done) + "\n" for done in reused))
+        todo = [job for job in jobs if _job_key(job) not in {_job_key(d) for d in reused}]
+        print(f"{len(reused)} jobs reused from {args.reuse_jobs}, {len(todo)} to run", flush=True)
+        done_jobs = reused + _run_jobs(todo, args.workers, log)
     rows = []
     for done in done_jobs:
         direction = METRIC_DIRECTIONS[objective_for(datasets.loc[done["dataset"], "task"])]
@@ -261,9 +274,25 @@ def main() -> None:
     report(frame, name)
 
 
+def _job_key(job: dict[str, Any]) -> tuple:
+    """What makes two jobs the same run (the KB snapshot's path does not)."""
+    return tuple(job[k] for k in ("dataset", "label", "pruner", "seed", "budget", "max_rows",
+                                  "max_epochs"))
+
+
+def _reusable(jobs: list[dict[str, Any]], path: Path) -> list[dict[str, Any]]:
+    """The finished jobs in `path` that trained without a pruner and match one of `jobs`."""
+    wanted = {_job_key(job) for job in jobs if job["pruner"] == "none"}
+    found: dict[tuple, dict[str, Any]] = {}
+    for line in path.read_text().splitlines():
+        done = json.loads(line)
+        if _job_key(done) in wanted:
+            found.setdefault(_job_key(done), done)
+    return list(found.values())
+
+
 def _run_jobs(jobs: list[dict[str, Any]], workers: int, log: Path) -> list[dict[str, Any]]:
-    """Run `jobs`; each is printed and appended to `log` as it ends (the log starts empty)."""
-    log.write_text("")
+    """Run `jobs`; each is printed and appended to `log` as it ends."""
     done_jobs = []
     with ProcessPoolExecutor(workers) as pool:
         futures = {pool.submit(run_job, job): job for job in jobs}

@@ -69,6 +69,19 @@ def lr_at(config: TrainConfig, step: int, total_steps: int, steps_per_epoch: int
     return low + (base - low) * height
 
 
+def peak_epoch(lr_schedule: str, warmup_epochs: float, max_epochs: float) -> float:
+    """Epochs until the schedule's rise ends: the warm-up, then for ``one_cycle`` its own rise
+    from `learning_rate / 25` and for ``cyclic`` its first rising half cycle. Before then a run
+    has not trained at the learning rate the rest of its schedule starts from, so its curve says
+    little about where it ends."""
+    rest = max(max_epochs - warmup_epochs, 0.0)
+    if lr_schedule == "one_cycle":
+        return warmup_epochs + _ONE_CYCLE_RISE * rest
+    if lr_schedule == "cyclic":
+        return warmup_epochs + min(float(_CYCLIC_HALF_EPOCHS), rest)
+    return warmup_epochs
+
+
 def _cosine(start: float, end: float, fraction: float) -> float:
     """Cosine interpolation from `start` (fraction 0) to `end` (fraction 1)."""
     return end + (start - end) * (1.0 + math.cos(math.pi * fraction)) / 2.0

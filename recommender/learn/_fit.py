@@ -70,8 +70,8 @@ def fitted_curve_model(
     key = f"curves-{digest}-{_fit_key(model)}"
 
     def fit() -> CurveModel | None:
-        features, remaining, _ = training_rows(done, kb.curves(done["id"]))
-        return model.fit(features, remaining) if len(features) >= MIN_CURVES else None
+        features, remaining, groups = training_rows(done, kb.curves(done["id"]))
+        return model.fit(features, remaining, groups) if len(features) >= MIN_CURVES else None
 
     return _cached(key, cache_dir, fit, CurveModel)
 

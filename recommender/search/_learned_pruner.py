@@ -7,6 +7,11 @@ handful of earlier trials the median is noise. This pruner asks the knowledge ba
 (`CurveModel`, fitted on every stored curve) how far a curve with this prefix and this schedule
 can still go, and stops the trial when its best value so far plus that optimistic improvement is
 still worse than the incumbent (the best value any earlier trial of this study reached).
+
+No trial is stopped before the rise of its learning rate ends (the warm-up, and the rise of a
+one-cycle or cyclic schedule, `training.schedules.peak_epoch`): until then its curve shows a run
+that has not yet trained at its learning rate. On the real-size benchmark a trial with 5 warm-up
+epochs of 20 was at log loss 0.51 after 3 and at 0.0066 after 5 (the incumbent: 0.029).
 """
 
 from __future__ import annotations
@@ -26,6 +31,7 @@ from recommender.search._curve_model import (
     log_error,
 )
 from recommender.search._pruners import BasePruner, Curves
+from training.schedules import peak_epoch
 
 
 @dataclass(frozen=True)
@@ -60,6 +66,8 @@ class LearnedPruner(BasePruner):
         model = self.model
         if model is None or not has_log_error(self.objective) or epoch < self.min_epochs:
             return False
+        if epoch <= self._peak_epoch():
+            return False
         finals = [np.nanmin(e) for e in map(self._errors, history) if np.isfinite(e).any()]
         if len(finals) < self.n_startup_trials:
             return False
@@ -75,6 +83,15 @@ class LearnedPruner(BasePruner):
             return None
         bound = self.model.optimistic_best(curve, self.objective, self.config)
         return from_log_error(bound, self.objective) if math.isfinite(bound) else None
+
+    def _peak_epoch(self) -> float:
+        """Epochs until the rise of the trial's learning rate ends (no stop before)."""
+        config = self.config
+        return peak_epoch(
+            str(config.get("lr_schedule") or "constant"),
+            float(config.get("warmup_epochs") or 0),
+            float(config.get("max_epochs") or 0),
+        )
 
     def _errors(self, curve: Sequence[float]) -> np.ndarray:
         return log_error(curve, self.objective)

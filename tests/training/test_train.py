@@ -21,6 +21,7 @@ from training import (
 )
 from training.config import ACTIVATIONS, LR_SCHEDULES, OPTIMIZERS
 from training.metrics import classification_metrics
+from training.schedules import peak_epoch
 
 FAST = {"max_epochs": 1, "width": 16, "batch_size": 32}
 
@@ -192,6 +193,17 @@ def test_metrics_match_sklearn() -> None:
     assert ours["log_loss"] == pytest.approx(log_loss(y, np.clip(proba, 1e-15, 1)))
     assert ours["balanced_accuracy"] == pytest.approx(balanced_accuracy_score(y, score > 0.5))
     assert math.isnan(classification_metrics(np.zeros(3, int), proba[:3], "binary")["roc_auc"])
+
+
+@pytest.mark.parametrize("schedule", LR_SCHEDULES)
+@pytest.mark.parametrize("warmup", [0, 3])
+def test_peak_epoch_is_where_the_rise_of_the_schedule_ends(schedule: str, warmup: int) -> None:
+    cfg = TrainConfig(learning_rate=1.0, lr_schedule=schedule, max_epochs=20, warmup_epochs=warmup)
+    rates = np.array([lr_at(cfg, s, total_steps=200, steps_per_epoch=10) for s in range(200)])
+    after_warmup = rates[warmup * 10 :]
+    # The first step after the warm-up at the full learning rate, where a decay can begin.
+    first = warmup * 10 + int(np.argmax(after_warmup >= 1.0 - 1e-3))
+    assert peak_epoch(schedule, warmup, 20) == pytest.approx((first + 1) / 10, abs=0.11)
 
 
 def test_schedule_shapes() -> None:
