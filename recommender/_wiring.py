@@ -196,9 +196,9 @@ def make_searcher(
 
 def _transfer_portfolio(prior: Prior, space: SearchSpace) -> TransferPortfolio | None:
     """Without meta-features (a prior of earlier studies alone), the warm start is the greedy
-    portfolio across them, re-weighted on the study's own trials as they come (it proposes
-    until the own model outweighs them or nothing gains); None where there is no such prior or
-    nothing to propose."""
+    portfolio across them, run two members at a time in the order the study's own trials favour,
+    then continued on those trials' evidence (it proposes until the own model outweighs the
+    studies or nothing gains); None where there is no such prior or nothing to propose."""
     if not isinstance(prior, TransferPrior) or prior.base is not None:
         return None
     if not isinstance(prior.sources, SourceModels):

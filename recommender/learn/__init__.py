@@ -14,8 +14,8 @@
 - `KBPrior`: the surrogate at one dataset's meta-features, the prior of a search;
 - transfer: `SourceModels` (one model per past dataset), `fitted_sources` (cached per KB state),
   `greedy_portfolio` (configurations good across past datasets: the zero-shot warm start of a
-  study without meta-features), `portfolio_candidates` and `greedy_gains` (its candidates and
-  its step, which a search re-weights on its own trials).
+  study without meta-features), `portfolio_candidates`, `greedy_gains` and `greedy_order` (its
+  candidates, its step, which a search re-weights on its own trials, and its picks in order).
 
 Names load on first use (`hpo_common.lazy`): importing the package loads neither scikit-learn
 nor LightGBM.
@@ -32,6 +32,7 @@ if TYPE_CHECKING:
     from recommender.learn._fit import fitted_curve_model as fitted_curve_model
     from recommender.learn._fit import fitted_surrogate as fitted_surrogate
     from recommender.learn._greedy import greedy_gains as greedy_gains
+    from recommender.learn._greedy import greedy_order as greedy_order
     from recommender.learn._greedy import greedy_portfolio as greedy_portfolio
     from recommender.learn._greedy import portfolio_candidates as portfolio_candidates
     from recommender.learn._metafeatures import GROUPS as GROUPS
@@ -66,6 +67,7 @@ _MODULES = {
     "MetaFeatureExtractor": "_metafeatures",
     "compute_meta_features": "_metafeatures",
     "greedy_gains": "_greedy",
+    "greedy_order": "_greedy",
     "greedy_portfolio": "_greedy",
     "portfolio_candidates": "_greedy",
     "DEFAULT_PORTFOLIO": "_portfolio",

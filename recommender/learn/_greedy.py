@@ -64,12 +64,30 @@ def greedy_portfolio(
         return []
     performance = sources.performance(space.encode(candidates))
     weights = np.full(sources.n_sources, 1.0 / sources.n_sources)
-    best = np.zeros(sources.n_sources)
+    chosen, _ = greedy_order(performance, weights, k)
+    return [candidates[i] for i in chosen]
+
+
+def greedy_order(
+    performance: np.ndarray, weights: np.ndarray, k: int
+) -> tuple[list[int], np.ndarray]:
+    """The first `k` greedy picks (candidate indices, in the order picked) and each pick's
+    marginal gain (non-increasing: the best so far is submodular; 0 once every weighted
+    source's best is covered, after which picks are in candidate order).
+
+    Args:
+        performance: (sources, candidates) on each source's 0-1 scale.
+        weights: (sources,) how much each source counts.
+        k: picks wanted (at most the candidates).
+    """
+    best = np.zeros(performance.shape[0])
     chosen: list[int] = []
-    for _ in range(min(k, len(candidates))):
+    gains: list[float] = []
+    for _ in range(min(k, performance.shape[1])):
         gain = greedy_gains(performance, weights, best)
         gain[chosen] = -np.inf
         pick = int(np.argmax(gain))
         chosen.append(pick)
+        gains.append(float(gain[pick]))
         best = np.maximum(best, performance[:, pick])
-    return [candidates[i] for i in chosen]
+    return chosen, np.array(gains)

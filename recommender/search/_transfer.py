@@ -29,8 +29,9 @@ for Bayesian optimization"):
   was measured too and not kept: see the README's black-box transfer figures.)
 
 The same weights steer `TransferPortfolio`: the greedy portfolio across earlier studies
-(`learn.greedy_portfolio`), continued one configuration at a time with each study weighted as
-the prior weighs it, until the own model weighs as much as they do or nothing is left to gain.
+(`learn.greedy_portfolio`), run two members at a time, the evidence choosing which goes first
+(each study weighted as the prior weighs it), then continued with the evidence's own picks,
+until the own model weighs as much as the studies do or nothing is left to gain.
 
 Members (the searcher's spread): member 0 weighs by all bootstrap samples, member m by the m-th
 block of them, so the members disagree where it is unclear which source to trust; before any
@@ -44,12 +45,13 @@ from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 
-from recommender.learn import greedy_gains
+from recommender.learn import greedy_gains, greedy_order
 from recommender.search._base import Config
 from recommender.search._prior import Prior
 
 MIN_TRIALS_TO_WEIGH = 2  # one pair of trials already says which sources order it right
 MAX_TRIALS_TO_WEIGH = 60  # the most recent ones: the loss costs trials^2 per model and sample
+SET_BLOCK = 2  # even-portfolio members the evidence orders at a time: the fewest with a choice
 
 
 class Sources(Protocol):
@@ -123,6 +125,11 @@ class TransferPrior:
     def source_weights(self) -> np.ndarray:
         """Member 0's weight of each source (the order of `sources`)."""
         return self.weights[0, self.n_models - self.sources.n_sources : self.n_models]
+
+    @property
+    def zero_shot_source_weights(self) -> np.ndarray:
+        """Member 0's weight of each source before any trial."""
+        return self.zero_shot[0, self.n_models - self.sources.n_sources : self.n_models]
 
     @property
     def base_weight(self) -> float:
@@ -207,18 +214,33 @@ class TransferPrior:
 class TransferPortfolio:
     """Configurations of earlier studies, proposed until this study's own model is trusted more.
 
-    Each proposal is the greedy portfolio's next step (`learn.greedy_gains`): the candidate that
-    most raises the weighted mean, over earlier studies, of the best performance this study's
-    trials reach on each (on each study's 0-1 scale, `Sources.performance`). The weights are the
-    prior's now: uniform before two trials, then each study's RGPE share (the uniform belief's
-    share spread evenly), the own model's share taken off. So the portfolio first covers the
-    earlier studies evenly, then follows the ones that rank this study's trials as they came out.
+    Fixed set, adaptive order. The set is the zero-shot greedy portfolio (`learn.greedy_order`
+    on the zero-shot weights: even coverage of the earlier studies), up to the pick whose
+    marginal gain over them vanishes (every earlier study's best is covered: the length is the
+    studies' own, not a constant). It is run in blocks of `SET_BLOCK` (2) members in its own
+    order, and within a block the evidence decides which goes first: the member not yet tried
+    that most raises the weighted mean, over earlier studies, of the best performance this
+    study's trials reach on each (on each study's 0-1 scale, `Sources.performance`), each study
+    weighted by the prior now (uniform before two trials, then its RGPE share, the uniform
+    belief's share spread evenly, the own model's share taken off); ties go to the even order.
+    Once the set is tried, the evidence picks freely among all candidates (the greedy step under
+    its weights).
+
+    Why fixed, and why pairs: the evidence of a handful of trials gains early, but every pick it
+    makes past the even order pushes one of the even portfolio's members (often the study's
+    best) later. With blocks of b, an even member comes at most b - 1 trials late and the study
+    has run exactly the even portfolio's first t members at every t that is a multiple of b;
+    pairs are the smallest blocks that leave the evidence a choice, so the study has the even
+    portfolio's coverage at every even trial and, at an odd one, all of it but one member,
+    swapped for the next one where the evidence prefers it. (Measured on the black-box transfer
+    benchmark, see the README: the whole set as one block, and blocks doubling with the trials,
+    let the evidence push even members late enough to lose at 10 trials.)
 
     The searcher's own model proposes instead once its weight is at least the earlier studies'
     together (in most bootstrap samples it ranks the trials better than every earlier study:
-    RGPE's own evidence that the sources no longer lead), or when no candidate raises any
-    weighted study's best (every study the prior trusts is covered). No fixed minimum gain: a
-    gain is on the earlier studies' scales and says nothing of how good the own model's
+    RGPE's own evidence that the sources no longer lead), or, after the set, when no candidate
+    raises any weighted study's best (every study the prior trusts is covered). No fixed minimum
+    gain: a gain is on the earlier studies' scales and says nothing of how good the own model's
     proposals are, while the weights compare the two on the same trials. The rule is checked on
     every `propose`, so the portfolio resumes when a re-weighting gives the sources the lead back.
 
@@ -234,17 +256,28 @@ class TransferPortfolio:
         self.prior = prior
         self.candidates = [dict(c) for c in candidates]
         self.performance = prior.sources.performance(X)  # (sources, candidates)
+        order, gains = greedy_order(
+            self.performance, prior.zero_shot_source_weights, len(self.candidates)
+        )
+        self.even = order[: int((gains > 0.0).sum())]  # gains never rise: a prefix
         self._trials: dict[bytes, np.ndarray] = {}  # one trial's row -> its performance
 
     def propose(self, X_trials: np.ndarray, is_new: Callable[[Config], bool]) -> Config | None:
-        """The candidate that gains most over encoded trials `X_trials` among those `is_new`
-        accepts; None once the own model outweighs the sources or no candidate gains."""
+        """Of the even set's first block with a member `is_new` accepts, the member that gains
+        most over encoded trials `X_trials`; after the set, the candidate that gains most among
+        those `is_new` accepts; None once the own model outweighs the sources or, after the
+        set, no candidate gains."""
         if self.prior.own_weight >= self.prior.source_weights.sum():
             return None
         best = np.zeros(self.prior.sources.n_sources)
         if len(X_trials):
             best = np.maximum(best, self._trial_performance(X_trials).max(axis=1))
         gains = greedy_gains(self.performance, self.prior.source_weights, best)
+        left = [r for r, i in enumerate(self.even) if is_new(self.candidates[i])]
+        if left:
+            end = (left[0] // SET_BLOCK + 1) * SET_BLOCK  # the block of the first one left
+            block = [self.even[r] for r in left if r < end]
+            return self.candidates[max(block, key=lambda i: gains[i])]  # ties: the even order
         for i in np.argsort(-gains, kind="stable"):
             if gains[i] <= 0.0:
                 return None

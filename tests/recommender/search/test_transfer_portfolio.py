@@ -5,6 +5,7 @@ earlier studies told with `tell_many`, real LightGBM source models)."""
 from __future__ import annotations
 
 import warnings
+from collections.abc import Callable
 
 import numpy as np
 import pandas as pd
@@ -147,9 +148,93 @@ def test_the_portfolio_hands_over_once_the_own_model_outweighs_the_studies(
     assert (portfolio.propose(X, lambda config: True) is None) == hands_over
 
 
+def _portfolio(rec: Recommender) -> TransferPortfolio:
+    sources = fitted_sources(load_view(rec.kb), SPACE)
+    candidates = portfolio_candidates(sources, SPACE)
+    return TransferPortfolio(TransferPrior(sources, seed=0), candidates, SPACE.encode(candidates))
+
+
+def _on_grid(xs: list[float], peak: float) -> tuple[np.ndarray, np.ndarray]:
+    """Encoded grid configurations at `xs` and their normalised scores under `peak`."""
+    frame = GRID[GRID["x"].isin(xs)].set_index("x").loc[xs].reset_index()
+    return SPACE.encode(frame.to_dict("records")), copula(objective(frame, peak))
+
+
+def test_the_set_is_the_zero_shot_portfolio_until_its_gain_vanishes(rec) -> None:
+    portfolio = _portfolio(rec)
+    even = [portfolio.candidates[i] for i in portfolio.even]
+    # after 0.4 (good on both kinds, nearer the left ones) and each kind's peak, every study's
+    # best is covered
+    assert [c["x"] for c in even] == [0.4, RIGHT, LEFT]
+    assert even == greedy_portfolio(load_view(rec.kb), SPACE, len(even))
+
+
+def _tried(xs: list[float]) -> Callable[[dict], bool]:
+    keys = {_key(c) for c in GRID[GRID["x"].isin(xs)].to_dict("records")}
+    return lambda config: _key(config) not in keys
+
+
+def test_the_evidence_orders_the_members_of_a_block(rec) -> None:
+    """Trials ranked as the right studies rank them (against the left ones): of the first block
+    (0.4, the right peak) the even weights would run 0.4 first, nearer the three left studies'
+    peak; the evidence runs the right peak first."""
+    trials = [0.5, 0.6, 1.0]
+    X, y = _on_grid(trials, RIGHT)
+    evidence, zero_shot = _portfolio(rec), _portfolio(rec)
+    assert evidence.prior.observe(X, y)
+    weights = evidence.prior.source_weights
+    right = _sources(evidence, rec, ["earlier 3", "earlier 4"])
+    assert weights[right].sum() > weights.sum() - weights[right].sum()
+    assert zero_shot.propose(X, _tried(trials))["x"] == 0.4
+    assert evidence.propose(X, _tried(trials))["x"] == RIGHT
+
+
+def test_the_evidence_never_skips_a_block(rec) -> None:
+    """Trials ranked as the left studies rank them, the left peak the one that gains most under
+    the evidence: it is still run only after both members of the first block."""
+    trials = [0.6, 1.0]
+    X, y = _on_grid(trials, LEFT)
+    portfolio = _portfolio(rec)
+    assert portfolio.prior.observe(X, y)
+    best = portfolio.prior.sources.performance(X).max(axis=1)
+    gains = greedy_gains(portfolio.performance, portfolio.prior.source_weights, best)
+    assert portfolio.candidates[int(np.argmax(gains))]["x"] == LEFT  # what a free pick would run
+    asked = []
+    for _ in range(3):
+        config = portfolio.propose(X, _tried(trials))
+        asked.append(config["x"])
+        trials.append(config["x"])
+        X, y = _on_grid(trials, LEFT)
+        portfolio.prior.observe(X, y)
+    assert asked == [0.4, RIGHT, LEFT]
+
+
+def test_a_study_runs_the_set_first_a_block_at_a_time(rec) -> None:
+    study = rec.study(name="the set first", persist=False)
+    study.tell_many(told(RIGHT).iloc[[5, 6, 10]].reset_index(drop=True))  # 0.5, 0.6, 1.0
+    portfolio = study.searcher.portfolio
+    even = [_key(portfolio.candidates[i]) for i in portfolio.even]
+    asked = []
+    for _ in range(len(even)):
+        config = study.ask()
+        asked.append(_key(config))
+        study.tell(config, value=float(objective(pd.DataFrame([config]), RIGHT)[0]))
+    assert set(asked[:2]) == set(even[:2]) and asked[2:] == even[2:]
+    assert asked[0] != even[0]  # the right peak first, as the trials told before rank
+
+
 def test_no_portfolio_with_warm_start_zero(rec) -> None:
     study = rec.study(name="no warm start", persist=False, warm_start=0)
     assert study.searcher.portfolio is None
+
+
+def _sources(portfolio: TransferPortfolio, rec: Recommender, names: list[str]) -> list[int]:
+    ids = _ids(rec, names)
+    return [i for i, d in enumerate(portfolio.prior.sources.dataset_ids_) if d in ids]
+
+
+def _key(config) -> str:
+    return repr(sorted(config.items()))
 
 
 def _ids(rec: Recommender, names: list[str]) -> set[str]:
