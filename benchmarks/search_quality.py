@@ -249,7 +249,8 @@ def main() -> None:
         reused = _reusable(jobs, args.reuse_jobs) if args.reuse_jobs is not None else []
         log = OUT / f"{name}_jobs.jsonl"
         log.write_text("".join(json.dumps(done) + "\n" for done in reused))
-        todo = [job for job in jobs if _job_key(job) not in {_job_key(d) for d in reused}]
+        reused_keys = {_job_key(done) for done in reused}
+        todo = [job for job in jobs if _job_key(job) not in reused_keys]
         print(f"{len(reused)} jobs reused from {args.reuse_jobs}, {len(todo)} to run", flush=True)
         done_jobs = reused + _run_jobs(todo, args.workers, log)
     rows = []

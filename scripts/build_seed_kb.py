@@ -161,20 +161,11 @@ def plan(kb: KnowledgeBase, dataset: SeedDataset, args: argparse.Namespace) -> I
         configs[i : i + args.group] for i in range(1, len(configs), args.group)
     ]
     for block in blocks:
-        ids = [
-            stable_run_id(table.fingerprint, c.to_dict(), seed=SEED, source="seed") for c in block
-        ]
-        todo = [
-            (c, i) for c, i in zip(block, ids, strict=True) if config_key(c.to_dict()) not in done
-        ]
+        todo = tuple(c for c in block if config_key(c.to_dict()) not in done)
         if todo:
-            yield Job(
-                dataset,
-                args.max_rows,
-                tuple(c for c, _ in todo),
-                table.fingerprint,
-                tuple(i for _, i in todo),
-            )
+            ids = (stable_run_id(table.fingerprint, c.to_dict(), seed=SEED, source="seed")
+                   for c in todo)
+            yield Job(dataset, args.max_rows, todo, table.fingerprint, tuple(ids))
 
 
 class Progress:
