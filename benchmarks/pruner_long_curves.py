@@ -133,6 +133,10 @@ def main() -> None:
         "curve model (the leave-one-dataset-out fits take minutes each)",
     )
     args = parser.parse_args()
+    if not 0.0 < args.alpha < 1.0:
+        parser.error(f"--alpha is a quantile strictly between 0 and 1, but got {args.alpha}")
+    if not 0.0 <= args.coverage <= 1.0:
+        parser.error(f"--coverage is between 0 (no calibration) and 1, but got {args.coverage}")
     for folder in (SEED, args.partial):
         if not (folder / "runs.parquet").is_file() or not (folder / "curves.parquet").is_file():
             parser.error(f"{folder} holds no runs.parquet and curves.parquet (a KB export)")

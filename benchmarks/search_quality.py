@@ -216,6 +216,9 @@ def main() -> None:
     parser.add_argument("--from-jobs", type=Path, help="no training: the tables of the jobs "
                         "saved in this file (a run cut short)")
     args = parser.parse_args()
+    for option, path in (("--reuse-jobs", args.reuse_jobs), ("--from-jobs", args.from_jobs)):
+        if path is not None and not path.is_file():
+            parser.error(f"{option}: {path} is not a file (a jobs file this script wrote)")
     real = args.real_size
     args.max_rows = args.max_rows or (20_000 if real else 2500)
     args.max_epochs = args.max_epochs or (50 if real else 20)
