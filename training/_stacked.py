@@ -14,8 +14,9 @@ a zero bias, so its activation (relu, gelu, silu, tanh, leaky relu and batch nor
 and every gradient reaching it stay 0, and weight decay keeps 0 at 0.
 
 Dropout on CPU draws each member's masks from a generator holding the global RNG state its solo
-run has after initialisation, with the same `bernoulli_` call, so members match their solo runs;
-elsewhere one draw covers the whole group (CUDA's solo stream cannot be reproduced anyway).
+run has after initialisation, with the same uniform draw as `model.Dropout`, so members match
+their solo runs; elsewhere one draw covers the whole group (CUDA's solo stream cannot be
+reproduced anyway).
 """
 
 from __future__ import annotations
@@ -37,6 +38,7 @@ from training.model import (
     EnsembleInput,
     FeatureEmbedding,
     build_model,
+    dropout_scale,
 )
 
 # The per-layer gradients are views into one buffer with gaps between members, which autograd
@@ -388,9 +390,7 @@ class DropoutMasks:
                 torch.Generator().set_state(state) if rate > 0 else None
                 for rate, state in zip(rates, rng_states, strict=True)
             ]
-            # float32 1 / (1 - rate), as `nn.Dropout`'s `div_(1 - rate)` computes it
-            self.scale = torch.ones(len(rates)).div_(torch.tensor([1.0 - r for r in rates]))
-            self.scale = self.scale.view(-1, 1, 1)
+            self.scale = torch.cat([dropout_scale(rate) for rate in rates]).view(-1, 1, 1)
         else:
             self.generator = torch.Generator(device=device).manual_seed(seed)
             self.keep_prob = torch.tensor([1.0 - r for r in rates], device=device).view(-1, 1, 1)
@@ -400,12 +400,12 @@ class DropoutMasks:
         if not any(self.rates):
             return h
         if not self.exact:
-            draw = torch.bernoulli(self.keep_prob.expand(h.shape), generator=self.generator)
-            return h * (draw / self.keep_prob)
+            draw = torch.rand(h.shape, generator=self.generator, device=h.device)
+            return h * (draw >= 1.0 - self.keep_prob).to(h.dtype).div_(self.keep_prob)
         mask, regions = self._buffer(layer, h)
-        for region, rate, gen in regions:  # exactly `nn.Dropout`'s draw, on the member's stream
-            region.bernoulli_(1.0 - rate, generator=gen)
-        return h * mask.mul_(self.scale)  # 0 or 1 / (1 - rate): `nn.Dropout`'s values exactly
+        for region, rate, gen in regions:  # exactly `model.Dropout`'s draw, on the member's stream
+            region.uniform_(generator=gen).ge_(rate)
+        return h * mask.mul_(self.scale)  # 0 or 1 / (1 - rate): `model.Dropout`'s values exactly
 
     def _buffer(self, layer: int, h: torch.Tensor) -> tuple[torch.Tensor, list[_Region]]:
         """The mask buffer of `layer` at `h`'s rows, reused step after step (the previous
@@ -432,7 +432,7 @@ class DropoutMasks:
         if self.exact:
             if rate > 0 and self.generators[member] is None:
                 self.generators[member] = torch.Generator().manual_seed(seed)
-            self.scale[member] = torch.ones(1).div_(torch.tensor([1.0 - rate]))
+            self.scale[member] = dropout_scale(rate)
         else:
             self.keep_prob[member] = 1.0 - rate
 

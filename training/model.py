@@ -20,6 +20,34 @@ ACTIVATION_MODULES: dict[str, type[nn.Module]] = {
 }
 
 
+def dropout_scale(rate: float) -> torch.Tensor:
+    """The float32 factor kept units are multiplied by, 1 / (1 - rate), computed one way for the
+    solo model and the stacked one alike."""
+    return torch.ones(1).div_(torch.tensor([1.0 - rate]))
+
+
+class Dropout(nn.Module):
+    """Inverted dropout drawn as a uniform draw compared with `rate`.
+
+    The masks follow `nn.Dropout`'s law, but a uniform draw costs about a third of the
+    element-by-element `bernoulli_` that `nn.Dropout` makes on CPU, a fifth of a whole step's
+    time on wide layers; `train_many` repeats this draw member by member on each member's stream.
+    """
+
+    def __init__(self, rate: float) -> None:
+        super().__init__()
+        self.rate = rate
+        self.register_buffer("scale", dropout_scale(rate), persistent=False)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if not self.training or self.rate == 0:
+            return x
+        return x * torch.empty_like(x).uniform_().ge_(self.rate).mul_(self.scale)
+
+    def extra_repr(self) -> str:
+        return f"rate={self.rate}"
+
+
 # Periodic embeddings: frequencies per numeric column and their initial scale (RealMLP's PBLD
 # values; Gorishniy et al. 2022 tune the scale, 0.01-100).
 N_FREQUENCIES = 16
@@ -139,7 +167,7 @@ def build_model(
             layers.append(MemberBatchNorm(config.width) if k > 1 else nn.BatchNorm1d(config.width))
         layers.append(ACTIVATION_MODULES[config.activation]())
         if config.dropout > 0:
-            layers.append(nn.Dropout(config.dropout))
+            layers.append(Dropout(config.dropout))
         width_in = config.width
     layers.append(EnsembleHead(k, width_in, n_outputs) if k > 1 else nn.Linear(width_in, n_outputs))
     model = nn.Sequential(*layers)

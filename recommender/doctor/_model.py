@@ -15,6 +15,7 @@ from torch import nn
 from torch.nn import functional as F
 
 from recommender.doctor._report import Check
+from training.model import Dropout
 
 STD_RANGE = (1e-2, 1e2)  # activation std outside this at init: collapsed or exploded signal
 DEPTH_DRIFT = 10.0  # last / first hidden layer's std beyond this factor: it drifts with depth
@@ -31,7 +32,7 @@ def _hidden_outputs(model: nn.Module, x: torch.Tensor) -> list[torch.Tensor]:
     outputs: list[torch.Tensor] = []
     hooks = [m.register_forward_hook(lambda _m, _i, o: outputs.append(o.detach()))
              for m in model.modules()
-             if not isinstance(m, (nn.Linear, nn.Dropout, nn.BatchNorm1d, nn.Sequential))]
+             if not isinstance(m, (nn.Linear, Dropout, nn.BatchNorm1d, nn.Sequential))]
     was_training = model.training
     model.train()
     try:

@@ -82,6 +82,17 @@ def test_model_shape_follows_config() -> None:
     assert deep(torch.zeros(4, 7)).shape == (4, 1)
 
 
+def test_dropout_keeps_units_at_one_minus_rate_scaled_up_and_is_off_in_eval() -> None:
+    dropout = build_model(TrainConfig(n_layers=1, width=4, dropout=0.3), 2, 1)[2]
+    x = torch.ones(400, 500)
+    out = dropout(x)
+    kept = out != 0
+    assert abs(kept.float().mean().item() - 0.7) < 0.005  # 200,000 draws: 5 standard errors
+    assert torch.equal(out[kept], torch.full_like(out[kept], 1.0 / 0.7))
+    assert not torch.equal(dropout(x), out)  # a new mask every call
+    assert torch.equal(dropout.eval()(x), x)
+
+
 def test_huge_learning_rate_diverges_without_exception(cancer: PreparedData) -> None:
     cfg = TrainConfig(optimizer="sgd", learning_rate=10, max_epochs=5, batch_size=32)
     result = train(cfg, cancer)
