@@ -33,6 +33,9 @@ a run cut short keeps what it measured: `--from-jobs FILE` prints the tables of 
 `--reuse-jobs FILE` takes the jobs of FILE that trained without a pruner and match one of this
 run's (same dataset, strategy label, seed, budget, rows and epochs) instead of running them, so a
 change to the pruner retrains only the pruned strategies (`surrogate` next to `surrogate:none`).
+A strategy written `NAME/N` proposes and trains its trials in batches of N (`tune --batch N`:
+`recommender.search.ask_batch`, `training.train_many`), so `surrogate,surrogate/4` compares
+batched search with one trial at a time; the report adds each strategy's mean wall time per job.
 Training is deterministic on one machine and torch build, not across them (the last bits of a
 value differ, and a search then takes another path): reuse jobs made on the same machine with the
 same code for what they ran.
@@ -138,7 +141,7 @@ def _tune_strategy(
         view=view, pruner=make_pruner(job["pruner"], kb=kb, view=view, objective=objective),
     )
     run_study(study, SequentialExecutor(data, device="cpu", seed=0, metric=objective),
-              budget=job["budget"])
+              budget=job["budget"], batch=job.get("batch", 1))
     trials = study.trials()
     usable = trials["status"].isin(["ok", "pruned"])
     values = trials["value"].where(usable, math.nan).astype(float).tolist()
@@ -201,7 +204,8 @@ def main() -> None:
                         "twice it with --real-size)")
     parser.add_argument("--strategies", default=",".join(STRATEGIES),
                         help="comma-separated; NAME:PRUNER runs a strategy with another pruner "
-                        "(surrogate:none next to surrogate compares pruning in one run)")
+                        "(surrogate:none next to surrogate compares pruning in one run), "
+                        "NAME/N in batches of N (tune's strategies)")
     parser.add_argument("--max-rows", type=int, help="default 2500 (as the seed build), "
                         "20000 with --real-size")
     parser.add_argument("--max-epochs", type=int, help="default 20 (as the seed build), "
@@ -238,9 +242,10 @@ def main() -> None:
     jobs = [{"dataset": n, "strategy": s, "seed": seed, "kb": str(kb_path),
              "budget": args.anchor_budget if s in OPTUNA_SAMPLERS else args.budget,
              "max_rows": args.max_rows, "max_epochs": args.max_epochs,
-             "pruner": token.partition(":")[2] or args.pruner, "label": token}
+             "pruner": spec.partition(":")[2] or args.pruner, "label": token,
+             "batch": _batch_size(parser, token)}
             for n in names for seed in range(args.seeds) for token in args.strategies.split(",")
-            for s in [token.partition(":")[0]]]
+            for spec in [token.partition("/")[0]] for s in [spec.partition(":")[0]]]
     print(f"{len(jobs)} jobs on {len(names)} held-out datasets ({args.max_rows} rows, "
           f"{args.max_epochs} epochs, pruner {args.pruner}); KB: {len(datasets)} datasets, "
           f"{int(datasets['n_runs'].sum())} runs", flush=True)
@@ -272,16 +277,27 @@ def main() -> None:
         ):
             rows.append({"dataset": done["dataset"], "strategy": done["label"],
                          "seed": done["seed"], "trial": trial, "value": value, "epochs": ran,
-                         "regret": regret})
+                         "regret": regret, "seconds": done["seconds"]})
     frame = pd.DataFrame(rows)
     frame.to_csv(OUT / f"{name}.csv", index=False)
     report(frame, name)
 
 
+def _batch_size(parser: argparse.ArgumentParser, token: str) -> int:
+    """N of a `NAME/N` strategy token (1 without one); a usage error names a bad N."""
+    name, slash, size = token.partition("/")
+    if not slash:
+        return 1
+    if not size.isdigit() or int(size) < 1 or name.partition(":")[0] in OPTUNA_SAMPLERS:
+        parser.error(f"--strategies: {token!r}: NAME/N needs one of tune's strategies and a "
+                     "batch size N >= 1")
+    return int(size)
+
+
 def _job_key(job: dict[str, Any]) -> tuple:
     """What makes two jobs the same run (the KB snapshot's path does not)."""
-    return tuple(job[k] for k in ("dataset", "label", "pruner", "seed", "budget", "max_rows",
-                                  "max_epochs"))
+    return (*(job[k] for k in ("dataset", "label", "pruner", "seed", "budget", "max_rows",
+                               "max_epochs")), job.get("batch", 1))
 
 
 def _reusable(jobs: list[dict[str, Any]], path: Path) -> list[dict[str, Any]]:
@@ -361,9 +377,11 @@ def _epochs_and_wins(frame: pd.DataFrame) -> None:
     budget = int(frame.loc[~frame["strategy"].isin(OPTUNA_SAMPLERS), "trial"].max())
     first = frame[frame["trial"] <= budget]
     epochs = first.groupby(["strategy", "dataset", "seed"])["epochs"].sum()
-    print(f"\nepochs trained in {budget} trials (mean per dataset and seed)")
+    seconds = frame.groupby(["strategy", "dataset", "seed"])["seconds"].first()
+    print(f"\nepochs trained in {budget} trials, and wall seconds per job (mean per dataset and "
+          "seed; Optuna's jobs run their own budget)")
     for strategy, value in epochs.groupby("strategy").mean().items():
-        print(f"  {strategy:<12}{value:>9.0f}")
+        print(f"  {strategy:<12}{value:>9.0f}{seconds[strategy].mean():>9.0f} s")
     if "tpe" not in set(frame["strategy"]):
         return
     at = frame.groupby(["dataset", "strategy", "trial"])["regret"].mean()

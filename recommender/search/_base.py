@@ -85,6 +85,13 @@ class Searcher(abc.ABC):
         """Whether `config` has been neither observed nor handed out."""
         return config_key(config) not in self._seen
 
+    def choose(
+        self, candidates: Sequence[Config], n: int, pending: Sequence[Config] = ()
+    ) -> list[Config]:
+        """`n` of `candidates` to run beside `pending` (configurations handed out, not yet
+        scored). A strategy with an acquisition ranks them; this one keeps their order."""
+        return list(candidates[:n])
+
     @abc.abstractmethod
     def _suggest(self) -> Config | None:
         """The strategy's next new configuration, or None when it has nothing new."""

@@ -9,8 +9,10 @@ ensembles) and move the others (learning rate and schedule, regularisation, mome
 `train_many` trains the whole batch as one group (but for learned categorical embeddings of a
 table with columns to embed, which it runs member by member): a small trust region around the
 acquisition's choice, which costs little more than one trial while trials are overhead-bound.
-The searcher then learns every member through `observe` as usual; neighbours it never proposed
-are predicted from its prior.
+Of `CANDIDATES_PER_SLOT` perturbations per member the searcher's `choose` keeps the batch: the
+surrogate's expected improvement with the batch so far as believed trials (Kriging believer),
+so the members are the promising ones and spread out; a strategy without an acquisition keeps
+them in drawing order. The searcher then learns every member through `observe` as usual.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from collections.abc import Collection
 
 from recommender.search._base import Config, Searcher, config_key
 
-NEIGHBOURS_PER_SLOT = 4  # perturbations drawn per extra batch member (a few are duplicates)
+CANDIDATES_PER_SLOT = 16  # perturbations drawn per extra batch member, for `choose` to rank
 NEIGHBOUR_SCALE = 0.15  # jitter of the perturbations, in the space's unit scale
 
 
@@ -43,7 +45,7 @@ def ask_batch(searcher: Searcher, size: int, shared: Collection[str]) -> list[Co
         return batch
     lead, taken, extras = batch[0], {config_key(c) for c in batch}, []
     for neighbour in searcher.space.neighbors(
-        lead, searcher.rng, n=NEIGHBOURS_PER_SLOT * wanted, scale=NEIGHBOUR_SCALE
+        lead, searcher.rng, n=CANDIDATES_PER_SLOT * wanted, scale=NEIGHBOUR_SCALE
     ):
         # The lead's active parameters, its shared values, the neighbour's other values.
         config = {k: v if k in shared else neighbour.get(k, v) for k, v in lead.items()}
@@ -51,8 +53,7 @@ def ask_batch(searcher: Searcher, size: int, shared: Collection[str]) -> list[Co
         if key not in taken and searcher.is_new(config) and searcher.space.contains(config):
             taken.add(key)
             extras.append(config)
-            if len(extras) == wanted:
-                break
+    extras = searcher.choose(extras, wanted, pending=batch)
     # Handing them out through `ask` marks them as proposed, like any other configuration.
     searcher.points_to_evaluate[:0] = extras
     return batch + [c for c in (searcher.ask() for _ in extras) if c is not None]

@@ -125,16 +125,7 @@ class SurrogateSearcher(Searcher):
             point = self.portfolio.propose(X_own, self.is_new)
             if point is not None:
                 return point
-        if self._pool is None:
-            self._pool = self._candidates or self.space.sample(self.n_candidates, self.rng)
-            if self.portfolio is not None:
-                self._pool = self._pool + self.portfolio.candidates
-            self._pool_X = self.space.encode(self._pool)
-            self._pool_prior = self.prior.predict_members(self._pool_X)
-            low, high = np.nanmin(self._pool_X, axis=0), np.nanmax(self._pool_X, axis=0)
-            self._low = np.nan_to_num(low)
-            self._span = np.where(high > low, high - low, 1.0)
-            self._span[list(self.space.categorical_indices)] = 1.0  # a mismatch is >= 1 apart
+        self._ensure_pool()
         fresh = self._neighbours()
         fresh_X = self.space.encode(fresh) if fresh else np.zeros((0, self._pool_X.shape[1]))
         candidates = self._pool + fresh
@@ -146,28 +137,72 @@ class SurrogateSearcher(Searcher):
         candidates = [c for c, k in zip(candidates, keep, strict=True) if k]
         X, prior = X[keep], prior[:, keep]
         members = prior + self._corrections(X)
-        mean, std = members.mean(axis=0), members.std(axis=0)
-        if self.configs:
-            # Trees predict a constant far from the data, so their spread alone never grows
-            # there: uncertainty also grows with the distance to the nearest trial.
-            std = np.hypot(std, self.distance_scale * self._nearest_distance(X))
-        if len(self.scores) < MIN_TRIALS_TO_LEARN:
-            acquisition = mean + std  # nothing of ours to improve on yet: optimistic prior
-        else:
-            best = float(np.max(self._own_y()))
-            acquisition = expected_improvement(mean, std, best=best, xi=self.xi)
-        chosen = int(np.argmax(acquisition))
+        mean, spread = members.mean(axis=0), members.std(axis=0)
+        chosen = int(np.argmax(self._acquisition(X, mean, spread)))
         self._last = {config_key(candidates[chosen]): (X[chosen], prior[:, chosen])}
         return candidates[chosen]
+
+    def choose(
+        self, candidates: Sequence[Config], n: int, pending: Sequence[Config] = ()
+    ) -> list[Config]:
+        """`n` of `candidates` by expected improvement, one at a time, each pick then believed
+        a trial at its predicted value (Kriging believer): it raises the bar to beat where it
+        is predicted best, and the uncertainty near it drops, so the picks spread out."""
+        if len(candidates) <= n:
+            return list(candidates)
+        self._ensure_pool()
+        X = self.space.encode([*candidates, *pending])
+        members = self.prior.predict_members(X) + self._corrections(X)
+        mean, spread = members.mean(axis=0), members.std(axis=0)
+        believed = list(range(len(candidates), len(X)))  # the pending ones
+        picks: list[int] = []
+        for _ in range(n):
+            acquisition = self._acquisition(X, mean, spread, believed)[: len(candidates)]
+            acquisition[picks] = -np.inf
+            picks.append(int(np.argmax(acquisition)))
+            believed.append(picks[-1])
+        return [candidates[i] for i in picks]
+
+    def _ensure_pool(self) -> None:
+        """The fixed candidate pool, encoded and predicted by the prior once per study, and the
+        unit scale it defines."""
+        if self._pool is not None:
+            return
+        self._pool = self._candidates or self.space.sample(self.n_candidates, self.rng)
+        if self.portfolio is not None:
+            self._pool = self._pool + self.portfolio.candidates
+        self._pool_X = self.space.encode(self._pool)
+        self._pool_prior = self.prior.predict_members(self._pool_X)
+        low, high = np.nanmin(self._pool_X, axis=0), np.nanmax(self._pool_X, axis=0)
+        self._low = np.nan_to_num(low)
+        self._span = np.where(high > low, high - low, 1.0)
+        self._span[list(self.space.categorical_indices)] = 1.0  # a mismatch is >= 1 apart
+
+    def _acquisition(
+        self, X: np.ndarray, mean: np.ndarray, spread: np.ndarray, believed: Sequence[int] = ()
+    ) -> np.ndarray:
+        """Acquisition at encoded candidates `X` with predicted `mean` and members' `spread`;
+        rows `believed` of `X` count as trials scored at their predicted mean."""
+        trials = [*self._own_X, *X[list(believed)]]
+        std = spread
+        if trials:
+            # Trees predict a constant far from the data, so their spread alone never grows
+            # there: uncertainty also grows with the distance to the nearest trial.
+            std = np.hypot(spread, self.distance_scale * self._nearest_distance(X, trials))
+        if len(self.scores) < MIN_TRIALS_TO_LEARN:
+            return mean + std  # nothing of ours to improve on yet: optimistic prior
+        best = max(float(np.max(self._own_y())), *mean[list(believed)], -np.inf)
+        return expected_improvement(mean, std, best=best, xi=self.xi)
 
     def _unit(self, X: np.ndarray) -> np.ndarray:
         """Encoded rows on a unit scale (categorical codes kept), inactive as -1."""
         return np.nan_to_num((X - self._low) / self._span, nan=-1.0).astype(np.float32)
 
-    def _nearest_distance(self, X: np.ndarray) -> np.ndarray:
+    def _nearest_distance(self, X: np.ndarray, trials: Sequence[np.ndarray]) -> np.ndarray:
         """Mean per-parameter distance (unit scale, each term at most 1: a categorical mismatch
-        or an active/inactive difference counts 1) from each candidate to the nearest trial."""
-        new, own = self._unit(X), self._unit(np.stack(self._own_X))
+        or an active/inactive difference counts 1) from each candidate to the nearest of the
+        encoded `trials`."""
+        new, own = self._unit(X), self._unit(np.stack(trials))
         diff = np.minimum(np.abs(new[:, None, :] - own[None, :, :]), 1.0)
         return diff.mean(axis=2).min(axis=1)
 
