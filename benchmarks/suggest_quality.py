@@ -42,7 +42,7 @@ from recommender.space import default_space  # noqa: E402
 from recommender.suggest import suggest  # noqa: E402
 from scripts.build_seed_kb import SEED  # noqa: E402
 from scripts.seed_datasets import load_seed_table, seed_datasets  # noqa: E402
-from training import TrainConfig, prepare, train  # noqa: E402
+from training import TrainConfig, prepare, train_many  # noqa: E402
 from training.metrics import METRIC_DIRECTIONS  # noqa: E402
 
 
@@ -67,15 +67,18 @@ def evaluate(
     sign = 1.0 if METRIC_DIRECTIONS[metric] == "maximize" else -1.0
     data = prepare(table, seed=SEED)
 
-    def scores(config: TrainConfig) -> np.ndarray:
-        """Objective (higher is better) per training seed; a failed run scores -inf."""
-        config = config.replace(max_epochs=min(config.max_epochs, max_epochs))
-        runs = [train(config, data, device="cpu", seed=s, metric=metric) for s in range(seeds)]
-        ok = [r.status in ("ok", "pruned") for r in runs]
-        return np.array([sign * r.value if k else -np.inf for r, k in zip(runs, ok, strict=True)])
+    def scores(configs: list[TrainConfig]) -> np.ndarray:
+        """Objective (higher is better) per configuration and training seed, `[configs, seeds]`;
+        a failed run scores -inf. Each seed's configurations train as one `train_many` call
+        (stacked where they share a training group, as `train` alone where not)."""
+        configs = [c.replace(max_epochs=min(c.max_epochs, max_epochs)) for c in configs]
+        runs = [train_many(configs, data, device="cpu", seed=s, metric=metric)
+                for s in range(seeds)]
+        return np.array([[sign * r.value if r.status in ("ok", "pruned") else -np.inf
+                          for r in by_seed] for by_seed in runs]).T
 
-    suggested = [scores(TrainConfig.from_dict(s.config)) for s in result.suggestions]
-    default = scores(TrainConfig())
+    *suggested, default = scores(
+        [TrainConfig.from_dict(s.config) for s in result.suggestions] + [TrainConfig()])
     seed_scores = oriented_values(held_out)
     best, median = float(np.max(seed_scores)), float(np.median(seed_scores))
     scale = best - median if best > median else 1.0

@@ -162,8 +162,9 @@ def tune(
         loggers: each trial is also reported to these as it finishes (e.g.
             `recommender.integrations.mlflow.MlflowLogger`).
         batch: configurations proposed and trained together (`training.train_many`) per slot:
-            the searcher's pick plus neighbours in its training group. 1 (the default) trains
-            one trial at a time: batches are not yet measured on the search-quality benchmark.
+            the searcher's pick plus neighbours in its training group, chosen by its
+            acquisition. 1 (the default) trains one trial at a time: per trial, one decision
+            per batch finds less than one per trial (README, "Batched training").
         grid_limit: the largest grid (cells) the "grid" strategy accepts.
 
     Example:
