@@ -4,7 +4,7 @@ import pytest
 
 from hpo_common.errors import ConfigError
 from training import TrainConfig
-from training.config import applies_to
+from training.config import applies_to, in_effect
 
 
 def test_defaults_round_trip_through_json() -> None:
@@ -44,3 +44,15 @@ def test_task_fields_apply_only_to_their_tasks() -> None:
         "label_smoothing", "regression"
     )
     assert applies_to("learning_rate", "regression") and applies_to("learning_rate", "binary")
+
+
+def test_in_effect_leaves_out_what_this_configuration_never_uses() -> None:
+    adam = TrainConfig(optimizer="adam").to_dict()
+    used = in_effect(adam, "binary")
+    assert {"beta1", "beta2", "label_smoothing", "width"} <= set(used)
+    assert not {"momentum", "nesterov", "embedding_dim", "target_transform"} & set(used)
+    sgd = TrainConfig(optimizer="sgd", n_layers=0, categorical="embedding").to_dict()
+    used = in_effect(sgd, "regression")
+    assert {"momentum", "nesterov", "embedding_dim", "target_transform"} <= set(used)
+    assert not {"beta1", "width", "dropout", "label_smoothing"} & set(used)
+    assert in_effect(TrainConfig(optimizer="rmsprop").to_dict(), "multiclass").count("momentum")

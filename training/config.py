@@ -14,6 +14,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import math
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, fields
 from typing import Any
 
@@ -80,6 +81,31 @@ TASK_FIELDS: dict[str, tuple[str, ...]] = {
 def applies_to(field_name: str, task: str) -> bool:
     """Whether `field_name` changes training on a `task` table (`TASK_FIELDS`)."""
     return task in TASK_FIELDS.get(field_name, (task,))
+
+
+# Fields that change training only where another field has certain values (`build_optimizer`,
+# `build_model`); every other field always does.
+_USED_WHEN: dict[str, Callable[[Mapping[str, Any]], bool]] = {
+    "momentum": lambda c: c["optimizer"] in ("sgd", "rmsprop"),
+    "nesterov": lambda c: c["optimizer"] == "sgd",
+    "beta1": lambda c: c["optimizer"] in ("adam", "adamw"),
+    "beta2": lambda c: c["optimizer"] in ("adam", "adamw"),
+    "embedding_dim": lambda c: c["num_embedding"] != "none" or c["categorical"] == "embedding",
+    **dict.fromkeys(
+        ("width", "activation", "batch_norm", "dropout"), lambda c: c["n_layers"] > 0
+    ),
+}
+
+
+def in_effect(config: Mapping[str, Any], task: str) -> list[str]:
+    """The fields of `config` (`TrainConfig` fields; missing ones at their defaults) that change
+    its training on a `task` table: not momentum for adam, nor the width of a linear model, nor a field of
+    another task (`applies_to`)."""
+    full = {**TrainConfig().to_dict(), **config}
+    return [
+        name for name in config
+        if applies_to(name, task) and _USED_WHEN.get(name, lambda _: True)(full)
+    ]  # fmt: skip
 
 
 @dataclass(frozen=True)

@@ -21,7 +21,7 @@ from recommender.cli._common import (
 from recommender.cli._progress import StepProgress
 from recommender.search import PRUNERS, STRATEGIES
 from recommender.settings import TuneSettings
-from training.config import applies_to
+from training.config import in_effect
 
 if TYPE_CHECKING:  # the library (and torch) load when the command runs, not for --help
     from recommender.executors import RayOptions
@@ -172,9 +172,9 @@ def _print_summary(result: TuneResult) -> None:
     table.add_column("")
     best = "—" if result.best_value is None else f"{result.objective} {fmt(result.best_value, 5)}"
     table.add_row("best score", best)
-    for name, value in (result.best_config or {}).items():
-        if applies_to(name, result.task):  # the rest never changed this table's training
-            table.add_row(f"  {name}", fmt(value))
+    best_config = result.best_config or {}
+    for name in in_effect(best_config, result.task):  # the rest never changed this training
+        table.add_row(f"  {name}", fmt(best_config[name]))
     table.add_row("trials", ", ".join(f"{n} {s}" for s, n in result.counts.items()))
     table.add_row("knowledge base", result.kb_path or "(in memory)")
     table.add_row("study id", result.study_id)
