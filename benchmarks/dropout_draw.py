@@ -1,0 +1,58 @@
+"""Dropout's cost per training step: `nn.Dropout` (torch's element-by-element `bernoulli_` on
+CPU) against `training.model.Dropout` (a uniform draw compared with the rate, the same law),
+forward and backward on a hidden layer's activations, side by side in one run.
+
+    python benchmarks/dropout_draw.py                     # rows x width cases, one thread
+    python benchmarks/dropout_draw.py --rows 128 --widths 64 512 --repeats 50
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import time
+from pathlib import Path
+
+import torch
+from torch import nn
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from benchmarks._args import whole_number  # noqa: E402
+from training.model import Dropout  # noqa: E402
+
+
+def step_seconds(layer: nn.Module, x: torch.Tensor) -> float:
+    """One forward and backward pass through `layer`."""
+    started = time.perf_counter()
+    layer(x).sum().backward()
+    return time.perf_counter() - started
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rows", type=whole_number, nargs="+", default=[128, 1024])
+    parser.add_argument("--widths", type=whole_number, nargs="+", default=[64, 256, 1024])
+    parser.add_argument("--rate", type=float, default=0.3)
+    parser.add_argument("--repeats", type=whole_number, default=30)
+    args = parser.parse_args()
+    if not 0.0 < args.rate < 1.0:
+        parser.error(f"--rate is a dropout probability strictly between 0 and 1, got {args.rate}")
+    torch.set_num_threads(1)
+    print(f"torch {torch.__version__}, 1 thread, rate {args.rate}, median of {args.repeats}")
+    print(f"{'rows':>6}{'width':>7}{'nn.Dropout ms':>15}{'Dropout ms':>12}{'ratio':>8}")
+    for rows in args.rows:
+        for width in args.widths:
+            x = torch.randn(rows, width, requires_grad=True)
+            times: dict[str, list[float]] = {"torch": [], "ours": []}
+            for _ in range(args.repeats):  # alternated, so drifting load hits both alike
+                times["torch"].append(step_seconds(nn.Dropout(args.rate), x))
+                times["ours"].append(step_seconds(Dropout(args.rate), x))
+            old, new = (statistics.median(times[k]) * 1e3 for k in ("torch", "ours"))
+            print(f"{rows:>6}{width:>7}{old:>15.3f}{new:>12.3f}{old / new:>7.2f}x")
+
+
+if __name__ == "__main__":
+    main()
