@@ -10,7 +10,8 @@ description adds over a global ranking.
 
     python benchmarks/suggest_proxy.py                  # surrogate seeds 0,1,2: about 4 min
     python benchmarks/suggest_proxy.py --seeds 0
-    python benchmarks/suggest_proxy.py --seeds 0,1,2,3,4 --members 5   # the former ensemble
+    python benchmarks/suggest_proxy.py --seeds 0,1,2,3,4 --params n_models=5  # the former ensemble
+    python benchmarks/suggest_proxy.py --kb KB --folds 5 --seeds 0     # a fifth held out in turn
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from sklearn.model_selection import GroupKFold
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -56,42 +58,61 @@ def _is_default(runs: pd.DataFrame) -> np.ndarray:
     return mask
 
 
-def evaluate(job: tuple[str, int, int]) -> list[dict[str, Any]]:
-    """Wins of each ranking for one held-out dataset and one surrogate seed."""
-    dataset_id, seed, members = job
+def evaluate(job: tuple[tuple[str, ...], int, dict[str, Any]]) -> list[dict[str, Any]]:
+    """Picks of each ranking for held-out datasets (one, or a fold) and one surrogate seed."""
+    held_out, seed, params = job
     view, space = _VIEW["view"], default_space()
-    runs = view.runs[view.runs["dataset_id"] == dataset_id].reset_index(drop=True)
-    values, is_default = oriented_values(runs), _is_default(runs)
-    rest = view.without(dataset_id)
-    X, y, groups = rest.training_set(space)
-    configs = [space.project(c) for c in runs[list(space.names)].to_dict("records")]
-    configs = [{k: v for k, v in c.items() if not pd.isna(v)} for c in configs]
+    X, y, groups = view.without(*held_out).training_set(space)
     layout = SurrogateFeatures(space)
-    candidates = layout.transform(view.meta.loc[dataset_id].to_dict(), configs)
     categorical = layout.categorical
     n_meta = len(META_FEATURE_NAMES)
-    with_meta = Surrogate(n_models=members, seed=seed).fit(X, y, groups, categorical=categorical)
-    without_meta = Surrogate(n_models=members, seed=seed).fit(
+    with_meta = Surrogate(**params, seed=seed).fit(X, y, groups, categorical=categorical)
+    without_meta = Surrogate(**params, seed=seed).fit(
         X[:, n_meta:], y, groups, categorical=[c - n_meta for c in categorical]
     )
-    mean, spread = with_meta.predict(candidates, return_std=True)
-    global_mean = without_meta.predict(candidates[:, n_meta:])
-    default_value = values[is_default][0]
-    rankings = {
-        "mean - spread (in use)": mean - RISK_AVERSION * spread,
-        "mean": mean,
-        "mean, no meta-features": global_mean,
-    }
-    return [
-        {
-            "dataset": str(runs["dataset_name"].iloc[0]),
-            "seed": seed,
-            "ranking": name,
-            "pick": int(np.argmax(score)),
-            "win": float(values[int(np.argmax(score))] > default_value),
+    rows = []
+    for dataset_id in held_out:
+        runs = view.runs[view.runs["dataset_id"] == dataset_id].reset_index(drop=True)
+        values, is_default = oriented_values(runs), _is_default(runs)
+        configs = [space.project(c) for c in runs[list(space.names)].to_dict("records")]
+        configs = [{k: v for k, v in c.items() if not pd.isna(v)} for c in configs]
+        candidates = layout.transform(view.meta.loc[dataset_id].to_dict(), configs)
+        mean, spread = with_meta.predict(candidates, return_std=True)
+        rankings = {
+            "mean - spread (in use)": mean - RISK_AVERSION * spread,
+            "mean": mean,
+            "mean, no meta-features": without_meta.predict(candidates[:, n_meta:]),
         }
-        for name, score in rankings.items()
-    ]
+        default_value = values[is_default][0]
+        best, median = float(np.max(values)), float(np.median(values))
+        scale = best - median if np.isfinite(median) and best > median else 1.0
+        for name, score in rankings.items():
+            top = np.argsort(-score, kind="stable")[:3]
+            rows.append({
+                "dataset": str(runs["dataset_name"].iloc[0]),
+                "task": str(runs["task"].iloc[0]),
+                "seed": seed,
+                "ranking": name,
+                "pick": int(top[0]),
+                "win": float(values[top[0]] > default_value),
+                "top1_regret": min(3.0, (best - values[top[0]]) / scale),
+                "top3_regret": min(3.0, (best - values[top].max()) / scale),
+            })  # fmt: skip
+    return rows
+
+
+def surrogate_params(text: str) -> dict[str, Any]:
+    """`name=value,...` as `Surrogate` keyword arguments (numbers as int or float)."""
+    known = set(Surrogate().get_params()) - {"seed"}
+    params: dict[str, Any] = {}
+    for item in filter(None, text.split(",")):
+        name, _, value = item.partition("=")
+        if name not in known or not value:
+            raise argparse.ArgumentTypeError(
+                f"{item!r} is not name=value with a Surrogate setting ({', '.join(sorted(known))})"
+            )
+        params[name] = float(value) if any(c in value for c in ".e") else int(value)
+    return params
 
 
 def _worker_init(kb_path: str) -> None:
@@ -104,10 +125,18 @@ def main() -> None:
     parser.add_argument("--seeds", default="0,1,2", help="surrogate seeds, comma-separated")
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument(
-        "--members",
-        type=whole_number(1),
-        default=Surrogate().n_models,
-        help="surrogate ensemble members (default: as suggest)",
+        "--params",
+        type=surrogate_params,
+        default={},
+        help="Surrogate settings other than suggest's, e.g. n_models=5,num_leaves=15",
+    )
+    parser.add_argument(
+        "--folds",
+        type=whole_number(2),
+        help="hold out groups of datasets in turn (one surrogate fit per fold, not per dataset)",
+    )
+    parser.add_argument(
+        "--out", type=Path, help="write every pick (dataset, ranking, seed) to this CSV"
     )
     parser.add_argument("--quick", action="store_true", help="smoke run: 6 datasets, seed 0")
     args = parser.parse_args()
@@ -121,10 +150,17 @@ def main() -> None:
     with_runs = set(view.runs["dataset_id"])  # a build in progress lists datasets it has not run
     dataset_ids = [d for d in view.meta.index if d in with_runs][: 6 if args.quick else None]
     started = time.perf_counter()
-    jobs = [(d, s, args.members) for d in dataset_ids for s in seeds]
+    if args.folds is None:
+        held_out = [(d,) for d in dataset_ids]
+    else:
+        folds = GroupKFold(args.folds).split(dataset_ids, groups=dataset_ids)
+        held_out = [tuple(dataset_ids[i] for i in test) for _, test in folds]
+    jobs = [(h, s, args.params) for h in held_out for s in seeds]
     with ProcessPoolExecutor(args.workers, initializer=_worker_init, initargs=(args.kb,)) as pool:
         rows = [row for result in pool.map(evaluate, jobs) for row in result]
     frame = pd.DataFrame(rows)
+    if args.out is not None:
+        frame.to_csv(args.out, index=False)
     wins = frame.pivot_table(index="ranking", columns="seed", values="win", aggfunc="sum")
     n = frame["dataset"].nunique()
     print(
@@ -132,6 +168,24 @@ def main() -> None:
         f"({time.perf_counter() - started:.0f} s)"
     )
     print(wins.astype(int).rename(columns=lambda s: f"surrogate seed {s}").to_string())
+    by_task = frame.groupby(["ranking", "task"])
+    print("\nper task, mean over seeds: share of wins; regret of the top pick and of the best of")
+    print("the top 3 (0 = the dataset's best seed run, 1 = its median; clipped at 3)")
+    summary = by_task[["win", "top1_regret", "top3_regret"]].mean()
+    print(
+        pd.concat(
+            [
+                summary,
+                frame.groupby("ranking")[summary.columns]
+                .mean()
+                .assign(task="all")
+                .set_index("task", append=True),
+            ]
+        )
+        .sort_index()
+        .round(3)
+        .to_string()
+    )
     if len(seeds) > 1:
         agreement = frame.groupby(["ranking", "dataset"])["pick"].apply(_pair_agreement)
         print("\nsame top pick for two surrogate seeds, share of seed pairs (mean over datasets)")

@@ -113,11 +113,11 @@ class KBView:
             ["dataset_name", "task"]
         ]
 
-    def without(self, dataset_id: str) -> KBView:
-        """This snapshot with one dataset left out (leave-one-dataset-out evaluation)."""
+    def without(self, *dataset_ids: str) -> KBView:
+        """This snapshot with these datasets left out (held-out evaluation)."""
         return KBView(
-            runs=self.runs[self.runs["dataset_id"] != dataset_id].reset_index(drop=True),
-            meta=self.meta.drop(index=dataset_id, errors="ignore"),
+            runs=self.runs[~self.runs["dataset_id"].isin(dataset_ids)].reset_index(drop=True),
+            meta=self.meta.drop(index=list(dataset_ids), errors="ignore"),
             objective=self.objective,
             curves=self.curves,
         )
