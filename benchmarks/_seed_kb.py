@@ -38,3 +38,29 @@ def oriented_values(runs: pd.DataFrame) -> np.ndarray:
     values = sign * runs[metric].astype(float).to_numpy()
     ok = runs["status"].isin(["ok", "pruned"]).to_numpy() & np.isfinite(values)
     return np.where(ok, values, -np.inf)
+
+
+def held_out_kb(export: Path, name: str, path: Path) -> Path:
+    """A new KB file at `path` holding a KB export (e.g. the wide build's) without the dataset
+    called `name`: what a user's KB knows when that dataset is new to it. Held out by name,
+    since another row cap gives the same data another fingerprint."""
+    import pyarrow.parquet as parquet
+
+    from knowledge_base import KnowledgeBase
+
+    datasets = parquet.read_table(export / "datasets.parquet").to_pandas()
+    gone = set(datasets.loc[datasets["name"] == name, "id"])
+    runs = parquet.read_table(export / "runs.parquet").to_pandas()
+    gone_runs = set(runs.loc[runs["dataset_id"].isin(gone), "id"])
+    keep = {
+        "datasets": ("id", gone), "meta_features": ("dataset_id", gone),
+        "studies": ("dataset_id", gone), "runs": ("dataset_id", gone),
+        "curves": ("run_id", gone_runs),
+    }  # fmt: skip
+    folder = path.parent / f"{path.stem}.import"
+    folder.mkdir(parents=True, exist_ok=True)
+    for table, (column, dropped) in keep.items():
+        frame = parquet.read_table(export / f"{table}.parquet").to_pandas()
+        frame[~frame[column].isin(dropped)].to_parquet(folder / f"{table}.parquet", index=False)
+    KnowledgeBase(path).import_parquet(folder)
+    return path

@@ -1,13 +1,15 @@
 """RealMLP-TD (pytabkit, Holzmueller et al. 2024) against hpo-recommend's trainer, side by side.
 
-Datasets: seed datasets of /work/shared/seed_datasets_v2.csv that are not in the shipped seed KB
-(so `suggest` never saw them), every task. Methods, all on CPU with the same rows:
+Datasets: seed datasets of scripts/seed_datasets_v2.csv that are not in the shipped seed KB
+(so `suggest` never saw them), every task; or, with `--kb-export DIR` (a KB export such as the
+wide build's `scripts/seed_kb_partial/`), datasets of that export, each held out in turn (a KB
+of the export without it, by name). Methods, all on CPU with the same rows:
   realmlp   pytabkit's RealMLP_TD_Classifier/Regressor with its defaults, except for
             classification val_metric_name="cross_entropy", use_ls=False (pytabkit's own advice
             when the metric is log loss, as here); numeric NaNs filled with training medians
             (RealMLP refuses them).
   default   the library default `TrainConfig()`.
-  top1      `suggest`'s first configuration, from the shipped seed KB.
+  top1      `suggest`'s first configuration, from the shipped seed KB (or the held-out KB).
   modern    `MODERN`: one fixed configuration using the recipe elements (robust scaling with
             smooth clipping, periodic embeddings, categorical embeddings, AdamW, cosine schedule).
   tune      `tune --budget N` (only with --tune-budget N), its best configuration retrained.
@@ -23,6 +25,7 @@ scored from the kept best-epoch model.) Scores: log loss (classification; accura
     pip install -e ".[bench,seed]"
     python benchmarks/vs_realmlp.py --quick                   # 3 datasets, smoke run
     python benchmarks/vs_realmlp.py --datasets a,b --max-rows 3000 --threads 1
+    python benchmarks/vs_realmlp.py --kb-export scripts/seed_kb_partial --tune-budget 10
 """
 
 from __future__ import annotations
@@ -42,12 +45,12 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from benchmarks._args import whole_number  # noqa: E402
+from benchmarks._seed_kb import held_out_kb  # noqa: E402
 from scripts.seed_datasets import load_seed_table, seed_datasets  # noqa: E402
 from training import Table, TrainConfig, build_model, for_config, prepare, train  # noqa: E402
 from training.metrics import classification_metrics, regression_metrics  # noqa: E402
 from training.preprocess import fit_target_transform  # noqa: E402
 
-V2_LIST = Path("/work/shared/seed_datasets_v2.csv")
 SEED_KB_DATASETS = ROOT / "recommender" / "data" / "seed_kb" / "datasets.parquet"
 # Held-out datasets of every task, small and mid-size, in the order they are run.
 DATASETS = (
@@ -79,16 +82,20 @@ MODERN = TrainConfig(
 SEED = 0
 
 
-def held_out(names: list[str]) -> list:
-    """The named datasets of the v2 list; each must be absent from the shipped seed KB."""
-    in_kb = set(pd.read_parquet(SEED_KB_DATASETS)["name"])
-    listed = {d.name: d for d in seed_datasets(V2_LIST)}
+def held_out(names: list[str], export: Path | None) -> list:
+    """The named datasets of the seed list; without an export to hold them out of, each must be
+    absent from the shipped seed KB."""
+    listed = {d.name: d for d in seed_datasets()}
     unknown = [n for n in names if n not in listed]
     if unknown:
-        raise SystemExit(f"unknown dataset(s) {', '.join(unknown)}; see {V2_LIST}")
-    seen = [n for n in names if n in in_kb]
+        raise SystemExit(
+            f"unknown dataset(s) {', '.join(unknown)}; see scripts/seed_datasets_v2.csv"
+        )
+    seen = (
+        [] if export else [n for n in names if n in set(pd.read_parquet(SEED_KB_DATASETS)["name"])]
+    )
     if seen:
-        raise SystemExit(f"{', '.join(seen)} are in the seed KB, so not held out")
+        raise SystemExit(f"{', '.join(seen)} are in the seed KB, so not held out (see --kb-export)")
     return [listed[n] for n in names]
 
 
@@ -292,6 +299,11 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--max-rows", type=whole_number(100), default=3000)
     parser.add_argument("--threads", type=whole_number(1), default=1)
     parser.add_argument("--tune-budget", type=whole_number(0), default=0)
+    parser.add_argument(
+        "--kb-export",
+        type=Path,
+        help="suggest and tune from this KB export (a folder of Parquet), each dataset held out",
+    )
     parser.add_argument("--quick", action="store_true", help="3 datasets, one per task")
     parser.add_argument("--out", type=Path, help="CSV of every score, written after each dataset")
     parser.add_argument("--summarise", type=Path, help="only print the tables of an --out file")
@@ -304,7 +316,9 @@ def main(argv: list[str] | None = None) -> None:
         return
     default = DATASETS[:3] if args.quick else DATASETS
     names = args.datasets.split(",") if args.datasets else list(default)
-    specs = held_out(names)
+    if args.kb_export and not (args.kb_export / "runs.parquet").is_file():
+        parser.error(f"--kb-export {args.kb_export} holds no runs.parquet (a KB export folder)")
+    specs = held_out(names, args.kb_export)
     torch.set_num_threads(args.threads)
     warnings.filterwarnings("ignore")  # pytabkit's and lightning's chatter
     if args.step_cost:
@@ -315,6 +329,8 @@ def main(argv: list[str] | None = None) -> None:
     with tempfile.TemporaryDirectory() as folder:
         kb = Path(folder) / "kb.duckdb"  # a fresh file starts with the shipped seed runs
         for spec in specs:
+            if args.kb_export:
+                kb = held_out_kb(args.kb_export, spec.name, Path(folder) / spec.name / "kb.duckdb")
             rows += run_dataset(spec, args.max_rows, args.threads, args.tune_budget, kb)
             if args.out:  # a run cut short keeps the datasets it finished
                 pd.DataFrame(rows).to_csv(args.out, index=False)
