@@ -91,9 +91,8 @@ def held_out(names: list[str], export: Path | None) -> list:
         raise SystemExit(
             f"unknown dataset(s) {', '.join(unknown)}; see scripts/seed_datasets_v2.csv"
         )
-    seen = (
-        [] if export else [n for n in names if n in set(pd.read_parquet(SEED_KB_DATASETS)["name"])]
-    )
+    in_kb = set() if export else set(pd.read_parquet(SEED_KB_DATASETS)["name"])
+    seen = [n for n in names if n in in_kb]
     if seen:
         raise SystemExit(f"{', '.join(seen)} are in the seed KB, so not held out (see --kb-export)")
     return [listed[n] for n in names]
