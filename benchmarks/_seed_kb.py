@@ -40,6 +40,13 @@ def oriented_values(runs: pd.DataFrame) -> np.ndarray:
     return np.where(ok, values, -np.inf)
 
 
+# Each table of a KB export, with the column that ties its rows to a dataset (or a run).
+TABLES = {
+    "datasets": "id", "meta_features": "dataset_id", "studies": "dataset_id",
+    "runs": "dataset_id", "curves": "run_id",
+}  # fmt: skip
+
+
 def held_out_kb(export: Path, name: str, path: Path) -> Path:
     """A new KB file at `path` holding a KB export (e.g. the wide build's) without the dataset
     called `name`: what a user's KB knows when that dataset is new to it. Held out by name,
@@ -48,19 +55,15 @@ def held_out_kb(export: Path, name: str, path: Path) -> Path:
 
     from knowledge_base import KnowledgeBase
 
-    datasets = parquet.read_table(export / "datasets.parquet").to_pandas()
+    tables = {t: parquet.read_table(export / f"{t}.parquet").to_pandas() for t in TABLES}
+    datasets, runs = tables["datasets"], tables["runs"]
     gone = set(datasets.loc[datasets["name"] == name, "id"])
-    runs = parquet.read_table(export / "runs.parquet").to_pandas()
     gone_runs = set(runs.loc[runs["dataset_id"].isin(gone), "id"])
-    keep = {
-        "datasets": ("id", gone), "meta_features": ("dataset_id", gone),
-        "studies": ("dataset_id", gone), "runs": ("dataset_id", gone),
-        "curves": ("run_id", gone_runs),
-    }  # fmt: skip
     folder = path.parent / f"{path.stem}.import"
     folder.mkdir(parents=True, exist_ok=True)
-    for table, (column, dropped) in keep.items():
-        frame = parquet.read_table(export / f"{table}.parquet").to_pandas()
+    for table, column in TABLES.items():
+        frame = tables[table]
+        dropped = gone_runs if table == "curves" else gone
         frame[~frame[column].isin(dropped)].to_parquet(folder / f"{table}.parquet", index=False)
     KnowledgeBase(path).import_parquet(folder)
     return path
