@@ -1,0 +1,59 @@
+"""The leave-one-dataset-out benchmark's bookkeeping: a long run resumes from its results file
+(never mixing in results made with other settings), and reports by task and size band."""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from benchmarks.suggest_quality import finished_rows, summary
+
+SETTINGS = {"seeds": 3, "suggest_seed": 0, "kb_runs": 9000}
+
+
+def _row(dataset: str, task: str, n_rows: int, top1: float, wins: float) -> dict[str, object]:
+    return {
+        "dataset": dataset,
+        "task": task,
+        "n_rows": n_rows,
+        "top1": top1,
+        "best_of_top3": min(top1, 0.1),
+        "default": 0.5,
+        "top1_beats_default": wins,
+        "top1_beats_default_seed0": wins,
+        **SETTINGS,
+    }
+
+
+def test_finished_rows_are_read_back_and_other_settings_refused(tmp_path: Path) -> None:
+    path = tmp_path / "results.jsonl"
+    assert finished_rows(path, SETTINGS) == []
+    rows = [_row("a", "binary", 300, 0.2, 1.0), _row("b", "regression", 9000, math.inf, 0.0)]
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    back = finished_rows(path, SETTINGS)
+    assert [r["dataset"] for r in back] == ["a", "b"] and back[1]["top1"] == math.inf
+    with pytest.raises(SystemExit, match="seeds"):
+        finished_rows(path, {**SETTINGS, "seeds": 1})
+    with pytest.raises(SystemExit, match="kb_runs"):
+        finished_rows(path, {**SETTINGS, "kb_runs": 9001})
+
+
+def test_summary_by_task_size_band_and_overall() -> None:
+    frame = pd.DataFrame([
+        _row("a", "binary", 300, 0.2, 1.0),
+        _row("b", "binary", 4_999, 0.4, 0.0),
+        _row("c", "regression", 5_000, math.inf, 0.0),  # a diverged pick: no finite regret
+        _row("d", "regression", 20_000, 0.6, 1.0),
+    ])  # fmt: skip
+    table = summary(frame)
+    assert table.loc[("task", "binary"), "datasets"] == 2
+    assert table.loc[("task", "binary"), "top1 wins"] == 0.5
+    assert table.loc[("size", "< 1,000 rows"), "datasets"] == 1
+    assert table.loc[("size", "1,000-4,999 rows"), "top1 regret"] == 0.4
+    assert table.loc[("size", ">= 5,000 rows"), "top1 regret"] == 0.6  # inf left out of means
+    assert table.loc[("all", "all"), "datasets"] == 4
+    assert table.loc[("all", "all"), "top1 wins"] == 0.5
