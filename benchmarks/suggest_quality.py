@@ -43,6 +43,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from benchmarks._args import whole_number  # noqa: E402
+from benchmarks._resume import refuse_other_settings  # noqa: E402
 from benchmarks._seed_kb import SHIPPED_SEED_KB, oriented_values, seed_kb  # noqa: E402
 from knowledge_base import KnowledgeBase  # noqa: E402
 from recommender.learn import KBView, load_view  # noqa: E402
@@ -58,8 +59,6 @@ from training.metrics import METRIC_DIRECTIONS  # noqa: E402
 TARGET_WINS, TARGET_TOP3_REGRET = 0.85, 0.15
 SIZE_BANDS = (0, 1_000, 5_000, np.inf)
 SIZE_LABELS = ("< 1,000 rows", "1,000-4,999 rows", ">= 5,000 rows")
-# What a results file's rows must share with this run to be reused by it.
-SETTINGS = ("seeds", "suggest_seed", "kb_runs")
 
 
 def evaluate(
@@ -162,14 +161,7 @@ def finished_rows(path: Path, settings: dict[str, int]) -> list[dict[str, Any]]:
     if not path.exists():
         return []
     rows = [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
-    for row in rows:
-        other = {k: row.get(k) for k in SETTINGS if row.get(k) != settings[k]}
-        if other:
-            raise SystemExit(
-                f"{path} holds results made with {other} (this run: "
-                f"{ {k: settings[k] for k in other} }); pass another --out, or delete the file "
-                "to start over"
-            )
+    refuse_other_settings(rows, settings, path)
     return rows
 
 

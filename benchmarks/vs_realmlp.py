@@ -26,6 +26,9 @@ scored from the kept best-epoch model.) Scores: log loss (classification; accura
     python benchmarks/vs_realmlp.py --quick                   # 3 datasets, smoke run
     python benchmarks/vs_realmlp.py --datasets a,b --max-rows 3000 --threads 1
     python benchmarks/vs_realmlp.py --kb-export scripts/seed_kb_partial --tune-budget 10
+
+With `--out FILE`, every score is written after each dataset, and a rerun of the same command
+skips the datasets FILE holds (a FILE made with another row cap, tune budget or KB is refused).
 """
 
 from __future__ import annotations
@@ -45,6 +48,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from benchmarks._args import whole_number  # noqa: E402
+from benchmarks._resume import refuse_other_settings  # noqa: E402
 from benchmarks._seed_kb import held_out_kb  # noqa: E402
 from scripts.seed_datasets import load_seed_table, seed_datasets  # noqa: E402
 from training import Table, TrainConfig, build_model, for_config, prepare, train  # noqa: E402
@@ -304,7 +308,11 @@ def main(argv: list[str] | None = None) -> None:
         help="suggest and tune from this KB export (a folder of Parquet), each dataset held out",
     )
     parser.add_argument("--quick", action="store_true", help="3 datasets, one per task")
-    parser.add_argument("--out", type=Path, help="CSV of every score, written after each dataset")
+    parser.add_argument(
+        "--out",
+        type=Path,
+        help="CSV of every score, written after each dataset; a rerun resumes it",
+    )
     parser.add_argument("--summarise", type=Path, help="only print the tables of an --out file")
     parser.add_argument(
         "--step-cost", action="store_true", help="only time each recipe element per step"
@@ -324,16 +332,27 @@ def main(argv: list[str] | None = None) -> None:
         step_costs(specs[0], args.max_rows)
         return
     started = time.perf_counter()
+    settings = {
+        "max_rows": args.max_rows,
+        "tune_budget": args.tune_budget,
+        "kb_export": str(args.kb_export or "shipped seed"),
+    }
     rows: list[dict] = []
+    if args.out and args.out.exists():  # a rerun resumes: the datasets it holds are kept
+        rows = pd.read_csv(args.out).to_dict("records")
+        refuse_other_settings(rows, settings, args.out)
+        print(f"{len({r['dataset'] for r in rows})} datasets already in {args.out}", flush=True)
+    done = {r["dataset"] for r in rows}
     with tempfile.TemporaryDirectory() as folder:
         kb = Path(folder) / "kb.duckdb"  # a fresh file starts with the shipped seed runs
-        for spec in specs:
+        for spec in [s for s in specs if s.name not in done]:
             if args.kb_export:
                 kb = held_out_kb(args.kb_export, spec.name, Path(folder) / spec.name / "kb.duckdb")
-            rows += run_dataset(spec, args.max_rows, args.threads, args.tune_budget, kb)
+            scores = run_dataset(spec, args.max_rows, args.threads, args.tune_budget, kb)
+            rows += [{**row, **settings} for row in scores]
             if args.out:  # a run cut short keeps the datasets it finished
                 pd.DataFrame(rows).to_csv(args.out, index=False)
-    report(pd.DataFrame(rows))
+    report(pd.DataFrame([r for r in rows if r["dataset"] in {s.name for s in specs}]))
     print(f"\n{len(specs)} datasets in {time.perf_counter() - started:.0f} s")
 
 
