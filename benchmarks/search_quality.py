@@ -31,8 +31,11 @@ of cells. Every other strategy searches the default space. `pbt` trains each pop
 Each finished job is printed and appended to `benchmarks/out/<name>_jobs.jsonl` as it ends, so
 a run cut short keeps what it measured: `--from-jobs FILE` prints the tables of such a file.
 `--reuse-jobs FILE` takes the jobs of FILE that trained without a pruner and match one of this
-run's (same dataset, strategy label, seed, budget, rows and epochs) instead of running them, so a
-change to the pruner retrains only the pruned strategies (`surrogate` next to `surrogate:none`).
+run's (same dataset, strategy label, seed, budget, rows and epochs, and a KB of as many runs)
+instead of running them, so a change to the pruner retrains only the pruned strategies
+(`surrogate` next to `surrogate:none`). `--resume` takes every matching job of this run's own
+jobs file, pruned or not, and appends the rest to it: a long run cut short goes on where it stopped
+(without it, a run starts that file afresh).
 A strategy written `NAME/N` proposes and trains its trials in batches of N (`tune --batch N`:
 `recommender.search.ask_batch`, `training.train_many`), so `surrogate,surrogate/4` compares
 batched search with one trial at a time; the report adds each strategy's mean wall time per job.
@@ -217,6 +220,8 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="one dataset, one seed, 5 trials")
     parser.add_argument("--reuse-jobs", type=Path, help="take the matching unpruned jobs of "
                         "this file instead of running them (see above)")
+    parser.add_argument("--resume", action="store_true", help="take every matching job of this "
+                        "run's own jobs file (a run cut short) and append the rest to it")
     parser.add_argument("--from-jobs", type=Path, help="no training: the tables of the jobs "
                         "saved in this file (a run cut short)")
     args = parser.parse_args()
@@ -243,7 +248,7 @@ def main() -> None:
              "budget": args.anchor_budget if s in OPTUNA_SAMPLERS else args.budget,
              "max_rows": args.max_rows, "max_epochs": args.max_epochs,
              "pruner": spec.partition(":")[2] or args.pruner, "label": token,
-             "batch": _batch_size(parser, token)}
+             "batch": _batch_size(parser, token), "kb_runs": int(datasets["n_runs"].sum())}
             for n in names for seed in range(args.seeds) for token in args.strategies.split(",")
             for spec in [token.partition("/")[0]] for s in [spec.partition(":")[0]]]
     print(f"{len(jobs)} jobs on {len(names)} held-out datasets ({args.max_rows} rows, "
@@ -254,12 +259,14 @@ def main() -> None:
     if args.from_jobs is not None:
         done_jobs = [json.loads(line) for line in args.from_jobs.read_text().splitlines()]
     else:
-        reused = _reusable(jobs, args.reuse_jobs) if args.reuse_jobs is not None else []
         log = OUT / f"{name}_jobs.jsonl"
-        log.write_text("".join(json.dumps(done) + "\n" for done in reused))
+        source = log if args.resume and log.is_file() else args.reuse_jobs
+        reused = _reusable(jobs, source, pruned_too=args.resume) if source is not None else []
+        if not args.resume:  # a fresh log: the reused jobs, then this run's
+            log.write_text("".join(json.dumps(done) + "\n" for done in reused))
         reused_keys = {_job_key(done) for done in reused}
         todo = [job for job in jobs if _job_key(job) not in reused_keys]
-        print(f"{len(reused)} jobs reused from {args.reuse_jobs}, {len(todo)} to run", flush=True)
+        print(f"{len(reused)} jobs reused from {source}, {len(todo)} to run", flush=True)
         done_jobs = reused + _run_jobs(todo, args.workers, log)
     rows = []
     for done in done_jobs:
@@ -300,13 +307,18 @@ def _job_key(job: dict[str, Any]) -> tuple:
                                "max_epochs")), job.get("batch", 1))
 
 
-def _reusable(jobs: list[dict[str, Any]], path: Path) -> list[dict[str, Any]]:
-    """The finished jobs in `path` that trained without a pruner and match one of `jobs`."""
-    wanted = {_job_key(job) for job in jobs if job["pruner"] == "none"}
+def _reusable(
+    jobs: list[dict[str, Any]], path: Path, pruned_too: bool = False
+) -> list[dict[str, Any]]:
+    """The finished jobs in `path` that match one of `jobs` and learned from a KB of as many
+    runs (a file from before that was recorded: any), trained without a pruner unless
+    `pruned_too`."""
+    wanted = {_job_key(job): job for job in jobs if pruned_too or job["pruner"] == "none"}
     found: dict[tuple, dict[str, Any]] = {}
     for line in path.read_text().splitlines():
         done = json.loads(line)
-        if _job_key(done) in wanted:
+        job = wanted.get(_job_key(done))
+        if job is not None and done.get("kb_runs", job["kb_runs"]) == job["kb_runs"]:
             found.setdefault(_job_key(done), done)
     return list(found.values())
 
