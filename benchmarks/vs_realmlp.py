@@ -10,8 +10,9 @@ of the export without it, by name). Methods, all on CPU with the same rows:
             (RealMLP refuses them).
   default   the library default `TrainConfig()`.
   top1      `suggest`'s first configuration, from the shipped seed KB (or the held-out KB).
-  modern    `MODERN`: one fixed configuration using the recipe elements (robust scaling with
-            smooth clipping, periodic embeddings, categorical embeddings, AdamW, cosine schedule).
+  modern    `recommender.learn.MODERN_RECIPE`: one fixed configuration using the recipe elements
+            (robust scaling with smooth clipping, periodic embeddings, categorical embeddings,
+            AdamW, cosine schedule); the first of the default ranking.
   tune      `tune --budget N` (only with --tune-budget N), its best configuration retrained.
 
 Protocol, the same for every method: the table is split once (stratified, 80/20, seed 0) into
@@ -50,6 +51,7 @@ sys.path.insert(0, str(ROOT))
 from benchmarks._args import whole_number  # noqa: E402
 from benchmarks._resume import refuse_other_settings  # noqa: E402
 from benchmarks._seed_kb import held_out_kb  # noqa: E402
+from recommender.learn import MODERN_RECIPE  # noqa: E402
 from scripts.seed_datasets import load_seed_table, seed_datasets  # noqa: E402
 from training import Table, TrainConfig, build_model, for_config, prepare, train  # noqa: E402
 from training.metrics import classification_metrics, regression_metrics  # noqa: E402
@@ -65,24 +67,7 @@ DATASETS = (
     "std_reinfection", "belgian_tobacco_share", "goldenrod_gall_fate",
     "nmes1988_visits",
 )  # fmt: skip
-MODERN = TrainConfig(
-    optimizer="adamw",
-    learning_rate=1e-3,
-    weight_decay=1e-4,
-    batch_size=256,
-    max_epochs=100,
-    patience=16,
-    n_layers=3,
-    width=256,
-    activation="silu",
-    dropout=0.15,
-    lr_schedule="cosine",
-    warmup_epochs=2,
-    numeric_preprocessing="robust",
-    num_embedding="periodic",
-    embedding_dim=8,
-    categorical="embedding",
-)
+MODERN = TrainConfig.from_dict(MODERN_RECIPE)
 SEED = 0
 
 

@@ -1,7 +1,8 @@
 """Build the seed knowledge base shipped with the package, from real training runs.
 
 For every dataset of scripts/seed_datasets_v2.csv (at most `--max-rows` rows, subsampled seeded
-before the table is built): the library default configuration, a shared scrambled Sobol design
+before the table is built): two anchors, the library default configuration and the modern recipe
+(`recommender.learn.MODERN_RECIPE`, the default ranking's first), a shared scrambled Sobol design
 (the same configurations on every dataset, so the KB can compare them across datasets) and a
 per-dataset Sobol design (a different scramble per dataset, so together the datasets cover the
 space). Training length is part of the design: `max_epochs` and `patience` are sampled from the
@@ -49,7 +50,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from knowledge_base import DatasetRecord, KnowledgeBase, RunRecord, stable_run_id  # noqa: E402
-from recommender.learn import compute_meta_features  # noqa: E402
+from recommender.learn import MODERN_RECIPE, compute_meta_features  # noqa: E402
 from recommender.space import default_space  # noqa: E402
 from scripts.seed_datasets import (  # noqa: E402
     SPEC_PATH,
@@ -75,6 +76,11 @@ BLOCK_FIELDS = (
     "numeric_preprocessing", "categorical", "target_transform", "label_smoothing",
     "num_embedding", "ensemble_size", "embedding_dim",
 )  # fmt: skip
+# Run on every dataset before the designs: the library default (what a user gets without the
+# recommender) and the modern recipe (the default ranking's first), so the KB measures both
+# everywhere and learns where each wins. The recipe joined after the first 157 datasets were
+# built; a resumed build runs it on those first.
+ANCHORS = (TrainConfig(), TrainConfig.from_dict(MODERN_RECIPE))
 BUILD_DIR = ROOT / ".seed_build"  # the build's DuckDB file (not kept in the repository)
 PARTIAL_DIR = ROOT / "scripts" / "seed_kb_partial"
 
@@ -100,16 +106,16 @@ def grouped(points: list[dict[str, Any]], group: int) -> list[dict[str, Any]]:
 def design(
     dataset: SeedDataset, n_configs: int, n_shared: int, group: int, max_epochs: int
 ) -> list[TrainConfig]:
-    """The library default, `n_shared` shared Sobol points and the rest from the dataset's own,
-    in blocks of `group` (see `grouped`); `max_epochs` capped.
+    """The anchors (`ANCHORS`), `n_shared` shared Sobol points and the rest from the dataset's
+    own, in blocks of `group` (see `grouped`); `max_epochs` capped.
 
     A Sobol design's first points do not depend on its length, so a larger `--configs` keeps
     every configuration of a smaller one (whole blocks included) and a rebuild trains only
     the new ones.
     """
     shared = grouped(_sobol(n_shared, SHARED_SCRAMBLE), group)
-    own = grouped(_sobol(n_configs - 1 - n_shared, dataset.name), group)
-    configs = [TrainConfig()] + [TrainConfig.from_dict(p) for p in shared + own]
+    own = grouped(_sobol(n_configs - len(ANCHORS) - n_shared, dataset.name), group)
+    configs = [*ANCHORS, *(TrainConfig.from_dict(p) for p in shared + own)]
     return [c.replace(max_epochs=min(c.max_epochs, max_epochs)) for c in configs]
 
 
@@ -157,8 +163,9 @@ def plan(kb: KnowledgeBase, dataset: SeedDataset, args: argparse.Namespace) -> I
     kb.set_meta_features(table.fingerprint, compute_meta_features(table))
     done = {config_key(row) for row in kb.run_rows(dataset_id=table.fingerprint)}
     configs = design(dataset, args.configs, args.shared, args.group, args.max_epochs)
-    blocks = [configs[:1]] + [
-        configs[i : i + args.group] for i in range(1, len(configs), args.group)
+    first = len(ANCHORS)
+    blocks = [configs[:first]] + [
+        configs[i : i + args.group] for i in range(first, len(configs), args.group)
     ]
     for block in blocks:
         todo = tuple(c for c in block if config_key(c.to_dict()) not in done)
@@ -284,7 +291,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         help="where a complete build is exported ('' for nowhere)",
     )
     parser.add_argument(
-        "--configs", type=int, default=57, help="configurations per dataset, the default included"
+        "--configs", type=int, default=58, help="configurations per dataset, the anchors included"
     )
     parser.add_argument("--shared", type=int, default=24, help="of them, the same on every dataset")
     parser.add_argument("--group", type=int, default=8, help="configurations per stacked block")
@@ -302,8 +309,17 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     )
     parser.add_argument("--datasets", default="", help="comma-separated names (default: all)")
     args = parser.parse_args(argv)
-    if not 0 <= args.shared <= args.configs - 1:
-        parser.error(f"--shared must be between 0 and {args.configs - 1}, but got {args.shared}")
+    most = args.configs - len(ANCHORS)
+    if most < 0:
+        parser.error(
+            f"--configs must be at least {len(ANCHORS)} (the library default and the modern "
+            f"recipe run on every dataset), but got {args.configs}"
+        )
+    if not 0 <= args.shared <= most:
+        parser.error(
+            f"--shared must be between 0 and {most} (--configs less the {len(ANCHORS)} anchors), "
+            f"but got {args.shared}"
+        )
     for name in ("group", "max_rows", "max_epochs", "workers"):
         if getattr(args, name) < 1:
             parser.error(f"--{name.replace('_', '-')} must be >= 1, but got {getattr(args, name)}")

@@ -1,16 +1,42 @@
 """The documented default ranking, used when the knowledge base has nothing to learn from.
 
 These configurations are robust starting points for tabular MLPs, ordered by how often such
-settings do well in practice: Adam/AdamW around 1e-3 with moderate width, some regularisation, and
-a decaying schedule. `suggest` returns them (filtered to the search space) when the knowledge base
-is empty or holds no runs of the dataset's task type, and says so.
+settings do well in practice. First the modern recipe (`MODERN_RECIPE`): AdamW with a cosine
+schedule and a short warm-up, SiLU, dropout, robust scaling with smooth clipping (RealMLP,
+Holzmueller et al. 2024), periodic embeddings of numeric columns (Gorishniy et al. 2022) and
+learned embeddings of categorical ones; it beat pytabkit's RealMLP-TD on 14 of 16 held-out seed
+datasets (`benchmarks/vs_realmlp.py`, the library default on 5). Then Adam/AdamW around 1e-3
+with moderate width, some regularisation, and a decaying schedule. `suggest` returns them
+(filtered to the search space) when the knowledge base is empty or holds no runs of the
+dataset's task type, and says so; the seed build runs the modern recipe on every dataset next to
+the library default, so the knowledge base learns where it wins.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+MODERN_RECIPE: dict[str, Any] = {
+    "optimizer": "adamw",
+    "learning_rate": 1e-3,
+    "weight_decay": 1e-4,
+    "batch_size": 256,
+    "max_epochs": 100,
+    "patience": 16,
+    "n_layers": 3,
+    "width": 256,
+    "activation": "silu",
+    "dropout": 0.15,
+    "lr_schedule": "cosine",
+    "warmup_epochs": 2,
+    "numeric_preprocessing": "robust",
+    "num_embedding": "periodic",
+    "embedding_dim": 8,
+    "categorical": "embedding",
+}
+
 DEFAULT_PORTFOLIO: tuple[dict[str, Any], ...] = (
+    MODERN_RECIPE,
     {
         "optimizer": "adamw",
         "learning_rate": 1e-3,

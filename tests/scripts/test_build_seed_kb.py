@@ -10,9 +10,10 @@ import pandas as pd
 import pytest
 
 from knowledge_base import KnowledgeBase
+from recommender.learn import MODERN_RECIPE
 from scripts.build_seed_kb import BLOCK_FIELDS, build, design, grouped, parse_args
 from scripts.seed_datasets import seed_datasets
-from training import BATCH_FIELDS, GROUP_FIELDS
+from training import BATCH_FIELDS, GROUP_FIELDS, TrainConfig
 
 COLUMNS = "name,source,package,item,target,task,drop_columns,n_rows,n_features,n_categorical"
 SPEC = f"""{COLUMNS},pct_missing_cells,notes
@@ -32,15 +33,17 @@ def _args(tmp_path: Path, *extra: str) -> list[str]:
 
 def test_blocks_share_their_lead_group_fields() -> None:
     (dataset,) = [d for d in seed_datasets() if d.name == "digits"]
-    configs = design(dataset, n_configs=9, n_shared=4, group=4, max_epochs=150)
-    assert configs[0].max_epochs == 50  # the library default first, as it is
-    for block in (configs[1:5], configs[5:9]):
+    configs = design(dataset, n_configs=10, n_shared=4, group=4, max_epochs=150)
+    # the anchors first, as they are: the library default and the modern recipe
+    assert configs[:2] == [TrainConfig(), TrainConfig.from_dict(MODERN_RECIPE)]
+    assert configs[0].max_epochs == 50 and configs[1].num_embedding == "periodic"
+    for block in (configs[2:6], configs[6:10]):
         assert len({tuple(getattr(c, name) for name in BLOCK_FIELDS) for c in block}) == 1
         assert len({(c.learning_rate, c.weight_decay) for c in block}) == 4  # the rest moves
     assert all(c.max_epochs <= 150 for c in configs)
     assert max(c.max_epochs for c in configs) > 20  # training length is sampled, not fixed
     # a larger design keeps every configuration of a smaller one: a rebuild trains only new ones
-    assert design(dataset, 13, 4, 4, 150)[:9] == configs
+    assert design(dataset, 14, 4, 4, 150)[:10] == configs
     points = [
         {"optimizer": "sgd", "momentum": 0.5, "width": 32},
         {"optimizer": "adam", "width": 64},
@@ -88,7 +91,7 @@ def test_build_trains_records_exports_and_resumes(tmp_path: Path) -> None:
 
 def test_smallest_datasets_first(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     (tmp_path / "spec.csv").write_text(SPEC)
-    build(parse_args(_args(tmp_path, "--configs", "1", "--shared", "0")))
+    build(parse_args(_args(tmp_path, "--configs", "2", "--shared", "0")))
     printed = [line.split(":")[0] for line in capsys.readouterr().out.splitlines()]
     # 150 rows before 442, against the list's order
     assert printed.index("iris") < printed.index("diabetes")
@@ -100,6 +103,8 @@ def test_unknown_dataset_and_bad_options_are_usage_errors(tmp_path: Path) -> Non
         build(parse_args(_args(tmp_path, "--datasets", "iris,nope")))
     with pytest.raises(SystemExit):
         parse_args(_args(tmp_path, "--group", "0"))
+    with pytest.raises(SystemExit):
+        parse_args(_args(tmp_path, "--configs", "1", "--shared", "0"))  # fewer than the anchors
 
 
 def test_stop_after_records_what_finished_and_is_not_a_complete_build(tmp_path: Path) -> None:
