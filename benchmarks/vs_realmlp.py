@@ -29,12 +29,14 @@ scored from the kept best-epoch model.) Scores: log loss (classification; accura
     python benchmarks/vs_realmlp.py --kb-export scripts/seed_kb_partial --tune-budget 10
 
 With `--out FILE`, every score is written after each dataset, and a rerun of the same command
-skips the datasets FILE holds (a FILE made with another row cap, tune budget or KB is refused).
+skips the datasets FILE holds (a FILE made with another row cap, tune budget or KB export, or
+an export with another run count, is refused).
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 import tempfile
 import time
@@ -281,6 +283,13 @@ def report(frame: pd.DataFrame) -> None:
     print(summarise(frame, methods).round(4).to_string(index=False))
 
 
+def _export_runs(export: Path | None) -> int:
+    """Runs in a KB export, from its manifest (0 for the shipped seed)."""
+    if export is None:
+        return 0
+    return int(json.loads((export / "manifest.json").read_text())["rows"]["runs"])
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--datasets", help="comma-separated names (default: the built-in list)")
@@ -308,8 +317,9 @@ def main(argv: list[str] | None = None) -> None:
         return
     default = DATASETS[:3] if args.quick else DATASETS
     names = args.datasets.split(",") if args.datasets else list(default)
-    if args.kb_export and not (args.kb_export / "runs.parquet").is_file():
-        parser.error(f"--kb-export {args.kb_export} holds no runs.parquet (a KB export folder)")
+    for part in ("runs.parquet", "manifest.json"):
+        if args.kb_export and not (args.kb_export / part).is_file():
+            parser.error(f"--kb-export {args.kb_export} holds no {part} (a KB export folder)")
     specs = held_out(names, args.kb_export)
     torch.set_num_threads(args.threads)
     warnings.filterwarnings("ignore")  # pytabkit's and lightning's chatter
@@ -321,6 +331,7 @@ def main(argv: list[str] | None = None) -> None:
         "max_rows": args.max_rows,
         "tune_budget": args.tune_budget,
         "kb_export": str(args.kb_export or "shipped seed"),
+        "kb_runs": _export_runs(args.kb_export),  # a build that grew is another KB
     }
     rows: list[dict] = []
     if args.out and args.out.exists():  # a rerun resumes: the datasets it holds are kept
