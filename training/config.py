@@ -99,8 +99,8 @@ _USED_WHEN: dict[str, Callable[[Mapping[str, Any]], bool]] = {
 
 def in_effect(config: Mapping[str, Any], task: str) -> list[str]:
     """The fields of `config` (`TrainConfig` fields; missing ones at their defaults) that change
-    its training on a `task` table: not momentum for adam, nor the width of a linear model, nor a field of
-    another task (`applies_to`)."""
+    its training on a `task` table: not momentum for adam, nor the width of a linear model, nor a
+    field of another task (`applies_to`)."""
     full = {**TrainConfig().to_dict(), **config}
     return [
         name for name in config
