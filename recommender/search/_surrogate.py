@@ -84,6 +84,10 @@ class SurrogateSearcher(Searcher):
         self._own_X: list[np.ndarray] = []  # per observation: encoded row
         self._own_prior: list[np.ndarray] = []  # per observation: (members,)
         self._last: dict[str, tuple[np.ndarray, np.ndarray]] = {}  # last ask's candidates
+        # The correction models fitted on the trials so far (one per prior member), kept until a
+        # trial is learned or the prior re-weighted: a batched ask (`ask`, then `choose`) and
+        # asks for pending trials share them instead of refitting on the same trials.
+        self._fitted_corrections: list[Any] | None = None
 
     def observe(self, config: Mapping[str, Any], score: float) -> None:
         self.observe_many([config], [score])
@@ -95,6 +99,7 @@ class SurrogateSearcher(Searcher):
             return
         for config, score in zip(configs, scores, strict=True):
             Searcher.observe(self, config, score)
+        self._fitted_corrections = None
         told = self.configs[-len(configs) :]
         X = self.space.encode(told)
         prior = self.prior.predict_members(X)
@@ -111,6 +116,7 @@ class SurrogateSearcher(Searcher):
         """The prior re-weighted its sources: refresh what was predicted with the old weights
         and re-rank the warm-start points left (adaptive warm start)."""
         self._own_prior = list(self.prior.predict_members(np.stack(self._own_X)).T)
+        self._fitted_corrections = None
         if self._pool is not None:
             self._pool_prior = self.prior.predict_members(self._pool_X)
         self._last = {}
@@ -223,16 +229,22 @@ class SurrogateSearcher(Searcher):
     def _corrections(self, X_new: np.ndarray) -> np.ndarray:
         """Per member, this dataset's correction of the prior at encoded candidates (zeros early
         on)."""
-        n_members = self.prior.n_members
         if len(self.scores) < MIN_TRIALS_TO_LEARN:
-            return np.zeros((n_members, len(X_new)))
+            return np.zeros((self.prior.n_members, len(X_new)))
+        if self._fitted_corrections is None:
+            self._fitted_corrections = self._fit_corrections()
+        return np.stack([model.predict(X_new) for model in self._fitted_corrections])
+
+    def _fit_corrections(self) -> list[Any]:
+        """One LightGBM model per prior member on this dataset's trials, boosted from that
+        member's prediction (its residual is what the KB got wrong here)."""
         from lightgbm import LGBMRegressor  # with scikit-learn: only once there is one to fit
 
         X_own = np.stack(self._own_X)
         y = self._own_y()
         own_prior = np.stack(self._own_prior, axis=1)
-        out = np.empty((n_members, len(X_new)))
-        for member in range(n_members):
+        models = []
+        for member in range(self.prior.n_members):
             # Member 0 sees every trial; the others a bootstrap resample (their spread is the
             # uncertainty that remains about this dataset).
             weight = (
@@ -261,8 +273,8 @@ class SurrogateSearcher(Searcher):
                 init_score=own_prior[member, keep],
                 categorical_feature=list(self.space.categorical_indices) or "auto",
             )
-            out[member] = model.predict(X_new)
-        return out
+            models.append(model)
+        return models
 
 
 def expected_improvement(
