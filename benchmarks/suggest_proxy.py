@@ -1,9 +1,9 @@
 """A fast, training-free proxy of `suggest_quality.py`, for telling ranking changes from noise.
 
 Leave one seed dataset out (or, with `--folds`, a fold of them), fit the surrogate on the others,
-and let it rank the held-out dataset's own seed configurations (40 in the shipped seed, 57 in the
-wide build), whose scores are already known (the shared Sobol points it has seen on other
-datasets, the per-dataset ones it has not). The top pick "wins" when its seed
+and let it rank the held-out dataset's own seed configurations (40 in the shipped seed, 58 in
+the wide build: its anchors and shared Sobol points it has seen on other datasets, the
+per-dataset ones it has not), whose scores are already known. The top pick "wins" when its seed
 run beats the library default's seed run on that dataset. Repeating this with several surrogate
 seeds shows how much of a win-rate difference is the surrogate's own randomness, and how often two
 seeds pick the same configuration; the variant without meta-features shows how much the dataset
