@@ -78,8 +78,8 @@ BLOCK_FIELDS = (
 )  # fmt: skip
 # Run on every dataset before the designs: the library default (what a user gets without the
 # recommender) and the modern recipe (the default ranking's first), so the KB measures both
-# everywhere and learns where each wins. The recipe joined after the first 157 datasets were
-# built; a resumed build runs it on those first.
+# everywhere and learns where each wins. The recipe joined when the 160 smallest datasets were
+# built or under way; the resumed build ran it on those first (runs are skipped by identity).
 ANCHORS = (TrainConfig(), TrainConfig.from_dict(MODERN_RECIPE))
 BUILD_DIR = ROOT / ".seed_build"  # the build's DuckDB file (not kept in the repository)
 PARTIAL_DIR = ROOT / "scripts" / "seed_kb_partial"
