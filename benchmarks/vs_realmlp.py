@@ -348,7 +348,8 @@ def main(argv: list[str] | None = None) -> None:
             rows += [{**row, **settings} for row in scores]
             if args.out:  # a run cut short keeps the datasets it finished
                 pd.DataFrame(rows).to_csv(args.out, index=False)
-    report(pd.DataFrame([r for r in rows if r["dataset"] in {s.name for s in specs}]))
+    chosen = {spec.name for spec in specs}
+    report(pd.DataFrame([r for r in rows if r["dataset"] in chosen]))
     print(f"\n{len(specs)} datasets in {time.perf_counter() - started:.0f} s")
 
 
