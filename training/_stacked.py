@@ -14,7 +14,7 @@ a zero bias, so its activation (relu, gelu, silu, tanh, leaky relu and batch nor
 and every gradient reaching it stay 0, and weight decay keeps 0 at 0.
 
 Dropout on CPU draws each member's masks from a generator holding the global RNG state its solo
-run has after initialisation, with the same uniform draw as `model.Dropout`, so members match
+run has after initialisation, with `model.Dropout`'s draw (`draw_keep_mask`), so members match
 their solo runs; elsewhere one draw covers the whole group (CUDA's solo stream cannot be
 reproduced anyway).
 """
@@ -38,6 +38,7 @@ from training.model import (
     EnsembleInput,
     FeatureEmbedding,
     build_model,
+    draw_keep_mask,
     dropout_scale,
 )
 
@@ -404,7 +405,7 @@ class DropoutMasks:
             return h * (draw >= 1.0 - self.keep_prob).to(h.dtype).div_(self.keep_prob)
         mask, regions = self._buffer(layer, h)
         for region, rate, gen in regions:  # exactly `model.Dropout`'s draw, on the member's stream
-            region.uniform_(generator=gen).ge_(rate)
+            draw_keep_mask(region, rate, gen)
         return h * mask.mul_(self.scale)  # 0 or 1 / (1 - rate): `model.Dropout`'s values exactly
 
     def _buffer(self, layer: int, h: torch.Tensor) -> tuple[torch.Tensor, list[_Region]]:
