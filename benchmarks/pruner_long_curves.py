@@ -19,8 +19,15 @@ many did), and the share of epochs saved. `--held-out-seed` replays the shipped 
 schedules the model learned, on datasets it never saw (what `tune` on a new dataset meets).
 `--coverage 0` gives the bound of the quantile alone, without the calibration by progress.
 
+`--plateau` replays the other rule of `LearnedPruner`, ending a trial whose curve has flattened
+out (its likely improvement still ahead below `plateau`, in log error) as finished: each fifth of
+the partial build's datasets is judged by a model fitted on the others' curves, every run on its
+own (no incumbent needed). Printed per tolerance: runs ended, epochs saved, and what ending cost,
+the run's final best minus its best when ended (log error: 0.01 is 1% of the error).
+
     python benchmarks/pruner_long_curves.py
     python benchmarks/pruner_long_curves.py --held-out-seed
+    python benchmarks/pruner_long_curves.py --plateau 0.005 0.01 0.02
 """
 
 from __future__ import annotations
@@ -29,6 +36,7 @@ import argparse
 import hashlib
 import math
 import sys
+from collections.abc import Mapping
 from pathlib import Path
 
 import numpy as np
@@ -38,7 +46,13 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))  # run from a checkout without installing the package
 
 from benchmarks._args import whole_number  # noqa: E402
-from recommender.search._curve_model import CurveModel, log_error, training_rows  # noqa: E402
+from recommender.search._curve_model import (  # noqa: E402
+    FEATURES,
+    CurveModel,
+    log_error,
+    prefix_features,
+    training_rows,
+)
 from recommender.search._learned_pruner import LearnedPruner  # noqa: E402
 from training.metrics import METRIC_DIRECTIONS  # noqa: E402
 
@@ -89,6 +103,62 @@ def replay(model: CurveModel, runs: pd.DataFrame, curves: pd.DataFrame) -> np.nd
     return out
 
 
+def plateau_replay(
+    model: CurveModel,
+    runs: pd.DataFrame,
+    curves: Mapping[str, np.ndarray],
+    tolerances: list[float],
+) -> dict[float, np.ndarray]:
+    """Per tolerance: [epochs, epochs saved, runs ended] and then each ended run's cost (its
+    final best minus its best when ended, log error), `LearnedPruner.has_converged` deciding."""
+    out = {t: np.zeros(3) for t in tolerances}
+    costs: dict[float, list[float]] = {t: [] for t in tolerances}
+    for _, run in runs.iterrows():
+        curve = curves.get(run["id"])
+        if curve is None or len(curve) < 3:
+            continue
+        errors = log_error(curve, run["objective"])
+        if np.isnan(errors).all():
+            continue
+        # The model's quantile at every prefix in one call (the features are causal), then the
+        # rule itself, guards included, at the epochs where that quantile is below a tolerance.
+        rows = pd.DataFrame(prefix_features(errors, run), columns=FEATURES)
+        likely = np.maximum(0.0, model.model_.predict(rows))
+        best = np.fmin.accumulate(np.where(np.isnan(errors), np.inf, errors))
+        for t in tolerances:
+            pruner = LearnedPruner(model, run["objective"], plateau=t).for_trial(run.to_dict())
+            out[t][0] += len(curve)
+            for epoch in np.flatnonzero(likely[:-1] < t) + 1:
+                if pruner.has_converged(int(epoch), curve[:epoch]):
+                    out[t][1:] += (len(curve) - epoch, 1)
+                    costs[t].append(float(best[epoch - 1] - best[-1]))
+                    break
+    return {t: np.r_[out[t], costs[t]] for t in tolerances}
+
+
+def plateau_folds(runs: pd.DataFrame, curves: pd.DataFrame, tolerances: list[float]) -> None:
+    """`plateau_replay` with each fifth of the datasets held out in turn; prints the figures."""
+    from sklearn.model_selection import GroupKFold
+
+    values = {
+        k: g.sort_values("epoch")["val_metric"].to_numpy() for k, g in curves.groupby("run_id")
+    }
+    totals: dict[float, list[np.ndarray]] = {t: [] for t in tolerances}
+    for fit_rows, test_rows in GroupKFold(5).split(runs, groups=runs["dataset_id"]):
+        features, remaining, _ = training_rows(runs.iloc[fit_rows], curves)
+        model = CurveModel().fit(features, remaining)  # the rule reads the uncalibrated quantile
+        for t, figures in plateau_replay(model, runs.iloc[test_rows], values, tolerances).items():
+            totals[t].append(figures)
+    for t in tolerances:
+        epochs, saved, ended = np.sum([f[:3] for f in totals[t]], axis=0)
+        cost = np.concatenate([f[3:] for f in totals[t]]) if ended else np.zeros(1)
+        print(
+            f"plateau {t}: ended {ended:.0f} of {len(runs)} runs, epochs saved {saved / epochs:.1%}"
+            f"; cost (log error) mean {cost.mean():.4f}, 95th percentile "
+            f"{np.quantile(cost, 0.95):.4f}, above the tolerance for {(cost > t).sum()}"
+        )
+
+
 def held_out_seed(runs: pd.DataFrame, curves: pd.DataFrame, settings: dict) -> np.ndarray:
     """`replay` of the seed's finished runs, each fifth of its datasets judged by a model fitted
     (and calibrated) on the other datasets' curves."""
@@ -127,6 +197,13 @@ def main() -> None:
         "many epochs (tune --max-epochs; the real-size benchmark uses 50)",
     )
     parser.add_argument(
+        "--plateau",
+        type=float,
+        nargs="+",
+        metavar="TOL",
+        help="replay the plateau rule at these tolerances (log error) instead",
+    )
+    parser.add_argument(
         "--shipped-only",
         action="store_true",
         help="only the shipped seed's "
@@ -153,6 +230,9 @@ def main() -> None:
     runs = runs[runs["status"] == "ok"]
     if args.max_epochs is not None:
         runs, curves = capped(runs, curves, args.max_epochs)
+    if args.plateau:
+        plateau_folds(runs, curves, args.plateau)
+        return
     epochs = curves[curves["run_id"].isin(runs["id"])].groupby("run_id").size().mean()
     print(
         f"{len(runs)} finished runs on {runs['dataset_id'].nunique()} datasets of the partial "

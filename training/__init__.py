@@ -34,6 +34,7 @@ if TYPE_CHECKING:
     from training.preprocess import cv_splits as cv_splits
     from training.preprocess import for_config as for_config
     from training.preprocess import prepare as prepare
+    from training.results import CONVERGED as CONVERGED
     from training.results import CVResult as CVResult
     from training.results import EpochStats as EpochStats
     from training.results import LRFindResult as LRFindResult
@@ -50,6 +51,7 @@ _MODULES = {
     "train_many": "batched",
     "METRIC_DIRECTIONS": "metrics",
     "TASKS": "data",
+    "CONVERGED": "results",
     "CVResult": "results",
     "EpochStats": "results",
     "LRFindResult": "results",

@@ -20,7 +20,7 @@ from training.metrics import (
     stacked_classification_metrics,
     stacked_regression_metrics,
 )
-from training.results import EpochStats, TrainResult
+from training.results import CONVERGED, EpochStats, TrainResult
 
 # A run has diverged when its epoch loss exceeds this multiple of the untrained model's loss.
 EXPLODE_FACTOR = 1e3
@@ -109,10 +109,17 @@ class RunTracker:
         patience = self.config.patience
         return bool(patience) and stats.epoch - self.best_epoch >= patience
 
-    def pruned_by(self, callback: Callable[[int, float], bool] | None) -> bool:
-        """Ask the epoch callback; True (status "pruned") when it stops the run."""
+    def stopped_by(self, callback: Callable[[int, float], bool | str] | None) -> bool:
+        """Ask the epoch callback; True when it ends the run: as pruned when it answers True,
+        as finished (status "ok", the best epoch so far its result) when it answers
+        `CONVERGED`."""
+        if callback is None:
+            return False
         last = self.curve[-1]
-        if callback is not None and callback(last.epoch, last.val_metric):
+        verdict = callback(last.epoch, last.val_metric)
+        if verdict == CONVERGED:
+            return True
+        if verdict:
             self.status = "pruned"
             return True
         return False

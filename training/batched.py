@@ -67,7 +67,7 @@ from training.results import EpochStats, TrainResult
 from training.schedules import lr_at
 from training.train import train
 
-Callback = Callable[[int, float], bool] | None
+Callback = Callable[[int, float], bool | str] | None
 # The hyperparameters that fix a member's shapes and step sequence (width last: it may be padded).
 GROUP_FIELDS = ("optimizer", "batch_size", "n_layers", "batch_norm", "activation", "width")
 # Recipe elements that change only the data or the loss: members sharing their values stack, so
@@ -409,7 +409,7 @@ class _Group:
                 self.states[i] = model.member_state(j, config)
             if not stop:
                 try:
-                    stop = run.pruned_by(self.callbacks[i])
+                    stop = run.stopped_by(self.callbacks[i])
                 except Exception as exc:  # a callback's bug fails its own member only
                     run.fail(exc)
                     stop = True

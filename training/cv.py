@@ -22,7 +22,7 @@ def train_cv(
     device: str = "auto",
     seed: int = 0,
     metric: str | None = None,
-    callback: Callable[[int, float], bool] | None = None,
+    callback: Callable[[int, float], bool | str] | None = None,
 ) -> CVResult:
     """Train `config` on every fold (see `training.cv_splits`) with the same seed.
 

@@ -30,12 +30,18 @@ class EpochStats:
     lr: float
 
 
+# What an epoch callback returns to end a run as finished rather than pruned: its curve has
+# flattened out, so its best epoch stands as its result (status "ok").
+CONVERGED = "converged"
+
+
 @dataclass(frozen=True)
 class TrainResult:
     """Outcome of one `train` call; every status, even `failed`, is a result, not an exception.
 
     Attributes:
-        status: "ok" (ran to max_epochs or early-stopped), "pruned" (the callback stopped it),
+        status: "ok" (ran to max_epochs, early-stopped, or ended by its callback as
+            `CONVERGED`), "pruned" (the callback stopped it),
             "diverged" (NaN/inf or exploding loss), "failed" (runtime error, e.g. out of memory).
         objective, direction: the metric the run optimised and whether lower or higher is better.
         value: the objective at the best epoch; NaN when no epoch finished cleanly.

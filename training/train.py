@@ -52,7 +52,7 @@ def train(
     device: str = "auto",
     seed: int = 0,
     metric: str | None = None,
-    callback: Callable[[int, float], bool] | None = None,
+    callback: Callable[[int, float], bool | str] | None = None,
     keep_model: bool = False,
 ) -> TrainResult:
     """Train the MLP of `config` on `data` and evaluate it on the validation split every epoch.
@@ -66,7 +66,8 @@ def train(
         metric: the objective (see `metrics_for(task)`); default `default_metric(task)`. Early
             stopping and the best epoch follow its direction.
         callback: called as `callback(epoch, objective_value)` after each epoch; returning True
-            stops the run with status "pruned".
+            stops the run with status "pruned", returning `CONVERGED` ends it as finished
+            (status "ok", its best epoch so far).
         keep_model: put the best epoch's state_dict (on CPU) in `model_state`.
 
     Returns:
@@ -91,7 +92,7 @@ def _train(
     dev: torch.device,
     seed: int,
     objective: str,
-    callback: Callable[[int, float], bool] | None,
+    callback: Callable[[int, float], bool | str] | None,
     keep_model: bool,
 ) -> TrainResult:
     """The run itself, on a resolved device and objective (see `train`)."""
@@ -151,7 +152,7 @@ def _train(
                 best_state = {
                     k: v.detach().to("cpu", copy=True) for k, v in model.state_dict().items()
                 }
-            if run.pruned_by(callback):
+            if run.stopped_by(callback):
                 break
     except HPORecommendError:
         raise

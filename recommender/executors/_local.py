@@ -35,7 +35,7 @@ from training import (
 if TYPE_CHECKING:
     from training.population import Exploit
 
-EpochCallback = Callable[[int, float], bool] | None
+EpochCallback = Callable[[int, float], bool | str] | None
 
 
 class Executor(Protocol):

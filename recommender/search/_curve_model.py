@@ -221,6 +221,17 @@ class CurveModel:
             return math.nan
         return float(np.nanmin(errors)) - self._gain(errors, config)
 
+    def likely_gain(
+        self, values: Sequence[float], objective: str, config: Mapping[str, Any]
+    ) -> float:
+        """The model's `alpha` quantile of the improvement (in log error) still ahead of this
+        curve, before the calibration: what `LearnedPruner` ends a flattened trial on, where
+        the calibrated bound's slack would never let a trial end (NaN if nothing is known)."""
+        errors = log_error(values, objective)
+        if np.isnan(errors).all():
+            return math.nan
+        return self._raw_gain(errors, config, float(config.get("max_epochs") or len(errors)))
+
     def _gain(self, errors: np.ndarray, config: Mapping[str, Any]) -> float:
         """The optimistic improvement still ahead of a log-error prefix: the model's quantile
         inflated by the calibration factor of the share of the schedule run so far."""

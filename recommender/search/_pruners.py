@@ -1,9 +1,10 @@
 """Pruners: stop a trial early when its learning curve is clearly worse than earlier trials'.
 
 A pruner only reads curves: the per-epoch objective values of this study's finished trials. A
-`BasePruner` subclass writes one rule, `should_stop`; the base class hands `training.train` a
-per-epoch callback (`PruningCallback(epoch, value) -> stop?`), a small picklable object that
-travels to worker processes with the trial. Values are compared in the objective's direction.
+`BasePruner` subclass writes one rule, `should_stop` (and may tell a trial that has flattened
+out, `has_converged`); the base class hands `training.train` a per-epoch callback
+(`PruningCallback(epoch, value) -> stop?`), a small picklable object that travels to worker
+processes with the trial. Values are compared in the objective's direction.
 
 - `LearnedPruner` (the default, in `_learned_pruner`): stop when even an optimistic
   extrapolation of the curve, learned from the knowledge base's curves, stays behind the best
@@ -33,6 +34,7 @@ from typing import Any
 import numpy as np
 
 from hpo_common.errors import InputError
+from training.results import CONVERGED
 
 Curves = Sequence[Sequence[float]]
 
@@ -70,6 +72,12 @@ class BasePruner(abc.ABC):
     def for_trial(self, config: Mapping[str, Any] | None) -> BasePruner:
         """This pruner for one trial; a rule that reads the trial's configuration binds it here."""
         return self
+
+    def has_converged(self, epoch: int, curve: Sequence[float]) -> bool:
+        """Whether a trial whose values so far are `curve` has flattened out at `epoch`, so it
+        ends as finished, its best value so far its result (not pruned); rules that cannot
+        tell never end a trial this way."""
+        return False
 
     def censored_value(self, curve: Sequence[float]) -> float | None:
         """What a trial this pruner stopped after `curve` is told to the searcher as (a value of
@@ -153,7 +161,8 @@ class SuccessiveHalvingPruner(BasePruner):
 
 @dataclass
 class PruningCallback:
-    """`callback(epoch, value) -> stop?` for `training.train`; remembers the trial's curve."""
+    """`callback(epoch, value)` for `training.train`: True to prune, `CONVERGED` to end the trial
+    as finished, False to go on; remembers the trial's curve."""
 
     pruner: BasePruner
     history: tuple[tuple[float, ...], ...]
@@ -162,9 +171,11 @@ class PruningCallback:
     def __post_init__(self) -> None:
         self.curve: list[float] = []
 
-    def __call__(self, epoch: int, value: float) -> bool:
+    def __call__(self, epoch: int, value: float) -> bool | str:
         self.curve.append(value)
-        return self.pruner.should_stop(epoch, self.curve, self.history, self.sign)
+        if self.pruner.should_stop(epoch, self.curve, self.history, self.sign):
+            return True
+        return CONVERGED if self.pruner.has_converged(epoch, self.curve) else False
 
 
 def _frozen(history: Curves) -> tuple[tuple[float, ...], ...]:

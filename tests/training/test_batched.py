@@ -12,6 +12,7 @@ import torch
 
 from hpo_common.errors import ConfigError
 from training import (
+    CONVERGED,
     PreparedData,
     TrainConfig,
     TrainResult,
@@ -176,6 +177,7 @@ def test_members_stop_on_their_own(tiny: PreparedData) -> None:
         base.replace(learning_rate=2e-3),  # pruned at epoch 2 by its callback
         base.replace(max_epochs=2),  # ends early by its own epoch budget
         base.replace(learning_rate=3e-4),  # its callback raises at epoch 3
+        base.replace(learning_rate=5e-3),  # its callback ends it as converged at epoch 4
     ]
 
     def broken(epoch: int, value: float) -> bool:
@@ -183,17 +185,21 @@ def test_members_stop_on_their_own(tiny: PreparedData) -> None:
             raise RuntimeError("callback bug")
         return False
 
-    callbacks = [None, None, lambda epoch, value: epoch >= 2, None, broken]
+    def converged(epoch: int, value: float) -> bool | str:
+        return CONVERGED if epoch == 4 else False
+
+    callbacks = [None, None, lambda epoch, value: epoch >= 2, None, broken, converged]
     results = train_many(configs, tiny, device="cpu", seed=0, callbacks=callbacks)
-    assert [r.status for r in results] == ["ok", "diverged", "pruned", "ok", "failed"]
-    assert [r.epochs_run for r in results] == [6, results[1].epochs_run, 2, 2, 3]
+    assert [r.status for r in results] == ["ok", "diverged", "pruned", "ok", "failed", "ok"]
+    assert [r.epochs_run for r in results] == [6, results[1].epochs_run, 2, 2, 3, 4]
     assert results[1].epochs_run < 6 and results[1].error
     assert results[4].error == "RuntimeError: callback bug"
     # The others trained on unaffected by the members that stopped before them.
     assert_same_run(train(base, tiny, device="cpu", seed=0), results[0])
-    assert_same_run(
-        train(configs[2], tiny, device="cpu", seed=0, callback=callbacks[2]), results[2]
-    )
+    for i in (2, 5):
+        assert_same_run(
+            train(configs[i], tiny, device="cpu", seed=0, callback=callbacks[i]), results[i]
+        )
     assert sum(r.wall_seconds for r in results) > 0
 
 

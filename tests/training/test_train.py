@@ -9,6 +9,7 @@ from sklearn.metrics import balanced_accuracy_score, log_loss, roc_auc_score
 
 from hpo_common.errors import ConfigError, DataError
 from training import (
+    CONVERGED,
     METRIC_DIRECTIONS,
     PreparedData,
     TrainConfig,
@@ -121,6 +122,17 @@ def test_callback_prunes(tiny: PreparedData) -> None:
     assert result.status == "pruned" and result.epochs_run == 2
     assert [e for e, _ in seen] == [1, 2]
     assert seen[1][1] == result.curve[1].val_metric
+
+
+def test_a_callback_that_answers_converged_ends_the_run_as_finished(tiny: PreparedData) -> None:
+    """Not pruned: the best epoch so far is the run's result, status "ok"."""
+    config = TrainConfig(max_epochs=10, width=16)
+    result = train(config, tiny, callback=lambda epoch, value: CONVERGED if epoch == 3 else False)
+    assert result.status == "ok" and result.epochs_run == 3
+    full = train(config, tiny)
+    assert result.curve == full.curve[:3]
+    best = min(full.curve[:3], key=lambda stats: stats.val_metric)  # log loss: lower is better
+    assert (result.best_epoch, result.value) == (best.epoch, best.val_metric)
 
 
 def test_early_stopping_on_a_plateau(tiny: PreparedData) -> None:

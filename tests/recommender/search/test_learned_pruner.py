@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import pytest
@@ -13,6 +14,7 @@ from recommender._wiring import make_pruner
 from recommender.learn import load_view
 from recommender.search import LearnedPruner
 from recommender.settings import StudySettings, TuneSettings
+from training import CONVERGED
 
 ROOT = Path(__file__).resolve().parents[3]
 WINE = ROOT / "examples" / "wine.csv"
@@ -114,3 +116,26 @@ def test_a_pruned_trial_is_censored_for_the_searcher_and_stored_as_reached(
     else:
         assert 0.10 < told < 0.68  # the optimistic bound: better than reached, behind the best
         assert told == pytest.approx(study.pruner.for_trial(record.config).censored_value(stalled))
+
+
+def test_a_flattened_trial_ends_as_finished_not_pruned(pruner: LearnedPruner) -> None:
+    """Ahead of the incumbent and flat since epoch 3: the model sees no improvement left long
+    before a patience of 30 would end it, and it ends as finished (its value stands)."""
+    config = {**CONSTANT, "max_epochs": 20, "patience": 30}
+    stop = pruner.callback(HISTORY, "minimize", config)
+    decisions = [stop(epoch, value) for epoch, value in enumerate([0.5, 0.3] + [0.25] * 18, 1)]
+    assert True not in decisions  # never pruned
+    assert CONVERGED in decisions[:19]
+    assert not any(decisions[:4])  # a two-epoch pause is no plateau
+
+
+def test_a_trial_still_improving_goes_on(pruner: LearnedPruner) -> None:
+    config = {**CONSTANT, "max_epochs": 20, "patience": 30}
+    stop = pruner.callback(HISTORY, "minimize", config)
+    assert not any(stop(epoch, 0.5 * 0.85**epoch) for epoch in range(1, 21))
+
+
+def test_plateau_zero_never_ends_a_trial_as_finished(pruner: LearnedPruner) -> None:
+    config = {**CONSTANT, "max_epochs": 20, "patience": 30}
+    stop = dataclasses.replace(pruner, plateau=0.0).callback(HISTORY, "minimize", config)
+    assert not any(stop(epoch, value) for epoch, value in enumerate([0.5, 0.3] + [0.25] * 18, 1))
