@@ -40,7 +40,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -165,6 +165,9 @@ class CurveModel:
     num_leaves: int = 15
     min_child_samples: int = 50
     seed: int = 0
+    _last_gain: tuple[tuple, float] | None = field(
+        default=None, init=False, repr=False, compare=False
+    )
 
     def fit(
         self, features: np.ndarray, remaining: np.ndarray, groups: np.ndarray | None = None
@@ -241,6 +244,17 @@ class CurveModel:
         return raw + inflation * (raw + _SLACK)
 
     def _raw_gain(self, errors: np.ndarray, config: Mapping[str, Any], length: float) -> float:
+        """`_quantile_gain`, kept for the last prefix asked about: the learned pruner asks for
+        the same epoch's gain twice (to stop, then to end a flattened trial)."""
+        key = (
+            errors.tobytes(), length, config.get("patience"), config.get("lr_schedule"),
+            config.get("warmup_epochs"),
+        )  # fmt: skip
+        if self._last_gain is None or self._last_gain[0] != key:
+            self._last_gain = key, self._quantile_gain(errors, config, length)
+        return self._last_gain[1]
+
+    def _quantile_gain(self, errors: np.ndarray, config: Mapping[str, Any], length: float) -> float:
         """The model's quantile of the improvement ahead of a prefix, before calibration.
 
         A schedule longer than any the model learned from is outside its range: trees predict

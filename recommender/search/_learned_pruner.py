@@ -73,9 +73,7 @@ class LearnedPruner(BasePruner):
 
     def should_stop(self, epoch: int, curve: Sequence[float], history: Curves, sign: float) -> bool:
         model = self.model
-        if model is None or not has_log_error(self.objective) or epoch < self.min_epochs:
-            return False
-        if epoch <= self._peak_epoch():
+        if model is None or not self._may_judge(epoch):
             return False
         finals = [np.nanmin(e) for e in map(self._errors, history) if np.isfinite(e).any()]
         if len(finals) < self.n_startup_trials:
@@ -85,9 +83,7 @@ class LearnedPruner(BasePruner):
 
     def has_converged(self, epoch: int, curve: Sequence[float]) -> bool:
         model = self.model
-        if model is None or not has_log_error(self.objective) or epoch < self.min_epochs:
-            return False
-        if epoch <= self._peak_epoch():
+        if model is None or not self._may_judge(epoch):
             return False
         gain = model.likely_gain(curve, self.objective, self.config)
         return math.isfinite(gain) and gain < self.plateau
@@ -101,6 +97,11 @@ class LearnedPruner(BasePruner):
             return None
         bound = self.model.optimistic_best(curve, self.objective, self.config)
         return from_log_error(bound, self.objective) if math.isfinite(bound) else None
+
+    def _may_judge(self, epoch: int) -> bool:
+        """Whether a trial may be stopped or ended at `epoch`: a model for this objective, at
+        least `min_epochs` run, and the rise of its learning rate over."""
+        return self.active and epoch >= self.min_epochs and epoch > self._peak_epoch()
 
     def _peak_epoch(self) -> float:
         """Epochs until the rise of the trial's learning rate ends (no stop before)."""
