@@ -212,6 +212,11 @@ def main() -> None:
     args = parser.parse_args()
     if not 0.0 < args.alpha < 1.0:
         parser.error(f"--alpha is a quantile strictly between 0 and 1, but got {args.alpha}")
+    if args.plateau and (min(args.plateau) <= 0 or args.held_out_seed):
+        parser.error(
+            f"--plateau takes tolerances above 0 (log error, e.g. 0.01), got {args.plateau}, and "
+            "replays the partial build's curves, so it does not go with --held-out-seed"
+        )
     if not 0.0 <= args.coverage <= 1.0:
         parser.error(f"--coverage is between 0 (no calibration) and 1, but got {args.coverage}")
     for folder in (SEED, args.partial):
