@@ -23,6 +23,7 @@ from knowledge_base._schema import (
     SCHEDULE_KEY,
     SOURCES,
     STATUSES,
+    STOP_REASONS,
 )
 from knowledge_base._store import KnowledgeBase
 
@@ -35,6 +36,7 @@ __all__ = [
     "SCHEDULE_KEY",
     "SOURCES",
     "STATUSES",
+    "STOP_REASONS",
     "CurvePoint",
     "DatasetRecord",
     "KnowledgeBase",

@@ -43,7 +43,7 @@ def _run_row(r: RunRecord) -> tuple:
         r.id, r.dataset_id, r.study_id, *map(r.config.get, HYPERPARAMETERS),
         _extra_json(r.config), r.status, r.objective, r.direction, r.value,
         *map(r.metrics.get, METRICS), r.best_epoch, r.epochs_run, r.wall_seconds, r.device,
-        r.seed, r.source, r.library_version, r.created, r.error,
+        r.seed, r.source, r.library_version, r.created, r.error, r.stop_reason,
     )
 
 

@@ -21,6 +21,7 @@ from knowledge_base._schema import (
     METRICS,
     SOURCES,
     STATUSES,
+    STOP_REASONS,
     TASKS,
 )
 
@@ -154,6 +155,7 @@ class RunRecord:
     device: str | None = None
     seed: int | None = None
     error: str | None = None
+    stop_reason: str | None = None
     study_id: str | None = None
     source: str = "tune"
     library_version: str = field(default_factory=library_version)
@@ -166,6 +168,8 @@ class RunRecord:
         _check_choice(f"run {self.id}: status", self.status, STATUSES)
         _check_choice(f"run {self.id}: source", self.source, SOURCES)
         _check_choice(f"run {self.id}: direction", self.direction, DIRECTIONS)
+        if self.stop_reason is not None:
+            _check_choice(f"run {self.id}: stop_reason", self.stop_reason, STOP_REASONS)
         unknown = set(self.metrics) - set(METRICS)
         if unknown:
             raise InputError(
@@ -214,6 +218,7 @@ class RunRecord:
             device=result.device,
             seed=result.seed,
             error=result.error,
+            stop_reason=result.stop_reason,
             study_id=study_id,
             source=source,
             id=run_id or new_run_id(),
@@ -240,6 +245,7 @@ class RunRecord:
             device=row["device"],
             seed=row["seed"],
             error=row["error"],
+            stop_reason=row.get("stop_reason"),
             study_id=row["study_id"],
             source=row["source"],
             library_version=row["library_version"],

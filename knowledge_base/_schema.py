@@ -11,6 +11,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 STATUSES = ("ok", "pruned", "diverged", "failed")
+# Why a run stopped training (`training.TrainResult.stop_reason`); NULL when not known (runs
+# stored before version 4, and runs logged or imported without it).
+STOP_REASONS = ("max_epochs", "patience", "converged", "pruned", "diverged", "failed")
 SOURCES = ("tune", "log", "import", "seed")
 DIRECTIONS = ("minimize", "maximize")
 TASKS = ("binary", "multiclass", "regression")
@@ -64,7 +67,7 @@ CURVE_COLUMNS = ("epoch", "train_loss", "val_loss", "val_metric", "lr")
 RUN_COLUMNS = (
     ("id", "dataset_id", "study_id", *HYPERPARAMETERS, "config_extra", "status", "objective")
     + ("direction", "value", *METRICS, "best_epoch", "epochs_run", "wall_seconds", "device")
-    + ("seed", "source", "library_version", "created", "error")
+    + ("seed", "source", "library_version", "created", "error", "stop_reason")
 )
 
 
@@ -152,6 +155,9 @@ _V3 = tuple(
     for name, (kind, default) in _V3_HYPERPARAMETER_DEFAULTS.items()
 )
 
+# ---- version 4: why a run stopped, so curve learning can leave out runs a pruner ended ---------
+_V4 = ("ALTER TABLE runs ADD COLUMN stop_reason VARCHAR",)
+
 
 @dataclass(frozen=True)
 class Migration:
@@ -171,6 +177,7 @@ MIGRATIONS: tuple[Migration, ...] = (
         "categorical, label_smoothing, ensemble_size",
         _V3,
     ),
+    Migration(4, "runs.stop_reason", _V4),
 )
 LATEST_VERSION = MIGRATIONS[-1].version
 

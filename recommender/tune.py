@@ -338,6 +338,7 @@ def _results_of(
                 status="failed", objective="", direction="minimize", value=math.nan,
                 metrics={}, best_epoch=0, epochs_run=0, curve=(), wall_seconds=0.0, device="",
                 seed=0, config=study.train_config(config), error=error,
+                stop_reason="failed",
             )
             for config in configs
         ]

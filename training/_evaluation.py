@@ -86,6 +86,7 @@ class RunTracker:
         self.best_metrics = {name: math.nan for name in metrics_for(task)}
         self.status: str = "ok"
         self.error: str | None = None
+        self.stop_reason = "max_epochs"  # until something else stops it
         self.improved = False
 
     def end_epoch(
@@ -96,7 +97,7 @@ class RunTracker:
         self.curve.append(stats)
         self.improved = False
         if divergence is not None:
-            self.status, self.error = "diverged", divergence
+            self.status, self.error, self.stop_reason = "diverged", divergence, "diverged"
             return True
         if is_better(stats.val_metric, self.best_value, self.direction):
             self.best_value, self.best_epoch, self.best_metrics = (
@@ -107,7 +108,10 @@ class RunTracker:
             self.improved = True
             return False
         patience = self.config.patience
-        return bool(patience) and stats.epoch - self.best_epoch >= patience
+        if patience and stats.epoch - self.best_epoch >= patience:
+            self.stop_reason = "patience"
+            return True
+        return False
 
     def stopped_by(self, callback: Callable[[int, float], bool | str] | None) -> bool:
         """Ask the epoch callback; True when it ends the run: as pruned when it answers True,
@@ -118,15 +122,17 @@ class RunTracker:
         last = self.curve[-1]
         verdict = callback(last.epoch, last.val_metric)
         if verdict == CONVERGED:
+            self.stop_reason = CONVERGED
             return True
         if verdict:
-            self.status = "pruned"
+            self.status = self.stop_reason = "pruned"
             return True
         return False
 
     def fail(self, exc: BaseException) -> None:
         """Any failure inside a run is its status, not a crash of the caller."""
         self.status, self.error = "failed", f"{type(exc).__name__}: {exc}".strip()
+        self.stop_reason = "failed"
 
     def result(
         self,
@@ -150,5 +156,6 @@ class RunTracker:
             seed=seed,
             config=self.config,
             error=self.error,
+            stop_reason=self.stop_reason,
             model_state=model_state,
         )

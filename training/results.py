@@ -51,6 +51,10 @@ class TrainResult:
         curve: one `EpochStats` per evaluated epoch.
         wall_seconds, device, seed, config: how the run was made.
         error: the reason of a "failed" (or "diverged") run.
+        stop_reason: why it stopped training: "max_epochs" (ran them all), "patience" (early
+            stopping), `CONVERGED` or "pruned" (its callback), "diverged" or "failed"; None when
+            not known. Learning from curves needs it: a curve ended as `CONVERGED` shows the
+            pruner's judgement, not where the run would have stopped by itself.
         model_state: the best epoch's state_dict on CPU, only with `keep_model=True`.
         schedule: where the hyperparameters changed during the run (population-based training,
             `training.train_population`): one dict per change, from the start on; empty when
@@ -70,6 +74,7 @@ class TrainResult:
     seed: int
     config: TrainConfig
     error: str | None = None
+    stop_reason: str | None = None
     model_state: dict[str, Any] | None = field(default=None, compare=False, repr=False)
     schedule: tuple[dict[str, Any], ...] = ()
 

@@ -28,7 +28,14 @@ from pathlib import Path
 from typing import Any
 
 from hpo_common.errors import DataError, InputError, NotFoundError
-from knowledge_base import CurvePoint, DatasetRecord, KnowledgeBase, RunRecord, stable_run_id
+from knowledge_base import (
+    STOP_REASONS,
+    CurvePoint,
+    DatasetRecord,
+    KnowledgeBase,
+    RunRecord,
+    stable_run_id,
+)
 from recommender.ingest import (
     ImportReport,
     RowProblem,
@@ -263,6 +270,11 @@ def _status(mlflow_status: str, value: float | None) -> str:
     return "pruned" if mlflow_status == "KILLED" and value is not None else "failed"
 
 
+def _stop_reason(tag: str | None) -> str | None:
+    """The exported run's stop reason; a tag this version does not know reads as unknown."""
+    return tag if tag in STOP_REASONS else None
+
+
 def _relabel(problem: RowProblem, runs: list[MlflowRun], numbered: list[int]) -> RowProblem:
     """A problem of a dataset's n-th run, renumbered over the whole experiment."""
     index = numbered[problem.row - 1]
@@ -285,6 +297,7 @@ def _complete(
         epochs_run=len(curve) or record.epochs_run,
         wall_seconds=run.wall_seconds,
         error=run.tags.get(names.ERROR_TAG),
+        stop_reason=_stop_reason(run.tags.get(names.STOP_REASON_TAG)),
         id=run.tags.get(names.RUN_ID_TAG)
         or stable_run_id(dataset_id, {}, mlflow_run_id=run.run_id),
     )

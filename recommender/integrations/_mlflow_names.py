@@ -20,6 +20,7 @@ DIRECTION_TAG = TAG + "direction"
 DATASET_TAG = TAG + "dataset"
 DATASET_ID_TAG = TAG + "dataset_id"
 ERROR_TAG = TAG + "error"
+STOP_REASON_TAG = TAG + "stop_reason"
 BEST_TAG = TAG + "best"
 
 # Per-epoch history keys; the objective's history is "val_<objective>" (or its own key).

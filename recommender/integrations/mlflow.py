@@ -147,6 +147,8 @@ class MlflowLogger:
         }
         if record.error:
             tags[names.ERROR_TAG] = record.error[:5000]
+        if record.stop_reason:
+            tags[names.STOP_REASON_TAG] = record.stop_reason
         return tags
 
     def _warn(self, message: str) -> None:

@@ -13,9 +13,10 @@ So each run becomes one training row per budget, the budget an input next to the
   range, and curves are read for at most `EXPANDED_RUNS` runs per fit;
 - a run that ended by itself (status ok: it ran to `max_epochs` or stopped early) speaks for every
   budget up to its `max_epochs`: its best value up to that budget, which after an early stop is
-  its final value; a pruned run only up to the epoch where it was stopped (`reach`). Beyond that
-  it says nothing. Its final value is one row at its reach. Its `patience` stays as it was: below
-  the epoch it stopped at, a shorter `max_epochs` with the same patience runs the same epochs;
+  its final value; a run a pruner stopped (pruned, or ended as converged: `stop_reason`) only up
+  to the epoch where it was stopped (`reach`). Beyond that it says nothing. Its final value is
+  one row at its reach. Its `patience` stays as it was: below the epoch it stopped at, a shorter
+  `max_epochs` with the same patience runs the same epochs;
 - failed and diverged runs keep their one row (the worst score of their dataset);
 - the best value so far comes from the run's stored curve (`curves.val_metric`, the run's own
   objective each epoch), so a run without a curve, or scored on a metric other than the one it
@@ -45,6 +46,7 @@ import pandas as pd
 
 from recommender.space import Int, SearchSpace, epochs_between
 from training.metrics import METRIC_DIRECTIONS
+from training.results import CONVERGED
 
 BUDGET = "max_epochs"  # the hyperparameter that is a training budget
 BUDGET_GRID = (5, 10, 20, 50, 100, 200, 500, 1000)
@@ -70,12 +72,16 @@ def budgets_of(space: SearchSpace) -> tuple[int, ...]:
 
 
 def reach(runs: pd.DataFrame) -> pd.Series:
-    """The longest budget each run speaks for: its `max_epochs`, or the epochs a pruned run ran
-    before it was stopped."""
+    """The longest budget each run speaks for: its `max_epochs`, or the epochs a run ran before a
+    pruner stopped it (pruned, or ended as converged: where it would have gone after that is the
+    pruner's guess, not evidence)."""
     if "status" not in runs or "epochs_run" not in runs:
         return runs[BUDGET].astype(float)
-    pruned = (runs["status"] == "pruned") & runs["epochs_run"].notna()
-    return runs[BUDGET].where(~pruned, runs["epochs_run"]).astype(float)
+    cut = runs["status"] == "pruned"
+    if "stop_reason" in runs:
+        cut |= runs["stop_reason"] == CONVERGED
+    cut &= runs["epochs_run"].notna()
+    return runs[BUDGET].where(~cut, runs["epochs_run"]).astype(float)
 
 
 def expandable(

@@ -23,7 +23,7 @@ from knowledge_base import KnowledgeBase
 from recommender.learn._features import SurrogateFeatures
 from recommender.learn._surrogate import Surrogate
 from recommender.learn._view import KBView
-from recommender.search._curve_model import MIN_CURVES, CurveModel, has_log_error, training_rows
+from recommender.search._curve_model import MIN_CURVES, CurveModel, completed, training_rows
 from recommender.space import SearchSpace
 
 Model = TypeVar("Model")
@@ -59,7 +59,7 @@ def fitted_curve_model(
     runs = view.runs
     if runs.empty:
         return None
-    done = runs[(runs["status"] == "ok") & runs["objective"].map(has_log_error)]
+    done = completed(runs)
     if len(done) < MIN_CURVES:
         return None
     if len(done) > CURVE_RUNS:

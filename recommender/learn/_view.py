@@ -51,6 +51,7 @@ RUN_COLUMNS = (
     "direction",
     "value",
     "epochs_run",
+    "stop_reason",
     *METRIC_DIRECTIONS,
     *CONFIG_COLUMNS,
     "config_extra",
@@ -129,7 +130,7 @@ class KBView:
         key = [self.objective, space.to_dict(), self.curves is not None, budgets_of(space)]
         digest.update(json.dumps(key, sort_keys=True).encode())
         if not self.runs.empty:
-            cols = [c for c in ("id", "status", "value") if c in self.runs]
+            cols = [c for c in ("id", "status", "value", "stop_reason") if c in self.runs]
             digest.update(pd.util.hash_pandas_object(self.runs[cols], index=False).values.tobytes())
             digest.update(pd.util.hash_pandas_object(self.meta, index=True).values.tobytes())
         return digest.hexdigest()[:20]

@@ -48,6 +48,7 @@ import pandas as pd
 
 from training.config import LR_SCHEDULES
 from training.metrics import METRIC_DIRECTIONS
+from training.results import CONVERGED
 
 # Every standard metric either is a loss (minimised, >= 0) or a score bounded above by 1.
 LOSSES = frozenset(m for m, d in METRIC_DIRECTIONS.items() if d == "minimize")
@@ -115,13 +116,23 @@ def prefix_features(errors: np.ndarray, config: Mapping[str, Any]) -> np.ndarray
     ])  # fmt: skip
 
 
+def completed(runs: pd.DataFrame) -> pd.DataFrame:
+    """The runs whose curves the model learns from: finished (status "ok") on an objective with a
+    log error, and stopped by themselves. A run a pruner ended as converged (`stop_reason`) is
+    left out: its curve ends where the model itself judged it flat, so learning from it would
+    teach the model its own guess of the improvement left."""
+    done = (runs["status"] == "ok") & runs["objective"].map(has_log_error)
+    if "stop_reason" in runs:
+        done &= runs["stop_reason"].ne(CONVERGED)
+    return runs[done]
+
+
 def training_rows(
     runs: pd.DataFrame, curves: pd.DataFrame
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Features, remaining improvement and dataset ids of every proper prefix of every completed
-    curve (`runs`: KB run rows with status "ok"; `curves`: run_id, epoch, val_metric)."""
-    done = runs[(runs["status"] == "ok") & runs["objective"].map(has_log_error)]
-    by_id = done.set_index("id")
+    curve (`runs`: KB run rows; `curves`: run_id, epoch, val_metric)."""
+    by_id = completed(runs).set_index("id")
     features, targets, groups = [], [], []
     ordered = curves[curves["run_id"].isin(by_id.index)].sort_values(["run_id", "epoch"])
     for run_id, curve in ordered.groupby("run_id", sort=False):

@@ -40,6 +40,7 @@ def test_a_version_1_file_is_migrated_on_open_and_keeps_its_rows(v1_copy) -> Non
     )
     assert (old["num_embedding"], old["embedding_dim"], old["label_smoothing"]) == ("none", 8, 0)
     assert old["ensemble_size"] == 1
+    assert kb.get_run("run-1").stop_reason is None  # migration 4: not known for older runs
 
     # The new columns are usable, and a second open has nothing left to migrate.
     kb.add_dataset(DatasetRecord("fp-new", "new", "binary", 10, 2, 2, target="y"))

@@ -99,7 +99,7 @@ def test_study_lifecycle(kb) -> None:
 
 def test_log_run_round_trips_every_field_and_is_idempotent(kb) -> None:
     study = kb.start_study("fp0", "random")
-    record = run("fp0", 0.25, epochs=4, study_id=study.id,
+    record = run("fp0", 0.25, epochs=4, study_id=study.id, stop_reason="converged",
                  config={"optimizer": "sgd", "learning_rate": 0.1, "nesterov": True,
                          "momentum": 0.9, "width": 64, "my_extra": [1, 2]})
     assert kb.log_run(record) is True
@@ -108,6 +108,7 @@ def test_log_run_round_trips_every_field_and_is_idempotent(kb) -> None:
     row = kb.runs().iloc[0]
     assert (row["optimizer"], row["width"]) == ("sgd", 64)
     assert row["config_extra"] == '{"my_extra": [1, 2]}'
+    assert row["stop_reason"] == "converged"
 
 
 def test_a_batch_with_an_unknown_dataset_stores_nothing(kb) -> None:
@@ -190,7 +191,7 @@ def test_stats_count_everything(kb) -> None:
     stats = kb.stats()
     assert (stats["datasets"], stats["runs"], stats["curves"]) == (1, 2, 6)
     assert stats["runs_by_status"] == {"ok": 1, "pruned": 1}
-    assert stats["schema_version"] == 3
+    assert stats["schema_version"] == 4
 
 
 @pytest.mark.parametrize(
@@ -199,6 +200,7 @@ def test_stats_count_everything(kb) -> None:
         ({"status": "done"}, "status must be one of ok, pruned"),
         ({"source": "web"}, "source must be one of"),
         ({"direction": "up"}, "direction must be one of"),
+        ({"stop_reason": "bored"}, "stop_reason must be one of max_epochs, patience"),
         ({"metrics": {"f1": 0.5}}, "unknown metric"),
         ({"config": {"learning_rate": "fast"}}, "learning_rate must be a number"),
         ({"config": {"batch_size": 1.5}}, "batch_size must be an integer"),

@@ -94,7 +94,8 @@ def test_tune_trials_go_to_mlflow_and_come_back_as_the_same_runs(store: str) -> 
             original.config)
         assert back.config["mlflow_run_id"] == run.info.run_id
         same = ("status", "objective", "direction", "value", "metrics", "curve", "best_epoch",
-                "epochs_run", "dataset_id")
+                "epochs_run", "dataset_id", "stop_reason")
+        assert original.stop_reason in ("max_epochs", "patience")
         assert {f: getattr(back, f) for f in same} == {f: getattr(original, f) for f in same}
         assert back.wall_seconds == pytest.approx(original.wall_seconds, abs=2e-3)
     again = fresh.log_runs(from_mlflow=store, experiment="round-trip", dataset=WINE)

@@ -42,6 +42,7 @@ def assert_same_run(solo: TrainResult, member: TrainResult) -> None:
         solo.best_epoch,
         solo.error,
     )
+    assert member.stop_reason == solo.stop_reason
     assert (member.objective, member.direction, member.seed, member.config, member.device) == (
         solo.objective,
         solo.direction,
@@ -191,6 +192,9 @@ def test_members_stop_on_their_own(tiny: PreparedData) -> None:
     callbacks = [None, None, lambda epoch, value: epoch >= 2, None, broken, converged]
     results = train_many(configs, tiny, device="cpu", seed=0, callbacks=callbacks)
     assert [r.status for r in results] == ["ok", "diverged", "pruned", "ok", "failed", "ok"]
+    assert [r.stop_reason for r in results] == [
+        "max_epochs", "diverged", "pruned", "max_epochs", "failed", CONVERGED
+    ]  # fmt: skip
     assert [r.epochs_run for r in results] == [6, results[1].epochs_run, 2, 2, 3, 4]
     assert results[1].epochs_run < 6 and results[1].error
     assert results[4].error == "RuntimeError: callback bug"

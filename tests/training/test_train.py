@@ -97,7 +97,7 @@ def test_dropout_keeps_units_at_one_minus_rate_scaled_up_and_is_off_in_eval() ->
 def test_huge_learning_rate_diverges_without_exception(cancer: PreparedData) -> None:
     cfg = TrainConfig(optimizer="sgd", learning_rate=10, max_epochs=5, batch_size=32)
     result = train(cfg, cancer)
-    assert result.status == "diverged"
+    assert result.status == result.stop_reason == "diverged"
     assert result.error and result.epochs_run >= 1 and len(result.curve) == result.epochs_run
     assert result.epochs_run < 5
 
@@ -120,6 +120,7 @@ def test_callback_prunes(tiny: PreparedData) -> None:
 
     result = train(TrainConfig(max_epochs=10, width=16), tiny, callback=pruner)
     assert result.status == "pruned" and result.epochs_run == 2
+    assert result.stop_reason == "pruned"
     assert [e for e, _ in seen] == [1, 2]
     assert seen[1][1] == result.curve[1].val_metric
 
@@ -129,7 +130,9 @@ def test_a_callback_that_answers_converged_ends_the_run_as_finished(tiny: Prepar
     config = TrainConfig(max_epochs=10, width=16)
     result = train(config, tiny, callback=lambda epoch, value: CONVERGED if epoch == 3 else False)
     assert result.status == "ok" and result.epochs_run == 3
+    assert result.stop_reason == CONVERGED  # so curve learning can tell it from a natural stop
     full = train(config, tiny)
+    assert full.stop_reason == "max_epochs"
     assert result.curve == full.curve[:3]
     best = min(full.curve[:3], key=lambda stats: stats.val_metric)  # log loss: lower is better
     assert (result.best_epoch, result.value) == (best.epoch, best.val_metric)
@@ -139,7 +142,7 @@ def test_early_stopping_on_a_plateau(tiny: PreparedData) -> None:
     # lr 1e-9: nothing changes, so the objective never improves after epoch 1.
     cfg = TrainConfig(max_epochs=50, patience=3, learning_rate=1e-9, width=16)
     result = train(cfg, tiny)
-    assert result.status == "ok"
+    assert result.status == "ok" and result.stop_reason == "patience"
     assert result.epochs_run == result.best_epoch + 3 < 50
 
 

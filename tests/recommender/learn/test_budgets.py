@@ -92,8 +92,8 @@ def test_each_finished_run_speaks_for_every_budget_up_to_its_max_epochs(kb: Know
 
 
 def test_early_stopped_and_pruned_runs(kb: KnowledgeBase) -> None:
-    """After an early stop a run keeps its final value at every longer budget; a pruned run says
-    nothing beyond the epoch it was stopped at."""
+    """After an early stop a run keeps its final value at every longer budget; a pruned run, or
+    one a pruner ended as converged, says nothing beyond the epoch it was stopped at."""
     table = _table("iris")
     data = prepare(table)
     stopped = train(BASE.replace(learning_rate=0.5, max_epochs=100, patience=2), data, device="cpu")
@@ -106,9 +106,11 @@ def test_early_stopped_and_pruned_runs(kb: KnowledgeBase) -> None:
         [
             {"id": "stopped", "status": "ok", "epochs_run": stopped.epochs_run},
             {"id": "pruned", "status": "pruned", "epochs_run": pruned.epochs_run},
+            {"id": "converged", "status": "ok", "epochs_run": pruned.epochs_run},
         ]
     ).assign(task="multiclass", objective="log_loss", direction="minimize", max_epochs=100)
-    runs["log_loss"] = runs["value"] = [stopped.value, pruned.value]
+    runs["stop_reason"] = ["patience", "pruned", "converged"]
+    runs["log_loss"] = runs["value"] = [stopped.value, pruned.value, pruned.value]
     curves = pd.concat(
         pd.DataFrame(
             {
@@ -117,13 +119,14 @@ def test_early_stopped_and_pruned_runs(kb: KnowledgeBase) -> None:
                 "val_metric": [p.val_metric for p in r.curve],
             }
         )
-        for name, r in (("stopped", stopped), ("pruned", pruned))
+        for name, r in (("stopped", stopped), ("pruned", pruned), ("converged", pruned))
     )
     rows = budget_rows(runs, curves, (10, 20, 50, 100), lambda task: "log_loss")
     mine = rows[rows["id"] == "stopped"].set_index("budget")["log_loss"]
     assert sorted(mine.index) == [10, 20, 50, 100]
     assert mine[50] == mine[100] == stopped.value
     assert sorted(rows.loc[rows["id"] == "pruned", "budget"]) == [10, 12]
+    assert sorted(rows.loc[rows["id"] == "converged", "budget"]) == [10, 12]
 
 
 def test_suggest_ranks_the_longer_budget_higher_when_the_kb_shows_it_pays(

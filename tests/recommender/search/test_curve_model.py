@@ -11,6 +11,7 @@ import pytest
 
 from recommender.search._curve_model import (
     CurveModel,
+    completed,
     has_log_error,
     log_error,
     prefix_features,
@@ -40,6 +41,24 @@ def test_prefix_features_never_look_ahead() -> None:
     whole = prefix_features(curve, config)
     for k in range(1, len(curve) + 1):
         np.testing.assert_allclose(prefix_features(curve[:k], config)[-1], whole[k - 1])
+
+
+def test_curves_a_pruner_ended_are_not_learned_from() -> None:
+    """A curve ended as converged stops where the model judged it flat: learning its remaining
+    improvement (none) from it would feed the model its own guess."""
+    runs = pd.DataFrame({
+        "id": ["early", "converged", "unknown", "pruned"], "dataset_id": "d",
+        "status": ["ok", "ok", "ok", "pruned"], "objective": "log_loss",
+        "stop_reason": ["patience", "converged", None, "pruned"], "max_epochs": 10,
+    })  # fmt: skip
+    assert completed(runs)["id"].tolist() == ["early", "unknown"]
+    values = [0.9, 0.6, 0.5, 0.45]
+    curves = pd.DataFrame({
+        "run_id": np.repeat(runs["id"], len(values)), "epoch": list(range(1, 5)) * len(runs),
+        "val_metric": values * len(runs),
+    })  # fmt: skip
+    _, remaining, _ = training_rows(runs, curves)
+    assert len(remaining) == 2 * (len(values) - 1)  # the proper prefixes of two curves
 
 
 def test_optimistic_bound_covers_held_out_datasets(seed_rows) -> None:
