@@ -86,7 +86,7 @@ class RunTracker:
         self.best_metrics = {name: math.nan for name in metrics_for(task)}
         self.status: str = "ok"
         self.error: str | None = None
-        self.stop_reason = "max_epochs"  # until something else stops it
+        self.ended = "max_epochs"  # how an "ok" run ended; other statuses are their own reason
         self.improved = False
 
     def end_epoch(
@@ -97,7 +97,7 @@ class RunTracker:
         self.curve.append(stats)
         self.improved = False
         if divergence is not None:
-            self.status, self.error, self.stop_reason = "diverged", divergence, "diverged"
+            self.status, self.error = "diverged", divergence
             return True
         if is_better(stats.val_metric, self.best_value, self.direction):
             self.best_value, self.best_epoch, self.best_metrics = (
@@ -109,7 +109,7 @@ class RunTracker:
             return False
         patience = self.config.patience
         if patience and stats.epoch - self.best_epoch >= patience:
-            self.stop_reason = "patience"
+            self.ended = "patience"
             return True
         return False
 
@@ -122,17 +122,16 @@ class RunTracker:
         last = self.curve[-1]
         verdict = callback(last.epoch, last.val_metric)
         if verdict == CONVERGED:
-            self.stop_reason = CONVERGED
+            self.ended = CONVERGED
             return True
         if verdict:
-            self.status = self.stop_reason = "pruned"
+            self.status = "pruned"
             return True
         return False
 
     def fail(self, exc: BaseException) -> None:
         """Any failure inside a run is its status, not a crash of the caller."""
         self.status, self.error = "failed", f"{type(exc).__name__}: {exc}".strip()
-        self.stop_reason = "failed"
 
     def result(
         self,
@@ -156,6 +155,6 @@ class RunTracker:
             seed=seed,
             config=self.config,
             error=self.error,
-            stop_reason=self.stop_reason,
+            stop_reason=self.ended if self.status == "ok" else self.status,
             model_state=model_state,
         )

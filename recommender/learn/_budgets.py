@@ -44,9 +44,9 @@ from collections.abc import Callable, Iterable, Sequence
 import numpy as np
 import pandas as pd
 
+from recommender.search._curve_model import stopped_by_pruner
 from recommender.space import Int, SearchSpace, epochs_between
 from training.metrics import METRIC_DIRECTIONS
-from training.results import CONVERGED
 
 BUDGET = "max_epochs"  # the hyperparameter that is a training budget
 BUDGET_GRID = (5, 10, 20, 50, 100, 200, 500, 1000)
@@ -77,10 +77,7 @@ def reach(runs: pd.DataFrame) -> pd.Series:
     pruner's guess, not evidence)."""
     if "status" not in runs or "epochs_run" not in runs:
         return runs[BUDGET].astype(float)
-    cut = runs["status"] == "pruned"
-    if "stop_reason" in runs:
-        cut |= runs["stop_reason"] == CONVERGED
-    cut &= runs["epochs_run"].notna()
+    cut = stopped_by_pruner(runs) & runs["epochs_run"].notna()
     return runs[BUDGET].where(~cut, runs["epochs_run"]).astype(float)
 
 

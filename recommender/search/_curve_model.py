@@ -38,6 +38,7 @@ calibrated.
 
 from __future__ import annotations
 
+import json
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -116,15 +117,22 @@ def prefix_features(errors: np.ndarray, config: Mapping[str, Any]) -> np.ndarray
     ])  # fmt: skip
 
 
+def stopped_by_pruner(runs: pd.DataFrame) -> pd.Series:
+    """Which KB runs a pruner stopped: pruned, or ended as converged (`stop_reason`). Where such
+    a curve would have gone is the pruner's guess, not evidence, so what learns from curves
+    takes it only up to the epoch it reached."""
+    stopped = runs["status"] == "pruned"
+    if "stop_reason" in runs:
+        stopped |= runs["stop_reason"] == CONVERGED
+    return stopped
+
+
 def completed(runs: pd.DataFrame) -> pd.DataFrame:
     """The runs whose curves the model learns from: finished (status "ok") on an objective with a
-    log error, and stopped by themselves. A run a pruner ended as converged (`stop_reason`) is
-    left out: its curve ends where the model itself judged it flat, so learning from it would
-    teach the model its own guess of the improvement left."""
+    log error, and not stopped by a pruner (a curve ended as converged stops where the model
+    itself judged it flat: learning from it would teach the model its own guess)."""
     done = (runs["status"] == "ok") & runs["objective"].map(has_log_error)
-    if "stop_reason" in runs:
-        done &= runs["stop_reason"].ne(CONVERGED)
-    return runs[done]
+    return runs[done & ~stopped_by_pruner(runs)]
 
 
 def training_rows(
@@ -176,7 +184,7 @@ class CurveModel:
     num_leaves: int = 15
     min_child_samples: int = 50
     seed: int = 0
-    _last_gain: tuple[tuple, float] | None = field(
+    _last_gain: tuple[tuple[bytes, float, str], float] | None = field(
         default=None, init=False, repr=False, compare=False
     )
 
@@ -257,10 +265,7 @@ class CurveModel:
     def _raw_gain(self, errors: np.ndarray, config: Mapping[str, Any], length: float) -> float:
         """`_quantile_gain`, kept for the last prefix asked about: the learned pruner asks for
         the same epoch's gain twice (to stop, then to end a flattened trial)."""
-        key = (
-            errors.tobytes(), length, config.get("patience"), config.get("lr_schedule"),
-            config.get("warmup_epochs"),
-        )  # fmt: skip
+        key = (errors.tobytes(), length, json.dumps(config, sort_keys=True, default=str))
         if self._last_gain is None or self._last_gain[0] != key:
             self._last_gain = key, self._quantile_gain(errors, config, length)
         return self._last_gain[1]
