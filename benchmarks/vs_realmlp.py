@@ -313,6 +313,8 @@ def main(argv: list[str] | None = None) -> None:
     )
     args = parser.parse_args(argv)
     if args.summarise:
+        if not args.summarise.is_file():
+            parser.error(f"--summarise {args.summarise}: no such file (an --out CSV of this run)")
         report(pd.read_csv(args.summarise))
         return
     default = DATASETS[:3] if args.quick else DATASETS
