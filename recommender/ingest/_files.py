@@ -2,10 +2,11 @@
 
 Each row is one run: hyperparameters named as in `training.TrainConfig` (stored in typed
 columns; any other column is kept in the run's JSON part), the score, and optionally `status`,
-`epochs`, `seed` and `direction`. The score is either a `metric` column naming the metric plus a
-`value` column, or columns named after standard metrics (`accuracy`, `log_loss`, ...): the
-task's default metric is then the objective if present, else the first such column; the others
-are stored as the run's metrics.
+`epochs`, `seed`, `direction` and `stop_reason` (why it stopped training: `max_epochs`,
+`patience` or `converged` for an `ok` run, else its status). The score is either a `metric`
+column naming the metric plus a `value` column, or columns named after standard metrics
+(`accuracy`, `log_loss`, ...): the task's default metric is then the objective if present, else
+the first such column; the others are stored as the run's metrics.
 
 Missing hyperparameters: a hyperparameter the file has no column for stays empty (NULL) in every
 run: the file does not say what the runs used. An empty cell in a hyperparameter column refuses
@@ -36,6 +37,7 @@ from hpo_common.errors import ConfigError, DataError, InputError
 from knowledge_base import (
     DIRECTIONS,
     STATUSES,
+    STOP_REASONS,
     DatasetRecord,
     KnowledgeBase,
     RunRecord,
@@ -56,7 +58,9 @@ from training import (
 HYPERPARAMETERS = TrainConfig.field_names()
 _DEFAULTS = TrainConfig().to_dict()
 _SPACE = default_space()  # its conditions say which hyperparameters a row may leave empty
-OPTIONAL_COLUMNS = ("status", "epochs", "seed", "direction")
+OPTIONAL_COLUMNS = ("status", "epochs", "seed", "direction", "stop_reason")
+# How an `ok` run may have ended; a run of any other status stopped for its status.
+_OK_ENDINGS = tuple(r for r in STOP_REASONS if r not in STATUSES)
 SCORE_COLUMNS = ("metric", "value")
 _SUFFIXES = (".csv", ".jsonl", ".ndjson")
 _SHOWN_PROBLEMS = 50
@@ -315,6 +319,7 @@ def _parse_row(
         metrics.setdefault(objective, value)
     epochs = _integer(row.get("epochs"), "epochs", bad)
     seed = _integer(row.get("seed"), "seed", bad)
+    stop_reason = _stop_reason(row.get("stop_reason"), status, bad)
     if problems:
         return None
     content = {"status": status, "objective": objective, "value": value, "seed": seed,
@@ -330,6 +335,7 @@ def _parse_row(
         epochs_run=epochs or 0,
         seed=seed,
         source="log",
+        stop_reason=stop_reason,
         id=stable_run_id(dataset_id, config, **content),
     )
 
@@ -391,6 +397,18 @@ def _direction(row: dict[str, Any], objective: str, column: str, task: str, bad:
     if given and given != known:
         bad("direction", f"{objective} is to {known}, but the row says {given}")
     return known
+
+
+def _stop_reason(value: Any, status: str, bad: Any) -> str | None:
+    """The row's stop reason (None when not given), checked against its status. Not part of the
+    run's id: it describes the run, so a file that gains the column re-imports as the same runs."""
+    if value is None:
+        return None
+    reason = str(value).strip().lower()
+    valid = _OK_ENDINGS if status == "ok" else (status,)
+    if status in STATUSES and reason not in valid:
+        bad("stop_reason", f"a run with status {status} stopped for one of {', '.join(valid)}")
+    return reason
 
 
 def _number(value: Any, column: str, bad: Any, *, required: bool) -> float:

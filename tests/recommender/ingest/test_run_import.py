@@ -200,3 +200,24 @@ def test_an_empty_hyperparameter_cell_refuses_its_row_unless_defaults_are_asked(
     stored = KnowledgeBase(kb).runs(source="log").sort_values("value")
     assert list(stored["learning_rate"]) == [0.01, 0.001, 0.1]  # 0.001: TrainConfig's default
     assert pd.isna(stored["momentum"].iloc[0])  # adam's momentum stays empty
+
+
+def test_a_stop_reason_column_is_stored_and_checked_against_the_status(data_csv, tmp_path) -> None:
+    rows = [{**row, "stop_reason": reason}
+            for row, reason in zip(GOOD_ROWS, ("patience", "", "diverged"), strict=True)]
+    kb = KnowledgeBase(":memory:")
+    report = import_runs(kb, write_csv(tmp_path / "runs.csv", rows), dataset=data_csv, target="y")
+    runs = kb.runs(dataset_id=report.dataset_id)
+    assert sorted(runs["stop_reason"].fillna("unknown")) == ["diverged", "patience", "unknown"]
+    # The column describes the runs, it does not make them new ones.
+    again = import_runs(kb, write_csv(tmp_path / "old.csv", GOOD_ROWS), dataset=data_csv,
+                        target="y")
+    assert (again.imported, again.already_stored) == (0, 3)
+
+    wrong = [{**GOOD_ROWS[0], "stop_reason": "pruned"}, {**GOOD_ROWS[2], "stop_reason": "nope"}]
+    with pytest.raises(InputError) as error:
+        import_runs(kb, write_csv(tmp_path / "bad.csv", wrong), dataset=data_csv, target="y")
+    assert "row 1, column 'stop_reason', value 'pruned'" in str(error.value)
+    assert "max_epochs, patience, converged" in str(error.value)
+    assert "row 2, column 'stop_reason', value 'nope'" in str(error.value)
+    assert "status diverged stopped for one of diverged" in str(error.value)
