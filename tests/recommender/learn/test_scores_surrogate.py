@@ -12,6 +12,7 @@ from recommender.learn import (
     normalised_scores,
     objective_for,
 )
+from recommender.learn import _surrogate as surrogate_module
 from recommender.learn._surrogate import NotFittedError
 from recommender.space import Float, SearchSpace
 
@@ -68,6 +69,22 @@ def test_surrogate_learns_and_reports_uncertainty() -> None:
     mean, std = model.predict(np.array([[0.3, 0.0, 0.0], [-1.0, 0.0, 0.0]]), return_std=True)
     assert mean[0] > mean[1]
     assert (std >= 0).all()
+
+
+def test_surrogate_members_do_not_depend_on_the_threads_fitting_them(monkeypatch) -> None:
+    # Members fit side by side, one thread per core: the ensemble must be the one a single
+    # thread fits, member for member, or a cached surrogate would depend on the machine.
+    rng = np.random.default_rng(1)
+    X = rng.normal(size=(900, 4))
+    y = X[:, 0] - X[:, 1] ** 2 + 0.1 * rng.normal(size=900)
+    groups = np.repeat(np.arange(9), 100)
+    fitted = {}
+    for cores in (1, 3):
+        monkeypatch.setattr(surrogate_module, "usable_cores", lambda cores=cores: cores)
+        model = Surrogate(n_models=4, n_estimators=40, max_rows=500).fit(X, y, groups)
+        fitted[cores] = model.predict_members(X[:50])
+    np.testing.assert_array_equal(fitted[1], fitted[3])
+    assert not np.allclose(fitted[1][1], fitted[1][2])  # the members are not one model
 
 
 def test_surrogate_predict_before_fit_raises() -> None:
