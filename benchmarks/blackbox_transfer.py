@@ -48,13 +48,14 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))  # run from a checkout without installing the package
 
 from benchmarks._args import whole_number  # noqa: E402
+from benchmarks._seed_kb import FIRST_SEED_KB  # noqa: E402
 from knowledge_base import KnowledgeBase  # noqa: E402
 from recommender import SearchSpace, blackbox_dataset, open_study  # noqa: E402
 from recommender.learn import load_view  # noqa: E402
 from recommender.search import RandomSearcher  # noqa: E402
 from recommender.study import create_study  # noqa: E402
 
-SEED_RUNS = ROOT / "recommender" / "data" / "seed_kb" / "runs.parquet"
+SEED_RUNS = FIRST_SEED_KB / "runs.parquet"  # the 62 datasets its recorded figures used
 # The user's own names (not TrainConfig's), so nothing shipped with the package knows them:
 # whatever the study knows of them it learns from the earlier studies in the KB.
 NAMES = {

@@ -1,20 +1,22 @@
 """Does the learned pruner's curve model carry over to longer runs than it learned from?
 
 The default pruner (`recommender.search.LearnedPruner`) stops a trial when its curve model's
-optimistic bound stays behind the incumbent. The shipped seed KB's curves were all capped at 20
-epochs; `tune` at real size trains up to `max_epochs` (20..200 in the default space). This replays
-the pruner offline (no training) on the long curves of the wide seed build's partial export
-(`scripts/seed_kb_partial/`, `max_epochs` sampled up to 200, early stopping), dataset by dataset:
+optimistic bound stays behind the incumbent. The first seed KB's curves (shipped until the wide
+build replaced it, now the tests' seed: tests/fixtures/seed_kb_2480/) were all capped at 20
+epochs; `tune` at real size trains up to `max_epochs` (20..200 in the default space). This
+replays the pruner offline (no training) on the long curves of the wide seed build's export, the
+seed the package ships (`recommender/data/seed_kb/`, `max_epochs` sampled up to 200, early
+stopping), dataset by dataset:
 runs in a fixed pseudo-random order, the incumbent is the best final value of the runs before,
 and a run is stopped at the first epoch where the pruner would stop it (`LearnedPruner`'s rule:
 from epoch 2, not before the learning rate's peak). Two curve models:
 
-- fitted on the shipped seed KB's curves (what a user's KB learns from today);
+- fitted on the first seed KB's curves (20-epoch curves only);
 - fitted on those plus the long curves of the *other* partial-build datasets (leave one dataset
   out), what a KB with the wide build would learn from.
 
 Printed per model: runs stopped, stopped runs that would have become the new incumbent (of how
-many did), and the share of epochs saved. `--held-out-seed` replays the shipped seed's own
+many did), and the share of epochs saved. `--held-out-seed` replays the first seed's own
 (20-epoch) curves instead, each fifth of its datasets judged by a model fitted on the others: the
 schedules the model learned, on datasets it never saw (what `tune` on a new dataset meets).
 `--coverage 0` gives the bound of the quantile alone, without the calibration by progress.
@@ -46,6 +48,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))  # run from a checkout without installing the package
 
 from benchmarks._args import whole_number  # noqa: E402
+from benchmarks._seed_kb import FIRST_SEED_KB  # noqa: E402
+from recommender._kb import SEED_KB_DIR  # noqa: E402
 from recommender.search._curve_model import (  # noqa: E402
     FEATURES,
     CurveModel,
@@ -56,8 +60,8 @@ from recommender.search._curve_model import (  # noqa: E402
 from recommender.search._learned_pruner import LearnedPruner  # noqa: E402
 from training.metrics import METRIC_DIRECTIONS  # noqa: E402
 
-SEED = ROOT / "recommender" / "data" / "seed_kb"
-PARTIAL = ROOT / "scripts" / "seed_kb_partial"
+SEED = FIRST_SEED_KB  # 20-epoch curves
+PARTIAL = SEED_KB_DIR  # the wide build, as far as it came
 
 
 def _load(folder: Path) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -188,7 +192,7 @@ def main() -> None:
     parser.add_argument(
         "--held-out-seed",
         action="store_true",
-        help="replay the shipped seed's curves, five folds of datasets held out in turn",
+        help="replay the first seed's curves, five folds of datasets held out in turn",
     )
     parser.add_argument(
         "--max-epochs",
@@ -204,9 +208,9 @@ def main() -> None:
         help="replay the plateau rule at these tolerances (log error) instead",
     )
     parser.add_argument(
-        "--shipped-only",
+        "--first-seed-only",
         action="store_true",
-        help="only the shipped seed's "
+        help="only the first seed's "
         "curve model (the leave-one-dataset-out fits take minutes each)",
     )
     args = parser.parse_args()
@@ -226,7 +230,7 @@ def main() -> None:
     settings = {"alpha": args.alpha, "coverage": args.coverage}
     if args.held_out_seed:
         _print(
-            "shipped seed, datasets held out (5 folds)",
+            "first seed, datasets held out (5 folds)",
             int((seed_runs["status"] == "ok").sum()),
             held_out_seed(seed_runs, seed_curves, settings),
         )
@@ -245,9 +249,9 @@ def main() -> None:
     )
     model = CurveModel(**settings).fit(*training_rows(seed_runs, seed_curves))
     _print(
-        "curve model of the shipped seed (20-epoch curves)", len(runs), replay(model, runs, curves)
+        "curve model of the first seed (20-epoch curves)", len(runs), replay(model, runs, curves)
     )
-    if args.shipped_only:
+    if args.first_seed_only:
         return
     total = np.zeros(5)
     for dataset in runs["dataset_id"].unique():

@@ -1,15 +1,15 @@
 """RealMLP-TD (pytabkit, Holzmueller et al. 2024) against hpo-recommend's trainer, side by side.
 
-Datasets: seed datasets of scripts/seed_datasets_v2.csv that are not in the shipped seed KB
-(so `suggest` never saw them), every task; or, with `--kb-export DIR` (a KB export such as the
-wide build's `scripts/seed_kb_partial/`), datasets of that export, each held out in turn (a KB
-of the export without it, by name). Methods, all on CPU with the same rows:
+Datasets: seed datasets of scripts/seed_datasets_v2.csv, every task, each held out in turn from a
+KB export (a KB of the export without it, by name, so `suggest` and `tune` never saw it): by
+default the shipped seed (the wide build as far as it came), or `--kb-export DIR`. Methods, all
+on CPU with the same rows:
   realmlp   pytabkit's RealMLP_TD_Classifier/Regressor with its defaults, except for
             classification val_metric_name="cross_entropy", use_ls=False (pytabkit's own advice
             when the metric is log loss, as here); numeric NaNs filled with training medians
             (RealMLP refuses them).
   default   the library default `TrainConfig()`.
-  top1      `suggest`'s first configuration, from the shipped seed KB (or the held-out KB).
+  top1      `suggest`'s first configuration, from the held-out KB.
   modern    `recommender.learn.MODERN_RECIPE`: one fixed configuration using the recipe elements
             (robust scaling with smooth clipping, periodic embeddings, categorical embeddings,
             AdamW, cosine schedule); the first of the default ranking.
@@ -26,7 +26,7 @@ scored from the kept best-epoch model.) Scores: log loss (classification; accura
     pip install -e ".[bench,seed]"
     python benchmarks/vs_realmlp.py --quick                   # 3 datasets, smoke run
     python benchmarks/vs_realmlp.py --datasets a,b --max-rows 3000 --threads 1
-    python benchmarks/vs_realmlp.py --kb-export scripts/seed_kb_partial --tune-budget 10
+    python benchmarks/vs_realmlp.py --tune-budget 10 --max-rows 2000 --out scores.csv
 
 With `--out FILE`, every score is written after each dataset, and a rerun of the same command
 skips the datasets FILE holds (a FILE made with another row cap, tune budget or KB export, or
@@ -53,13 +53,13 @@ sys.path.insert(0, str(ROOT))
 from benchmarks._args import whole_number  # noqa: E402
 from benchmarks._resume import refuse_other_settings  # noqa: E402
 from benchmarks._seed_kb import held_out_kb  # noqa: E402
+from recommender._kb import SEED_KB_DIR  # noqa: E402
 from recommender.learn import MODERN_RECIPE  # noqa: E402
 from scripts.seed_datasets import load_seed_table, seed_datasets  # noqa: E402
 from training import Table, TrainConfig, build_model, for_config, prepare, train  # noqa: E402
 from training.metrics import classification_metrics, regression_metrics  # noqa: E402
 from training.preprocess import fit_target_transform  # noqa: E402
 
-SEED_KB_DATASETS = ROOT / "recommender" / "data" / "seed_kb" / "datasets.parquet"
 # Held-out datasets of every task, small and mid-size, in the order they are run.
 DATASETS = (
     "aer_creditcard_accept", "windsor_house_price", "gsoep_school_track",
@@ -73,19 +73,14 @@ MODERN = TrainConfig.from_dict(MODERN_RECIPE)
 SEED = 0
 
 
-def held_out(names: list[str], export: Path | None) -> list:
-    """The named datasets of the seed list; without an export to hold them out of, each must be
-    absent from the shipped seed KB."""
+def held_out(names: list[str]) -> list:
+    """The named datasets of the seed list."""
     listed = {d.name: d for d in seed_datasets()}
     unknown = [n for n in names if n not in listed]
     if unknown:
         raise SystemExit(
             f"unknown dataset(s) {', '.join(unknown)}; see scripts/seed_datasets_v2.csv"
         )
-    in_kb = set() if export else set(pd.read_parquet(SEED_KB_DATASETS)["name"])
-    seen = [n for n in names if n in in_kb]
-    if seen:
-        raise SystemExit(f"{', '.join(seen)} are in the seed KB, so not held out (see --kb-export)")
     return [listed[n] for n in names]
 
 
@@ -283,10 +278,8 @@ def report(frame: pd.DataFrame) -> None:
     print(summarise(frame, methods).round(4).to_string(index=False))
 
 
-def _export_runs(export: Path | None) -> int:
-    """Runs in a KB export, from its manifest (0 for the shipped seed)."""
-    if export is None:
-        return 0
+def _export_runs(export: Path) -> int:
+    """Runs in a KB export, from its manifest."""
     return int(json.loads((export / "manifest.json").read_text())["rows"]["runs"])
 
 
@@ -299,7 +292,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument(
         "--kb-export",
         type=Path,
-        help="suggest and tune from this KB export (a folder of Parquet), each dataset held out",
+        default=SEED_KB_DIR,
+        help="suggest and tune from this KB export (a folder of Parquet), each dataset held out "
+        "(default: the shipped seed)",
     )
     parser.add_argument("--quick", action="store_true", help="3 datasets, one per task")
     parser.add_argument(
@@ -320,9 +315,9 @@ def main(argv: list[str] | None = None) -> None:
     default = DATASETS[:3] if args.quick else DATASETS
     names = args.datasets.split(",") if args.datasets else list(default)
     for part in ("runs.parquet", "manifest.json"):
-        if args.kb_export and not (args.kb_export / part).is_file():
+        if not (args.kb_export / part).is_file():
             parser.error(f"--kb-export {args.kb_export} holds no {part} (a KB export folder)")
-    specs = held_out(names, args.kb_export)
+    specs = held_out(names)
     torch.set_num_threads(args.threads)
     warnings.filterwarnings("ignore")  # pytabkit's and lightning's chatter
     if args.step_cost:
@@ -332,7 +327,7 @@ def main(argv: list[str] | None = None) -> None:
     settings = {
         "max_rows": args.max_rows,
         "tune_budget": args.tune_budget,
-        "kb_export": str(args.kb_export or "shipped seed"),
+        "kb_export": str(args.kb_export),
         "kb_runs": _export_runs(args.kb_export),  # a build that grew is another KB
     }
     rows: list[dict] = []
@@ -342,10 +337,8 @@ def main(argv: list[str] | None = None) -> None:
         print(f"{len({r['dataset'] for r in rows})} datasets already in {args.out}", flush=True)
     done = {r["dataset"] for r in rows}
     with tempfile.TemporaryDirectory() as folder:
-        kb = Path(folder) / "kb.duckdb"  # a fresh file starts with the shipped seed runs
         for spec in [s for s in specs if s.name not in done]:
-            if args.kb_export:
-                kb = held_out_kb(args.kb_export, spec.name, Path(folder) / spec.name / "kb.duckdb")
+            kb = held_out_kb(args.kb_export, spec.name, Path(folder) / spec.name / "kb.duckdb")
             scores = run_dataset(spec, args.max_rows, args.threads, args.tune_budget, kb)
             rows += [{**row, **settings} for row in scores]
             if args.out:  # a run cut short keeps the datasets it finished

@@ -1,16 +1,37 @@
-"""Open the user's knowledge base, filling a brand-new one with the shipped seed runs.
+"""Open the user's knowledge base, filling a brand-new one with the seed runs.
 
 `suggest` must be useful on a fresh install, so a KB file created now first imports the seed
-knowledge base that ships with the package (Parquet under recommender/data/seed_kb/).
+knowledge base that ships with the package (Parquet under recommender/data/seed_kb/), or the KB
+export named by `$HPO_RECOMMEND_SEED_KB` (a team's own seed; empty: no seed).
 """
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
+from hpo_common.errors import InputError
 from knowledge_base import KnowledgeBase
 
 SEED_KB_DIR = Path(__file__).parent / "data" / "seed_kb"
+SEED_KB_ENV = "HPO_RECOMMEND_SEED_KB"
+
+
+def seed_kb_dir() -> Path | None:
+    """The KB export a new KB file starts from: `$HPO_RECOMMEND_SEED_KB` when set (None when
+    set empty), else the shipped seed."""
+    chosen = os.environ.get(SEED_KB_ENV)
+    if chosen is None:
+        return SEED_KB_DIR if (SEED_KB_DIR / "manifest.json").exists() else None
+    if not chosen.strip():
+        return None
+    folder = Path(chosen).expanduser()
+    if not (folder / "manifest.json").is_file():
+        raise InputError(
+            f"{SEED_KB_ENV}={chosen!r} is not a knowledge-base export (a folder with "
+            "manifest.json, as `hpo-recommend kb export` writes); set it empty for no seed"
+        )
+    return folder
 
 
 def open_kb(
@@ -22,10 +43,11 @@ def open_kb(
     """
     if isinstance(kb, KnowledgeBase):
         return kb
+    seed = seed_kb_dir() if with_seed else None  # a bad seed setting fails before any file
     store = KnowledgeBase(kb, create=create)
     is_new_file = store.migrated_from == 0 and store.path is not None
-    if with_seed and is_new_file and (SEED_KB_DIR / "manifest.json").exists():
-        store.import_parquet(SEED_KB_DIR)
+    if seed is not None and is_new_file:
+        store.import_parquet(seed)
     return store
 
 

@@ -19,10 +19,11 @@ midway covers the most datasets for its time.
 
 Resumable: runs already in the KB (same dataset and configuration, floats to 10 digits) are skipped,
 so a stopped build loses at most the blocks in flight. Every `--export-every` seconds and at the
-end, the KB is exported as Parquet to `--partial` (a folder kept in the repository, so a build
-that takes many sessions loses nothing); a build whose KB file does not exist yet starts from
-that export. Only a complete build (every dataset of the list, every block recorded) is exported
-to `--out`, the seed the package ships.
+end, the KB is exported as Parquet to `--partial`, by default the seed the package ships
+(recommender/data/seed_kb/, kept in the repository): a build that takes many sessions loses
+nothing, and users get its runs as far as it came; a build whose KB file does not exist yet
+starts from that export. `--out` names a folder that only a complete build (every dataset of
+the list, every block recorded) is also exported to.
 
     pip install -e ".[seed]"
     python scripts/build_seed_kb.py                     # full build (see README for the wall time)
@@ -50,6 +51,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from knowledge_base import DatasetRecord, KnowledgeBase, RunRecord, stable_run_id  # noqa: E402
+from recommender._kb import SEED_KB_DIR  # noqa: E402
 from recommender.learn import MODERN_RECIPE, compute_meta_features  # noqa: E402
 from recommender.space import default_space  # noqa: E402
 from scripts.seed_datasets import (  # noqa: E402
@@ -82,7 +84,6 @@ BLOCK_FIELDS = (
 # built or under way; the resumed build ran it on those first (runs are skipped by identity).
 ANCHORS = (TrainConfig(), TrainConfig.from_dict(MODERN_RECIPE))
 BUILD_DIR = ROOT / ".seed_build"  # the build's DuckDB file (not kept in the repository)
-PARTIAL_DIR = ROOT / "scripts" / "seed_kb_partial"
 
 
 def _sobol(n: int, scramble: str) -> list[dict[str, Any]]:
@@ -282,13 +283,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--kb", default=str(BUILD_DIR / "seed.duckdb"))
     parser.add_argument(
         "--partial",
-        default=str(PARTIAL_DIR),
-        help="folder of the periodic Parquet exports (kept in the repository)",
+        default=str(SEED_KB_DIR),
+        help="folder of the periodic Parquet exports (default: the seed the package ships)",
     )
     parser.add_argument(
         "--out",
-        default=str(ROOT / "recommender" / "data" / "seed_kb"),
-        help="where a complete build is exported ('' for nowhere)",
+        default="",
+        help="a folder a complete build is also exported to (default: none)",
     )
     parser.add_argument(
         "--configs", type=int, default=58, help="configurations per dataset, the anchors included"

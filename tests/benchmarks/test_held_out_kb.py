@@ -12,7 +12,7 @@ from recommender._kb import open_kb
 
 def test_held_out_kb_drops_the_named_dataset_with_its_runs_and_curves(tmp_path: Path) -> None:
     export = tmp_path / "export"
-    open_kb(tmp_path / "seed.duckdb").export_parquet(export)  # the shipped seed runs
+    open_kb(tmp_path / "seed.duckdb").export_parquet(export)  # the first seed (conftest.py)
     seed = KnowledgeBase(tmp_path / "seed.duckdb")
     datasets = seed.datasets()
     name = str(datasets["name"].iloc[0])

@@ -6,28 +6,44 @@ import json
 from pathlib import Path
 
 import pandas as pd
+import pytest
 from typer.testing import CliRunner
 
-from recommender._kb import SEED_KB_DIR, open_kb
+from hpo_common.errors import InputError
+from recommender._kb import SEED_KB_DIR, SEED_KB_ENV, open_kb
 from recommender.cli import app
 from recommender.learn import META_FEATURE_NAMES, KBView
 from recommender.space import default_space
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
+FIRST_SEED_KB = Path(__file__).resolve().parents[1] / "fixtures" / "seed_kb_2480"
 
 
-def test_a_new_kb_file_gets_the_seed_runs_once(tmp_path: Path) -> None:
+def test_a_new_kb_file_gets_the_seed_runs_once(tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.delenv(SEED_KB_ENV)  # the shipped seed, as a user gets it
     manifest = json.loads((SEED_KB_DIR / "manifest.json").read_text())
     kb = open_kb(tmp_path / "kb.duckdb")
     runs = kb.runs(columns=("id", "dataset_id", "source"))
-    assert len(runs) == manifest["rows"]["runs"] == 2480
-    assert runs["dataset_id"].nunique() == 62 and set(runs["source"]) == {"seed"}
-    assert len(kb.meta_features()) == 62
+    assert len(runs) == manifest["rows"]["runs"] >= 10_000  # the wide build, as far as it came
+    assert runs["dataset_id"].nunique() >= 180 and set(runs["source"]) == {"seed"}
+    assert len(kb.meta_features()) == manifest["rows"]["datasets"]
     again = open_kb(tmp_path / "kb.duckdb")  # an existing file is not seeded again
-    assert len(again.runs(columns=("id",))) == 2480
+    assert len(again.runs(columns=("id",))) == len(runs)
 
 
-def test_suggest_on_a_fresh_install_learns_from_the_seed(tmp_path: Path) -> None:
+def test_the_seed_can_be_a_teams_own_export_or_none(tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.setenv(SEED_KB_ENV, "")
+    assert open_kb(tmp_path / "none.duckdb").stats()["runs"] == 0
+    monkeypatch.setenv(SEED_KB_ENV, str(tmp_path))  # no export there
+    with pytest.raises(InputError, match=f"{SEED_KB_ENV}=.*manifest.json"):
+        open_kb(tmp_path / "bad.duckdb")
+    assert not (tmp_path / "bad.duckdb").exists()  # refused before a file was made
+    monkeypatch.setenv(SEED_KB_ENV, str(FIRST_SEED_KB))  # any KB export, e.g. a team's own
+    assert open_kb(tmp_path / "first.duckdb").stats()["runs"] == 2480
+
+
+def test_suggest_on_a_fresh_install_learns_from_the_seed(tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.delenv(SEED_KB_ENV)
     result = CliRunner().invoke(
         app,
         [
@@ -46,10 +62,24 @@ def test_suggest_on_a_fresh_install_learns_from_the_seed(tmp_path: Path) -> None
     assert len(suggestions) == 5
     assert all(s["predicted_score"] is not None for s in suggestions)  # not the default ranking
     assert len(payload["similar_datasets"]) == 3
-    # Every seed run trains at most 20 epochs: suggestions keep that and say why.
-    assert {s["config"]["max_epochs"] for s in suggestions} == {20}
+    # The seed's runs train 20 to 200 epochs and vary the recipe: suggestions choose both.
+    assert any(s["config"]["max_epochs"] > 20 for s in suggestions)
+    assert not any("max_epochs=20" in note for note in payload["notes"])
+    assert not any("suggestions keep these values" in note for note in payload["notes"])
+
+
+def test_the_first_seed_kept_training_length_and_recipe_fixed(tmp_path: Path) -> None:
+    """The tests' seed (`tests/conftest.py`): every run 20 epochs, the recipe at its defaults,
+    so suggestions keep both and say why."""
+    result = CliRunner().invoke(
+        app,
+        ["suggest", str(EXAMPLES / "breast_cancer.csv"), "--target", "diagnosis",
+         "--kb", str(tmp_path / "kb.duckdb"), "--json"],
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    payload = json.loads(result.stdout)
+    assert {s["config"]["max_epochs"] for s in payload["suggestions"]} == {20}
     assert any("max_epochs=20" in note for note in payload["notes"])
-    # The seed's fixed recipe settings are one note, without those a binary task never uses.
     kept = [note for note in payload["notes"] if "suggestions keep these values" in note]
     assert len(kept) == 1
     assert "numeric_preprocessing=standard" in kept[0] and "target_transform" not in kept[0]

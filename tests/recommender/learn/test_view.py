@@ -1,4 +1,4 @@
-"""A KB snapshot with datasets held out: what held-out evaluations learn from (shipped seed KB)."""
+"""A KB snapshot with datasets held out: what held-out evaluations learn from (first seed KB)."""
 
 from __future__ import annotations
 

@@ -18,7 +18,8 @@ from recommender.search._curve_model import (
     training_rows,
 )
 
-SEED_KB = Path(__file__).resolve().parents[3] / "recommender" / "data" / "seed_kb"
+ROOT = Path(__file__).resolve().parents[3]
+SEED_KB = ROOT / "tests" / "fixtures" / "seed_kb_2480"  # the first seed: 20-epoch curves
 
 
 @pytest.fixture(scope="module")
@@ -82,20 +83,20 @@ def test_a_descending_curve_is_given_more_room_than_a_flat_one(seed_rows) -> Non
     assert room[0] < room[1]  # the descending curve may still end lower
 
 
-PARTIAL_BUILD = SEED_KB.parents[2] / "scripts" / "seed_kb_partial"
+WIDE_BUILD = ROOT / "recommender" / "data" / "seed_kb"  # the shipped seed: the wide build
 
 
 def test_the_model_records_the_longest_schedule_it_learned(seed_rows) -> None:
     model = CurveModel(n_estimators=20).fit(*seed_rows[:2])
-    assert model.max_epochs_ == 20  # the shipped seed's runs were all capped at 20 epochs
+    assert model.max_epochs_ == 20  # the first seed's runs were all capped at 20 epochs
 
 
 def test_the_bound_stays_optimistic_on_schedules_longer_than_learned(seed_rows) -> None:
     """Real 40..50-epoch curves of the wide seed build judged by a model of 20-epoch curves: read
     off the trees' edge alone, the bound would fall short of many of their final values."""
     model = CurveModel(n_estimators=100).fit(*seed_rows[:2])
-    runs = pd.read_parquet(PARTIAL_BUILD / "runs.parquet")
-    curves = pd.read_parquet(PARTIAL_BUILD / "curves.parquet")
+    runs = pd.read_parquet(WIDE_BUILD / "runs.parquet")
+    curves = pd.read_parquet(WIDE_BUILD / "curves.parquet")
     runs = runs[(runs["status"] == "ok") & (runs["max_epochs"] >= 40)].sort_values("id")
     covered = []
     for _, run in runs.iloc[::8].iterrows():

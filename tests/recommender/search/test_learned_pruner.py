@@ -22,7 +22,7 @@ WINE = ROOT / "examples" / "wine.csv"
 
 @pytest.fixture(scope="module")
 def seeded(tmp_path_factory: pytest.TempPathFactory) -> KnowledgeBase:
-    return open_kb(tmp_path_factory.mktemp("kb") / "kb.duckdb")  # the shipped seed runs
+    return open_kb(tmp_path_factory.mktemp("kb") / "kb.duckdb")  # the first seed (conftest.py)
 
 
 @pytest.fixture(scope="module")

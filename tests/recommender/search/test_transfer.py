@@ -1,5 +1,5 @@
 """Transfer that adapts: past datasets weighted by how they rank the new dataset's own trials
-(real LightGBM source models on the shipped seed KB)."""
+(real LightGBM source models on the first seed KB, `tests/conftest.py`)."""
 
 from __future__ import annotations
 
