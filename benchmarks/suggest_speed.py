@@ -33,8 +33,9 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from knowledge_base import CurvePoint, DatasetRecord, KnowledgeBase, RunRecord  # noqa: E402
+from recommender import _cores  # noqa: E402
 from recommender.api import Recommender  # noqa: E402
-from recommender.learn import META_FEATURE_NAMES, _surrogate  # noqa: E402
+from recommender.learn import META_FEATURE_NAMES  # noqa: E402
 from recommender.learn import _fit as surrogate_fit  # noqa: E402
 from recommender.space import default_space  # noqa: E402
 from training import TrainConfig  # noqa: E402
@@ -89,14 +90,14 @@ def cold_suggest(path: Path, data: Path, cores: int) -> float:
     """Seconds of one `suggest` with nothing cached, the members fitted on `cores` threads."""
     surrogate_fit._MEMORY.clear()
     shutil.rmtree(path.parent / f"{path.stem}.cache", ignore_errors=True)
-    fitting_cores = _surrogate.usable_cores
-    _surrogate.usable_cores = lambda: cores
+    fitting_cores = _cores.usable_cores
+    _cores.usable_cores = lambda: cores
     try:
         started = time.perf_counter()
         Recommender(kb=path).suggest(data, "diagnosis")
         return time.perf_counter() - started
     finally:
-        _surrogate.usable_cores = fitting_cores
+        _cores.usable_cores = fitting_cores
 
 
 def main() -> None:
@@ -115,7 +116,7 @@ def main() -> None:
     if args.kb_export is not None and not (args.kb_export / "manifest.json").is_file():
         parser.error(f"--kb-export {args.kb_export}: no KB export there (manifest.json)")
     data = ROOT / "examples" / "breast_cancer.csv"
-    cores = _surrogate.usable_cores()
+    cores = _cores.usable_cores()
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / "kb.duckdb"
         started = time.perf_counter()

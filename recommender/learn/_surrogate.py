@@ -13,21 +13,13 @@ Example:
 from __future__ import annotations
 
 import inspect
-import os
 from collections.abc import Sequence
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import numpy as np
 
+from recommender._cores import map_on_cores
 from recommender.learn._boosters import Boosters
-
-
-def usable_cores() -> int:
-    """The cores this process may run on (its CPU affinity where the platform says)."""
-    if hasattr(os, "sched_getaffinity"):
-        return max(1, len(os.sched_getaffinity(0)))
-    return os.cpu_count() or 1
 
 
 class NotFittedError(ValueError, AttributeError):
@@ -146,11 +138,9 @@ class Surrogate:
             )
             return model.booster_.model_to_string()
 
-        # One thread per core, each member on one LightGBM thread: LightGBM frees the GIL while
-        # it boosts, the members are independent, and small fits scale better across members
-        # than inside one. Every member is the same whatever the number of threads.
-        with ThreadPoolExecutor(max_workers=min(usable_cores(), self.n_models)) as pool:
-            models = list(pool.map(fit_member, samples))
+        # Side by side (`map_on_cores`): the members are independent, and each is the same
+        # whatever the number of threads, so a cached surrogate does not depend on the machine.
+        models = map_on_cores(fit_member, samples)
         self.boosters_ = Boosters(models)
         self.n_features_in_ = X.shape[1]
         return self

@@ -47,6 +47,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from recommender._cores import map_on_cores
 from training.config import LR_SCHEDULES
 from training.metrics import METRIC_DIRECTIONS
 from training.results import CONVERGED
@@ -223,9 +224,15 @@ class CurveModel:
 
         held_out = np.zeros(len(remaining))
         frame = pd.DataFrame(features, columns=FEATURES)
-        for fit_rows, test_rows in GroupKFold(self.folds).split(features, remaining, groups):
+        folds = list(GroupKFold(self.folds).split(features, remaining, groups))
+
+        def predict_fold(fold: tuple[np.ndarray, np.ndarray]) -> np.ndarray:
+            fit_rows, test_rows = fold
             model = self._regressor().fit(frame.iloc[fit_rows], remaining[fit_rows])
-            held_out[test_rows] = np.maximum(0.0, model.predict(frame.iloc[test_rows]))
+            return np.maximum(0.0, model.predict(frame.iloc[test_rows]))
+
+        for (_, test_rows), predicted in zip(folds, map_on_cores(predict_fold, folds), strict=True):
+            held_out[test_rows] = predicted
         excess = (remaining - held_out) / (held_out + _SLACK)
         progress = _progress_bin(features[:, FEATURES.index("fraction")])
         for b in np.unique(progress):

@@ -4,6 +4,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from recommender import _cores as cores_module
 from recommender.learn import (
     META_FEATURE_NAMES,
     KBPrior,
@@ -12,7 +13,6 @@ from recommender.learn import (
     normalised_scores,
     objective_for,
 )
-from recommender.learn import _surrogate as surrogate_module
 from recommender.learn._surrogate import NotFittedError
 from recommender.space import Float, SearchSpace
 
@@ -80,7 +80,7 @@ def test_surrogate_members_do_not_depend_on_the_threads_fitting_them(monkeypatch
     groups = np.repeat(np.arange(9), 100)
     fitted = {}
     for cores in (1, 3):
-        monkeypatch.setattr(surrogate_module, "usable_cores", lambda cores=cores: cores)
+        monkeypatch.setattr(cores_module, "usable_cores", lambda cores=cores: cores)
         model = Surrogate(n_models=4, n_estimators=40, max_rows=500).fit(X, y, groups)
         fitted[cores] = model.predict_members(X[:50])
     np.testing.assert_array_equal(fitted[1], fitted[3])

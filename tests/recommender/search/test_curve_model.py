@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from recommender import _cores as cores_module
 from recommender.search._curve_model import (
     CurveModel,
     completed,
@@ -168,3 +169,12 @@ def test_calibration_needs_datasets_to_hold_out(seed_rows) -> None:
         features[one_dataset], remaining[one_dataset], groups[one_dataset]
     )
     assert not model.inflation_.any()  # nothing to hold out: the bound is the quantile's
+
+
+def test_the_calibration_folds_fit_alike_on_any_number_of_threads(seed_rows, monkeypatch) -> None:
+    inflation = {}
+    for cores in (1, 3):
+        monkeypatch.setattr(cores_module, "usable_cores", lambda cores=cores: cores)
+        inflation[cores] = CurveModel(n_estimators=20).fit(*seed_rows).inflation_
+    assert (inflation[1] > 0).any()  # calibrated, so the comparison compares something
+    np.testing.assert_array_equal(inflation[1], inflation[3])
