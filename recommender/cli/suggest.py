@@ -77,6 +77,8 @@ def suggest_command(
 def _print_tables(result: SuggestResult) -> None:
     from rich.table import Table as RichTable
 
+    from training.config import in_effect
+
     # One column per suggestion, one row per hyperparameter: fits a narrow terminal.
     table = RichTable(
         title=f"Suggestions for {result.dataset_name} ({result.task}, objective {result.objective})"
@@ -84,8 +86,13 @@ def _print_tables(result: SuggestResult) -> None:
     table.add_column("hyperparameter", no_wrap=True, min_width=15)
     for s in result.suggestions:
         table.add_column(f"#{s.rank}", overflow="fold")
-    for name in SHOWN:
-        table.add_row(name, *(fmt(s.config[name], 3) for s in result.suggestions))
+    effective = [set(in_effect(s.config, result.task)) for s in result.suggestions]
+    for name in _rows([s.config for s in result.suggestions], effective):
+        table.add_row(
+            name,
+            *(_cell(s.config.get(name), name in used)
+              for s, used in zip(result.suggestions, effective, strict=True)),
+        )  # fmt: skip
     table.add_row(
         "predicted score",
         *(
@@ -119,6 +126,27 @@ def _print_tables(result: SuggestResult) -> None:
                 str(run["run_id"])[:12], fmt(run[result.objective]), _brief(run["config"])
             )
         out.print(known)
+
+
+def _rows(configs: list[dict[str, Any]], effective: list[set[str]]) -> list[str]:
+    """`SHOWN`, then every other hyperparameter that some suggestion sets, in effect, away from
+    the library default (a recipe element, an ensemble, warm-up): nothing left out to copy."""
+    from training.config import TrainConfig
+
+    defaults = TrainConfig().to_dict()
+    others = [
+        name for name in defaults
+        if name not in SHOWN and any(
+            name in used and c.get(name, defaults[name]) != defaults[name]
+            for c, used in zip(configs, effective, strict=True)
+        )
+    ]  # fmt: skip
+    return [*SHOWN, *others]
+
+
+def _cell(value: Any, in_effect: bool) -> str:
+    """The value, or a dash where it changes nothing (momentum of adam, another task's field)."""
+    return fmt(value, 3) if in_effect and value is not None else "—"
 
 
 def _brief(config: dict[str, Any]) -> str:

@@ -14,6 +14,7 @@ from recommender._kb import SEED_KB_DIR, SEED_KB_ENV, open_kb
 from recommender.cli import app
 from recommender.learn import META_FEATURE_NAMES, KBView
 from recommender.space import default_space
+from training.config import TrainConfig, in_effect
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 FIRST_SEED_KB = Path(__file__).resolve().parents[1] / "fixtures" / "seed_kb_2480"
@@ -66,6 +67,16 @@ def test_suggest_on_a_fresh_install_learns_from_the_seed(tmp_path: Path, monkeyp
     assert any(s["config"]["max_epochs"] > 20 for s in suggestions)
     assert not any("max_epochs=20" in note for note in payload["notes"])
     assert not any("suggestions keep these values" in note for note in payload["notes"])
+    # The table shows every hyperparameter a suggestion sets, in effect, away from the default.
+    table = CliRunner().invoke(
+        app, ["suggest", str(EXAMPLES / "breast_cancer.csv"), "--target", "diagnosis",
+              "--kb", str(tmp_path / "kb.duckdb")],
+    ).stdout  # fmt: skip
+    defaults = TrainConfig().to_dict()
+    changed = {name for s in suggestions for name in in_effect(s["config"], "binary")
+               if s["config"][name] != defaults[name]}  # fmt: skip
+    assert {"ensemble_size", "num_embedding"} & changed  # the wide seed's recipe elements
+    assert all(f"│ {name} " in table for name in changed), changed
 
 
 def test_the_first_seed_kept_training_length_and_recipe_fixed(tmp_path: Path) -> None:
