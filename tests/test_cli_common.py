@@ -47,3 +47,10 @@ def test_fmt_never_prints_negative_zero() -> None:
     assert (fmt(-0.0), fmt(0.0), fmt(-1.5e-6), fmt(float("nan")), fmt(3)) == (
         "0", "0", "-1.5e-06", "-", "3"
     )
+
+
+def test_fmt_does_not_round_a_fraction_up_to_one() -> None:
+    # beta2 = 0.9995 printed as "1" would read as an invalid setting.
+    assert (fmt(0.9995, 3), fmt(-0.99995, 3), fmt(0.5, 3), fmt(100.4, 3)) == (
+        "0.9995", "-0.99995", "0.5", "100"
+    )

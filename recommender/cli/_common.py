@@ -75,12 +75,19 @@ def handle_errors(command: F) -> F:
 
 
 def fmt(value: Any, digits: int = 4) -> str:
-    """A number as people read it: `digits` significant digits, "-" if not finite, never "-0"."""
+    """A number as people read it: `digits` significant digits, "-" if not finite, never "-0";
+    a fraction that would round to 1 keeps the digits that show it is below (beta2 0.9995 is
+    "0.9995", not "1")."""
     if not isinstance(value, float):
         return str(value)
     if not math.isfinite(value):
         return "-"
-    return f"{value + 0.0:.{digits}g}"  # adding 0.0 turns -0.0 into 0.0
+    value += 0.0  # turns -0.0 into 0.0
+    text = f"{value:.{digits}g}"
+    while abs(value) < 1 <= abs(float(text)) and digits < 8:
+        digits += 1
+        text = f"{value:.{digits}g}"
+    return text
 
 
 def print_notes(notes: Iterable[str]) -> None:
