@@ -53,6 +53,8 @@ class Dropout(nn.Module):
     member, each on its member's stream.
     """
 
+    scale: torch.Tensor  # a buffer: 1 / (1 - rate)
+
     def __init__(self, rate: float) -> None:
         super().__init__()
         self.rate = rate

@@ -24,7 +24,7 @@ from recommender.cli._common import print_error, print_notes
 
 # click's UsageError (bad option, missing argument, unknown command), reached through typer's public
 # BadParameter: recent typer vendors click as a private module, older typer uses click itself.
-_UsageError: type[Exception] = typer.BadParameter.__base__
+_UsageError: Any = typer.BadParameter.__base__
 
 
 @contextmanager

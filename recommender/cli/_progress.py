@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 import time
-from typing import Any
+from typing import Any, Self
 
 from recommender.cli._common import console, err
 
@@ -33,7 +33,7 @@ class StepProgress:
         self._bar: Any = None
         self._task: Any = None
 
-    def __enter__(self) -> StepProgress:
+    def __enter__(self) -> Self:
         self._started = time.perf_counter()
         if err.is_terminal:
             self._bar = _live_bar(self._label)

@@ -131,10 +131,10 @@ class SurrogateSearcher(Searcher):
             point = self.portfolio.propose(X_own, self.is_new)
             if point is not None:
                 return point
-        self._ensure_pool()
+        pool = self._ensure_pool()
         fresh = self._neighbours()
         fresh_X = self.space.encode(fresh) if fresh else np.zeros((0, self._pool_X.shape[1]))
-        candidates = self._pool + fresh
+        candidates = pool + fresh
         X = np.vstack([self._pool_X, fresh_X])
         prior = np.hstack([self._pool_prior, self.prior.predict_members(fresh_X)])
         keep = np.array([self.is_new(c) for c in candidates])
@@ -169,20 +169,22 @@ class SurrogateSearcher(Searcher):
             believed.append(picks[-1])
         return [candidates[i] for i in picks]
 
-    def _ensure_pool(self) -> None:
+    def _ensure_pool(self) -> list[Config]:
         """The fixed candidate pool, encoded and predicted by the prior once per study, and the
-        unit scale it defines."""
+        unit scale it defines; returns the pool."""
         if self._pool is not None:
-            return
-        self._pool = self._candidates or self.space.sample(self.n_candidates, self.rng)
+            return self._pool
+        pool = self._candidates or self.space.sample(self.n_candidates, self.rng)
         if self.portfolio is not None:
-            self._pool = self._pool + self.portfolio.candidates
+            pool = pool + self.portfolio.candidates
+        self._pool = pool
         self._pool_X = self.space.encode(self._pool)
         self._pool_prior = self.prior.predict_members(self._pool_X)
         low, high = np.nanmin(self._pool_X, axis=0), np.nanmax(self._pool_X, axis=0)
         self._low = np.nan_to_num(low)
         self._span = np.where(high > low, high - low, 1.0)
         self._span[list(self.space.categorical_indices)] = 1.0  # a mismatch is >= 1 apart
+        return pool
 
     def _acquisition(
         self, X: np.ndarray, mean: np.ndarray, spread: np.ndarray, believed: Sequence[int] = ()
