@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import argparse
 from collections.abc import Callable
+from pathlib import Path
+
+from knowledge_base import read_manifest
 
 
 def whole_number(minimum: int) -> Callable[[str], int]:
@@ -17,3 +20,12 @@ def whole_number(minimum: int) -> Callable[[str], int]:
         return int(text)
 
     return parse
+
+
+def kb_export(text: str) -> Path:
+    """An argparse `type` accepting a folder that holds a KB export (`hpo-recommend kb export`)."""
+    if read_manifest(text) is None:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} holds no KB export (manifest.json, as `hpo-recommend kb export` writes)"
+        )
+    return Path(text)

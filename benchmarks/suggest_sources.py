@@ -30,6 +30,7 @@ from sklearn.model_selection import GroupKFold
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from benchmarks._args import kb_export  # noqa: E402
 from knowledge_base import KnowledgeBase  # noqa: E402
 from recommender._kb import SEED_KB_DIR  # noqa: E402
 from recommender.learn import load_view, rank_configs  # noqa: E402
@@ -90,12 +91,12 @@ def report(frame: pd.DataFrame) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--kb-export", type=Path, default=SEED_KB_DIR, help="a KB export folder")
+    parser.add_argument(
+        "--kb-export", type=kb_export, default=SEED_KB_DIR, help="a KB export folder"
+    )
     parser.add_argument("--folds", type=int, default=5, help="groups of datasets held out")
     parser.add_argument("--seed", type=int, default=0, help="suggest's seed")
     args = parser.parse_args()
-    if not (args.kb_export / "manifest.json").is_file():
-        parser.error(f"--kb-export {args.kb_export}: no KB export there (manifest.json)")
     if args.folds < 2:
         parser.error(f"--folds must be at least 2, but got {args.folds}")
     started = time.perf_counter()

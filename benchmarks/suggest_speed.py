@@ -32,6 +32,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from benchmarks._args import kb_export  # noqa: E402
 from knowledge_base import CurvePoint, DatasetRecord, KnowledgeBase, RunRecord  # noqa: E402
 from recommender import _cores  # noqa: E402
 from recommender.api import Recommender  # noqa: E402
@@ -108,13 +109,11 @@ def main() -> None:
     parser.add_argument("--curve-runs", type=int, default=15_000, help="runs with a curve")
     parser.add_argument("--quick", action="store_true", help="10k runs, 100 datasets")
     parser.add_argument(
-        "--kb-export", type=Path, help="a KB Parquet export to time instead of a synthetic KB"
+        "--kb-export", type=kb_export, help="a KB Parquet export to time instead of a synthetic KB"
     )
     args = parser.parse_args()
     if args.quick:
         args.runs, args.datasets = 10_000, 100
-    if args.kb_export is not None and not (args.kb_export / "manifest.json").is_file():
-        parser.error(f"--kb-export {args.kb_export}: no KB export there (manifest.json)")
     data = ROOT / "examples" / "breast_cancer.csv"
     cores = _cores.usable_cores()
     with tempfile.TemporaryDirectory() as folder:

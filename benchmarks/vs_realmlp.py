@@ -36,7 +36,6 @@ an export with another run count, is refused).
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 import tempfile
 import time
@@ -50,9 +49,9 @@ import torch
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from benchmarks._args import whole_number  # noqa: E402
+from benchmarks._args import kb_export, whole_number  # noqa: E402
 from benchmarks._resume import refuse_other_settings  # noqa: E402
-from benchmarks._seed_kb import held_out_kb  # noqa: E402
+from benchmarks._seed_kb import export_runs, held_out_kb  # noqa: E402
 from recommender._kb import SEED_KB_DIR  # noqa: E402
 from recommender.learn import MODERN_RECIPE  # noqa: E402
 from scripts.seed_datasets import load_seed_table, seed_datasets  # noqa: E402
@@ -278,11 +277,6 @@ def report(frame: pd.DataFrame) -> None:
     print(summarise(frame, methods).round(4).to_string(index=False))
 
 
-def _export_runs(export: Path) -> int:
-    """Runs in a KB export, from its manifest."""
-    return int(json.loads((export / "manifest.json").read_text())["rows"]["runs"])
-
-
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--datasets", help="comma-separated names (default: the built-in list)")
@@ -291,7 +285,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--tune-budget", type=whole_number(0), default=0)
     parser.add_argument(
         "--kb-export",
-        type=Path,
+        type=kb_export,
         default=SEED_KB_DIR,
         help="suggest and tune from this KB export (a folder of Parquet), each dataset held out "
         "(default: the shipped seed)",
@@ -314,9 +308,6 @@ def main(argv: list[str] | None = None) -> None:
         return
     default = DATASETS[:3] if args.quick else DATASETS
     names = args.datasets.split(",") if args.datasets else list(default)
-    for part in ("runs.parquet", "manifest.json"):
-        if not (args.kb_export / part).is_file():
-            parser.error(f"--kb-export {args.kb_export} holds no {part} (a KB export folder)")
     specs = held_out(names)
     torch.set_num_threads(args.threads)
     warnings.filterwarnings("ignore")  # pytabkit's and lightning's chatter
@@ -328,7 +319,7 @@ def main(argv: list[str] | None = None) -> None:
         "max_rows": args.max_rows,
         "tune_budget": args.tune_budget,
         "kb_export": str(args.kb_export),
-        "kb_runs": _export_runs(args.kb_export),  # a build that grew is another KB
+        "kb_runs": export_runs(args.kb_export),
     }
     rows: list[dict] = []
     if args.out and args.out.exists():  # a rerun resumes: the datasets it holds are kept

@@ -25,7 +25,7 @@ from knowledge_base._schema import (
     STATUSES,
     STOP_REASONS,
 )
-from knowledge_base._store import KnowledgeBase
+from knowledge_base._store import KnowledgeBase, read_manifest
 
 __all__ = [
     "DIRECTIONS",
@@ -44,5 +44,6 @@ __all__ = [
     "StudyRecord",
     "default_kb_path",
     "new_run_id",
+    "read_manifest",
     "stable_run_id",
 ]

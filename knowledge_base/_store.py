@@ -37,6 +37,13 @@ _FORMAT = "hpo-recommend-kb"
 Filter = str | Sequence[str] | None
 
 
+def read_manifest(folder: str | Path) -> dict[str, Any] | None:
+    """The manifest `KnowledgeBase.export_parquet` wrote into `folder` (format, schema version,
+    rows per table), or None when `folder` holds no export."""
+    path = Path(folder).expanduser() / MANIFEST
+    return json.loads(path.read_text()) if path.is_file() else None
+
+
 def _as_list(value: Filter) -> list[str] | None:
     if value is None:
         return None
@@ -475,9 +482,9 @@ class KnowledgeBase:
         folder = Path(directory).expanduser()
         if not folder.is_dir():
             raise InputError(f"import source {folder} is not a folder of Parquet files")
-        manifest = folder / MANIFEST
-        if manifest.exists():
-            version = json.loads(manifest.read_text()).get("schema_version", 0)
+        manifest = read_manifest(folder)
+        if manifest is not None:
+            version = manifest.get("schema_version", 0)
             if version > self.schema_version:
                 raise SchemaVersionError(
                     f"{folder} was exported by a newer hpo-recommend (schema version {version}; "

@@ -11,7 +11,7 @@ import os
 from pathlib import Path
 
 from hpo_common.errors import InputError
-from knowledge_base import KnowledgeBase
+from knowledge_base import KnowledgeBase, read_manifest
 
 SEED_KB_DIR = Path(__file__).parent / "data" / "seed_kb"
 SEED_KB_ENV = "HPO_RECOMMEND_SEED_KB"
@@ -22,11 +22,11 @@ def seed_kb_dir() -> Path | None:
     set empty), else the shipped seed."""
     chosen = os.environ.get(SEED_KB_ENV)
     if chosen is None:
-        return SEED_KB_DIR if (SEED_KB_DIR / "manifest.json").exists() else None
+        return SEED_KB_DIR if read_manifest(SEED_KB_DIR) is not None else None
     if not chosen.strip():
         return None
     folder = Path(chosen).expanduser()
-    if not (folder / "manifest.json").is_file():
+    if read_manifest(folder) is None:
         raise InputError(
             f"{SEED_KB_ENV}={chosen!r} is not a knowledge-base export (a folder with "
             "manifest.json, as `hpo-recommend kb export` writes); set it empty for no seed"

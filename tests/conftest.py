@@ -4,9 +4,8 @@ grows with the seed build. Tests stay fast and do not move when the shipped seed
 of the shipped seed itself unset the variable."""
 
 import os
-from pathlib import Path
 
+from benchmarks._seed_kb import FIRST_SEED_KB
 from recommender._kb import SEED_KB_ENV
 
-FIXTURE_SEED_KB = Path(__file__).parent / "fixtures" / "seed_kb_2480"
-os.environ[SEED_KB_ENV] = str(FIXTURE_SEED_KB)
+os.environ[SEED_KB_ENV] = str(FIRST_SEED_KB)

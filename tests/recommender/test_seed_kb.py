@@ -9,6 +9,7 @@ import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
+from benchmarks._seed_kb import FIRST_SEED_KB
 from hpo_common.errors import InputError
 from recommender._kb import SEED_KB_DIR, SEED_KB_ENV, open_kb
 from recommender.cli import app
@@ -17,7 +18,6 @@ from recommender.space import default_space
 from training.config import TrainConfig, in_effect
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
-FIRST_SEED_KB = Path(__file__).resolve().parents[1] / "fixtures" / "seed_kb_2480"
 
 
 def test_a_new_kb_file_gets_the_seed_runs_once(tmp_path: Path, monkeypatch) -> None:

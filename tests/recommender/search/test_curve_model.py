@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import math
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
 
+from benchmarks._seed_kb import FIRST_SEED_KB
 from recommender import _cores as cores_module
+from recommender._kb import SEED_KB_DIR
 from recommender.search._curve_model import (
     CurveModel,
     completed,
@@ -19,8 +20,7 @@ from recommender.search._curve_model import (
     training_rows,
 )
 
-ROOT = Path(__file__).resolve().parents[3]
-SEED_KB = ROOT / "tests" / "fixtures" / "seed_kb_2480"  # the first seed: 20-epoch curves
+SEED_KB = FIRST_SEED_KB  # the first seed: 20-epoch curves
 
 
 @pytest.fixture(scope="module")
@@ -84,7 +84,7 @@ def test_a_descending_curve_is_given_more_room_than_a_flat_one(seed_rows) -> Non
     assert room[0] < room[1]  # the descending curve may still end lower
 
 
-WIDE_BUILD = ROOT / "recommender" / "data" / "seed_kb"  # the shipped seed: the wide build
+WIDE_BUILD = SEED_KB_DIR  # the shipped seed: the wide build
 
 
 def test_the_model_records_the_longest_schedule_it_learned(seed_rows) -> None:
