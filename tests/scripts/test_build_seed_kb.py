@@ -11,7 +11,15 @@ import pytest
 
 from knowledge_base import KnowledgeBase
 from recommender.learn import MODERN_RECIPE
-from scripts.build_seed_kb import BLOCK_FIELDS, build, design, grouped, parse_args
+from scripts.build_seed_kb import (
+    BLOCK_FIELDS,
+    build,
+    design,
+    estimated_seconds,
+    grouped,
+    ordered_jobs,
+    parse_args,
+)
 from scripts.seed_datasets import seed_datasets
 from training import BATCH_FIELDS, GROUP_FIELDS, TrainConfig
 
@@ -89,12 +97,42 @@ def test_build_trains_records_exports_and_resumes(tmp_path: Path) -> None:
     assert len(KnowledgeBase(tmp_path / "kb.duckdb").runs()) == 12
 
 
-def test_smallest_datasets_first(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_cheapest_blocks_first_over_every_dataset(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     (tmp_path / "spec.csv").write_text(SPEC)
-    build(parse_args(_args(tmp_path, "--configs", "2", "--shared", "0")))
+    datasets = sorted(seed_datasets(tmp_path / "spec.csv"), key=lambda d: d.n_rows)
+    args = parse_args(_args(tmp_path, "--configs", "6"))
+    jobs = ordered_jobs(KnowledgeBase(tmp_path / "plan.duckdb"), datasets, args)
+    costs = [job.estimated_seconds for job in jobs]
+    assert costs == sorted(costs)
+    # the larger dataset's anchors before the smaller one's wide ensemble block
+    names = [job.dataset.name for job in jobs]
+    assert names != sorted(names, key=["iris", "diabetes"].index)
+    widest = max(jobs, key=lambda job: job.configs[0].width * job.configs[0].ensemble_size)
+    assert jobs.index(widest) > names.index("diabetes")
+    # the estimate grows with what costs: width, ensemble members, epochs, rows, smaller batches
+    base = TrainConfig(width=64, n_layers=2, batch_size=128, max_epochs=50)
+    cost = estimated_seconds((base,), 1000, 10)
+    for costlier in (
+        base.replace(width=256),
+        base.replace(ensemble_size=4),
+        base.replace(max_epochs=100),
+        base.replace(batch_size=16),
+        base.replace(num_embedding="periodic"),
+    ):
+        assert estimated_seconds((costlier,), 1000, 10) > cost
+    assert estimated_seconds((base,), 2000, 10) > cost
+
+    # with one worker, blocks are recorded in that order; --order size trains whole datasets
+    build(parse_args(_args(tmp_path, "--configs", "6")))
+    printed = [line.split(":")[0] for line in capsys.readouterr().out.splitlines()]
+    assert [n for n in printed if n in ("iris", "diabetes")] == names
+    elsewhere = ["--kb", str(tmp_path / "size.duckdb"), "--partial", str(tmp_path / "size")]
+    build(parse_args(_args(tmp_path, "--configs", "6", "--order", "size", *elsewhere)))
     printed = [line.split(":")[0] for line in capsys.readouterr().out.splitlines()]
     # 150 rows before 442, against the list's order
-    assert printed.index("iris") < printed.index("diabetes")
+    assert [n for n in printed if n in ("iris", "diabetes")] == ["iris"] * 3 + ["diabetes"] * 3
 
 
 def test_unknown_dataset_and_bad_options_are_usage_errors(tmp_path: Path) -> None:
