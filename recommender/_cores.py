@@ -1,7 +1,7 @@
 """Fit independent models side by side, one thread per core.
 
 LightGBM frees the GIL while it boosts, so threads give real parallelism to ensembles of
-independent fits (the surrogate's members, the curve model's calibration folds) without the
+independent fits (the surrogate's members, the curve model and its calibration folds) without the
 cost of processes. Each fit keeps one LightGBM thread: small fits scale better across models
 than inside one, and a model is the same whatever the number of threads.
 """

@@ -194,11 +194,19 @@ class CurveModel:
     ) -> CurveModel:
         """Fit on `training_rows` output (`groups`: the rows' dataset ids, for the calibration);
         returns self."""
-        self.model_ = self._regressor().fit(pd.DataFrame(features, columns=FEATURES), remaining)
+        frame = pd.DataFrame(features, columns=FEATURES)
+        folds = self._calibration_folds(remaining, groups)
+        everything = (np.arange(len(remaining)), np.arange(0))
+
+        def fit_rows(fold: tuple[np.ndarray, np.ndarray]) -> Any:
+            return self._regressor().fit(frame.iloc[fold[0]], remaining[fold[0]])
+
+        # The model and its calibration folds are independent fits: side by side (`map_on_cores`).
+        self.model_, *fold_models = map_on_cores(fit_rows, [everything, *folds])
         # The longest schedule learned: beyond it the trees would extrapolate (see `_gain`).
         span = features[:, FEATURES.index("epoch")] + features[:, FEATURES.index("epochs_left")]
         self.max_epochs_ = max(2.0, float(np.max(span, initial=2.0)))
-        self.inflation_ = self._calibrate(features, remaining, groups)
+        self.inflation_ = self._calibrate(frame, remaining, folds, fold_models)
         return self
 
     def _regressor(self) -> Any:
@@ -211,30 +219,34 @@ class CurveModel:
             verbose=-1,
         )  # fmt: skip
 
+    def _calibration_folds(
+        self, remaining: np.ndarray, groups: np.ndarray | None
+    ) -> list[tuple[np.ndarray, np.ndarray]]:
+        """Folds by dataset (`groups`) for `_calibrate`; none where too few datasets."""
+        if groups is None or len(np.unique(groups)) < max(2, self.folds):
+            return []
+        from sklearn.model_selection import GroupKFold
+
+        return list(GroupKFold(self.folds).split(remaining, remaining, groups))
+
     def _calibrate(
-        self, features: np.ndarray, remaining: np.ndarray, groups: np.ndarray | None
+        self,
+        frame: pd.DataFrame,
+        remaining: np.ndarray,
+        folds: list[tuple[np.ndarray, np.ndarray]],
+        fold_models: list[Any],
     ) -> np.ndarray:
         """Per tenth of the schedule, the factor by which the predicted improvement (plus
         `_SLACK`) must grow to cover the held-out improvement at `coverage` (zeros: no
-        calibration possible)."""
+        calibration possible, i.e. no `folds`)."""
         inflation = np.zeros(_PROGRESS_BINS)
-        if groups is None or len(np.unique(groups)) < max(2, self.folds):
+        if not folds:
             return inflation
-        from sklearn.model_selection import GroupKFold
-
         held_out = np.zeros(len(remaining))
-        frame = pd.DataFrame(features, columns=FEATURES)
-        folds = list(GroupKFold(self.folds).split(features, remaining, groups))
-
-        def predict_fold(fold: tuple[np.ndarray, np.ndarray]) -> np.ndarray:
-            fit_rows, test_rows = fold
-            model = self._regressor().fit(frame.iloc[fit_rows], remaining[fit_rows])
-            return np.maximum(0.0, model.predict(frame.iloc[test_rows]))
-
-        for (_, test_rows), predicted in zip(folds, map_on_cores(predict_fold, folds), strict=True):
-            held_out[test_rows] = predicted
+        for (_, test_rows), model in zip(folds, fold_models, strict=True):
+            held_out[test_rows] = np.maximum(0.0, model.predict(frame.iloc[test_rows]))
         excess = (remaining - held_out) / (held_out + _SLACK)
-        progress = _progress_bin(features[:, FEATURES.index("fraction")])
+        progress = _progress_bin(frame["fraction"].to_numpy())
         for b in np.unique(progress):
             inflation[b] = max(0.0, float(np.quantile(excess[progress == b], self.coverage)))
         # A bin no training curve reached (a later share of the schedule) takes the last one seen.

@@ -12,6 +12,7 @@ from benchmarks._seed_kb import FIRST_SEED_KB
 from recommender import _cores as cores_module
 from recommender._kb import SEED_KB_DIR
 from recommender.search._curve_model import (
+    FEATURES,
     CurveModel,
     completed,
     has_log_error,
@@ -171,10 +172,15 @@ def test_calibration_needs_datasets_to_hold_out(seed_rows) -> None:
     assert not model.inflation_.any()  # nothing to hold out: the bound is the quantile's
 
 
-def test_the_calibration_folds_fit_alike_on_any_number_of_threads(seed_rows, monkeypatch) -> None:
-    inflation = {}
+def test_the_model_and_its_calibration_fit_alike_on_any_number_of_threads(
+    seed_rows, monkeypatch
+) -> None:
+    inflation, predicted = {}, {}
     for cores in (1, 3):
         monkeypatch.setattr(cores_module, "usable_cores", lambda cores=cores: cores)
-        inflation[cores] = CurveModel(n_estimators=20).fit(*seed_rows).inflation_
+        model = CurveModel(n_estimators=20).fit(*seed_rows)
+        inflation[cores] = model.inflation_
+        predicted[cores] = model.model_.predict(pd.DataFrame(seed_rows[0], columns=FEATURES))
     assert (inflation[1] > 0).any()  # calibrated, so the comparison compares something
     np.testing.assert_array_equal(inflation[1], inflation[3])
+    np.testing.assert_array_equal(predicted[1], predicted[3])
