@@ -54,6 +54,18 @@ def oriented_values(runs: pd.DataFrame) -> np.ndarray:
     return np.where(ok, values, -np.inf)
 
 
+# The size bands the quality benchmarks report by (row counts as the KB records them, i.e. after
+# the build's row cap).
+SIZE_BANDS = (0, 1_000, 5_000, np.inf)
+SIZE_LABELS = ("< 1,000 rows", "1,000-4,999 rows", ">= 5,000 rows")
+
+
+def size_band(n_rows: pd.Series) -> pd.Series:
+    """Each row count's band label (`SIZE_LABELS`, an ordered categorical: group with
+    `observed=True`)."""
+    return pd.cut(n_rows, SIZE_BANDS, right=False, labels=SIZE_LABELS)
+
+
 # Each table of a KB export, with the column that ties its rows to a dataset (or a run).
 TABLES = {
     "datasets": "id", "meta_features": "dataset_id", "studies": "dataset_id",

@@ -33,7 +33,12 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from benchmarks._args import whole_number  # noqa: E402
-from benchmarks._seed_kb import SHIPPED_SEED_KB, oriented_values, seed_kb  # noqa: E402
+from benchmarks._seed_kb import (  # noqa: E402
+    SHIPPED_SEED_KB,
+    oriented_values,
+    seed_kb,
+    size_band,
+)
 from knowledge_base import KnowledgeBase  # noqa: E402
 from recommender.learn import (  # noqa: E402
     META_FEATURE_NAMES,
@@ -139,6 +144,13 @@ def main() -> None:
     parser.add_argument(
         "--out", type=Path, help="write every pick (dataset, ranking, seed) to this CSV"
     )
+    parser.add_argument(
+        "--min-runs",
+        type=whole_number(2),
+        default=20,
+        help="hold out only datasets with at least this many runs (a build in progress has "
+        "some with a few blocks; every dataset still trains the surrogate)",
+    )
     parser.add_argument("--quick", action="store_true", help="smoke run: 6 datasets, seed 0")
     args = parser.parse_args()
     if not all(s.strip().isdigit() for s in args.seeds.split(",")):
@@ -147,9 +159,12 @@ def main() -> None:
         )
     args.kb = str(seed_kb(args.kb))
     seeds = [0] if args.quick else [int(s) for s in args.seeds.split(",")]
-    view = load_view(KnowledgeBase(args.kb))
-    with_runs = set(view.runs["dataset_id"])  # a build in progress lists datasets it has not run
-    dataset_ids = [d for d in view.meta.index if d in with_runs][: 6 if args.quick else None]
+    kb = KnowledgeBase(args.kb)
+    view, n_rows = load_view(kb), kb.datasets().set_index("name")["n_rows"]
+    # a build in progress lists datasets it has not run, and has run some in part
+    runs_per_dataset = view.runs["dataset_id"].value_counts()
+    enough = set(runs_per_dataset.index[runs_per_dataset >= args.min_runs])
+    dataset_ids = [d for d in view.meta.index if d in enough][: 6 if args.quick else None]
     if args.folds is not None and args.folds > len(dataset_ids):
         parser.error(f"--folds {args.folds} is more than the {len(dataset_ids)} datasets with runs")
     started = time.perf_counter()
@@ -162,37 +177,36 @@ def main() -> None:
     with ProcessPoolExecutor(args.workers, initializer=_worker_init, initargs=(args.kb,)) as pool:
         rows = [row for result in pool.map(evaluate, jobs) for row in result]
     frame = pd.DataFrame(rows)
+    frame["size"] = size_band(frame["dataset"].map(n_rows))
     if args.out is not None:
         frame.to_csv(args.out, index=False)
     wins = frame.pivot_table(index="ranking", columns="seed", values="win", aggfunc="sum")
     n = frame["dataset"].nunique()
     print(
-        f"top pick beats the default's seed run, of {n} held-out datasets "
-        f"({time.perf_counter() - started:.0f} s)"
+        f"top pick beats the default's seed run, of {n} held-out datasets with at least "
+        f"{args.min_runs} runs ({time.perf_counter() - started:.0f} s)"
     )
     print(wins.astype(int).rename(columns=lambda s: f"surrogate seed {s}").to_string())
-    by_task = frame.groupby(["ranking", "task"])
-    print("\nper task, mean over seeds: share of wins; regret of the top pick and of the best of")
-    print("the top 3 (0 = the dataset's best seed run, 1 = its median; clipped at 3)")
-    summary = by_task[["win", "top1_regret", "top3_regret"]].mean()
-    print(
-        pd.concat(
-            [
-                summary,
-                frame.groupby("ranking")[summary.columns]
-                .mean()
-                .assign(task="all")
-                .set_index("task", append=True),
-            ]
-        )
-        .sort_index()
-        .round(3)
-        .to_string()
-    )
+    print("\nper task and size band, mean over seeds: datasets, share of wins; regret of the top")
+    print("pick and of the best of the top 3 (0 = the dataset's best seed run, 1 = its median;")
+    print("clipped at 3)")
+    print(summary(frame).round(3).to_string())
     if len(seeds) > 1:
         agreement = frame.groupby(["ranking", "dataset"])["pick"].apply(_pair_agreement)
         print("\nsame top pick for two surrogate seeds, share of seed pairs (mean over datasets)")
         print(agreement.groupby("ranking").mean().map("{:.0%}".format).to_string())
+
+
+def summary(frame: pd.DataFrame) -> pd.DataFrame:
+    """Per ranking, per task, per size band and over all: datasets, share of wins, mean regrets."""
+    measures = ["win", "top1_regret", "top3_regret"]
+    tables = []
+    for kind in ("task", "size", "all"):
+        key = frame[kind] if kind != "all" else pd.Series("all", frame.index)
+        grouped = frame.groupby([frame["ranking"], key.rename("group")], observed=True)
+        table = grouped[measures].mean().assign(datasets=grouped["dataset"].nunique())
+        tables.append(pd.concat({kind: table}, names=["by"]).reorder_levels([1, 0, 2]))
+    return pd.concat(tables).sort_index(level=0, sort_remaining=False)[["datasets", *measures]]
 
 
 def _pair_agreement(picks: pd.Series) -> float:

@@ -44,7 +44,12 @@ sys.path.insert(0, str(ROOT))
 
 from benchmarks._args import whole_number  # noqa: E402
 from benchmarks._resume import refuse_other_settings  # noqa: E402
-from benchmarks._seed_kb import SHIPPED_SEED_KB, oriented_values, seed_kb  # noqa: E402
+from benchmarks._seed_kb import (  # noqa: E402
+    SHIPPED_SEED_KB,
+    oriented_values,
+    seed_kb,
+    size_band,
+)
 from knowledge_base import KnowledgeBase  # noqa: E402
 from recommender.learn import KBView, load_view  # noqa: E402
 from recommender.space import SearchSpace, default_space  # noqa: E402
@@ -57,8 +62,6 @@ from training.metrics import METRIC_DIRECTIONS  # noqa: E402
 # Issue targets for the wide KB: top-1 beats the default on >= 85% of held-out datasets, and
 # the best of the top 3 lies within 0.15 mean regret of the best seed configuration.
 TARGET_WINS, TARGET_TOP3_REGRET = 0.85, 0.15
-SIZE_BANDS = (0, 1_000, 5_000, np.inf)
-SIZE_LABELS = ("< 1,000 rows", "1,000-4,999 rows", ">= 5,000 rows")
 
 
 def evaluate(
@@ -168,16 +171,15 @@ def finished_rows(path: Path, settings: dict[str, int]) -> list[dict[str, Any]]:
 def summary(frame: pd.DataFrame) -> pd.DataFrame:
     """Per task, per size band and over all: datasets, share where the top-1 beats the default
     (mean over training seeds, and seed 0 alone), mean regret of top-1, best of top 3, default."""
-    band = pd.cut(frame["n_rows"], SIZE_BANDS, right=False, labels=SIZE_LABELS)
     parts = [
         ("task", frame["task"]),
-        ("size", band.astype(str)),
+        ("size", size_band(frame["n_rows"])),
         ("all", pd.Series("all", frame.index)),
     ]
     finite = frame.replace(np.inf, np.nan)
     tables = []
     for kind, key in parts:
-        grouped = finite.groupby(key)
+        grouped = finite.groupby(key, observed=True)
         table = pd.DataFrame({
             "datasets": grouped.size(),
             "top1 wins": grouped["top1_beats_default"].mean(),
