@@ -237,13 +237,19 @@ class KBView:
     def nearest(self, features: dict[str, float], exclude: str, k: int) -> pd.Series:
         """Distances of the `k` datasets with runs nearest to `features` (standardised
         meta-features); a dataset registered without runs (a build in progress, a study that
-        failed before its first trial) has no evidence to offer."""
+        failed before its first trial) has no evidence to offer.
+
+        A value beyond the range the KB's datasets span counts as that range's edge, as it does
+        for the surrogate's trees: a table ten times larger than any in the KB is otherwise so
+        far from all of them in `n_rows` that its other features no longer decide which are
+        nearest."""
         others = self.meta[self.meta.index.isin(self.dataset_info.index)]
         others = others.drop(index=exclude, errors="ignore")
         if others.empty or not features:  # e.g. a black-box study without meta-features
             return pd.Series(dtype=float)
         mean, std = others.mean(), others.std(ddof=0).replace(0, 1).fillna(1)
-        target = (pd.Series(features, dtype=float).reindex(others.columns) - mean) / std
+        target = pd.Series(features, dtype=float).reindex(others.columns)
+        target = (target.clip(others.min(), others.max()) - mean) / std
         distance = (((others - mean) / std - target) ** 2).fillna(0).mean(axis=1) ** 0.5
         return distance.nsmallest(k)
 

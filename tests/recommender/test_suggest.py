@@ -80,6 +80,18 @@ def test_a_config_best_on_several_datasets_is_one_candidate_naming_the_nearest(
     assert set(origins) == {f"KB: top 10 on {nearest_name} and 2 more"}
 
 
+def test_beyond_the_kb_a_table_is_as_near_as_at_its_edge(kb_path: Path) -> None:
+    view = load_view(KnowledgeBase(kb_path))
+    wine = view.runs.loc[view.runs["dataset_name"] == "wine", "dataset_id"].iloc[0]
+    features = view.meta.loc[wine].to_dict()
+    at_edge = {**features, "n_rows": view.meta["n_rows"].max()}
+    far_beyond = {**features, "n_rows": 1_000_000.0}  # the KB's tables have 178 to 442 rows
+    near = view.nearest(far_beyond, exclude="", k=3)
+    pd.testing.assert_series_equal(near, view.nearest(at_edge, exclude="", k=3))
+    # its other meta-features still decide: wine is nearest to itself, not the largest table
+    assert near.index[0] == wine
+
+
 def test_known_dataset_shows_its_best_runs(kb_path: Path) -> None:
     result = Recommender(kb=kb_path).suggest(EXAMPLES / "wine.csv", "cultivar", top=2)
     losses = [run["log_loss"] for run in result.known_best_runs]
