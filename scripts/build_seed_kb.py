@@ -54,7 +54,11 @@ sys.path.insert(0, str(ROOT))
 
 from knowledge_base import DatasetRecord, KnowledgeBase, RunRecord, stable_run_id  # noqa: E402
 from recommender._kb import SEED_KB_DIR  # noqa: E402
-from recommender.learn import MODERN_RECIPE, compute_meta_features  # noqa: E402
+from recommender.learn import (  # noqa: E402
+    META_FEATURE_NAMES,
+    MODERN_RECIPE,
+    compute_meta_features,
+)
 from recommender.space import default_space  # noqa: E402
 from scripts.seed_datasets import (  # noqa: E402
     SPEC_PATH,
@@ -183,7 +187,11 @@ def plan(kb: KnowledgeBase, dataset: SeedDataset, args: argparse.Namespace) -> I
     """Register `dataset` in the KB (idempotent) and yield its blocks' runs not yet stored."""
     table = load_seed_table(dataset, args.max_rows)
     kb.add_dataset(DatasetRecord.from_table(table))  # idempotent by fingerprint
-    kb.set_meta_features(table.fingerprint, compute_meta_features(table))
+    # Computed once (a second per dataset, most of a resumed build's start-up when redone);
+    # again only when the stored ones lack a name, i.e. after new meta-features were added.
+    stored = kb.meta_features([table.fingerprint]).dropna(axis=1)
+    if not set(META_FEATURE_NAMES) <= set(stored.columns):
+        kb.set_meta_features(table.fingerprint, compute_meta_features(table))
     done = {config_key(row) for row in kb.run_rows(dataset_id=table.fingerprint)}
     configs = design(dataset, args.configs, args.shared, args.group, args.max_epochs)
     first = len(ANCHORS)
@@ -277,6 +285,12 @@ def build(args: argparse.Namespace) -> Progress:
     progress = Progress(kb, Path(args.partial), args.export_every)
     deadline = time.perf_counter() + args.stop_after if args.stop_after else math.inf
     jobs = ordered_jobs(kb, datasets, args)
+    hours = sum(job.estimated_seconds for job in jobs) / 3600
+    print(
+        f"{sum(len(job.configs) for job in jobs)} runs in {len(jobs)} blocks to train: about "
+        f"{hours:.0f} worker-hours at their full max_epochs (`estimated_seconds`)",
+        flush=True,
+    )
     stopped = time.perf_counter() >= deadline
     with ProcessPoolExecutor(args.workers, initializer=_worker_init) as pool:
         pending = {} if stopped else {pool.submit(_train_block, job): job for job in jobs}

@@ -11,6 +11,7 @@ import pytest
 
 from knowledge_base import KnowledgeBase
 from recommender.learn import MODERN_RECIPE
+from scripts import build_seed_kb as build_module
 from scripts.build_seed_kb import (
     BLOCK_FIELDS,
     build,
@@ -61,7 +62,9 @@ def test_blocks_share_their_lead_group_fields() -> None:
     assert set(BATCH_FIELDS) <= set(BLOCK_FIELDS) and set(GROUP_FIELDS) < set(BLOCK_FIELDS)
 
 
-def test_build_trains_records_exports_and_resumes(tmp_path: Path) -> None:
+def test_build_trains_records_exports_and_resumes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     (tmp_path / "spec.csv").write_text(SPEC)
     progress = build(parse_args(_args(tmp_path, "--configs", "4", "--datasets", "iris,diabetes")))
     assert progress.runs == 8 and progress.failed_blocks == 0
@@ -76,8 +79,12 @@ def test_build_trains_records_exports_and_resumes(tmp_path: Path) -> None:
     assert not (tmp_path / "out").exists()  # a subset is not a complete build
 
     # Resumed with a larger design and every dataset: only the new configurations train, and
-    # the build is complete, so it is exported to --out.
+    # the build is complete, so it is exported to --out. Stored meta-features are not redone.
+    computed = []
+    monkeypatch.setattr(build_module, "compute_meta_features", computed.append)
     progress = build(parse_args(_args(tmp_path, "--configs", "6")))
+    assert computed == []
+    monkeypatch.undo()
     assert progress.runs == 4
     assert len(kb.runs()) == 12
     assert len(pd.read_parquet(tmp_path / "out" / "runs.parquet")) == 12
