@@ -60,10 +60,14 @@ SIZE_BANDS = (0, 1_000, 5_000, np.inf)
 SIZE_LABELS = ("< 1,000 rows", "1,000-4,999 rows", ">= 5,000 rows")
 
 
-def size_band(n_rows: pd.Series) -> pd.Series:
-    """Each row count's band label (`SIZE_LABELS`, an ordered categorical: group with
-    `observed=True`)."""
-    return pd.cut(n_rows, SIZE_BANDS, right=False, labels=SIZE_LABELS)
+def report_groups(frame: pd.DataFrame) -> list[tuple[str, pd.Series]]:
+    """The groupings the quality benchmarks report by: per task, per size band (from `n_rows`;
+    an ordered categorical, so group with `observed=True`) and over all."""
+    return [
+        ("task", frame["task"]),
+        ("size", pd.cut(frame["n_rows"], SIZE_BANDS, right=False, labels=SIZE_LABELS)),
+        ("all", pd.Series("all", frame.index)),
+    ]
 
 
 # Each table of a KB export, with the column that ties its rows to a dataset (or a run).

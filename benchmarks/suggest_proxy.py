@@ -36,8 +36,8 @@ from benchmarks._args import whole_number  # noqa: E402
 from benchmarks._seed_kb import (  # noqa: E402
     SHIPPED_SEED_KB,
     oriented_values,
+    report_groups,
     seed_kb,
-    size_band,
 )
 from knowledge_base import KnowledgeBase  # noqa: E402
 from recommender.learn import (  # noqa: E402
@@ -177,7 +177,7 @@ def main() -> None:
     with ProcessPoolExecutor(args.workers, initializer=_worker_init, initargs=(args.kb,)) as pool:
         rows = [row for result in pool.map(evaluate, jobs) for row in result]
     frame = pd.DataFrame(rows)
-    frame["size"] = size_band(frame["dataset"].map(n_rows))
+    frame["n_rows"] = frame["dataset"].map(n_rows)
     if args.out is not None:
         frame.to_csv(args.out, index=False)
     wins = frame.pivot_table(index="ranking", columns="seed", values="win", aggfunc="sum")
@@ -201,8 +201,7 @@ def summary(frame: pd.DataFrame) -> pd.DataFrame:
     """Per ranking, per task, per size band and over all: datasets, share of wins, mean regrets."""
     measures = ["win", "top1_regret", "top3_regret"]
     tables = []
-    for kind in ("task", "size", "all"):
-        key = frame[kind] if kind != "all" else pd.Series("all", frame.index)
+    for kind, key in report_groups(frame):
         grouped = frame.groupby([frame["ranking"], key.rename("group")], observed=True)
         table = grouped[measures].mean().assign(datasets=grouped["dataset"].nunique())
         tables.append(pd.concat({kind: table}, names=["by"]).reorder_levels([1, 0, 2]))

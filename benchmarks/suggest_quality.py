@@ -47,8 +47,8 @@ from benchmarks._resume import refuse_other_settings  # noqa: E402
 from benchmarks._seed_kb import (  # noqa: E402
     SHIPPED_SEED_KB,
     oriented_values,
+    report_groups,
     seed_kb,
-    size_band,
 )
 from knowledge_base import KnowledgeBase  # noqa: E402
 from recommender.learn import KBView, load_view  # noqa: E402
@@ -171,14 +171,9 @@ def finished_rows(path: Path, settings: dict[str, int]) -> list[dict[str, Any]]:
 def summary(frame: pd.DataFrame) -> pd.DataFrame:
     """Per task, per size band and over all: datasets, share where the top-1 beats the default
     (mean over training seeds, and seed 0 alone), mean regret of top-1, best of top 3, default."""
-    parts = [
-        ("task", frame["task"]),
-        ("size", size_band(frame["n_rows"])),
-        ("all", pd.Series("all", frame.index)),
-    ]
     finite = frame.replace(np.inf, np.nan)
     tables = []
-    for kind, key in parts:
+    for kind, key in report_groups(frame):
         grouped = finite.groupby(key, observed=True)
         table = pd.DataFrame({
             "datasets": grouped.size(),

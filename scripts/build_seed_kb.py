@@ -70,6 +70,7 @@ from training import (  # noqa: E402
     PreparedData,
     TrainConfig,
     TrainResult,
+    forward_macs,
     prepare,
     train_many,
 )
@@ -139,7 +140,7 @@ def estimated_seconds(configs: tuple[TrainConfig, ...], rows: int, n_features: i
     total = 0.0
     for c in configs:
         inputs = n_features * (c.embedding_dim if c.num_embedding == "periodic" else 1)
-        macs = c.ensemble_size * (inputs * c.width + (c.n_layers - 1) * c.width**2 + c.width)
+        macs = c.ensemble_size * forward_macs(c, inputs, 1)
         per_row = 6 * macs * SECONDS_PER_FLOP + SECONDS_PER_STEP / c.batch_size
         total += c.max_epochs * rows * (per_row + SECONDS_PER_ROW_EPOCH)
     return total

@@ -18,6 +18,7 @@ if TYPE_CHECKING:
     from training.batched import group_key as group_key
     from training.batched import train_many as train_many
     from training.config import TrainConfig as TrainConfig
+    from training.config import forward_macs as forward_macs
     from training.cv import train_cv as train_cv
     from training.data import TASKS as TASKS
     from training.data import PreparedData as PreparedData
@@ -64,6 +65,7 @@ _MODULES = {
     "cv_splits": "preprocess",
     "default_metric": "metrics",
     "fingerprint_frame": "fingerprint",
+    "forward_macs": "config",
     "for_config": "preprocess",
     "load_table": "tables",
     "lr_at": "schedules",

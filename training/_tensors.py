@@ -12,7 +12,7 @@ import torch
 import torch.nn.functional as F
 
 from hpo_common.errors import DataError
-from training.config import TrainConfig
+from training.config import TrainConfig, forward_macs
 from training.data import TASKS, PreparedData
 from training.model import build_model, build_optimizer
 from training.preprocess import fit_target_transform, for_config
@@ -206,9 +206,4 @@ def set_lr(optimizer: torch.optim.Optimizer, lr: float) -> None:
 def step_flops(config: TrainConfig, data: PreparedData) -> float:
     """Rough forward+backward FLOPs of one optimisation step (6 per weight per sample)."""
     n_in, n_out = data.x_train.shape[1], max(data.n_classes, 1)
-    hidden = (
-        n_in * config.width + (config.n_layers - 1) * config.width**2 + config.width * n_out
-        if config.n_layers
-        else n_in * n_out
-    )
-    return 6.0 * config.batch_size * hidden
+    return 6.0 * config.batch_size * forward_macs(config, n_in, n_out)

@@ -229,6 +229,16 @@ class TrainConfig:
         return self.from_dict({**self.to_dict(), **changes})
 
 
+def forward_macs(config: TrainConfig, n_in: int, n_out: int) -> float:
+    """Multiply-adds of one sample's pass through the network's linear layers, `n_in` inputs to
+    `n_out` outputs: what a configuration's step costs grows with it."""
+    if not config.n_layers:
+        return float(n_in * n_out)
+    return float(
+        n_in * config.width + (config.n_layers - 1) * config.width**2 + config.width * n_out
+    )
+
+
 def _coerce(name: str, type_name: Any, value: Any) -> Any:
     """Check one field's value and return it in its canonical type, or raise `ConfigError`."""
     type_name = str(type_name)

@@ -196,13 +196,13 @@ class CurveModel:
         returns self."""
         frame = pd.DataFrame(features, columns=FEATURES)
         folds = self._calibration_folds(remaining, groups)
-        everything = (np.arange(len(remaining)), np.arange(0))
 
-        def fit_rows(fold: tuple[np.ndarray, np.ndarray]) -> Any:
-            return self._regressor().fit(frame.iloc[fold[0]], remaining[fold[0]])
+        def fit_rows(rows: np.ndarray) -> Any:
+            return self._regressor().fit(frame.iloc[rows], remaining[rows])
 
         # The model and its calibration folds are independent fits: side by side (`map_on_cores`).
-        self.model_, *fold_models = map_on_cores(fit_rows, [everything, *folds])
+        every_row = np.arange(len(remaining))
+        self.model_, *fold_models = map_on_cores(fit_rows, [every_row, *(f for f, _ in folds)])
         # The longest schedule learned: beyond it the trees would extrapolate (see `_gain`).
         span = features[:, FEATURES.index("epoch")] + features[:, FEATURES.index("epochs_left")]
         self.max_epochs_ = max(2.0, float(np.max(span, initial=2.0)))

@@ -5,7 +5,6 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from benchmarks._seed_kb import size_band
 from benchmarks.suggest_proxy import summary
 
 
@@ -19,7 +18,7 @@ def test_summary_by_task_size_band_and_all() -> None:
         "top1_regret": [0.0, 1.0, 0.5, 0.5, 2.0, 1.0, 0.0, 0.0],
         "top3_regret": [0.0] * 8,
     })  # fmt: skip
-    picks["size"] = size_band(picks["dataset"].map({"small": 300, "mid": 2_000, "large": 20_000}))
+    picks["n_rows"] = picks["dataset"].map({"small": 300, "mid": 2_000, "large": 20_000})
     table = summary(picks)
     in_use = table.loc["in use"]
     assert in_use.loc[("all", "all"), "datasets"] == 3
