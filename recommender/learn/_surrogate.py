@@ -127,6 +127,9 @@ class Surrogate:
                 colsample_bytree=0.8,
                 random_state=self.seed + member,
                 max_bin=63,
+                # Row-wise histograms: the same trees as LightGBM's automatic choice, which
+                # times both layouts first; about 20% faster on the KB's few thousand rows.
+                force_row_wise=True,
                 n_jobs=1,
                 verbose=-1,
             )

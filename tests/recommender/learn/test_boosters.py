@@ -12,6 +12,7 @@ import lightgbm as lgb
 import numpy as np
 import pytest
 
+from recommender import _cores
 from recommender.learn import Surrogate
 from recommender.learn._boosters import Boosters
 
@@ -40,6 +41,19 @@ def test_members_predict_as_lightgbm_itself_to_the_bit() -> None:
     assert model.predict_members(X[:0]).shape == (3, 0)
 
 
+def test_boosters_predict_alike_side_by_side_and_on_one_thread(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    model, X = _fitted()  # 300 rows: enough for the boosters to predict side by side
+    side_by_side = model.predict_members(X)
+    in_chunks = np.hstack(
+        [model.predict_members(X[start : start + 50]) for start in range(0, 300, 50)]
+    )
+    np.testing.assert_array_equal(side_by_side, in_chunks)
+    monkeypatch.setattr(_cores, "usable_cores", lambda: 1)
+    np.testing.assert_array_equal(pickle.loads(pickle.dumps(model)).predict_members(X), in_chunks)
+
+
 def test_pickled_surrogate_predicts_the_same() -> None:
     model, X = _fitted()
     model.predict(X)  # loaded into LightGBM: the handles must not be pickled
@@ -51,6 +65,11 @@ def test_pickled_surrogate_predicts_the_same() -> None:
 def test_a_bad_model_text_is_a_clear_error() -> None:
     with pytest.raises(RuntimeError, match="LightGBM: "):
         Boosters(["not a model"]).predict(np.zeros((1, 2)))
+    model, X = _fitted()
+    mixed = Boosters([*model.boosters_.models, "not a model"])
+    with pytest.raises(RuntimeError, match="LightGBM: .*"):
+        mixed.predict(X)
+    assert mixed._handles is None  # the boosters that did load are freed
 
 
 def test_unpickling_loads_neither_sklearn_nor_lightgbm(tmp_path: Path) -> None:
