@@ -18,6 +18,9 @@ Normalised regret of a score x (objective oriented so higher is better):
 Results are reported by task and by size band. Every finished dataset is appended to a JSON-lines
 file in `--out` at once, and a rerun of the same command skips the datasets already there (on the
 wide KB the whole benchmark trains about a fifth of what the build trained), then reports on all.
+Every training is also kept in `--out`'s `trained.jsonl` (`benchmarks/_trained.py`): a run on a
+grown KB (its results file deleted, since results on another KB are not mixed) trains only the
+configurations not trained before on that dataset with that seed, not the default's runs again.
 
     python benchmarks/suggest_quality.py                       # every seed dataset with runs
     python benchmarks/suggest_quality.py --kb .seed_build/seed.duckdb   # the wide build
@@ -32,6 +35,7 @@ import argparse
 import json
 import sys
 import time
+from collections.abc import Mapping
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from pathlib import Path
 from typing import Any
@@ -50,13 +54,20 @@ from benchmarks._seed_kb import (  # noqa: E402
     report_groups,
     seed_kb,
 )
+from benchmarks._trained import (  # noqa: E402
+    Outcome,
+    TrainedKey,
+    append_trained,
+    load_trained,
+    train_known,
+)
 from knowledge_base import KnowledgeBase  # noqa: E402
 from recommender.learn import KBView, load_view  # noqa: E402
 from recommender.space import SearchSpace, default_space  # noqa: E402
 from recommender.suggest import suggest  # noqa: E402
 from scripts.build_seed_kb import SEED  # noqa: E402
 from scripts.seed_datasets import SeedDataset, load_seed_table, seed_datasets  # noqa: E402
-from training import TrainConfig, prepare, train_many  # noqa: E402
+from training import TrainConfig, prepare  # noqa: E402
 from training.metrics import METRIC_DIRECTIONS  # noqa: E402
 
 # Issue targets for the wide KB: top-1 beats the default on >= 85% of held-out datasets, and
@@ -72,10 +83,13 @@ def evaluate(
     max_epochs: int,
     seeds: int,
     suggest_seed: int,
-) -> dict[str, float | str]:
+    trained: Mapping[TrainedKey, Outcome],
+) -> dict[str, Any]:
     """Suggest for one held-out dataset; train the top 3 and the default on it, `seeds` times.
 
-    `kb_rows`: the row count the KB recorded per dataset id (its runs' row cap)."""
+    `kb_rows`: the row count the KB recorded per dataset id (its runs' row cap); `trained`:
+    outcomes of earlier runs of this benchmark, not trained again (the new ones are returned
+    under "trained")."""
     started = time.perf_counter()
     names = view.dataset_info["dataset_name"]
     ids = list(names.index[names == dataset.name])
@@ -96,24 +110,20 @@ def evaluate(
     sign = 1.0 if METRIC_DIRECTIONS[metric] == "maximize" else -1.0
     data = prepare(table, seed=SEED)
 
-    def scores(configs: list[TrainConfig]) -> np.ndarray:
-        """Objective (higher is better) per configuration and training seed, `[configs, seeds]`;
-        a failed run scores -inf. Each seed's configurations train as one `train_many` call
-        (stacked where they share a training group, as `train` alone where not)."""
-        configs = [c.replace(max_epochs=min(c.max_epochs, max_epochs)) for c in configs]
-        runs = [
-            train_many(configs, data, device="cpu", seed=s, metric=metric) for s in range(seeds)
-        ]
-        return np.array(
-            [
-                [sign * r.value if r.status in ("ok", "pruned") else -np.inf for r in by_seed]
-                for by_seed in runs
-            ]
-        ).T
-
-    *suggested, default = scores(
-        [TrainConfig.from_dict(s.config) for s in result.suggestions] + [TrainConfig()]
+    configs = [TrainConfig.from_dict(s.config) for s in result.suggestions] + [TrainConfig()]
+    outcomes, fresh = train_known(
+        [c.replace(max_epochs=min(c.max_epochs, max_epochs)) for c in configs],
+        data,
+        dataset_id=dataset_id,
+        metric=metric,
+        seeds=seeds,
+        known=trained,
     )
+    # Objective (higher is better) per configuration and training seed; a failed run: -inf.
+    *suggested, default = np.array(
+        [[sign * v if status in ("ok", "pruned") else -np.inf for status, v in by_seed]
+         for by_seed in outcomes]
+    )  # fmt: skip
     seed_scores = oriented_values(held_out)
     best, median = float(np.max(seed_scores)), float(np.median(seed_scores))
     scale = best - median if best > median else 1.0
@@ -138,13 +148,14 @@ def evaluate(
         "default_reseed_beats_seed0": float(np.mean(reseeded > default[0])),
         "default_reseed_regret_gap": float(np.mean(np.abs(reseeded - default[0])) / scale),
         "seconds": round(time.perf_counter() - started, 1),
+        "trained": fresh,
     }
 
 
 _VIEW: dict[str, Any] = {}
 
 
-def _worker_init(kb_path: str) -> None:
+def _worker_init(kb_path: str, trained_path: str) -> None:
     import torch
 
     torch.set_num_threads(1)  # one core per worker process
@@ -152,10 +163,12 @@ def _worker_init(kb_path: str) -> None:
     _VIEW["view"] = load_view(kb)
     _VIEW["rows"] = kb.datasets().set_index("id")["n_rows"]
     _VIEW["space"] = default_space()
+    _VIEW["trained"] = load_trained(Path(trained_path))
 
 
-def _evaluate_job(job: tuple[SeedDataset, int, int, int]) -> dict[str, float | str]:
-    return evaluate(job[0], _VIEW["view"], _VIEW["rows"], _VIEW["space"], *job[1:])
+def _evaluate_job(job: tuple[SeedDataset, int, int, int]) -> dict[str, Any]:
+    view = _VIEW
+    return evaluate(job[0], view["view"], view["rows"], view["space"], *job[1:], view["trained"])
 
 
 def finished_rows(path: Path, settings: dict[str, int]) -> list[dict[str, Any]]:
@@ -258,16 +271,19 @@ def main() -> None:
     out.mkdir(parents=True, exist_ok=True)
     stem = "suggest_quality" + (f"-seed{args.suggest_seed}" if args.suggest_seed else "")
     results = out / f"{stem}.jsonl"
+    trained = out / "trained.jsonl"  # every training, reused by later runs (`_trained`)
     rows = finished_rows(results, settings)
     done = {row["dataset"] for row in rows}
     todo = [d for d in chosen if d.name not in done]
     print(f"{len(chosen) - len(todo)} datasets already in {results}; {len(todo)} to evaluate")
     started = time.perf_counter()
-    with ProcessPoolExecutor(args.workers, initializer=_worker_init, initargs=(args.kb,)) as pool:
+    init_args = (args.kb, str(trained))
+    with ProcessPoolExecutor(args.workers, initializer=_worker_init, initargs=init_args) as pool:
         job_args = [(d, max_epochs, args.seeds, args.suggest_seed) for d in todo]
         jobs = [pool.submit(_evaluate_job, a) for a in job_args]
         for job in as_completed(jobs):
             r = {**job.result(), **settings}
+            append_trained(trained, r.pop("trained"))
             with results.open("a") as handle:
                 handle.write(json.dumps(r) + "\n")
             rows.append(r)
