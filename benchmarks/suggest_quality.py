@@ -232,7 +232,9 @@ def plot(frame: pd.DataFrame, path: Path, seeds: int) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--kb", default=str(SHIPPED_SEED_KB), help="KB holding the seed runs")
-    parser.add_argument("--datasets", default="", help="comma-separated names (default: all)")
+    parser.add_argument(
+        "--datasets", default="", help="comma-separated names, evaluated in order (default: all)"
+    )
     parser.add_argument(
         "--seeds", type=whole_number(1), default=3, help="training seeds per configuration"
     )
@@ -256,7 +258,11 @@ def main() -> None:
     trained = view.dataset_info.loc[view.dataset_info.index.isin(view.runs["dataset_id"])]
     sizes = kb_rows.reindex(trained.index).groupby(trained["dataset_name"]).max()
     wanted = set(args.datasets.split(",")) if args.datasets else None
-    listed = [d for d in seed_datasets() if wanted is None or d.name in wanted]
+    order = {name: i for i, name in enumerate(args.datasets.split(","))}  # as named: first first
+    listed = sorted(
+        (d for d in seed_datasets() if wanted is None or d.name in wanted),
+        key=lambda d: order.get(d.name, 0),
+    )
     chosen = [d for d in listed if d.name in sizes.index]
     if wanted is not None and len(chosen) < len(wanted):
         unknown = sorted(wanted - {d.name for d in chosen})
