@@ -26,6 +26,7 @@ configurations not trained before on that dataset with that seed, not the defaul
     python benchmarks/suggest_quality.py --kb .seed_build/seed.duckdb   # the wide build
     python benchmarks/suggest_quality.py --datasets digits,wells_switch
     python benchmarks/suggest_quality.py --quick                # the 3 smallest datasets, 1 seed
+    python benchmarks/suggest_quality.py --below-rows 5000 --shuffle 0  # under 5k rows, shuffled
     python benchmarks/suggest_quality.py --suggest-seed 1       # another surrogate fit
 """
 
@@ -33,6 +34,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import random
 import sys
 import time
 from collections.abc import Mapping
@@ -244,6 +246,18 @@ def main() -> None:
         default=0,
         help="seed of suggest (space samples and surrogate fit); other seeds write *-seedN files",
     )
+    parser.add_argument(
+        "--below-rows",
+        type=whole_number(0),
+        default=0,
+        help="only datasets the list gives fewer rows (0: every size)",
+    )
+    parser.add_argument(
+        "--shuffle",
+        type=whole_number(0),
+        default=None,
+        help="evaluate in an order shuffled with this seed: a run cut short is a random sample",
+    )
     parser.add_argument("--quick", action="store_true", help="smoke run: 3 smallest, 1 seed")
     parser.add_argument(
         "--out",
@@ -263,6 +277,10 @@ def main() -> None:
         (d for d in seed_datasets() if wanted is None or d.name in wanted),
         key=lambda d: order.get(d.name, 0),
     )
+    if args.below_rows:
+        listed = [d for d in listed if d.n_rows < args.below_rows]
+    if args.shuffle is not None:
+        random.Random(args.shuffle).shuffle(listed)
     chosen = [d for d in listed if d.name in sizes.index]
     if wanted is not None and len(chosen) < len(wanted):
         unknown = sorted(wanted - {d.name for d in chosen})
