@@ -20,7 +20,10 @@ blocks (the anchors among them) and the most runs for its time; `--order size` t
 datasets, smallest first.
 
 Resumable: runs already in the KB (same dataset and configuration, floats to 10 digits) are skipped,
-so a stopped build loses at most the blocks in flight. Every `--export-every` seconds and at the
+so a stopped build loses at most the blocks in flight. `--stop-after` starts a block only while
+it is likely to end by then (its estimate times how long this run's finished blocks took against
+theirs, `Pace`): a block of the largest tables takes an hour, and one cut off at a session's end
+is lost. Every `--export-every` seconds and at the
 end, the KB is exported as Parquet to `--partial`, by default the seed the package ships
 (recommender/data/seed_kb/, kept in the repository): a build that takes many sessions loses
 nothing, and users get its runs as far as it came; a build whose KB file does not exist yet
@@ -40,6 +43,7 @@ import math
 import os
 import sys
 import time
+from collections import deque
 from collections.abc import Iterator, Mapping
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from dataclasses import dataclass
@@ -221,6 +225,22 @@ def ordered_jobs(
     return jobs
 
 
+class Pace:
+    """How long this run's blocks take against `estimated_seconds` (the median ratio of those
+    finished): the estimate assumes full `max_epochs` on an idle core, while runs early-stop and
+    the machine may be shared."""
+
+    def __init__(self) -> None:
+        self.ratios: list[float] = []
+
+    def record(self, job: Job, seconds: float) -> None:
+        self.ratios.append(seconds / max(job.estimated_seconds, 1e-9))
+
+    def expected_seconds(self, job: Job) -> float:
+        """The block's likely wall time; 0 before any block finished (nothing to go by)."""
+        return job.estimated_seconds * float(np.median(self.ratios)) if self.ratios else 0.0
+
+
 class Progress:
     """Records finished blocks in the KB and says how fast the build goes."""
 
@@ -292,21 +312,27 @@ def build(args: argparse.Namespace) -> Progress:
         f"{hours:.0f} worker-hours at their full max_epochs (`estimated_seconds`)",
         flush=True,
     )
-    stopped = time.perf_counter() >= deadline
+    queue, pace = deque(jobs), Pace()
     with ProcessPoolExecutor(args.workers, initializer=_worker_init) as pool:
-        pending = {} if stopped else {pool.submit(_train_block, job): job for job in jobs}
-        while pending:
-            left = deadline - time.perf_counter()
-            if left <= 0:  # --stop-after: cancel what has not started, keep what is running
-                stopped = True
-                for future in pending:
-                    future.cancel()
-            timeout = None if stopped or math.isinf(left) else left
-            done, _ = wait(pending, timeout=timeout, return_when=FIRST_COMPLETED)
+        pending: dict[Future[list[TrainResult]], tuple[Job, float]] = {}
+        while True:
+            while queue and len(pending) < args.workers:  # one block per free worker
+                left = deadline - time.perf_counter()
+                if pace.expected_seconds(queue[0]) >= left:  # --stop-after: would end later
+                    break
+                job = queue.popleft()
+                pending[pool.submit(_train_block, job)] = (job, time.perf_counter())
+            if not pending:
+                break
+            done, _ = wait(pending, return_when=FIRST_COMPLETED)
             for future in done:
-                job = pending.pop(future)
-                if not future.cancelled():
-                    progress.record(job, future)
+                job, started = pending.pop(future)
+                if future.exception() is None:  # a block that failed says nothing of the pace
+                    pace.record(job, time.perf_counter() - started)
+                progress.record(job, future)
+    stopped = bool(queue)
+    if stopped:
+        print(f"stopped by --stop-after: {len(queue)} blocks left for the next build", flush=True)
     progress.export()
     why_not = "a subset of the datasets" if wanted else ""
     why_not = why_not or ("stopped by --stop-after" if stopped else "")
@@ -350,7 +376,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "--stop-after",
         type=float,
         default=0.0,
-        help="seconds after which no new block starts (0: run to the end)",
+        help="seconds to build for: no block starts that would likely end later (0: no limit)",
     )
     parser.add_argument("--datasets", default="", help="comma-separated names (default: all)")
     parser.add_argument(

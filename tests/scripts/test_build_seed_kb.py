@@ -158,3 +158,35 @@ def test_stop_after_records_what_finished_and_is_not_a_complete_build(tmp_path: 
     assert progress.runs == len(KnowledgeBase(tmp_path / "kb.duckdb").runs()) == 0
     assert (tmp_path / "partial" / "runs.parquet").exists()
     assert not (tmp_path / "out").exists()
+
+
+def test_pace_scales_the_estimate_by_how_long_finished_blocks_took(tmp_path: Path) -> None:
+    (tmp_path / "spec.csv").write_text(SPEC)
+    datasets = seed_datasets(tmp_path / "spec.csv")
+    args = parse_args(_args(tmp_path, "--configs", "6"))
+    first, second, *_ = ordered_jobs(KnowledgeBase(tmp_path / "plan.duckdb"), datasets, args)
+    pace = build_module.Pace()
+    assert pace.expected_seconds(second) == 0.0  # nothing finished yet: start it
+    pace.record(first, 0.5 * first.estimated_seconds)  # runs early-stopped: half the estimate
+    assert pace.expected_seconds(second) == pytest.approx(0.5 * second.estimated_seconds)
+    pace.record(first, 0.1 * first.estimated_seconds)
+    pace.record(first, 2.0 * first.estimated_seconds)  # a loaded machine: the median holds
+    assert pace.expected_seconds(second) == pytest.approx(0.5 * second.estimated_seconds)
+
+
+def test_stop_after_starts_no_block_likely_to_end_after_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (tmp_path / "spec.csv").write_text(SPEC)
+    # once a block has finished, every next one looks like a day's work
+    monkeypatch.setattr(
+        build_module.Pace, "expected_seconds", lambda self, job: 86_400.0 if self.ratios else 0.0
+    )
+    progress = build(parse_args(_args(tmp_path, "--configs", "6", "--stop-after", "3600")))
+    first = ordered_jobs(
+        KnowledgeBase(tmp_path / "plan.duckdb"), seed_datasets(tmp_path / "spec.csv"),
+        parse_args(_args(tmp_path, "--configs", "6")),
+    )[0]  # fmt: skip
+    assert progress.runs == len(first.configs) == len(KnowledgeBase(tmp_path / "kb.duckdb").runs())
+    assert "stopped by --stop-after: 5 blocks left" in capsys.readouterr().out
+    assert not (tmp_path / "out").exists()
