@@ -24,10 +24,9 @@ so a stopped build loses at most the blocks in flight. `--stop-after` starts a b
 it is likely to end by then (its estimate times how long this run's finished blocks took against
 theirs, `Pace`): a block of the largest tables takes an hour, and one cut off at a session's end
 is lost. Every `--export-every` seconds and at the end, the KB is exported as Parquet to
-`--partial`, by default the seed the package ships
-(recommender/data/seed_kb/, kept in the repository): a build that takes many sessions loses
-nothing, and users get its runs as far as it came; a build whose KB file does not exist yet
-starts from that export. `--out` names a folder that only a complete build (every dataset of
+`--partial`, by default the seed the package ships (recommender/data/seed_kb/, kept in the
+repository): a build that takes many sessions loses nothing, and users get its runs as far as
+it came; a build whose KB file does not exist yet starts from that export. `--out` names a folder that only a complete build (every dataset of
 the list, every block recorded) is also exported to.
 
     pip install -e ".[seed]"
