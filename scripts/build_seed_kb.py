@@ -26,8 +26,9 @@ theirs, `Pace`): a block of the largest tables takes an hour, and one cut off at
 is lost. Every `--export-every` seconds and at the end, the KB is exported as Parquet to
 `--partial`, by default the seed the package ships (recommender/data/seed_kb/, kept in the
 repository): a build that takes many sessions loses nothing, and users get its runs as far as
-it came; a build whose KB file does not exist yet starts from that export. `--out` names a folder that only a complete build (every dataset of
-the list, every block recorded) is also exported to.
+it came; a build whose KB file does not exist yet starts from that export. `--out` names a
+folder that only a complete build (every dataset of the list, every block recorded) is also
+exported to.
 
     pip install -e ".[seed]"
     python scripts/build_seed_kb.py                     # full build (see README for the wall time)
