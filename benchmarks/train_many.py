@@ -114,29 +114,34 @@ def batches_for(mix: str, k: int, epochs: int, seed: int, batch: int) -> list[li
     return out
 
 
-def plain_loop(config: TrainConfig, data: PreparedData) -> None:
-    """The loop most tutorials write."""
+def plain_loop(config: TrainConfig, data: PreparedData, device: str) -> int:
+    """The loop most tutorials write: batches from a DataLoader, moved to `device` one by one.
+
+    Returns the last epoch's correct validation answers."""
     torch.manual_seed(0)
-    model = build_model(config, data.x_train.shape[1], data.n_classes)
-    optimizer = build_optimizer(config, model.parameters(), torch.device("cpu"))
+    model = build_model(config, data.x_train.shape[1], data.n_classes).to(device)
+    optimizer = build_optimizer(config, model.parameters(), torch.device(device))
     loss_fn = torch.nn.CrossEntropyLoss()
     train_set = TensorDataset(torch.from_numpy(data.x_train), torch.from_numpy(data.y_train))
     val_set = TensorDataset(torch.from_numpy(data.x_val), torch.from_numpy(data.y_val))
     # batch norm cannot normalise a last batch of one row: drop it, as `train` does
     single = config.batch_norm and len(train_set) % config.batch_size == 1
     loader = DataLoader(train_set, batch_size=config.batch_size, shuffle=True, drop_last=single)
+    correct = 0
     for _ in range(config.max_epochs):
         model.train()
         for xb, yb in loader:
+            xb, yb = xb.to(device), yb.to(device)
             optimizer.zero_grad()
             loss_fn(model(xb), yb).backward()
             optimizer.step()
         model.eval()
         with torch.no_grad():
-            sum(
-                (model(xb).argmax(1) == yb).sum().item()
+            correct = sum(
+                int((model(xb.to(device)).argmax(1) == yb.to(device)).sum().item())
                 for xb, yb in DataLoader(val_set, batch_size=1024)
             )
+    return correct
 
 
 def timed(run: Callable[[], object]) -> float:
@@ -159,7 +164,7 @@ def compare(
         "seq": lambda: [train(c, data, device=device) for c in configs],
         "many": lambda: [train_many(b, data, device=device) for b in batches],
         "nopad": lambda: [train_many(b, data, device=device, pad_widths=False) for b in batches],
-        "loop": lambda: [plain_loop(c, data) for c in configs],
+        "loop": lambda: [plain_loop(c, data, device) for c in configs],
     }
     times: dict[str, list[float]] = {name: [] for name in runs}
     for _ in range(repeats):

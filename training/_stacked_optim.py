@@ -11,7 +11,8 @@ of kernels each pass over the whole `[K, P]` buffer, where the solo run's fused 
 once. There each member's row is updated by the very kernel its solo run's optimizer calls (the
 fused sgd, adam, adamw and adagrad kernels; rmsprop, which has none, through torch's own
 functional update on the row), one call per member, with its own learning rate and
-hyperparameters.
+hyperparameters. On CPU only: on a GPU, K calls per step are K kernel launches, where the
+whole-buffer kernels are a handful whatever K.
 """
 
 from __future__ import annotations
@@ -94,7 +95,7 @@ class StackedOptimizer:
         self.steps += 1
         if self.first is None or self.second is None:
             self.first, self.second = torch.zeros_like(p), torch.zeros_like(p)
-        if self.device.type in ("cpu", "cuda") and p.shape[1] >= FUSED_FROM[self.family]:
+        if self.device.type == "cpu" and p.shape[1] >= FUSED_FROM[self.family]:
             self._fused(p, g, lrs, self.first, self.second)
             return
         update = getattr(self, f"_{self.family}")

@@ -219,6 +219,15 @@ def _initialise_weight(
         nn.init.xavier_uniform_(weight)
 
 
+# Devices where torch has each optimizer's fused kernel (rmsprop has none; adagrad's is CPU-only).
+FUSED_DEVICES = {
+    "sgd": ("cpu", "cuda"),
+    "adam": ("cpu", "cuda"),
+    "adamw": ("cpu", "cuda"),
+    "adagrad": ("cpu",),
+}
+
+
 def build_optimizer(
     config: TrainConfig, params: Iterable[nn.Parameter], device: torch.device
 ) -> torch.optim.Optimizer:
@@ -228,7 +237,7 @@ def build_optimizer(
     small tabular models (the step is dominated by Python and kernel-launch overhead).
     """
     params = list(params)
-    fused = {"fused": True} if device.type in ("cpu", "cuda") else {}
+    fused = {"fused": True} if device.type in FUSED_DEVICES.get(config.optimizer, ()) else {}
     lr, wd = config.learning_rate, config.weight_decay
     if config.optimizer == "sgd":
         return torch.optim.SGD(
