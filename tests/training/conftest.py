@@ -11,7 +11,8 @@ from sklearn.datasets import load_breast_cancer, make_classification, make_regre
 from sklearn.model_selection import train_test_split
 from sklearn.preprocessing import StandardScaler
 
-from training import PreparedData, load_table, prepare
+from training import PreparedData, TrainConfig, load_table, prepare
+from training.config import LR_SCHEDULES
 
 
 def prepared(x: np.ndarray, y: np.ndarray, task: str, n_classes: int) -> PreparedData:
@@ -77,3 +78,29 @@ def _table_with_categories(task: str, many_categories: bool = False) -> Prepared
 def table_with_categories() -> Callable[..., PreparedData]:
     """`_table_with_categories(task, many_categories=False)`, for the recipe tests."""
     return _table_with_categories
+
+
+def _every_schedule(optimizer: str) -> list[TrainConfig]:
+    """One configuration of `optimizer` per learning-rate schedule, all in one stacked group:
+    mixed widths (padded to 28), learning rates, warm-up, weight decay and clipping per member."""
+    return [
+        TrainConfig(
+            optimizer=optimizer,
+            lr_schedule=schedule,
+            max_epochs=3,
+            patience=0,
+            width=(25, 27, 28)[i % 3],
+            learning_rate=(3e-3, 1e-2)[i % 2],
+            warmup_epochs=i % 2,
+            weight_decay=(0.0, 1e-3)[i % 2],
+            grad_clip=(0.0, 0.3)[i % 2],
+            batch_size=32,
+        )
+        for i, schedule in enumerate(LR_SCHEDULES)
+    ]
+
+
+@pytest.fixture(scope="session")
+def every_schedule() -> Callable[[str], list[TrainConfig]]:
+    """`_every_schedule(optimizer)`, for the tests of stacked members against solo runs."""
+    return _every_schedule

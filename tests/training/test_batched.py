@@ -23,7 +23,7 @@ from training import (
 )
 from training._stacked import DropoutMasks
 from training.batched import group_key, plan_groups
-from training.config import LR_SCHEDULES, OPTIMIZERS
+from training.config import OPTIMIZERS
 from training.metrics import (
     classification_metrics,
     regression_metrics,
@@ -138,31 +138,24 @@ def test_stacked_regression_and_multiclass(
 @pytest.mark.parametrize("fused", [False, True])
 @pytest.mark.parametrize("optimizer", OPTIMIZERS)
 def test_every_member_of_a_batch_matches_its_solo_run(
-    tiny: PreparedData, optimizer: str, fused: bool, monkeypatch: pytest.MonkeyPatch
+    tiny: PreparedData,
+    every_schedule: Callable[[str], list[TrainConfig]],
+    optimizer: str,
+    fused: bool,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     # One group per optimizer: every schedule, mixed widths (padded to 28), warm-up, dropout,
     # weight decay, initialisation and clipping per member; updated by the whole-buffer kernels,
     # or (as wide members are) by each member's own fused kernel call.
     monkeypatch.setitem(_stacked_optim.FUSED_FROM, optimizer, 0 if fused else 2**62)
     configs = [
-        TrainConfig(
-            optimizer=optimizer,
-            lr_schedule=schedule,
-            max_epochs=3,
-            patience=0,
-            width=(25, 27, 28)[i % 3],
-            learning_rate=(3e-3, 1e-2)[i % 2],
-            warmup_epochs=i % 2,
+        config.replace(
             dropout=(0.0, 0.2)[i % 2],
-            weight_decay=(0.0, 1e-3)[i % 2],
             init=("he", "xavier")[i % 2],
-            grad_clip=(0.0, 0.3)[i % 2],
-            batch_size=32,
-            momentum=0.9 if optimizer in ("sgd", "rmsprop") else 0.9,
             nesterov=optimizer == "sgd" and i % 2 == 0,
             beta1=(0.9, 0.8)[i % 2],
         )
-        for i, schedule in enumerate(LR_SCHEDULES)
+        for i, config in enumerate(every_schedule(optimizer))
     ]
     assert len({group_key(c) for c in configs}) == 1
     batch = train_many(configs, tiny, device="cpu", seed=5)

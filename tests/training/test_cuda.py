@@ -7,12 +7,13 @@ members, so a member matches its solo run only up to bf16 rounding, and only wit
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 
 import pytest
 import torch
 
 from training import PreparedData, TrainConfig, TrainResult, train, train_many
-from training.config import LR_SCHEDULES, OPTIMIZERS
+from training.config import OPTIMIZERS
 
 pytestmark = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
 
@@ -39,23 +40,9 @@ def test_train_on_cuda_learns_as_on_cpu(cancer: PreparedData, optimizer: str) ->
 
 @pytest.mark.parametrize("optimizer", OPTIMIZERS)
 def test_batch_members_on_cuda_match_their_solo_cuda_runs(
-    cancer: PreparedData, optimizer: str
+    cancer: PreparedData, every_schedule: Callable[[str], list[TrainConfig]], optimizer: str
 ) -> None:
-    configs = [
-        TrainConfig(
-            optimizer=optimizer,
-            lr_schedule=schedule,
-            max_epochs=3,
-            patience=0,
-            width=(25, 27, 28)[i % 3],
-            learning_rate=(3e-3, 1e-2)[i % 2],
-            warmup_epochs=i % 2,
-            weight_decay=(0.0, 1e-3)[i % 2],
-            grad_clip=(0.0, 0.3)[i % 2],
-            batch_size=32,
-        )
-        for i, schedule in enumerate(LR_SCHEDULES)
-    ]
+    configs = every_schedule(optimizer)
     batch = train_many(configs, cancer, device="cuda", seed=5)
     for config, member in zip(configs, batch, strict=True):
         solo = train(config, cancer, device="cuda", seed=5)
