@@ -22,6 +22,7 @@ from training import (
 )
 from training.config import ACTIVATIONS, LR_SCHEDULES, OPTIMIZERS
 from training.metrics import classification_metrics
+from training.model import FUSED_DEVICES, build_optimizer
 from training.schedules import peak_epoch
 
 FAST = {"max_epochs": 1, "width": 16, "batch_size": 32}
@@ -268,3 +269,13 @@ def test_cpu_threads_for_uses_one_thread_for_tiny_steps_and_restores() -> None:
     with cpu_threads_for(torch.device("cpu"), step_flops=1e3):
         assert torch.get_num_threads() == 1
     assert torch.get_num_threads() == before
+
+
+@pytest.mark.parametrize("device", ["cpu", "cuda"])
+@pytest.mark.parametrize("optimizer", OPTIMIZERS)
+def test_fused_kernels_only_where_torch_has_them(optimizer: str, device: str) -> None:
+    # torch's fused Adagrad is CPU-only and RMSprop has none: asking for one fails every run.
+    params = [torch.nn.Parameter(torch.zeros(3))]  # on CPU: the device only decides the kernel
+    chosen = build_optimizer(TrainConfig(optimizer=optimizer), params, torch.device(device))
+    assert bool(chosen.defaults.get("fused")) == (device in FUSED_DEVICES.get(optimizer, ()))
+    assert not (optimizer == "adagrad" and device == "cuda" and chosen.defaults.get("fused"))
