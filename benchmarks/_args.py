@@ -6,7 +6,9 @@ import argparse
 from collections.abc import Callable
 from pathlib import Path
 
+from hpo_common.errors import ConfigError
 from knowledge_base import read_manifest
+from training.device import resolve_device
 
 
 def whole_number(minimum: int) -> Callable[[str], int]:
@@ -29,3 +31,13 @@ def kb_export(text: str) -> Path:
             f"{text!r} holds no KB export (manifest.json, as `hpo-recommend kb export` writes)"
         )
     return Path(text)
+
+
+def available_device(text: str) -> str:
+    """An argparse `type` accepting a device this machine has (`training.device.resolve_device`),
+    so `--device cuda` without a GPU is a usage error, not a traceback mid-benchmark."""
+    try:
+        resolve_device(text)
+    except ConfigError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
+    return text

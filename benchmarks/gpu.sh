@@ -10,6 +10,11 @@ out=${1:-benchmarks/out/gpu}
 mkdir -p "$out"
 export PYTHONUNBUFFERED=1 PYTHONPATH="${PYTHONPATH:+$PYTHONPATH:}$PWD"
 py=${PYTHON:-python3}
+if ! "$py" -c 'import sys, torch; sys.exit(not torch.cuda.is_available())' 2>/dev/null; then
+    echo "error: $py finds no CUDA GPU (torch.cuda.is_available() is False): run this on a" \
+        "machine with one; the CPU figures come from benchmarks/train_many.py itself" >&2
+    exit 2
+fi
 
 step() {  # step NAME SECONDS COMMAND...: run COMMAND under a time limit, logged to OUT_DIR/NAME.log
     local name=$1 limit=$2

@@ -54,7 +54,7 @@ from torch.utils.data import DataLoader, TensorDataset
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))  # run from a checkout without installing the package
 
-from benchmarks._args import whole_number  # noqa: E402
+from benchmarks._args import available_device, whole_number  # noqa: E402
 from recommender.search import RandomSearcher, ask_batch  # noqa: E402
 from recommender.space import default_space  # noqa: E402
 from training import (  # noqa: E402
@@ -183,7 +183,9 @@ def ratio(times: dict[str, list[float]], slow: str, fast: str) -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="small smoke version")
-    parser.add_argument("--device", default="cpu", help="device of train and train_many")
+    parser.add_argument(
+        "--device", type=available_device, default="cpu", help="device of train and train_many"
+    )
     parser.add_argument("--repeats", type=whole_number(1), default=3)
     parser.add_argument("--epochs", type=whole_number(1), default=2)
     parser.add_argument("--rows", type=whole_number(10), nargs="+", default=[500, 5000, 50000])

@@ -28,6 +28,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))  # run from a checkout without installing the package
 
 import training  # noqa: E402
+from benchmarks._args import available_device  # noqa: E402
 from training import PreparedData, TrainConfig, build_model, train  # noqa: E402
 
 BATCH_SIZES = (64, 256, 1024)
@@ -100,7 +101,7 @@ def engine(config: TrainConfig, data: PreparedData, device: str) -> float:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="small smoke version")
-    parser.add_argument("--device", default="cpu")
+    parser.add_argument("--device", type=available_device, default="cpu")
     parser.add_argument("--repeats", type=int, default=2)
     parser.add_argument("--width", type=int, default=256, help="units per hidden layer")
     parser.add_argument("--threads", type=int, default=0, help="torch threads (0: torch default)")
