@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from recommender._atomic import write_atomically
 from recommender.learn._metafeatures import META_FEATURE_NAMES, compute_meta_features
 from training import Table
 
@@ -26,8 +27,5 @@ def meta_features_of(table: Table, cache_dir: Path | None) -> dict[str, float]:
             return {name: float(cached[name]) for name in META_FEATURE_NAMES}
     features = compute_meta_features(table)
     if path is not None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        partial = path.with_suffix(".tmp")
-        partial.write_text(json.dumps(features))
-        partial.replace(path)
+        write_atomically(path, json.dumps(features).encode())
     return features

@@ -20,6 +20,7 @@ import numpy as np
 
 from hpo_common.version import library_version
 from knowledge_base import KnowledgeBase
+from recommender._atomic import write_atomically
 from recommender.learn._features import SurrogateFeatures
 from recommender.learn._surrogate import Surrogate
 from recommender.learn._view import KBView
@@ -94,11 +95,7 @@ def _cached(key: str, cache_dir: Path | None, fit: Callable[[], Model], kind: ty
     model = fit()
     _MEMORY[key] = model
     if path is not None and model is not None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        partial = path.with_suffix(".tmp")
-        with partial.open("wb") as handle:
-            pickle.dump(model, handle)
-        partial.replace(path)  # atomic: readers never see half a file
+        write_atomically(path, pickle.dumps(model))
     return model
 
 
