@@ -5,6 +5,8 @@ from __future__ import annotations
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+import pytest
+
 from recommender._atomic import write_atomically
 
 
@@ -25,11 +27,7 @@ def test_concurrent_writers_of_one_cache_file_neither_fail_nor_tear_it(tmp_path:
 def test_a_failed_write_leaves_the_old_file_and_no_temporary_one(tmp_path: Path) -> None:
     path = tmp_path / "model.pkl"
     write_atomically(path, b"old")
-    try:
+    with pytest.raises(TypeError):
         write_atomically(path, "not bytes")  # type: ignore[arg-type]
-    except TypeError:
-        pass
-    else:
-        raise AssertionError("writing text as bytes should fail")
     assert path.read_bytes() == b"old"
     assert [p.name for p in tmp_path.iterdir()] == ["model.pkl"]
