@@ -3,11 +3,13 @@
 The same configuration trained with the same seed on the same table gives the same result (a
 `train_many` member matches its solo run), so a rerun of a benchmark on a grown knowledge base
 retrains only the configurations it has not trained before: the library default's runs every
-time, and the suggestions the surrogate still picks. The store is a JSON-lines file that only the
-benchmark's main process appends to (workers return what they trained)."""
+time, and the suggestions the surrogate still picks. The store is a JSON-lines file; a worker
+appends each seed's trainings as soon as they finish (under a lock: workers share the file), so a
+run stopped in the middle of a large table keeps what it had trained."""
 
 from __future__ import annotations
 
+import fcntl
 import json
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
@@ -40,7 +42,9 @@ def load_trained(path: Path) -> dict[TrainedKey, Outcome]:
 
 
 def append_trained(path: Path, entries: Iterable[Mapping[str, Any]]) -> None:
+    """Append under an exclusive lock, so that lines of processes sharing `path` never mix."""
     with path.open("a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
         handle.writelines(json.dumps(dict(e)) + "\n" for e in entries)
 
 
@@ -52,9 +56,11 @@ def train_known(
     metric: str,
     seeds: int,
     known: Mapping[TrainedKey, Outcome],
+    store: Path | None = None,
 ) -> tuple[list[list[Outcome]], list[dict[str, Any]]]:
     """Each configuration's outcome per seed (`[configs][seeds]`), training only those `known`
-    lacks (one `train_many` call per seed); also the new entries, for `append_trained`."""
+    lacks (one `train_many` call per seed); also the new entries, which are appended to `store`
+    (when given) seed by seed as they are trained."""
     keys = [[trained_key(dataset_id, metric, s, c) for s in range(seeds)] for c in configs]
     found: dict[TrainedKey, Outcome] = {}
     fresh: list[dict[str, Any]] = []
@@ -63,9 +69,10 @@ def train_known(
         if not todo:
             continue
         results = train_many(list(todo.values()), data, device="cpu", seed=seed, metric=metric)
+        this_seed = []
         for (key, config), result in zip(todo.items(), results, strict=True):
             found[key] = (result.status, result.value)
-            fresh.append({
+            this_seed.append({
                 "dataset_id": dataset_id,
                 "metric": metric,
                 "seed": seed,
@@ -73,4 +80,7 @@ def train_known(
                 "status": result.status,
                 "value": result.value,
             })  # fmt: skip
+        if store is not None:
+            append_trained(store, this_seed)
+        fresh += this_seed
     return [[found[k] if k in found else known[k] for k in row] for row in keys], fresh

@@ -59,7 +59,6 @@ from benchmarks._seed_kb import (  # noqa: E402
 from benchmarks._trained import (  # noqa: E402
     Outcome,
     TrainedKey,
-    append_trained,
     load_trained,
     train_known,
 )
@@ -86,12 +85,13 @@ def evaluate(
     seeds: int,
     suggest_seed: int,
     trained: Mapping[TrainedKey, Outcome],
+    store: Path,
 ) -> dict[str, Any]:
     """Suggest for one held-out dataset; train the top 3 and the default on it, `seeds` times.
 
     `kb_rows`: the row count the KB recorded per dataset id (its runs' row cap); `trained`:
-    outcomes of earlier runs of this benchmark, not trained again (the new ones are returned
-    under "trained")."""
+    outcomes of earlier runs of this benchmark, not trained again (the new ones are appended to
+    `store` seed by seed)."""
     started = time.perf_counter()
     names = view.dataset_info["dataset_name"]
     ids = list(names.index[names == dataset.name])
@@ -113,13 +113,14 @@ def evaluate(
     data = prepare(table, seed=SEED)
 
     configs = [TrainConfig.from_dict(s.config) for s in result.suggestions] + [TrainConfig()]
-    outcomes, fresh = train_known(
+    outcomes, _ = train_known(
         [c.replace(max_epochs=min(c.max_epochs, max_epochs)) for c in configs],
         data,
         dataset_id=dataset_id,
         metric=metric,
         seeds=seeds,
         known=trained,
+        store=store,
     )
     # Objective (higher is better) per configuration and training seed; a failed run: -inf.
     *suggested, default = np.array(
@@ -150,7 +151,6 @@ def evaluate(
         "default_reseed_beats_seed0": float(np.mean(reseeded > default[0])),
         "default_reseed_regret_gap": float(np.mean(np.abs(reseeded - default[0])) / scale),
         "seconds": round(time.perf_counter() - started, 1),
-        "trained": fresh,
     }
 
 
@@ -165,12 +165,15 @@ def _worker_init(kb_path: str, trained_path: str) -> None:
     _VIEW["view"] = load_view(kb)
     _VIEW["rows"] = kb.datasets().set_index("id")["n_rows"]
     _VIEW["space"] = default_space()
-    _VIEW["trained"] = load_trained(Path(trained_path))
+    _VIEW["store"] = Path(trained_path)
+    _VIEW["trained"] = load_trained(_VIEW["store"])
 
 
 def _evaluate_job(job: tuple[SeedDataset, int, int, int]) -> dict[str, Any]:
     view = _VIEW
-    return evaluate(job[0], view["view"], view["rows"], view["space"], *job[1:], view["trained"])
+    return evaluate(
+        job[0], view["view"], view["rows"], view["space"], *job[1:], view["trained"], view["store"]
+    )
 
 
 def finished_rows(path: Path, settings: dict[str, int]) -> list[dict[str, Any]]:
@@ -307,7 +310,6 @@ def main() -> None:
         jobs = [pool.submit(_evaluate_job, a) for a in job_args]
         for job in as_completed(jobs):
             r = {**job.result(), **settings}
-            append_trained(trained, r.pop("trained"))
             with results.open("a") as handle:
                 handle.write(json.dumps(r) + "\n")
             rows.append(r)

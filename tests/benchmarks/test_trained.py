@@ -3,12 +3,14 @@ gives back exactly the stored outcome of what it has (real `train_many` runs on 
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import numpy as np
 import pytest
 from sklearn.datasets import make_classification
 
+from benchmarks import _trained
 from benchmarks._trained import append_trained, load_trained, train_known
 from training import PreparedData, TrainConfig
 
@@ -43,3 +45,29 @@ def test_a_rerun_trains_only_new_configurations_and_reuses_stored_outcomes(
     # The same data under another id: the same training, to float tolerance (trained alone
     # here, beside another member before; the store is what makes a rerun exact).
     assert [v for _, v in elsewhere[0]] == pytest.approx([v for _, v in outcomes[0]], rel=1e-5)
+
+
+def test_each_seed_is_stored_as_it_finishes_so_a_stopped_run_keeps_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A large table's run stopped during its second seed keeps the first seed's trainings: the
+    rerun trains only the second seed."""
+    data, store = _data(), tmp_path / "trained.jsonl"
+    configs = [TrainConfig(max_epochs=3), TrainConfig(max_epochs=3, learning_rate=0.01)]
+    args = {"dataset_id": "d1", "metric": "log_loss", "seeds": 2, "store": store}
+    train_many = _trained.train_many
+
+    def stopped_at_seed_1(*pos: object, seed: int, **kw: object) -> object:
+        if seed == 1:
+            raise KeyboardInterrupt  # as a run stopped by hand during its second seed
+        return train_many(*pos, seed=seed, **kw)
+
+    monkeypatch.setattr(_trained, "train_many", stopped_at_seed_1)
+    with pytest.raises(KeyboardInterrupt):
+        train_known(configs, data, known=load_trained(store), **args)
+    assert [e["seed"] for e in map(json.loads, store.read_text().splitlines())] == [0, 0]
+
+    monkeypatch.undo()
+    outcomes, fresh = train_known(configs, data, known=load_trained(store), **args)
+    assert [e["seed"] for e in fresh] == [1, 1]  # seed 0 read back, not trained again
+    assert len(load_trained(store)) == 4 and all(s == "ok" for row in outcomes for s, _ in row)
