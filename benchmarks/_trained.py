@@ -69,7 +69,7 @@ def train_known(
         if not todo:
             continue
         results = train_many(list(todo.values()), data, device="cpu", seed=seed, metric=metric)
-        this_seed = []
+        this_seed: list[dict[str, Any]] = []
         for (key, config), result in zip(todo.items(), results, strict=True):
             found[key] = (result.status, result.value)
             this_seed.append({
