@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import random
 import sys
 import time
@@ -157,10 +158,10 @@ def evaluate(
 _VIEW: dict[str, Any] = {}
 
 
-def _worker_init(kb_path: str, trained_path: str) -> None:
+def _worker_init(kb_path: str, trained_path: str, threads: int) -> None:
     import torch
 
-    torch.set_num_threads(1)  # one core per worker process
+    torch.set_num_threads(threads)  # the worker's share of the cores
     kb = KnowledgeBase(kb_path)
     _VIEW["view"] = load_view(kb)
     _VIEW["rows"] = kb.datasets().set_index("id")["n_rows"]
@@ -304,8 +305,10 @@ def main() -> None:
     todo = [d for d in chosen if d.name not in done]
     print(f"{len(chosen) - len(todo)} datasets already in {results}; {len(todo)} to evaluate")
     started = time.perf_counter()
-    init_args = (args.kb, str(trained))
-    with ProcessPoolExecutor(args.workers, initializer=_worker_init, initargs=init_args) as pool:
+    # Fewer datasets left than workers (the last, largest ones): each takes the idle cores too.
+    workers = max(1, min(args.workers, len(todo)))
+    init_args = (args.kb, str(trained), max(1, (os.cpu_count() or 1) // workers))
+    with ProcessPoolExecutor(workers, initializer=_worker_init, initargs=init_args) as pool:
         job_args = [(d, max_epochs, args.seeds, args.suggest_seed) for d in todo]
         jobs = [pool.submit(_evaluate_job, a) for a in job_args]
         for job in as_completed(jobs):
