@@ -34,7 +34,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import random
 import sys
 import time
@@ -64,6 +63,7 @@ from benchmarks._trained import (  # noqa: E402
     train_known,
 )
 from knowledge_base import KnowledgeBase  # noqa: E402
+from recommender._cores import usable_cores  # noqa: E402
 from recommender.learn import KBView, load_view  # noqa: E402
 from recommender.space import SearchSpace, default_space  # noqa: E402
 from recommender.suggest import suggest  # noqa: E402
@@ -268,7 +268,9 @@ def main() -> None:
         default=str(ROOT / "benchmarks" / "out"),
         help="folder of the results (JSON lines, resumed by a rerun), CSV and plot",
     )
-    parser.add_argument("--workers", type=int, default=2, help="datasets evaluated at once")
+    parser.add_argument(
+        "--workers", type=whole_number(1), default=2, help="datasets evaluated at once"
+    )
     args = parser.parse_args()
     args.kb = str(seed_kb(args.kb))
     kb = KnowledgeBase(args.kb)
@@ -307,7 +309,7 @@ def main() -> None:
     started = time.perf_counter()
     # Fewer datasets left than workers (the last, largest ones): each takes the idle cores too.
     workers = max(1, min(args.workers, len(todo)))
-    init_args = (args.kb, str(trained), max(1, (os.cpu_count() or 1) // workers))
+    init_args = (args.kb, str(trained), max(1, usable_cores() // workers))
     with ProcessPoolExecutor(workers, initializer=_worker_init, initargs=init_args) as pool:
         job_args = [(d, max_epochs, args.seeds, args.suggest_seed) for d in todo]
         jobs = [pool.submit(_evaluate_job, a) for a in job_args]
