@@ -355,9 +355,9 @@ def report(frame: pd.DataFrame, name: str) -> None:
     marks = [t for t in CHECKPOINTS if t <= mean.index.max()]
     print(f"\nmean best-so-far normalised regret (0 = best reference value, 1 = median one), "
           f"{frame['dataset'].nunique()} held-out datasets x {frame['seed'].nunique()} seeds")
-    print(f"{'strategy':<12}" + "".join(f"{f'@{t}':>9}" for t in marks))
+    print(f"{'strategy':<16}" + "".join(f"{f'@{t}':>9}" for t in marks))
     for strategy in mean.columns:
-        print(f"{strategy:<12}" + "".join(
+        print(f"{strategy:<16}" + "".join(
             f"{mean.loc[t, strategy]:>9.3f}" if t in mean.index and
             math.isfinite(mean.loc[t, strategy]) else f"{'':>9}" for t in marks))
     last = frame.groupby(["strategy", "dataset"])["trial"].max().min()
@@ -393,7 +393,7 @@ def _epochs_and_wins(frame: pd.DataFrame) -> None:
     print(f"\nepochs trained in {budget} trials, and wall seconds per job (mean per dataset and "
           "seed; Optuna's jobs run their own budget)")
     for strategy, value in epochs.groupby("strategy").mean().items():
-        print(f"  {strategy:<12}{value:>9.0f}{seconds[strategy].mean():>9.0f} s")
+        print(f"  {strategy:<16}{value:>9.0f}{seconds[strategy].mean():>9.0f} s")
     if "tpe" not in set(frame["strategy"]):
         return
     at = frame.groupby(["dataset", "strategy", "trial"])["regret"].mean()
@@ -404,7 +404,7 @@ def _epochs_and_wins(frame: pd.DataFrame) -> None:
         names = sorted({d for d, s, t in at.index if s == "tpe" and t == 2 * n})  # TPE finished
         for strategy in sorted(set(frame["strategy"]) - set(OPTUNA_SAMPLERS)):
             wins = sum(at.get((d, strategy, n), math.inf) <= at[(d, "tpe", 2 * n)] for d in names)
-            print(f"  {strategy:<12}{wins} of {len(names)}")
+            print(f"  {strategy:<16}{wins} of {len(names)}")
 
 
 if __name__ == "__main__":
