@@ -174,8 +174,11 @@ def main() -> None:
         folds = GroupKFold(args.folds).split(dataset_ids, groups=dataset_ids)
         held_out = [tuple(dataset_ids[i] for i in test) for _, test in folds]
     jobs = [(h, s, args.params) for h in held_out for s in seeds]
+    rows: list[dict[str, Any]] = []
     with ProcessPoolExecutor(args.workers, initializer=_worker_init, initargs=(args.kb,)) as pool:
-        rows = [row for result in pool.map(evaluate, jobs) for row in result]
+        for done, result in enumerate(pool.map(evaluate, jobs), start=1):
+            rows += result  # a long run shows it is alive: a line per surrogate fit
+            print(f"  {done}/{len(jobs)} fits ({time.perf_counter() - started:.0f} s)", flush=True)
     frame = pd.DataFrame(rows)
     frame["n_rows"] = frame["dataset"].map(n_rows)
     if args.out is not None:
