@@ -10,12 +10,12 @@ seeds pick the same configuration; the variant without meta-features shows how m
 description adds over a global ranking.
 
     python benchmarks/suggest_proxy.py --folds 5 --seeds 0    # a fifth held out in turn: 3-4 min
-    python benchmarks/suggest_proxy.py --seeds 0              # one dataset at a time: hours
+    python benchmarks/suggest_proxy.py --seeds 0              # one dataset at a time: over an hour
     python benchmarks/suggest_proxy.py --seeds 0,1,2,3,4 --params n_models=5  # the former ensemble
 
-On the shipped 13,988-run seed a surrogate fit takes 80 s on one core, so leaving each of the 242
-datasets out in turn is 242 fits per surrogate seed (about 3 hours on 2 cores); `--folds 5` is
-five fits (197 s measured, one worker).
+On the shipped 13,988-run seed, leaving one dataset out takes its own surrogate fits (with and
+without meta-features, about 40 s together on a busy core), so the 242 datasets take over an hour
+per surrogate seed on 2 cores; `--folds 5` fits five times (197 s measured, one worker).
 """
 
 from __future__ import annotations
