@@ -180,8 +180,8 @@ def main() -> None:
     rows: list[dict[str, Any]] = []
     with ProcessPoolExecutor(args.workers, initializer=_worker_init, initargs=(args.kb,)) as pool:
         for done, result in enumerate(pool.map(evaluate, jobs), start=1):
-            rows += result  # a long run shows it is alive: a line per surrogate fit
-            print(f"  {done}/{len(jobs)} fits ({time.perf_counter() - started:.0f} s)", flush=True)
+            rows += result  # a long run shows it is alive: a line per held-out group and seed
+            print(f"  {done}/{len(jobs)} jobs ({time.perf_counter() - started:.0f} s)", flush=True)
     frame = pd.DataFrame(rows)
     frame["n_rows"] = frame["dataset"].map(n_rows)
     if args.out is not None:
