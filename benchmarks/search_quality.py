@@ -70,6 +70,7 @@ import pandas as pd
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))  # run from a checkout without installing the package
 
+from benchmarks._args import whole_number  # noqa: E402
 from benchmarks._seed_kb import SHIPPED_SEED_KB, seed_kb  # noqa: E402
 from knowledge_base import KnowledgeBase  # noqa: E402
 from recommender.learn import load_view, objective_for  # noqa: E402
@@ -80,6 +81,7 @@ from training.metrics import METRIC_DIRECTIONS  # noqa: E402
 
 OUT = ROOT / "benchmarks" / "out"
 CHECKPOINTS = (1, 5, 10, 20, 40)
+LABEL_WIDTH = 16  # strategy labels in the printed tables, e.g. "surrogate:none"
 STRATEGIES = ("surrogate", "portfolio", "random", "grid", "evolution", "pbt", "tpe", "cmaes")
 GRID_SPACE = {"parameters": {
     "optimizer": {"type": "categorical", "choices": ["adam", "adamw"]},
@@ -216,7 +218,7 @@ def main() -> None:
     parser.add_argument("--pruner", help="for tune's strategies; default none, or tune's default "
                         "with --real-size")
     parser.add_argument("--real-size", action="store_true", help="what users run (see above)")
-    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--workers", type=whole_number(1), default=2)
     parser.add_argument("--quick", action="store_true", help="one dataset, one seed, 5 trials")
     parser.add_argument("--reuse-jobs", type=Path, help="take the matching unpruned jobs of "
                         "this file instead of running them (see above)")
@@ -333,10 +335,10 @@ def _run_jobs(jobs: list[dict[str, Any]], workers: int, log: Path) -> list[dict[
                 done = future.result()
             except Exception as exc:  # one broken job must not lose the others' hour
                 job = futures[future]
-                print(f"  {job['dataset']:<28}{job['label']:<16}seed {job['seed']}: failed: "
-                      f"{type(exc).__name__}: {exc}", flush=True)
+                print(f"  {job['dataset']:<28}{job['label']:<{LABEL_WIDTH}}seed {job['seed']}: "
+                      f"failed: {type(exc).__name__}: {exc}", flush=True)
                 continue
-            print(f"  {done['dataset']:<28}{done['label']:<16}seed {done['seed']}: "
+            print(f"  {done['dataset']:<28}{done['label']:<{LABEL_WIDTH}}seed {done['seed']}: "
                   f"{sum(done['epochs'])} epochs ({done['seconds']:.0f} s)", flush=True)
             with log.open("a") as out:
                 out.write(json.dumps(done) + "\n")
@@ -355,9 +357,9 @@ def report(frame: pd.DataFrame, name: str) -> None:
     marks = [t for t in CHECKPOINTS if t <= mean.index.max()]
     print(f"\nmean best-so-far normalised regret (0 = best reference value, 1 = median one), "
           f"{frame['dataset'].nunique()} held-out datasets x {frame['seed'].nunique()} seeds")
-    print(f"{'strategy':<16}" + "".join(f"{f'@{t}':>9}" for t in marks))
+    print(f"{'strategy':<{LABEL_WIDTH}}" + "".join(f"{f'@{t}':>9}" for t in marks))
     for strategy in mean.columns:
-        print(f"{strategy:<16}" + "".join(
+        print(f"{strategy:<{LABEL_WIDTH}}" + "".join(
             f"{mean.loc[t, strategy]:>9.3f}" if t in mean.index and
             math.isfinite(mean.loc[t, strategy]) else f"{'':>9}" for t in marks))
     last = frame.groupby(["strategy", "dataset"])["trial"].max().min()
@@ -393,7 +395,7 @@ def _epochs_and_wins(frame: pd.DataFrame) -> None:
     print(f"\nepochs trained in {budget} trials, and wall seconds per job (mean per dataset and "
           "seed; Optuna's jobs run their own budget)")
     for strategy, value in epochs.groupby("strategy").mean().items():
-        print(f"  {strategy:<16}{value:>9.0f}{seconds[strategy].mean():>9.0f} s")
+        print(f"  {strategy:<{LABEL_WIDTH}}{value:>9.0f}{seconds[strategy].mean():>9.0f} s")
     if "tpe" not in set(frame["strategy"]):
         return
     at = frame.groupby(["dataset", "strategy", "trial"])["regret"].mean()
@@ -404,7 +406,7 @@ def _epochs_and_wins(frame: pd.DataFrame) -> None:
         names = sorted({d for d, s, t in at.index if s == "tpe" and t == 2 * n})  # TPE finished
         for strategy in sorted(set(frame["strategy"]) - set(OPTUNA_SAMPLERS)):
             wins = sum(at.get((d, strategy, n), math.inf) <= at[(d, "tpe", 2 * n)] for d in names)
-            print(f"  {strategy:<16}{wins} of {len(names)}")
+            print(f"  {strategy:<{LABEL_WIDTH}}{wins} of {len(names)}")
 
 
 if __name__ == "__main__":

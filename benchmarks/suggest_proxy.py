@@ -132,7 +132,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--kb", default=str(SHIPPED_SEED_KB), help="KB holding the seed runs")
     parser.add_argument("--seeds", default="0,1,2", help="surrogate seeds, comma-separated")
-    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--workers", type=whole_number(1), default=2)
     parser.add_argument(
         "--params",
         type=surrogate_params,
