@@ -28,6 +28,15 @@ other hyperparameters at TrainConfig's defaults): a grid over the whole default 
 of cells. Every other strategy searches the default space. `pbt` trains each population of
 5 (one architecture) together and counts each member as a trial.
 
+`--test-split` scores what a search would hand its user: 20% of the table's rows (the seed
+build's split, seed 0) are set aside before the search, which runs on the rest; after each trial
+the search's incumbent (its best validation value so far) is retrained as its trial was and
+scored once on those rows, and regret is normalised against every such test score on the
+dataset. Without it, regret is that of validation values, on which the searches also select: a
+longer trial then has more epochs in which a noisy validation score can peak, which favours
+searches that train more epochs (no pruning) on small tables. A trial ended as converged is
+retrained under its own early stopping, not stopped where the pruner ended it.
+
 Each finished job is printed and appended to `benchmarks/out/<name>_jobs.jsonl` as it ends, so
 a run cut short keeps what it measured: `--from-jobs FILE` prints the tables of such a file.
 `--reuse-jobs FILE` takes the jobs of FILE that trained without a pruner and match one of this
@@ -72,6 +81,7 @@ sys.path.insert(0, str(ROOT))  # run from a checkout without installing the pack
 
 from benchmarks._args import whole_number  # noqa: E402
 from benchmarks._seed_kb import SHIPPED_SEED_KB, seed_kb  # noqa: E402
+from benchmarks.vs_realmlp import score_config, subset  # noqa: E402
 from knowledge_base import KnowledgeBase  # noqa: E402
 from recommender.learn import load_view, objective_for  # noqa: E402
 from recommender.settings import TuneSettings  # noqa: E402
@@ -101,24 +111,49 @@ def run_job(job: dict[str, Any]) -> dict[str, Any]:
 
     spec = next(d for d in seed_datasets() if d.name == job["dataset"])
     table = load_seed_table(spec, job["max_rows"])
+    test = None
+    if job.get("test_split"):  # the searches never see these rows
+        outer = prepare(table, seed=0)
+        table, test = (subset(table, outer.source.train, "fit"),
+                       subset(table, outer.source.val, "test"))
     data = prepare(table, seed=0)  # the seed build's split
     objective = objective_for(table.task)
     space = default_space()
     started = time.perf_counter()
     if job["strategy"] in OPTUNA_SAMPLERS:
-        values, epochs = _optuna(data, space, objective, job)
+        values, epochs, configs = _optuna(data, space, objective, job)
     else:
         if job["strategy"] == "grid":
             space = SearchSpace.from_dict(GRID_SPACE)
-        values, epochs = _tune_strategy(table, data, space, objective, job)
-    return {**job, "values": values, "epochs": epochs, "seconds": time.perf_counter() - started}
+        values, epochs, configs = _tune_strategy(table, data, space, objective, job)
+    seconds = time.perf_counter() - started
+    done = {**job, "values": values, "epochs": epochs, "seconds": seconds}
+    if test is not None:
+        done["test_values"] = incumbents_on_test(values, configs, objective, table, test)
+    return done
 
 
-def _train_value(
-    config: dict[str, Any], data: Any, objective: str, max_epochs: int
-) -> tuple[float, int]:
-    cfg = TrainConfig.from_dict(config)
-    cfg = cfg.replace(max_epochs=min(cfg.max_epochs, max_epochs))
+def incumbents_on_test(
+    values: list[float], configs: list[dict[str, Any]], objective: str, fit: Any, test: Any
+) -> list[float]:
+    """After each trial, the test score of the search's incumbent (its best validation value so
+    far), each incumbent retrained as its trial was (same rows, split and seed) and scored once on
+    the untouched test rows; NaN before a first usable trial."""
+    sign = 1.0 if METRIC_DIRECTIONS[objective] == "maximize" else -1.0
+    scored: dict[int, float] = {}
+    out, best = [], None
+    for i, value in enumerate(values):
+        if math.isfinite(value) and (best is None or sign * value > sign * values[best]):
+            best = i
+        if best is not None and best not in scored:
+            cfg = TrainConfig.from_dict(configs[best], ignore_unknown=True)
+            scores = score_config(cfg, fit, test)
+            scored[best] = scores.get(objective, math.nan)
+        out.append(math.nan if best is None else scored[best])
+    return out
+
+
+def _train_value(cfg: TrainConfig, data: Any, objective: str) -> tuple[float, int]:
     result = train(cfg, data, device="cpu", seed=0, metric=objective)
     value = result.value if result.status in ("ok", "pruned") else math.nan
     return value, result.epochs_run
@@ -126,7 +161,7 @@ def _train_value(
 
 def _tune_strategy(
     table: Any, data: Any, space: Any, objective: str, job: dict
-) -> tuple[list[float], list[int]]:
+) -> tuple[list[float], list[int], list[dict[str, Any]]]:
     from knowledge_base import DatasetRecord
     from recommender import open_study
     from recommender._wiring import make_pruner
@@ -150,13 +185,16 @@ def _tune_strategy(
     trials = study.trials()
     usable = trials["status"].isin(["ok", "pruned"])
     values = trials["value"].where(usable, math.nan).astype(float).tolist()
-    return values, trials["epochs_run"].astype(int).tolist()
+    configs = [study.kb.get_run(run_id).config for run_id in trials["id"]]
+    return values, trials["epochs_run"].astype(int).tolist(), configs
 
 
 OPTUNA_SAMPLERS = ("tpe", "cmaes")
 
 
-def _optuna(data: Any, space: Any, objective: str, job: dict) -> tuple[list[float], list[int]]:
+def _optuna(
+    data: Any, space: Any, objective: str, job: dict
+) -> tuple[list[float], list[int], list[dict[str, Any]]]:
     import optuna
 
     from benchmarks._optuna_space import suggest_config
@@ -167,26 +205,33 @@ def _optuna(data: Any, space: Any, objective: str, job: dict) -> tuple[list[floa
     sampler = (optuna.samplers.TPESampler(seed=job["seed"]) if job["strategy"] == "tpe" else
                optuna.samplers.CmaEsSampler(seed=job["seed"], warn_independent_sampling=False))
     study = optuna.create_study(direction=METRIC_DIRECTIONS[objective], sampler=sampler)
-    values, epochs = [], []
+    values, epochs, configs = [], [], []
     for _ in range(job["budget"]):
         trial = study.ask()
-        value, ran = _train_value(suggest_config(trial, space), data, objective, job["max_epochs"])
+        cfg = TrainConfig.from_dict(suggest_config(trial, space))
+        cfg = cfg.replace(max_epochs=min(cfg.max_epochs, job["max_epochs"]))
+        value, ran = _train_value(cfg, data, objective)
         if math.isfinite(value):
             study.tell(trial, value)
         else:
             study.tell(trial, state=optuna.trial.TrialState.FAIL)
         values.append(value)
         epochs.append(ran)
-    return values, epochs
+        configs.append(cfg.to_dict())
+    return values, epochs, configs
 
 
-def regrets(values: list[float], reference: np.ndarray, direction: str) -> np.ndarray:
-    """Best-so-far normalised regret after each trial (see the module docstring)."""
+def regrets(
+    values: list[float], reference: np.ndarray, direction: str, running_best: bool = True
+) -> np.ndarray:
+    """Best-so-far normalised regret after each trial (see the module docstring); with
+    `running_best` False, `values` are already the incumbents' (test) scores, taken as they are:
+    their running best would select on the split they are scored on."""
     sign = 1.0 if direction == "maximize" else -1.0
     ref = sign * reference[np.isfinite(reference)]
     best, median, worst = ref.max(), np.median(ref), ref.min()
     s = np.where(np.isfinite(values), sign * np.asarray(values, dtype=float), worst)
-    return (best - np.maximum.accumulate(s)) / (best - median)
+    return (best - (np.maximum.accumulate(s) if running_best else s)) / (best - median)
 
 
 def snapshot(kb_path: Path) -> Path:
@@ -218,6 +263,9 @@ def main() -> None:
     parser.add_argument("--pruner", help="for tune's strategies; default none, or tune's default "
                         "with --real-size")
     parser.add_argument("--real-size", action="store_true", help="what users run (see above)")
+    parser.add_argument("--test-split", action="store_true", help="regret of each search's "
+                        "incumbent on an untouched test split, not of its validation values "
+                        "(see above)")
     parser.add_argument("--workers", type=whole_number(1), default=2)
     parser.add_argument("--quick", action="store_true", help="one dataset, one seed, 5 trials")
     parser.add_argument("--reuse-jobs", type=Path, help="take the matching unpruned jobs of "
@@ -250,13 +298,15 @@ def main() -> None:
              "budget": args.anchor_budget if s in OPTUNA_SAMPLERS else args.budget,
              "max_rows": args.max_rows, "max_epochs": args.max_epochs,
              "pruner": spec.partition(":")[2] or args.pruner, "label": token,
-             "batch": _batch_size(parser, token), "kb_runs": int(datasets["n_runs"].sum())}
+             "batch": _batch_size(parser, token), "kb_runs": int(datasets["n_runs"].sum()),
+             "test_split": args.test_split}
             for n in names for seed in range(args.seeds) for token in args.strategies.split(",")
             for spec in [token.partition("/")[0]] for s in [spec.partition(":")[0]]]
     print(f"{len(jobs)} jobs on {len(names)} held-out datasets ({args.max_rows} rows, "
           f"{args.max_epochs} epochs, pruner {args.pruner}); KB: {len(datasets)} datasets, "
           f"{int(datasets['n_runs'].sum())} runs", flush=True)
-    name = "search_quality_real" if real else "search_quality"
+    name = ("search_quality_real" if real else "search_quality") + (
+        "_test" if args.test_split else "")
     OUT.mkdir(parents=True, exist_ok=True)
     if args.from_jobs is not None:
         done_jobs = [json.loads(line) for line in args.from_jobs.read_text().splitlines()]
@@ -271,18 +321,19 @@ def main() -> None:
         print(f"{len(reused)} jobs reused from {source}, {len(todo)} to run", flush=True)
         done_jobs = reused + _run_jobs(todo, args.workers, log)
     rows = []
+    scored = "test_values" if args.test_split else "values"
     for done in done_jobs:
         direction = METRIC_DIRECTIONS[objective_for(datasets.loc[done["dataset"], "task"])]
-        if real:
-            reference = np.concatenate([d["values"] for d in done_jobs
+        if real or args.test_split:
+            reference = np.concatenate([d[scored] for d in done_jobs
                                         if d["dataset"] == done["dataset"]])
         else:
             seed_runs = kb.runs(dataset_id=datasets.loc[done["dataset"], "id"], source="seed",
                                 status="ok")
             reference = seed_runs["value"].to_numpy(dtype=float)
-        curve = regrets(done["values"], reference, direction)
+        curve = regrets(done[scored], reference, direction, running_best=not args.test_split)
         for trial, (value, ran, regret) in enumerate(
-            zip(done["values"], done["epochs"], curve, strict=True), 1
+            zip(done[scored], done["epochs"], curve, strict=True), 1
         ):
             rows.append({"dataset": done["dataset"], "strategy": done["label"],
                          "seed": done["seed"], "trial": trial, "value": value, "epochs": ran,
@@ -306,7 +357,7 @@ def _batch_size(parser: argparse.ArgumentParser, token: str) -> int:
 def _job_key(job: dict[str, Any]) -> tuple:
     """What makes two jobs the same run (the KB snapshot's path does not)."""
     return (*(job[k] for k in ("dataset", "label", "pruner", "seed", "budget", "max_rows",
-                               "max_epochs")), job.get("batch", 1))
+                               "max_epochs")), job.get("batch", 1), job.get("test_split", False))
 
 
 def _reusable(
