@@ -1,0 +1,48 @@
+"""search_quality's test-split scoring: each search's incumbent after each trial, retrained and
+scored once on rows the search never saw (real training on a small table), and a regret of those
+scores that never takes their running best (that would select on the test split)."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.datasets import make_classification
+
+from benchmarks.search_quality import incumbents_on_test, regrets
+from benchmarks.vs_realmlp import score_config, subset
+from training import Table, TrainConfig, prepare
+
+
+def _fit_and_test() -> tuple[Table, Table]:
+    x, y = make_classification(n_samples=200, n_features=5, random_state=0)
+    frame = pd.DataFrame(x, columns=[f"x{i}" for i in range(5)])
+    table = Table(frame, pd.Series(y, name="y"), "y", "binary", "fp", "toy")
+    outer = prepare(table, seed=0)
+    return subset(table, outer.source.train, "fit"), subset(table, outer.source.val, "test")
+
+
+def test_each_trial_is_scored_by_its_incumbent_on_the_test_rows() -> None:
+    fit, test = _fit_and_test()
+    configs = [TrainConfig(max_epochs=2, learning_rate=lr).to_dict() for lr in (1e-3, 3e-3, 1e-2)]
+    configs.append(TrainConfig(max_epochs=2, width=16).to_dict())
+    # validation log losses: a failed first trial, then incumbents at trials 2 and 3; 4 is worse
+    values = [math.nan, 0.60, 0.50, 0.70]
+    scores = incumbents_on_test(values, configs, "log_loss", fit, test)
+    assert math.isnan(scores[0])
+    expected = [
+        score_config(TrainConfig.from_dict(configs[i]), fit, test)["log_loss"] for i in (1, 2)
+    ]
+    assert scores[1:] == [expected[0], expected[1], expected[1]]
+    assert expected[0] != expected[1]  # another learning rate, another test score
+
+
+def test_test_scores_are_taken_as_they_are_not_as_their_running_best() -> None:
+    reference = np.array([0.4, 0.5, 0.6, 0.8])  # R²: best 0.8, median 0.55
+    incumbents = [0.5, 0.8, 0.6]  # the third incumbent scores worse on test than the second
+    as_is = regrets(incumbents, reference, "maximize", running_best=False)
+    np.testing.assert_allclose(as_is, [0.3 / 0.25, 0.0, 0.2 / 0.25])
+    running = regrets(incumbents, reference, "maximize")
+    assert running[2] == pytest.approx(0.0)  # the validation mode's best-so-far
