@@ -81,7 +81,7 @@ sys.path.insert(0, str(ROOT))  # run from a checkout without installing the pack
 
 from benchmarks._args import whole_number  # noqa: E402
 from benchmarks._seed_kb import SHIPPED_SEED_KB, seed_kb  # noqa: E402
-from benchmarks.vs_realmlp import score_config, subset  # noqa: E402
+from benchmarks.vs_realmlp import fit_and_test, score_config  # noqa: E402
 from knowledge_base import KnowledgeBase  # noqa: E402
 from recommender.learn import load_view, objective_for  # noqa: E402
 from recommender.settings import TuneSettings  # noqa: E402
@@ -112,10 +112,8 @@ def run_job(job: dict[str, Any]) -> dict[str, Any]:
     spec = next(d for d in seed_datasets() if d.name == job["dataset"])
     table = load_seed_table(spec, job["max_rows"])
     test = None
-    if job.get("test_split"):  # the searches never see these rows
-        outer = prepare(table, seed=0)
-        table, test = (subset(table, outer.source.train, "fit"),
-                       subset(table, outer.source.val, "test"))
+    if job.get("test_split"):  # the searches never see the test rows
+        table, test = fit_and_test(table)
     data = prepare(table, seed=0)  # the seed build's split
     objective = objective_for(table.task)
     space = default_space()
@@ -310,6 +308,9 @@ def main() -> None:
     OUT.mkdir(parents=True, exist_ok=True)
     if args.from_jobs is not None:
         done_jobs = [json.loads(line) for line in args.from_jobs.read_text().splitlines()]
+        if args.test_split and not all("test_values" in done for done in done_jobs):
+            parser.error(f"--test-split: {args.from_jobs} holds jobs run without --test-split "
+                         "(no test scores); drop --test-split to read their validation values")
     else:
         log = OUT / f"{name}_jobs.jsonl"
         source = log if args.resume and log.is_file() else args.reuse_jobs

@@ -95,6 +95,12 @@ def subset(table: Table, rows: np.ndarray, part: str) -> Table:
     )
 
 
+def fit_and_test(table: Table) -> tuple[Table, Table]:
+    """The 80/20 split (`prepare`'s, seed `SEED`): training rows, and untouched test rows."""
+    outer = prepare(table, seed=SEED)
+    return subset(table, outer.source.train, "fit"), subset(table, outer.source.val, "test")
+
+
 def test_scores(task: str, y: np.ndarray, output: np.ndarray) -> dict[str, float]:
     """Log loss and accuracy, or R² and RMSE, of `output` (probabilities or predictions)."""
     if task == "regression":
@@ -186,8 +192,7 @@ def tuned(fit: Table, kb: Path, budget: int) -> TrainConfig:
 
 def run_dataset(spec, max_rows: int, threads: int, tune_budget: int, kb: Path) -> list[dict]:
     table = load_seed_table(spec, max_rows)
-    outer = prepare(table, seed=SEED)  # the 80/20 split: training rows / untouched test rows
-    fit, test = subset(table, outer.source.train, "fit"), subset(table, outer.source.val, "test")
+    fit, test = fit_and_test(table)
     methods = {
         "realmlp": lambda: score_realmlp(fit, test, threads),
         "default": lambda: score_config(TrainConfig(), fit, test),

@@ -12,16 +12,14 @@ import pytest
 from sklearn.datasets import make_classification
 
 from benchmarks.search_quality import incumbents_on_test, regrets
-from benchmarks.vs_realmlp import score_config, subset
-from training import Table, TrainConfig, prepare
+from benchmarks.vs_realmlp import fit_and_test, score_config
+from training import Table, TrainConfig
 
 
 def _fit_and_test() -> tuple[Table, Table]:
     x, y = make_classification(n_samples=200, n_features=5, random_state=0)
     frame = pd.DataFrame(x, columns=[f"x{i}" for i in range(5)])
-    table = Table(frame, pd.Series(y, name="y"), "y", "binary", "fp", "toy")
-    outer = prepare(table, seed=0)
-    return subset(table, outer.source.train, "fit"), subset(table, outer.source.val, "test")
+    return fit_and_test(Table(frame, pd.Series(y, name="y"), "y", "binary", "fp", "toy"))
 
 
 def test_each_trial_is_scored_by_its_incumbent_on_the_test_rows() -> None:
