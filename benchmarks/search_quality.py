@@ -62,6 +62,7 @@ same code for what they ran.
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import math
 import shutil
@@ -424,6 +425,7 @@ def report(frame: pd.DataFrame, name: str, test_split: bool = False) -> None:
         scores = at.groupby(["dataset", "trial", "strategy"])["value"].mean()
         print("\nmean test score (the objective) of the incumbent, per dataset and trials run")
         print(scores.unstack("strategy").round(4).to_string())
+        _paired_counts(at)
     _epochs_and_wins(frame)
     fig, ax = plt.subplots(figsize=(6, 4))
     for strategy in mean.columns:
@@ -441,6 +443,23 @@ def report(frame: pd.DataFrame, name: str, test_split: bool = False) -> None:
     fig.tight_layout()
     fig.savefig(OUT / f"{name}.png", dpi=120)
     print(f"wrote {OUT / name}.png and {OUT / name}.csv")
+
+
+def _paired_counts(at: pd.DataFrame) -> None:
+    """Per held-out dataset, on how many seeds one strategy's incumbent is at least as good as
+    another's after the same trials (both searches start from the same first trial): a count
+    that one lucky tie-break cannot swing as it swings a mean of normalised regrets."""
+    wide = at.pivot_table(index=["dataset", "seed", "trial"], columns="strategy",
+                          values="regret")
+    for first, second in itertools.combinations(wide.columns, 2):
+        both = wide[[first, second]].dropna()
+        level = (both[first] <= both[second]).groupby(["dataset", "trial"])
+        counts = level.sum().astype(int).astype(str) + "/" + level.size().astype(str)
+        table = counts.unstack("trial")
+        total = (both[first] <= both[second]).groupby("trial")
+        table.loc["all"] = total.sum().astype(int).astype(str) + "/" + total.size().astype(str)
+        print(f"\nseeds on which {first} is ahead of or level with {second}, after n trials")
+        print(table.rename(columns=lambda t: f"@{t}").to_string())
 
 
 def _epochs_and_wins(frame: pd.DataFrame) -> None:

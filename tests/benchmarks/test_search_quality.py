@@ -1,6 +1,7 @@
 """search_quality's test-split scoring: each search's incumbent after each trial, retrained and
 scored once on rows the search never saw (real training on a small table), and a regret of those
-scores that never takes their running best (that would select on the test split)."""
+scores that never takes their running best (that would select on the test split), counted seed
+by seed between two searches."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ import pandas as pd
 import pytest
 from sklearn.datasets import make_classification
 
-from benchmarks.search_quality import incumbents_on_test, regrets
+from benchmarks.search_quality import _paired_counts, incumbents_on_test, regrets
 from benchmarks.vs_realmlp import fit_and_test, score_config
 from training import Table, TrainConfig
 
@@ -44,3 +45,29 @@ def test_test_scores_are_taken_as_they_are_not_as_their_running_best() -> None:
     np.testing.assert_allclose(as_is, [0.3 / 0.25, 0.0, 0.2 / 0.25])
     running = regrets(incumbents, reference, "maximize")
     assert running[2] == pytest.approx(0.0)  # the validation mode's best-so-far
+
+
+def test_paired_counts_say_on_how_many_seeds_a_search_is_ahead_or_level(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    # lower regret is better; seed 2 is a tie at trial 10, which counts as level
+    rows = [
+        ("a", 0, 10, 0.1, 0.2),
+        ("a", 1, 10, 0.3, 0.2),
+        ("a", 2, 10, 0.5, 0.5),
+        ("b", 0, 10, 0.9, 0.1),
+        ("a", 0, 20, 0.0, 0.2),
+        ("b", 0, 20, 0.1, 0.1),
+    ]
+    at = pd.DataFrame(
+        [
+            {"dataset": d, "seed": s, "trial": t, "strategy": name, "regret": r}
+            for d, s, t, pruned, unpruned in rows
+            for name, r in (("pruned", pruned), ("unpruned", unpruned))
+        ]
+    )
+    _paired_counts(at)
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[1] == "seeds on which pruned is ahead of or level with unpruned, after n trials"
+    table = {line.split()[0]: line.split()[1:] for line in lines[4:]}
+    assert table == {"a": ["2/3", "1/1"], "b": ["0/1", "1/1"], "all": ["2/4", "2/2"]}
