@@ -35,7 +35,10 @@ scored once on those rows, and regret is normalised against every such test scor
 dataset. Without it, regret is that of validation values, on which the searches also select: a
 longer trial then has more epochs in which a noisy validation score can peak, which favours
 searches that train more epochs (no pruning) on small tables. A trial ended as converged is
-retrained under its own early stopping, not stopped where the pruner ended it.
+retrained under its own early stopping, not stopped where the pruner ended it. The report then
+also prints the incumbents' mean test scores and, per dataset, on how many seeds each search's
+incumbent is ahead of or level with another's (a count, which one lucky tie-break on a tiny
+table cannot swing as it swings a mean of normalised regrets).
 
 Each finished job is printed and appended to `benchmarks/out/<name>_jobs.jsonl` as it ends, so
 a run cut short keeps what it measured: `--from-jobs FILE` prints the tables of such a file.
