@@ -429,6 +429,7 @@ def report(frame: pd.DataFrame, name: str, test_split: bool = False) -> None:
         print("\nmean test score (the objective) of the incumbent, per dataset and trials run")
         print(scores.unstack("strategy").round(4).to_string())
         _paired_counts(at)
+        _later_against_early(at)
     _epochs_and_wins(frame)
     fig, ax = plt.subplots(figsize=(6, 4))
     for strategy in mean.columns:
@@ -463,6 +464,21 @@ def _paired_counts(at: pd.DataFrame) -> None:
         table.loc["all"] = total.sum().astype(int).astype(str) + "/" + total.size().astype(str)
         print(f"\nseeds on which {first} is ahead of or level with {second}, after n trials")
         print(table.rename(columns=lambda t: f"@{t}").to_string())
+
+
+def _later_against_early(at: pd.DataFrame) -> None:
+    """Per strategy, the jobs whose incumbent after the last checkpoint's trials scores better,
+    the same or worse on test than after the first's: on a small table the later incumbent
+    can be a configuration picked for a lucky validation score."""
+    wide = at.pivot_table(index=["strategy", "dataset", "seed"], columns="trial",
+                          values="regret")
+    first, last = wide.columns.min(), wide.columns.max()
+    change = (wide[last] - wide[first]).dropna()
+    print(f"\njobs whose incumbent at @{last} is better / the same / worse on test than at "
+          f"@{first}")
+    for strategy, delta in change.groupby("strategy"):
+        print(f"  {strategy:<{LABEL_WIDTH}}{(delta < 0).sum()} / {(delta == 0).sum()} / "
+              f"{(delta > 0).sum()} of {delta.size}")
 
 
 def _epochs_and_wins(frame: pd.DataFrame) -> None:

@@ -12,7 +12,12 @@ import pandas as pd
 import pytest
 from sklearn.datasets import make_classification
 
-from benchmarks.search_quality import _paired_counts, incumbents_on_test, regrets
+from benchmarks.search_quality import (
+    _later_against_early,
+    _paired_counts,
+    incumbents_on_test,
+    regrets,
+)
 from benchmarks.vs_realmlp import fit_and_test, score_config
 from training import Table, TrainConfig
 
@@ -71,3 +76,23 @@ def test_paired_counts_say_on_how_many_seeds_a_search_is_ahead_or_level(
     assert lines[1] == "seeds on which pruned is ahead of or level with unpruned, after n trials"
     table = {line.split()[0]: line.split()[1:] for line in lines[4:]}
     assert table == {"a": ["2/3", "1/1"], "b": ["0/1", "1/1"], "all": ["2/4", "2/2"]}
+
+
+def test_later_incumbents_are_counted_better_the_same_or_worse_on_test(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    # per job: regret after 5 trials, then after 20 (lower is better)
+    jobs = [(0, 0.5, 0.2), (1, 0.5, 0.5), (2, 0.1, 0.4), (3, 0.3, 0.9)]
+    at = pd.DataFrame(
+        [
+            {"strategy": "pruned", "dataset": "a", "seed": seed, "trial": trial, "regret": r}
+            for seed, early, late in jobs
+            for trial, r in ((5, early), (20, late))
+        ]
+    )
+    _later_against_early(at)
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[1:] == [
+        "jobs whose incumbent at @20 is better / the same / worse on test than at @5",
+        "  pruned          1 / 1 / 2 of 4",
+    ]
