@@ -428,8 +428,8 @@ def report(frame: pd.DataFrame, name: str, test_split: bool = False) -> None:
         scores = at.groupby(["dataset", "trial", "strategy"])["value"].mean()
         print("\nmean test score (the objective) of the incumbent, per dataset and trials run")
         print(scores.unstack("strategy").round(4).to_string())
-        _paired_counts(at)
-        _later_against_early(at)
+        paired_counts(at)
+        later_against_early(at)
     _epochs_and_wins(frame)
     fig, ax = plt.subplots(figsize=(6, 4))
     for strategy in mean.columns:
@@ -449,7 +449,7 @@ def report(frame: pd.DataFrame, name: str, test_split: bool = False) -> None:
     print(f"wrote {OUT / name}.png and {OUT / name}.csv")
 
 
-def _paired_counts(at: pd.DataFrame) -> None:
+def paired_counts(at: pd.DataFrame) -> None:
     """Per held-out dataset, on how many seeds one strategy's incumbent is at least as good as
     another's after the same trials (both searches start from the same first trial): a count
     that one lucky tie-break cannot swing as it swings a mean of normalised regrets."""
@@ -457,16 +457,19 @@ def _paired_counts(at: pd.DataFrame) -> None:
                           values="regret")
     for first, second in itertools.combinations(wide.columns, 2):
         both = wide[[first, second]].dropna()
-        level = (both[first] <= both[second]).groupby(["dataset", "trial"])
-        counts = level.sum().astype(int).astype(str) + "/" + level.size().astype(str)
-        table = counts.unstack("trial")
-        total = (both[first] <= both[second]).groupby("trial")
-        table.loc["all"] = total.sum().astype(int).astype(str) + "/" + total.size().astype(str)
+        ahead_or_level = both[first] <= both[second]
+        table = _share(ahead_or_level.groupby(["dataset", "trial"])).unstack("trial")
+        table.loc["all"] = _share(ahead_or_level.groupby("trial"))
         print(f"\nseeds on which {first} is ahead of or level with {second}, after n trials")
         print(table.rename(columns=lambda t: f"@{t}").to_string())
 
 
-def _later_against_early(at: pd.DataFrame) -> None:
+def _share(groups: Any) -> pd.Series:
+    """"k/n": how many of each group's booleans are true, of how many."""
+    return groups.sum().astype(int).astype(str) + "/" + groups.size().astype(str)
+
+
+def later_against_early(at: pd.DataFrame) -> None:
     """Per strategy, the jobs whose incumbent after the last checkpoint's trials scores better,
     the same or worse on test than after the first's: on a small table the later incumbent
     can be a configuration picked for a lucky validation score."""

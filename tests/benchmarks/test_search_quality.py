@@ -13,9 +13,9 @@ import pytest
 from sklearn.datasets import make_classification
 
 from benchmarks.search_quality import (
-    _later_against_early,
-    _paired_counts,
     incumbents_on_test,
+    later_against_early,
+    paired_counts,
     regrets,
 )
 from benchmarks.vs_realmlp import fit_and_test, score_config
@@ -71,7 +71,7 @@ def test_paired_counts_say_on_how_many_seeds_a_search_is_ahead_or_level(
             for name, r in (("pruned", pruned), ("unpruned", unpruned))
         ]
     )
-    _paired_counts(at)
+    paired_counts(at)
     lines = capsys.readouterr().out.splitlines()
     assert lines[1] == "seeds on which pruned is ahead of or level with unpruned, after n trials"
     table = {line.split()[0]: line.split()[1:] for line in lines[4:]}
@@ -90,7 +90,7 @@ def test_later_incumbents_are_counted_better_the_same_or_worse_on_test(
             for trial, r in ((5, early), (20, late))
         ]
     )
-    _later_against_early(at)
+    later_against_early(at)
     lines = capsys.readouterr().out.splitlines()
     assert lines[1:] == [
         "jobs whose incumbent at @20 is better / the same / worse on test than at @5",
