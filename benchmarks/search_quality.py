@@ -91,7 +91,7 @@ from recommender.learn import load_view, objective_for  # noqa: E402
 from recommender.settings import TuneSettings  # noqa: E402
 from recommender.space import SearchSpace, default_space  # noqa: E402
 from training import TrainConfig, prepare, train  # noqa: E402
-from training.metrics import METRIC_DIRECTIONS  # noqa: E402
+from training.metrics import METRIC_DIRECTIONS, is_better  # noqa: E402
 
 OUT = ROOT / "benchmarks" / "out"
 CHECKPOINTS = (1, 5, 10, 20, 40)
@@ -141,12 +141,12 @@ def incumbents_on_test(
     """After each trial, the test score of the search's incumbent (its best validation value so
     far), each incumbent retrained as its trial was (same rows, split and seed) and scored once on
     the untouched test rows; NaN before a first usable trial."""
-    sign = 1.0 if METRIC_DIRECTIONS[objective] == "maximize" else -1.0
+    direction = METRIC_DIRECTIONS[objective]
     scored: dict[int, float] = {}
-    out, best = [], None
+    out, best, best_value = [], None, math.nan
     for i, value in enumerate(values):
-        if math.isfinite(value) and (best is None or sign * value > sign * values[best]):
-            best = i
+        if is_better(value, best_value, direction):
+            best, best_value = i, value
         if best is not None and best not in scored:
             cfg = TrainConfig.from_dict(configs[best], ignore_unknown=True)
             scores = score_config(cfg, fit, test)
@@ -164,7 +164,7 @@ def _train_value(cfg: TrainConfig, data: Any, objective: str) -> tuple[float, in
 def _tune_strategy(
     table: Any, data: Any, space: Any, objective: str, job: dict
 ) -> tuple[list[float], list[int], list[dict[str, Any]]]:
-    from knowledge_base import DatasetRecord
+    from knowledge_base import DatasetRecord, RunRecord
     from recommender import open_study
     from recommender._wiring import make_pruner
     from recommender.executors import SequentialExecutor
@@ -187,7 +187,7 @@ def _tune_strategy(
     trials = study.trials()
     usable = trials["status"].isin(["ok", "pruned"])
     values = trials["value"].where(usable, math.nan).astype(float).tolist()
-    configs = [study.kb.get_run(run_id).config for run_id in trials["id"]]
+    configs = [RunRecord.from_row(row).config for row in study.kb.run_rows(study_id=study.id)]
     return values, trials["epochs_run"].astype(int).tolist(), configs
 
 
