@@ -457,6 +457,8 @@ def paired_counts(at: pd.DataFrame) -> None:
                           values="regret")
     for first, second in itertools.combinations(wide.columns, 2):
         both = wide[[first, second]].dropna()
+        if both.empty:  # no test score to compare (e.g. one job: no spread to normalise by)
+            continue
         ahead_or_level = both[first] <= both[second]
         table = _share(ahead_or_level.groupby(["dataset", "trial"])).unstack("trial")
         table.loc["all"] = _share(ahead_or_level.groupby("trial"))
@@ -475,6 +477,8 @@ def later_against_early(at: pd.DataFrame) -> None:
     can be a configuration picked for a lucky validation score."""
     wide = at.pivot_table(index=["strategy", "dataset", "seed"], columns="trial",
                           values="regret")
+    if len(wide.columns) < 2:  # one checkpoint (a 5-trial budget) or no usable regret
+        return
     first, last = wide.columns.min(), wide.columns.max()
     change = (wide[last] - wide[first]).dropna()
     print(f"\njobs whose incumbent at @{last} is better / the same / worse on test than at "

@@ -96,3 +96,18 @@ def test_later_incumbents_are_counted_better_the_same_or_worse_on_test(
         "jobs whose incumbent at @20 is better / the same / worse on test than at @5",
         "  pruned          1 / 1 / 2 of 4",
     ]
+
+
+def test_the_counts_print_nothing_where_there_is_nothing_to_compare(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    # one job's test scores all equal: no spread to normalise by, so every regret is NaN
+    at = pd.DataFrame(
+        [
+            {"strategy": name, "dataset": "a", "seed": 0, "trial": 5, "regret": math.nan}
+            for name in ("pruned", "unpruned")
+        ]
+    )
+    paired_counts(at)
+    later_against_early(at)
+    assert capsys.readouterr().out == ""
