@@ -32,6 +32,7 @@ from recommender.learn import (
 from recommender.search import (
     PRUNERS,
     BasePruner,
+    EnvelopePruner,
     EvolutionSearcher,
     FlatPrior,
     GridSearcher,
@@ -58,6 +59,7 @@ if TYPE_CHECKING:
     from training import PreparedData
 
 PRUNER_CLASSES: dict[str, type[BasePruner]] = {
+    "envelope": EnvelopePruner,
     "median": MedianPruner,
     "asha": SuccessiveHalvingPruner,
 }
@@ -217,11 +219,12 @@ def make_pruner(
     objective: str = "value",
     cache_dir: Path | None = None,
 ) -> BasePruner | None:
-    """The pruner called `pruner` ("learned", "median", "asha") with its default settings; None
-    for None or "none"; a `BasePruner` object as it is.
+    """The pruner called `pruner` ("learned", "envelope", "median", "asha") with its default
+    settings; None for None or "none"; a `BasePruner` object as it is.
 
     "learned" reads the curves of `view`'s runs from `kb` (its curve model is cached in
-    `cache_dir`); without them, or for an objective it cannot judge, it never stops a trial.
+    `cache_dir`); without them, or for an objective it cannot judge, it judges trials by the
+    study's own curves (`EnvelopePruner`).
     """
     if pruner is None or isinstance(pruner, BasePruner):
         return pruner

@@ -18,9 +18,10 @@ together, for `training.train_many`). A `Prior` is what a searcher believes befo
 per past dataset, re-weighted by how well each ranks this dataset's own trials (`observe`).
 
 Pruners (`BasePruner`) stop a trial from its learning curve: `LearnedPruner` ("learned", the
-default: the knowledge base's `CurveModel` says how far a curve can still go), `MedianPruner`
-("median") and `SuccessiveHalvingPruner` ("asha"). Names become objects only in
-`recommender._wiring`.
+default: the knowledge base's `CurveModel` says how far a curve can still go; where it cannot
+judge, `EnvelopePruner` ("envelope": how far the study's own earlier curves went after the same
+epoch) does), `MedianPruner` ("median") and `SuccessiveHalvingPruner` ("asha"). Names become
+objects only in `recommender._wiring`.
 """
 
 from __future__ import annotations
@@ -49,6 +50,7 @@ if TYPE_CHECKING:
     from recommender.search._prior import FlatPrior as FlatPrior
     from recommender.search._prior import Prior as Prior
     from recommender.search._pruners import BasePruner as BasePruner
+    from recommender.search._pruners import EnvelopePruner as EnvelopePruner
     from recommender.search._pruners import MedianPruner as MedianPruner
     from recommender.search._pruners import PruningCallback as PruningCallback
     from recommender.search._pruners import SuccessiveHalvingPruner as SuccessiveHalvingPruner
@@ -61,7 +63,7 @@ if TYPE_CHECKING:
 # Here, not in a submodule: the command line lists the strategies and the grid limit without
 # loading LightGBM.
 STRATEGIES = ("surrogate", "random", "portfolio", "grid", "evolution", "pbt")
-PRUNERS = ("learned", "median", "asha", "none")
+PRUNERS = ("learned", "envelope", "median", "asha", "none")
 #: The largest grid (in cells) the "grid" strategy accepts unless the user raises it.
 DEFAULT_MAX_CELLS = 10_000
 
@@ -86,6 +88,7 @@ _MODULES = {
     "FlatPrior": "_prior",
     "Prior": "_prior",
     "BasePruner": "_pruners",
+    "EnvelopePruner": "_pruners",
     "MedianPruner": "_pruners",
     "PruningCallback": "_pruners",
     "SuccessiveHalvingPruner": "_pruners",

@@ -133,3 +133,27 @@ def test_warm_start_points_outside_the_space_are_moved_or_replaced_with_a_warnin
     assert searcher.ask() == {"weight_decay": 1e-5, "optimizer": "adam"}
     assert searcher.ask() == {"weight_decay": 0.001, "optimizer": "sgd"}
     assert narrow.contains(searcher.ask())  # then its own proposals
+
+
+def test_a_black_box_study_stops_hopeless_trials_by_its_own_curves() -> None:
+    """The default pruner has no curve model for a "value" of the user's own: the study's told
+    curves judge a new trial (`EnvelopePruner`), and a stopped trial is told as pruned."""
+    rec = Recommender(kb=KnowledgeBase(":memory:"), space=SPACE)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # nothing to learn from the KB
+        study = rec.study(name="own loop")
+    for shift in (0.0, 0.05, 0.1, 0.15, 0.2):  # five trials that learned as a training loop does
+        curve = [0.2 - shift, 0.5 - shift, 0.7 - shift, 0.8 - shift, 0.9 - shift]
+        study.tell(study.ask(), value=max(curve), curve=curve)
+    config = study.ask()
+    stop = study.epoch_callback(config)
+    told = []
+    for epoch, value in enumerate([0.05, 0.1, 0.15, 0.2, 0.25], 1):
+        told.append(value)
+        if stop(epoch, value):
+            break
+    # 0.15 after 3 epochs: the others gained at most 0.2 from there, three times that is 0.6.
+    assert len(told) == 3
+    record = study.tell(config, value=max(told), status="pruned", curve=told)
+    assert record.status == "pruned" and study.counts["pruned"] == 1
+    assert study.best.value == pytest.approx(0.9)

@@ -86,17 +86,48 @@ def test_without_an_incumbent_nothing_is_stopped(pruner: LearnedPruner) -> None:
     assert not any(stop(epoch, 5.0) for epoch in range(1, 6))
 
 
-def test_objectives_the_model_cannot_judge_are_never_pruned(seeded: KnowledgeBase) -> None:
+SCORES = [[0.2, 0.5, 0.7, 0.8, 0.85, 0.9]] * 5  # a score of the user's own, five trials
+
+
+def test_objectives_the_model_cannot_judge_are_judged_by_the_studys_own_curves(
+    seeded: KnowledgeBase,
+) -> None:
     made = make_pruner("learned", kb=seeded, view=load_view(seeded), objective="value")
     assert isinstance(made, LearnedPruner) and not made.active
-    stop = made.callback([[1.0, 2.0]], "maximize", CONSTANT)
-    assert not any(stop(epoch, -100.0) for epoch in range(1, 6))
+    # The earlier trials gained 0.4 after epoch 2 and 0.2 after epoch 3: with three times that
+    # (the default slack) a trial at 0.2 may still reach 0.9, at 0.25 an epoch later it cannot.
+    stop = made.callback(SCORES, "maximize", {"lr": 0.1})
+    assert [stop(epoch, v) for epoch, v in enumerate([0.1, 0.2, 0.25], 1)] == [False, False, True]
+    stop = made.callback(SCORES, "maximize", {"lr": 0.1})
+    assert not any(stop(epoch, v) for epoch, v in enumerate([0.3, 0.6, 0.75, 0.82], 1))
+    # No earlier curves to go by: nothing is stopped; and the fallback can be switched off.
+    assert not any(made.callback([], "maximize")(epoch, -100.0) for epoch in range(1, 6))
+    off = dataclasses.replace(made, fallback=None).callback(SCORES, "maximize")
+    assert not any(off(epoch, -100.0) for epoch in range(1, 6))
 
 
-def test_a_kb_with_too_few_curves_gives_an_inactive_pruner(tmp_path: Path) -> None:
+def test_values_outside_the_objectives_range_are_judged_by_the_fallback(
+    pruner: LearnedPruner,
+) -> None:
+    """An accuracy told in percent is no accuracy the curve model knows (its log error would be
+    the log of a negative number): the study's own curves judge it instead."""
+    accuracy = dataclasses.replace(pruner, objective="accuracy")
+    assert accuracy.active
+    percent = [[100 * v for v in curve] for curve in SCORES]
+    stop = accuracy.callback(percent, "maximize", CONSTANT)
+    assert [stop(epoch, v) for epoch, v in enumerate([10.0, 20.0, 25.0], 1)] == [
+        False, False, True,
+    ]  # fmt: skip
+    assert accuracy.for_trial(CONSTANT).censored_value([10.0, 20.0, 25.0]) is None
+    assert not accuracy.has_converged(20, [25.0] * 20)
+
+
+def test_a_kb_with_too_few_curves_leaves_the_model_out(tmp_path: Path) -> None:
     empty = KnowledgeBase(tmp_path / "empty.duckdb")
     made = make_pruner("learned", kb=empty, view=load_view(empty), objective="log_loss")
     assert isinstance(made, LearnedPruner) and not made.active
+    stop = made.callback([[0.9, 0.6, 0.4, 0.35, 0.3]] * 5, "minimize", CONSTANT)
+    assert [stop(epoch, v) for epoch, v in enumerate([0.95, 0.9, 0.8], 1)] == [False, False, True]
 
 
 @pytest.mark.parametrize("pruner_name", ["learned", "median"])
