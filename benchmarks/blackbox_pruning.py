@@ -44,11 +44,10 @@ sys.path.insert(0, str(ROOT))  # run from a checkout without installing the pack
 from benchmarks._args import whole_number  # noqa: E402
 from benchmarks.blackbox_transfer import NAMES, SPACE, unit  # noqa: E402
 from knowledge_base import KnowledgeBase  # noqa: E402
-from recommender import blackbox_dataset  # noqa: E402
+from recommender import blackbox_dataset, open_study  # noqa: E402
 from recommender._kb import SEED_KB_DIR  # noqa: E402
 from recommender._wiring import make_pruner  # noqa: E402
-from recommender.search import EnvelopePruner, LearnedPruner, RandomSearcher  # noqa: E402
-from recommender.study import create_study  # noqa: E402
+from recommender.search import EnvelopePruner, LearnedPruner  # noqa: E402
 
 PRUNERS = ("none", "learned", "median", "asha")
 CHECKPOINTS = (10, 20)
@@ -100,20 +99,28 @@ def half_of(task: Task) -> str:
     return "dev" if hashlib.sha256(task.name.encode()).digest()[0] % 2 == 0 else "test"
 
 
-def search(task: Task, pruner_name: str, seed: int, budget: int, envelope: EnvelopePruner) -> dict:
-    """One study of `budget` random proposals; its regret after each trial and its epochs."""
+def search(
+    task: Task,
+    pruner_name: str,
+    seed: int,
+    budget: int,
+    envelope: EnvelopePruner,
+    strategy: str = "random",
+) -> dict:
+    """One study of `budget` trials, a new study in an empty KB (as `Recommender.study(name=...)`
+    opens one); its regret after each trial and its epochs."""
     pruner = make_pruner(pruner_name, objective="value")
     if isinstance(pruner, LearnedPruner):
         pruner = LearnedPruner(pruner.model, "value", fallback=envelope)
-    study = create_study(
-        KnowledgeBase(":memory:"), SPACE, blackbox_dataset(task.name),
-        searcher=RandomSearcher(SPACE, seed=seed), objective="value", direction=task.direction,
-        pruner=pruner, persist=False,
+    study = open_study(
+        KnowledgeBase(":memory:"), SPACE, blackbox_dataset(task.name), objective="value",
+        direction=task.direction, strategy=strategy, seed=seed, budget=budget, pruner=pruner,
+        persist=False,
     )  # fmt: skip
     regrets, spent, epochs, lost, best = [], [], 0, 0, -np.inf
     for _ in range(budget):
         config = study.ask()
-        assert config is not None  # random search always has a next configuration
+        assert config is not None  # random and surrogate search always have a next one
         run = task.nearest(config)
         curve = task.curves[run]
         callback = study.epoch_callback(config)
@@ -159,6 +166,14 @@ def main() -> None:
     parser.add_argument(
         "--startup", type=whole_number(1), default=EnvelopePruner().n_startup_trials
     )
+    parser.add_argument(
+        "--strategy", choices=("random", "surrogate"), default="random",
+        help="random: the same proposals for every pruner; surrogate: a study's default",
+    )  # fmt: skip
+    parser.add_argument(
+        "--rules", nargs="*", choices=("median", "asha"), default=["median", "asha"],
+        help="the rule-based pruners to run beside none and learned",
+    )  # fmt: skip
     parser.add_argument("--quick", action="store_true", help="12 tasks, 1 seed, 20 trials")
     args = parser.parse_args()
     if args.quick:
@@ -167,18 +182,18 @@ def main() -> None:
 
     tasks = [t for t in load_tasks(args.max_epochs) if args.half in ("all", half_of(t))]
     tasks = tasks[: args.tasks or None]
-    labels = ["none"] + [f"learned (slack {s:g})" for s in args.slack] + ["median", "asha"]
-    results: dict[str, list[dict]] = {label: [] for label in labels}
+    # (label, pruner name, the learned pruner's fallback)
+    variants = [("none", "none", EnvelopePruner())]
+    for slack in args.slack:
+        envelope = EnvelopePruner(n_startup_trials=args.startup, slack=slack)
+        variants.append((f"learned (slack {slack:g})", "learned", envelope))
+    variants += [(name, name, EnvelopePruner()) for name in args.rules]
+    results: dict[str, list[dict]] = {label: [] for label, _, _ in variants}
     for i, task in enumerate(tasks, 1):
         for seed in range(args.seeds):
-            results["none"].append(search(task, "none", seed, args.budget, EnvelopePruner()))
-            for slack in args.slack:
-                envelope = EnvelopePruner(n_startup_trials=args.startup, slack=slack)
-                results[f"learned (slack {slack:g})"].append(
-                    search(task, "learned", seed, args.budget, envelope)
-                )
-            for name in ("median", "asha"):
-                results[name].append(search(task, name, seed, args.budget, EnvelopePruner()))
+            for label, name, envelope in variants:
+                row = search(task, name, seed, args.budget, envelope, args.strategy)
+                results[label].append(row)
         print(f"[{i}/{len(tasks)}] {task.name}", file=sys.stderr, flush=True)
 
     report(results, args, len(tasks))
@@ -200,8 +215,9 @@ def report(results: dict[str, list[dict]], args: argparse.Namespace, n_tasks: in
         ]
         return np.column_stack([at_trials, at_epochs])
 
-    print(f"\n{n_tasks} tasks ({args.half}) x {args.seeds} seeds, {args.budget} random trials "
-          f"(the same for every pruner), curves cut at {args.max_epochs} epochs")  # fmt: skip
+    proposals = "random (the same for every pruner)" if args.strategy == "random" else "surrogate"
+    print(f"\n{n_tasks} tasks ({args.half}) x {args.seeds} seeds, {args.budget} trials, "
+          f"{proposals}, curves cut at {args.max_epochs} epochs")  # fmt: skip
     names = [f"@{c} trials" for c in checkpoints] + [f"@epochs of none's {half}"]
     print("| pruner | " + " | ".join(f"regret {n}" for n in names) + " | epochs vs none "
           "| would-be incumbents stopped | " + " | ".join(f"vs none {n} (better/level/worse)"
