@@ -111,7 +111,7 @@ def search(
     opens one); its regret after each trial and its epochs."""
     pruner = make_pruner(pruner_name, objective="value")
     if isinstance(pruner, LearnedPruner):
-        pruner = LearnedPruner(pruner.model, "value", study_rule=envelope)
+        pruner = LearnedPruner(pruner.model, "value", fallback=envelope)
     study = open_study(
         KnowledgeBase(":memory:"), SPACE, blackbox_dataset(task.name), objective="value",
         direction=task.direction, strategy=strategy, seed=seed, budget=budget, pruner=pruner,
@@ -182,7 +182,7 @@ def main() -> None:
 
     tasks = [t for t in load_tasks(args.max_epochs) if args.half in ("all", half_of(t))]
     tasks = tasks[: args.tasks or None]
-    # (label, pruner name, the learned pruner's rule on the study's own curves)
+    # (label, pruner name, the learned pruner's fallback)
     variants = [("none", "none", EnvelopePruner())]
     for slack in args.slack:
         envelope = EnvelopePruner(n_startup_trials=args.startup, slack=slack)

@@ -14,14 +14,10 @@ of the error, far below the spread between seeds of one configuration), whether 
 leads. Early stopping waits `patience` epochs without improvement for that; in the knowledge
 base's runs those waits are a quarter of all epochs trained.
 
-Beside the model, the study's own curves judge (`study_rule`, by default `EnvelopePruner`: even
-three times the largest improvement five earlier trials made after the same epoch leaves the
-trial behind), and a trial stops when either says it cannot catch up: the model knows curves of
-other datasets, the rule this dataset's, and on the real-size test split the pair trained 47%
-fewer epochs than no pruning where the model alone trained 26% fewer. Where the model cannot
-judge (an objective of the user's own, such as a black-box "value"; values outside the
-objective's range, such as an accuracy in percent; a knowledge base with too few curves), the
-study's rule judges alone.
+Where the model cannot judge (an objective of the user's own, such as a black-box "value"; values
+outside the objective's range, such as an accuracy in percent; a knowledge base with too few
+curves), the trial is judged by `fallback`, by default the model-free `EnvelopePruner` on the
+study's own curves.
 
 No trial is stopped or ended before the rise of its learning rate ends (the warm-up, and the rise
 of a one-cycle or cyclic schedule, `training.schedules.peak_epoch`): until then its curve shows a
@@ -57,15 +53,14 @@ class LearnedPruner(BasePruner):
     Args:
         model: the KB's fitted curve model; None when the KB has too few curves.
         objective: the study's objective; one the model cannot judge (a black-box "value") is
-            judged by `study_rule` alone.
+            judged by `fallback`.
         min_epochs: epochs every trial runs before it may be stopped.
         n_startup_trials: earlier finished trials needed (an incumbent) before pruning starts.
         plateau: a trial whose likely improvement still ahead (log error) is below this ends
             as finished; 0 never ends one this way.
         config: the trial's configuration (its schedule, warm-up, epochs and patience), bound
             per trial by `for_trial`.
-        study_rule: the rule on the study's own curves, beside the model (None: the model
-            alone, and trials it cannot judge are never stopped).
+        fallback: the rule for trials the model cannot judge (None: never stop those).
     """
 
     model: CurveModel | None
@@ -74,27 +69,24 @@ class LearnedPruner(BasePruner):
     n_startup_trials: int = 1
     plateau: float = 0.01
     config: Mapping[str, Any] = field(default_factory=dict)
-    study_rule: BasePruner | None = EnvelopePruner()
+    fallback: BasePruner | None = EnvelopePruner()
 
     @property
     def active(self) -> bool:
         """Whether the curve model judges this study's trials (a model for this kind of
-        objective); otherwise `study_rule` alone does."""
+        objective); otherwise `fallback` does."""
         return self.model is not None and has_log_error(self.objective)
 
     def for_trial(self, config: Mapping[str, Any] | None) -> LearnedPruner:
         return dataclasses.replace(self, config=dict(config or {}))
 
     def should_stop(self, epoch: int, curve: Sequence[float], history: Curves, sign: float) -> bool:
-        if epoch <= self._peak_epoch():
-            return False
-        if self._model_judges(curve, history) and self._model_stops(epoch, curve, history):
-            return True
-        rule = self.study_rule
-        return rule is not None and rule.should_stop(epoch, curve, history, sign)
-
-    def _model_stops(self, epoch: int, curve: Sequence[float], history: Curves) -> bool:
-        """Whether even the model's optimistic bound stays behind the incumbent."""
+        if not self._model_judges(curve, history):
+            return (
+                self.fallback is not None
+                and epoch > self._peak_epoch()
+                and self.fallback.should_stop(epoch, curve, history, sign)
+            )
         model = self.model
         if model is None or not self._may_judge(epoch):
             return False

@@ -81,18 +81,6 @@ def test_a_trial_on_course_to_beat_the_incumbent_goes_on(pruner: LearnedPruner) 
     assert not any(stop(epoch, value) for epoch, value in enumerate([0.5, 0.36, 0.33, 0.3], 1))
 
 
-def test_the_studys_own_curves_stop_a_trial_the_model_would_let_run(pruner: LearnedPruner) -> None:
-    """Five earlier trials flat at 0.34 from epoch 5: after epoch 3 they gained at most 0.04. On
-    other datasets' curves a trial at 0.5 after 3 of 50 epochs may still drop below 0.34, so
-    the model lets it run; on this study's own curves (three times 0.04) it cannot."""
-    history = [[0.60, 0.45, 0.38, 0.35, 0.34, 0.34, 0.34, 0.34, 0.34, 0.34]] * 5
-    curve = [0.7, 0.55, 0.5, 0.45, 0.45]
-    alone = dataclasses.replace(pruner, study_rule=None).callback(history, "minimize", CONSTANT)
-    assert not any(alone(epoch, value) for epoch, value in enumerate(curve, 1))
-    both = pruner.callback(history, "minimize", CONSTANT)
-    assert [both(epoch, value) for epoch, value in enumerate(curve, 1)][:3] == [False, False, True]
-
-
 def test_without_an_incumbent_nothing_is_stopped(pruner: LearnedPruner) -> None:
     stop = pruner.callback([], "minimize", CONSTANT)
     assert not any(stop(epoch, 5.0) for epoch in range(1, 6))
@@ -112,13 +100,13 @@ def test_objectives_the_model_cannot_judge_are_judged_by_the_studys_own_curves(
     assert [stop(epoch, v) for epoch, v in enumerate([0.1, 0.2, 0.25], 1)] == [False, False, True]
     stop = made.callback(SCORES, "maximize", {"lr": 0.1})
     assert not any(stop(epoch, v) for epoch, v in enumerate([0.3, 0.6, 0.75, 0.82], 1))
-    # No earlier curves to go by: nothing is stopped; and the rule can be switched off.
+    # No earlier curves to go by: nothing is stopped; and the fallback can be switched off.
     assert not any(made.callback([], "maximize")(epoch, -100.0) for epoch in range(1, 6))
-    off = dataclasses.replace(made, study_rule=None).callback(SCORES, "maximize")
+    off = dataclasses.replace(made, fallback=None).callback(SCORES, "maximize")
     assert not any(off(epoch, -100.0) for epoch in range(1, 6))
 
 
-def test_values_outside_the_objectives_range_are_judged_by_the_studys_curves_alone(
+def test_values_outside_the_objectives_range_are_judged_by_the_fallback(
     pruner: LearnedPruner,
 ) -> None:
     """An accuracy told in percent is no accuracy the curve model knows (its log error would be
