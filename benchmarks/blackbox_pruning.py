@@ -29,6 +29,7 @@ setting chosen on one half is reported on the other.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import hashlib
 import sys
 import warnings
@@ -43,6 +44,7 @@ sys.path.insert(0, str(ROOT))  # run from a checkout without installing the pack
 
 from benchmarks._args import whole_number  # noqa: E402
 from benchmarks.blackbox_transfer import NAMES, SPACE, unit  # noqa: E402
+from hpo_common.errors import InputError  # noqa: E402
 from knowledge_base import KnowledgeBase  # noqa: E402
 from recommender import blackbox_dataset, open_study  # noqa: E402
 from recommender._kb import SEED_KB_DIR  # noqa: E402
@@ -111,7 +113,7 @@ def search(
     opens one); its regret after each trial and its epochs."""
     pruner = make_pruner(pruner_name, objective="value")
     if isinstance(pruner, LearnedPruner):
-        pruner = LearnedPruner(pruner.model, "value", fallback=envelope)
+        pruner = dataclasses.replace(pruner, fallback=envelope)
     study = open_study(
         KnowledgeBase(":memory:"), SPACE, blackbox_dataset(task.name), objective="value",
         direction=task.direction, strategy=strategy, seed=seed, budget=budget, pruner=pruner,
@@ -185,7 +187,10 @@ def main() -> None:
     # (label, pruner name, the learned pruner's fallback)
     variants = [("none", "none", EnvelopePruner())]
     for slack in args.slack:
-        envelope = EnvelopePruner(n_startup_trials=args.startup, slack=slack)
+        try:
+            envelope = EnvelopePruner(n_startup_trials=args.startup, slack=slack)
+        except InputError as error:
+            parser.error(str(error))
         variants.append((f"learned (slack {slack:g})", "learned", envelope))
     variants += [(name, name, EnvelopePruner()) for name in args.rules]
     results: dict[str, list[dict]] = {label: [] for label, _, _ in variants}

@@ -9,8 +9,8 @@ processes with the trial. Values are compared in the objective's direction.
 - `LearnedPruner` (the default, in `_learned_pruner`): stop when even an optimistic
   extrapolation of the curve, learned from the knowledge base's curves, stays behind the best
   trial so far.
-- `EnvelopePruner`: stop when even the largest improvement an earlier trial of the study made
-  after the same epoch would leave the trial behind the best; no model, so it judges any
+- `EnvelopePruner`: stop when even three times the largest improvement earlier trials of the
+  study made after the same epoch would leave the trial behind the best; no model, so it judges any
   objective (the learned pruner's rule where its model cannot).
 - `MedianPruner`: stop at epoch e when the trial's best value so far is worse than the median of
   earlier trials' best values up to epoch e (a stricter variant of Optuna's median rule, which
@@ -201,15 +201,16 @@ class EnvelopePruner(BasePruner):
     def should_stop(self, epoch: int, curve: Sequence[float], history: Curves, sign: float) -> bool:
         if epoch < self.min_epochs:
             return False
+        finals = [_best_so_far(c, len(c), sign) for c in history]
         later_gains = [
-            _best_so_far(c, len(c), sign) - _best_so_far(c, epoch, sign)
-            for c in history
+            final - _best_so_far(c, epoch, sign)
+            for c, final in zip(history, finals, strict=True)
             if len(c) > epoch
         ]
         later_gains = [g for g in later_gains if math.isfinite(g)]
         if len(later_gains) < self.n_startup_trials:
             return False
-        best = max(f for f in (_best_so_far(c, len(c), sign) for c in history) if math.isfinite(f))
+        best = max(f for f in finals if math.isfinite(f))
         mine = _best_so_far(curve, epoch, sign)
         return math.isfinite(mine) and mine + self.slack * max(later_gains) < best
 
