@@ -248,7 +248,7 @@ class Study:
         for record in records:
             self.n_trials += 1
             self.counts[record.status] += 1
-            value = self._searcher_value(record)
+            value = self._searcher_value(record, sign)
             usable = record.status not in FAILED and math.isfinite(value)
             scores.append(sign * value if usable else float("nan"))
             if record.status not in FAILED and record.curve:
@@ -261,14 +261,14 @@ class Study:
                 self.best = record
         self.searcher.observe_many([r.config for r in records], scores)  # it projects them
 
-    def _searcher_value(self, record: RunRecord) -> float:
+    def _searcher_value(self, record: RunRecord, sign: float) -> float:
         """The value the searcher learns: a pruned trial's is censored (its pruner's
-        `censored_value`: the learned pruner's optimistic bound, not the partial value); the KB
-        keeps the value actually reached."""
+        `censored_value`: the optimistic bound of the rule that stopped it, judged against the
+        study's earlier curves, not the partial value); the KB keeps the value actually reached."""
         if record.status != "pruned" or self.pruner is None or not record.curve:
             return record.value
         curve = [p.val_metric for p in record.curve]
-        told = self.pruner.for_trial(record.config).censored_value(curve)
+        told = self.pruner.for_trial(record.config).censored_value(curve, self._curves, sign)
         return record.value if told is None else told
 
     def replay(self) -> int:

@@ -103,14 +103,18 @@ class LearnedPruner(BasePruner):
         gain = model.likely_gain(curve, self.objective, self.config)
         return math.isfinite(gain) and gain < self.plateau
 
-    def censored_value(self, curve: Sequence[float]) -> float | None:
+    def censored_value(
+        self, curve: Sequence[float], history: Curves = (), sign: float = 1.0
+    ) -> float | None:
         """The curve model's optimistic bound: the pruner stopped the trial because even this
         stays behind the incumbent, so the searcher learns "worse than the best, by at most
         this", not the partial value of a curve cut short (which steers it away from slow
-        starters)."""
-        if self.model is None or not self._model_judges(curve, ()):
-            return None
-        bound = self.model.optimistic_best(curve, self.objective, self.config)
+        starters). A trial the model cannot judge is told `fallback`'s bound."""
+        model = self.model
+        if model is None or not self._model_judges(curve, history):
+            rule = self.fallback
+            return None if rule is None else rule.censored_value(curve, history, sign)
+        bound = model.optimistic_best(curve, self.objective, self.config)
         return from_log_error(bound, self.objective) if math.isfinite(bound) else None
 
     def _model_judges(self, curve: Sequence[float], history: Curves) -> bool:

@@ -82,9 +82,12 @@ class BasePruner(abc.ABC):
         tell never end a trial this way."""
         return False
 
-    def censored_value(self, curve: Sequence[float]) -> float | None:
-        """What a trial this pruner stopped after `curve` is told to the searcher as (a value of
-        the objective); None: the value it reached, nothing more is known.
+    def censored_value(
+        self, curve: Sequence[float], history: Curves = (), sign: float = 1.0
+    ) -> float | None:
+        """What a trial this pruner stopped after `curve` (the study's earlier curves `history`,
+        `sign` 1 when higher is better) is told to the searcher as (a value of the objective);
+        None: the value it reached, nothing more is known.
 
         A stopped trial's value is only a bound on what it would have reached; a rule that can
         say more (a model of how far the curve goes) overrides this.
@@ -199,8 +202,24 @@ class EnvelopePruner(BasePruner):
             )
 
     def should_stop(self, epoch: int, curve: Sequence[float], history: Curves, sign: float) -> bool:
+        bounds = self._bounds(epoch, curve, history, sign)
+        return bounds is not None and bounds[0] < bounds[1]
+
+    def censored_value(
+        self, curve: Sequence[float], history: Curves = (), sign: float = 1.0
+    ) -> float | None:
+        """The trial's optimistic bound (its best plus the slack times the largest later
+        improvement), behind the study's best trial when this rule stopped it."""
+        bounds = self._bounds(len(curve), curve, history, sign)
+        return None if bounds is None else sign * bounds[0]
+
+    def _bounds(
+        self, epoch: int, curve: Sequence[float], history: Curves, sign: float
+    ) -> tuple[float, float] | None:
+        """(the trial's optimistic bound, the study's best), both higher-is-better; None when
+        the rule cannot judge yet (too early, too few earlier trials past `epoch`)."""
         if epoch < self.min_epochs:
-            return False
+            return None
         finals = [_best_so_far(c, len(c), sign) for c in history]
         later_gains = [
             final - _best_so_far(c, epoch, sign)
@@ -208,11 +227,11 @@ class EnvelopePruner(BasePruner):
             if len(c) > epoch
         ]
         later_gains = [g for g in later_gains if math.isfinite(g)]
-        if len(later_gains) < self.n_startup_trials:
-            return False
-        best = max(f for f in finals if math.isfinite(f))
         mine = _best_so_far(curve, epoch, sign)
-        return math.isfinite(mine) and mine + self.slack * max(later_gains) < best
+        if len(later_gains) < self.n_startup_trials or not math.isfinite(mine):
+            return None
+        best = max(f for f in finals if math.isfinite(f))
+        return mine + self.slack * max(later_gains), best
 
 
 @dataclass

@@ -137,7 +137,8 @@ def test_warm_start_points_outside_the_space_are_moved_or_replaced_with_a_warnin
 
 def test_a_black_box_study_stops_hopeless_trials_by_its_own_curves() -> None:
     """The default pruner has no curve model for a "value" of the user's own: the study's told
-    curves judge a new trial (`EnvelopePruner`), and a stopped trial is told as pruned."""
+    curves judge a new trial (`EnvelopePruner`), and a stopped trial is stored as pruned with the
+    value it reached; the searcher learns the rule's bound, behind the best trial."""
     rec = Recommender(kb=KnowledgeBase(":memory:"), space=SPACE)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # nothing to learn from the KB
@@ -157,3 +158,5 @@ def test_a_black_box_study_stops_hopeless_trials_by_its_own_curves() -> None:
     record = study.tell(config, value=max(told), status="pruned", curve=told)
     assert record.status == "pruned" and study.counts["pruned"] == 1
     assert study.best.value == pytest.approx(0.9)
+    assert rec.kb.get_run(record.id).value == pytest.approx(0.15)
+    assert study.searcher.scores[-1] == pytest.approx(0.15 + 3 * 0.2)

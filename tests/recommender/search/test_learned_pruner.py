@@ -118,7 +118,10 @@ def test_values_outside_the_objectives_range_are_judged_by_the_fallback(
     assert [stop(epoch, v) for epoch, v in enumerate([10.0, 20.0, 25.0], 1)] == [
         False, False, True,
     ]  # fmt: skip
-    assert accuracy.for_trial(CONSTANT).censored_value([10.0, 20.0, 25.0]) is None
+    # The searcher is told the rule's bound: 25 + 3 x the 20 points the others gained after
+    # epoch 3, behind their 90.
+    told = accuracy.for_trial(CONSTANT).censored_value([10.0, 20.0, 25.0], percent, 1.0)
+    assert told == pytest.approx(85.0)
     assert not accuracy.has_converged(20, [25.0] * 20)
 
 

@@ -82,6 +82,15 @@ def test_envelope_waits_for_enough_earlier_trials_past_the_epoch() -> None:
     assert [stop(epoch, 5.0) for epoch in range(1, 7)] == [True] * 4 + [False] * 2
 
 
+def test_envelope_tells_the_searcher_its_bound_behind_the_best() -> None:
+    """A trial it stopped is told as its best plus the largest later improvement (0.45 - 0.10),
+    behind the best trial (0.30), not as the value it reached (0.45)."""
+    assert TIGHT.censored_value([0.8, 0.6, 0.45], EARLIER, -1.0) == pytest.approx(0.35)
+    scores = [[-v for v in c] for c in EARLIER]
+    assert TIGHT.censored_value([-0.8, -0.6, -0.45], scores, 1.0) == pytest.approx(-0.35)
+    assert TIGHT.censored_value([0.8, 0.6, 0.45], EARLIER[:2], -1.0) is None  # too few
+
+
 @pytest.mark.parametrize("kwargs", [{"n_startup_trials": 0}, {"min_epochs": 0}, {"slack": 0.5}])
 def test_envelope_checks_its_arguments(kwargs: dict[str, float]) -> None:
     with pytest.raises(InputError, match=r"the envelope rule needs n_startup_trials >= 1"):
