@@ -103,9 +103,7 @@ class LearnedPruner(BasePruner):
         gain = model.likely_gain(curve, self.objective, self.config)
         return math.isfinite(gain) and gain < self.plateau
 
-    def censored_value(
-        self, curve: Sequence[float], history: Curves = (), sign: float = 1.0
-    ) -> float | None:
+    def censored_value(self, curve: Sequence[float], history: Curves, sign: float) -> float | None:
         """The curve model's optimistic bound: the pruner stopped the trial because even this
         stays behind the incumbent, so the searcher learns "worse than the best, by at most
         this", not the partial value of a curve cut short (which steers it away from slow

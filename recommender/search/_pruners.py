@@ -82,9 +82,7 @@ class BasePruner(abc.ABC):
         tell never end a trial this way."""
         return False
 
-    def censored_value(
-        self, curve: Sequence[float], history: Curves = (), sign: float = 1.0
-    ) -> float | None:
+    def censored_value(self, curve: Sequence[float], history: Curves, sign: float) -> float | None:
         """What a trial this pruner stopped after `curve` (the study's earlier curves `history`,
         `sign` 1 when higher is better) is told to the searcher as (a value of the objective);
         None: the value it reached, nothing more is known.
@@ -205,9 +203,7 @@ class EnvelopePruner(BasePruner):
         bounds = self._bounds(epoch, curve, history, sign)
         return bounds is not None and bounds[0] < bounds[1]
 
-    def censored_value(
-        self, curve: Sequence[float], history: Curves = (), sign: float = 1.0
-    ) -> float | None:
+    def censored_value(self, curve: Sequence[float], history: Curves, sign: float) -> float | None:
         """The trial's optimistic bound (its best plus the slack times the largest later
         improvement), behind the study's best trial when this rule stopped it."""
         bounds = self._bounds(len(curve), curve, history, sign)
