@@ -49,7 +49,7 @@ from knowledge_base import KnowledgeBase  # noqa: E402
 from recommender import blackbox_dataset, open_study  # noqa: E402
 from recommender._kb import SEED_KB_DIR  # noqa: E402
 from recommender._wiring import make_pruner  # noqa: E402
-from recommender.search import EnvelopePruner, LearnedPruner  # noqa: E402
+from recommender.search import EnvelopePruner, LearnedPruner, Searcher  # noqa: E402
 
 PRUNERS = ("none", "learned", "median", "asha")
 CHECKPOINTS = (10, 20)
@@ -79,6 +79,12 @@ class Task:
     def nearest(self, config: dict) -> int:
         return int(self.lookup.kneighbors(unit(pd.DataFrame([config])))[1][0, 0])
 
+    def score(self, configs: list[dict]) -> np.ndarray:
+        """Oriented final value (higher is better) of each configuration's nearest run; a run
+        that failed scores the task's worst."""
+        finals = np.array([self.sign * self.finals[self.nearest(c)] for c in configs])
+        return np.where(np.isfinite(finals), finals, self.worst)
+
     def regret(self, oriented_final: float) -> float:
         if not np.isfinite(oriented_final):
             return 1.0
@@ -107,7 +113,7 @@ def search(
     seed: int,
     budget: int,
     envelope: EnvelopePruner,
-    strategy: str = "random",
+    strategy: str | Searcher = "random",
 ) -> dict:
     """One study of `budget` trials, a new study in an empty KB (as `Recommender.study(name=...)`
     opens one); its regret after each trial and its epochs."""

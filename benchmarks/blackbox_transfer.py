@@ -52,7 +52,7 @@ from benchmarks._seed_kb import FIRST_SEED_KB  # noqa: E402
 from knowledge_base import KnowledgeBase  # noqa: E402
 from recommender import SearchSpace, blackbox_dataset, open_study  # noqa: E402
 from recommender.learn import load_view  # noqa: E402
-from recommender.search import RandomSearcher  # noqa: E402
+from recommender.search import RandomSearcher, Searcher  # noqa: E402
 from recommender.study import create_study  # noqa: E402
 
 SEED_RUNS = FIRST_SEED_KB / "runs.parquet"  # the 62 datasets its recorded figures used
@@ -140,13 +140,18 @@ def build_kb(tasks: list[Task]) -> KnowledgeBase:
     return kb
 
 
-def run_study(kb: KnowledgeBase, task: Task, budget: int, seed: int) -> np.ndarray:
+def run_study(
+    kb: KnowledgeBase, task: Task, budget: int, seed: int, strategy: str | Searcher = "surrogate"
+) -> np.ndarray:
+    """The study's values on `task`, every other study in `kb` an earlier one (an empty `kb`:
+    a user's first study)."""
     view = load_view(kb).without(blackbox_dataset(task.name).id)
     study = open_study(
         kb,
         SPACE,
         blackbox_dataset(f"{task.name} held out {seed}"),
         direction=task.direction,
+        strategy=strategy,
         seed=seed,
         budget=budget,
         view=view,

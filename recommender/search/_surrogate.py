@@ -28,6 +28,10 @@ from recommender.search._transfer import AdaptivePrior, TransferPortfolio
 from recommender.space import SearchSpace
 
 MIN_TRIALS_TO_LEARN = 3  # below this, the prior alone ranks candidates
+# Uncertainty per unit of distance to the nearest trial under a flat prior: a candidate as far
+# from the trials as random points of the space typically are (a mean distance per parameter of
+# about 0.2) is as uncertain as the scores themselves (spread 1 after the copula transform).
+FLAT_PRIOR_DISTANCE_SCALE = 5.0
 
 
 class SurrogateSearcher(Searcher):
@@ -40,7 +44,11 @@ class SurrogateSearcher(Searcher):
         n_neighbors: perturbations drawn around each of the `n_best` best trials per `ask`.
         n_estimators: trees of each per-dataset correction model.
         xi: exploration margin of expected improvement (normalised-score units).
-        distance_scale: uncertainty added per unit of distance to the nearest trial.
+        distance_scale: uncertainty added per unit of distance to the nearest trial; None: 1.0
+            under a knowledge prior (its members' spread already says where it knows little),
+            `FLAT_PRIOR_DISTANCE_SCALE` under a flat one, where the distance from the trials is
+            all the uncertainty there is (with 1.0 such a search proposed near its best trials
+            so soon that it fell behind random search on the learning-curve benchmarks).
         candidates: a fixed candidate pool instead of `n_candidates` space samples (a replay
             of stored runs, or a finite list to choose from); pass `n_neighbors=0` with it.
         portfolio: configurations of earlier studies, proposed before the searcher's own until
@@ -62,7 +70,7 @@ class SurrogateSearcher(Searcher):
         n_best: int = 3,
         n_estimators: int = 30,
         xi: float = 0.01,
-        distance_scale: float = 1.0,
+        distance_scale: float | None = None,
         candidates: Sequence[Mapping[str, Any]] | None = None,
         portfolio: TransferPortfolio | None = None,
     ) -> None:
@@ -73,7 +81,9 @@ class SurrogateSearcher(Searcher):
         self.n_best = n_best
         self.n_estimators = n_estimators
         self.xi = xi
-        self.distance_scale = distance_scale
+        flat = isinstance(self.prior, FlatPrior)
+        default_scale = FLAT_PRIOR_DISTANCE_SCALE if flat else 1.0
+        self.distance_scale = default_scale if distance_scale is None else distance_scale
         self._candidates = None if candidates is None else [space.project(c) for c in candidates]
         self.portfolio = portfolio
         self._pool: list[Config] | None = None
