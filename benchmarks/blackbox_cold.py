@@ -9,15 +9,16 @@ Optuna TPE, on two learning-curve replays of the seed KBs' runs.
 
 Methods: the study as `Recommender.study(name=...)` opens it in an empty KB (the default
 strategy, surrogate, on a flat prior; no pruning, so only the proposals differ), the same
-searcher with `distance_scale=1.0` (its scale before the scale followed the prior), random
-search (the space's prior), and Optuna TPE with its defaults (seeded). Printed per replay: mean
+searcher with each of `--scales` as its `distance_scale` (1.0: its scale under a flat prior
+before the scale followed the prior), random search (the space's prior), and Optuna TPE with its
+defaults (seeded). Printed per replay: mean
 normalised regret of the best so far (0 = the task's best, 1 = its worst) at 1, 5, 10, 20 and
 `--budget` trials, and each method against the study at 20 trials and at the budget: runs
 (task x seed) where the study is better / level / worse. Tasks are split by name into halves
 (`--half`, as in `blackbox_pruning`); the kNN replay always runs all 62.
 
     python benchmarks/blackbox_cold.py                 # both halves, 2 seeds, 40 trials
-    python benchmarks/blackbox_cold.py --half test
+    python benchmarks/blackbox_cold.py --half test --scales 1 3 10
     python benchmarks/blackbox_cold.py --quick         # 12 + 6 tasks, 1 seed, 20 trials
 """
 
@@ -42,13 +43,16 @@ from knowledge_base import KnowledgeBase  # noqa: E402
 from recommender.search import EnvelopePruner, SurrogateSearcher  # noqa: E402
 from recommender.settings import SurrogateSettings  # noqa: E402
 
-METHODS = ("study", "study, distance_scale 1", "random", "Optuna TPE")
+SCALED = "study, distance_scale "
 
 
-def narrow_searcher(seed: int) -> SurrogateSearcher:
-    """The study's searcher in an empty KB, with the scale it had under a flat prior before."""
+def scaled_searcher(method: str, seed: int) -> SurrogateSearcher:
+    """The study's searcher in an empty KB with the distance scale `method` names."""
     return SurrogateSearcher(
-        knn.SPACE, seed=seed, n_candidates=SurrogateSettings().n_candidates, distance_scale=1.0
+        knn.SPACE,
+        seed=seed,
+        n_candidates=SurrogateSettings().n_candidates,
+        distance_scale=float(method.removeprefix(SCALED)),
     )
 
 
@@ -56,7 +60,8 @@ def nearest_run_regrets(task: nearest.Task, method: str, seed: int, budget: int)
     if method == "Optuna TPE":
         best = np.maximum.accumulate(knn.run_tpe(task, budget, seed))  # type: ignore[arg-type]
         return np.array([task.regret(b) for b in best])
-    strategy = {"study": "surrogate", "random": "random"}.get(method) or narrow_searcher(seed)
+    strategy = {"study": "surrogate", "random": "random"}.get(method)
+    strategy = strategy or scaled_searcher(method, seed)
     row = nearest.search(task, "none", seed, budget, EnvelopePruner(), strategy)
     return np.array(row["regret"])
 
@@ -64,12 +69,12 @@ def nearest_run_regrets(task: nearest.Task, method: str, seed: int, budget: int)
 def knn_regrets(task: knn.Task, method: str, seed: int, budget: int) -> np.ndarray:
     runs: dict[str, Callable[[], np.ndarray]] = {
         "study": lambda: knn.run_study(KnowledgeBase(":memory:"), task, budget, seed),
-        "study, distance_scale 1": lambda: knn.run_study(
-            KnowledgeBase(":memory:"), task, budget, seed, narrow_searcher(seed)
-        ),
         "random": lambda: knn.run_random(task, budget, seed),
         "Optuna TPE": lambda: knn.run_tpe(task, budget, seed),
     }
+    if method not in runs:
+        searcher = scaled_searcher(method, seed)
+        return task.regret(knn.run_study(KnowledgeBase(":memory:"), task, budget, seed, searcher))
     return task.regret(runs[method]())
 
 
@@ -98,8 +103,13 @@ def main() -> None:
     parser.add_argument("--max-epochs", type=whole_number(1), default=50)
     parser.add_argument("--half", choices=("dev", "test", "all"), default="all")
     parser.add_argument("--tasks", type=whole_number(0), default=0, help="at most (0: all)")
+    parser.add_argument(
+        "--scales", type=float, nargs="*", default=[1.0],
+        help="the study's searcher also with these distance scales (1: its scale before)",
+    )  # fmt: skip
     parser.add_argument("--quick", action="store_true", help="12 + 6 tasks, 1 seed, 20 trials")
     args = parser.parse_args()
+    methods = ["study", *(f"{SCALED}{scale:g}" for scale in args.scales), "random", "Optuna TPE"]
     knn_tasks = 0
     if args.quick:
         args.tasks, args.seeds, args.budget, knn_tasks = 12, 1, 20, 6
@@ -117,7 +127,7 @@ def main() -> None:
         runs = [(task, seed) for task in tasks for seed in range(args.seeds)]
         regrets = {
             method: np.array([regrets_of(t, method, s, args.budget) for t, s in runs])
-            for method in METHODS
+            for method in methods
         }
         report(f"{title} x {args.seeds} seeds, {args.budget} trials", regrets, args.budget)
 
