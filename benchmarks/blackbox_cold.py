@@ -56,40 +56,42 @@ def scaled_searcher(method: str, seed: int) -> SurrogateSearcher:
     )
 
 
+def strategy_of(method: str, seed: int) -> str | SurrogateSearcher:
+    """What a study runs for `method` (not Optuna's)."""
+    names = {"study": "surrogate", "random": "random"}
+    return names[method] if method in names else scaled_searcher(method, seed)
+
+
 def nearest_run_regrets(task: nearest.Task, method: str, seed: int, budget: int) -> np.ndarray:
     if method == "Optuna TPE":
         best = np.maximum.accumulate(knn.run_tpe(task, budget, seed))  # type: ignore[arg-type]
         return np.array([task.regret(b) for b in best])
-    strategy = {"study": "surrogate", "random": "random"}.get(method)
-    strategy = strategy or scaled_searcher(method, seed)
+    strategy = strategy_of(method, seed)
     row = nearest.search(task, "none", seed, budget, EnvelopePruner(), strategy)
     return np.array(row["regret"])
 
 
 def knn_regrets(task: knn.Task, method: str, seed: int, budget: int) -> np.ndarray:
-    runs: dict[str, Callable[[], np.ndarray]] = {
-        "study": lambda: knn.run_study(KnowledgeBase(":memory:"), task, budget, seed),
-        "random": lambda: knn.run_random(task, budget, seed),
-        "Optuna TPE": lambda: knn.run_tpe(task, budget, seed),
-    }
-    if method not in runs:
-        searcher = scaled_searcher(method, seed)
-        return task.regret(knn.run_study(KnowledgeBase(":memory:"), task, budget, seed, searcher))
-    return task.regret(runs[method]())
+    if method == "Optuna TPE":
+        return task.regret(knn.run_tpe(task, budget, seed))
+    if method == "random":
+        return task.regret(knn.run_random(task, budget, seed))
+    kb = KnowledgeBase(":memory:")
+    return task.regret(knn.run_study(kb, task, budget, seed, strategy_of(method, seed)))
 
 
 def report(title: str, regrets: dict[str, np.ndarray], budget: int) -> None:
     """Mean regret at each checkpoint, then each method against the study, run by run."""
     checkpoints = [c for c in (1, 5, 10, 20) if c < budget] + [budget]
-    paired_at = [c for c in (20, budget) if c <= budget]
+    paired_at = list(dict.fromkeys(c for c in (20, budget) if c <= budget))
     print(f"\n{title}")
     print("| method | " + " | ".join(f"@{c}" for c in checkpoints) + " | "
-          + " | ".join(f"study better / level / worse @{c}" for c in dict.fromkeys(paired_at))
+          + " | ".join(f"study better / level / worse @{c}" for c in paired_at)
           + " |")  # fmt: skip
     study = regrets["study"]
     for method, rows in regrets.items():
         paired = []
-        for c in dict.fromkeys(paired_at):
+        for c in paired_at:
             diff = study[:, c - 1] - rows[:, c - 1]
             paired.append(f"{(diff < 0).sum()} / {(diff == 0).sum()} / {(diff > 0).sum()}")
         means = " | ".join(f"{rows[:, c - 1].mean():.4f}" for c in checkpoints)
@@ -109,6 +111,8 @@ def main() -> None:
     )  # fmt: skip
     parser.add_argument("--quick", action="store_true", help="12 + 6 tasks, 1 seed, 20 trials")
     args = parser.parse_args()
+    if any(not scale > 0 for scale in args.scales):
+        parser.error(f"--scales: each scale must be > 0, but got {args.scales}")
     methods = ["study", *(f"{SCALED}{scale:g}" for scale in args.scales), "random", "Optuna TPE"]
     knn_tasks = 0
     if args.quick:
