@@ -9,9 +9,9 @@ Optuna TPE, on two learning-curve replays of the seed KBs' runs.
 
 Methods: the study as `Recommender.study(name=...)` opens it in an empty KB (the default
 strategy, surrogate, on a flat prior; no pruning, so only the proposals differ), the same
-searcher with each of `--scales` as its `distance_scale` (1.0: its scale under a flat prior
-before the scale followed the prior), random search (the space's prior), and Optuna TPE with its
-defaults (seeded). Printed per replay: mean
+searcher without its random start (`n_startup=0`, its default before the random start) and with
+each of `--scales` as its `distance_scale`, random search (the space's prior), and Optuna TPE
+with its defaults (seeded). Printed per replay: mean
 normalised regret of the best so far (0 = the task's best, 1 = its worst) at 1, 5, 10, 20 and
 `--budget` trials, and each method against the study at 20 trials and at the budget: runs
 (task x seed) where the study is better / level / worse. Tasks are split by name into halves
@@ -19,6 +19,7 @@ normalised regret of the best so far (0 = the task's best, 1 = its worst) at 1, 
 
     python benchmarks/blackbox_cold.py                 # both halves, 2 seeds, 40 trials
     python benchmarks/blackbox_cold.py --half test --scales 1 3 10
+    python benchmarks/blackbox_cold.py --replay knn    # one replay (e.g. one per core)
     python benchmarks/blackbox_cold.py --quick         # 12 + 6 tasks, 1 seed, 20 trials
 """
 
@@ -44,22 +45,26 @@ from recommender.search import EnvelopePruner, SurrogateSearcher  # noqa: E402
 from recommender.settings import SurrogateSettings  # noqa: E402
 
 SCALED = "study, distance_scale "
+NO_RANDOM_START = "study, no random start"
 
 
-def scaled_searcher(method: str, seed: int) -> SurrogateSearcher:
-    """The study's searcher in an empty KB with the distance scale `method` names."""
+def variant_searcher(method: str, seed: int) -> SurrogateSearcher:
+    """The study's searcher in an empty KB as `method` varies it: without its random start, or
+    with another distance scale."""
+    variant = (
+        {"n_startup": 0}
+        if method == NO_RANDOM_START
+        else {"distance_scale": float(method.removeprefix(SCALED))}
+    )
     return SurrogateSearcher(
-        knn.SPACE,
-        seed=seed,
-        n_candidates=SurrogateSettings().n_candidates,
-        distance_scale=float(method.removeprefix(SCALED)),
+        knn.SPACE, seed=seed, n_candidates=SurrogateSettings().n_candidates, **variant
     )
 
 
 def strategy_of(method: str, seed: int) -> str | SurrogateSearcher:
     """What a study runs for `method` (not Optuna's)."""
     names = {"study": "surrogate", "random": "random"}
-    return names[method] if method in names else scaled_searcher(method, seed)
+    return names[method] if method in names else variant_searcher(method, seed)
 
 
 def nearest_run_regrets(task: nearest.Task, method: str, seed: int, budget: int) -> np.ndarray:
@@ -106,27 +111,32 @@ def main() -> None:
     parser.add_argument("--half", choices=("dev", "test", "all"), default="all")
     parser.add_argument("--tasks", type=whole_number(0), default=0, help="at most (0: all)")
     parser.add_argument(
-        "--scales", type=float, nargs="*", default=[1.0],
-        help="the study's searcher also with these distance scales (1: its scale before)",
+        "--scales", type=float, nargs="*", default=[],
+        help="the study's searcher also with these distance scales (1: under a knowledge prior)",
     )  # fmt: skip
+    parser.add_argument("--replay", choices=("both", "nearest", "knn"), default="both")
     parser.add_argument("--quick", action="store_true", help="12 + 6 tasks, 1 seed, 20 trials")
     args = parser.parse_args()
     if any(not scale > 0 for scale in args.scales):
         parser.error(f"--scales: each scale must be > 0, but got {args.scales}")
-    methods = ["study", *(f"{SCALED}{scale:g}" for scale in args.scales), "random", "Optuna TPE"]
+    scaled = (f"{SCALED}{scale:g}" for scale in args.scales)
+    methods = ["study", NO_RANDOM_START, *scaled, "random", "Optuna TPE"]
     knn_tasks = 0
     if args.quick:
         args.tasks, args.seeds, args.budget, knn_tasks = 12, 1, 20, 6
     warnings.filterwarnings("ignore", category=UserWarning)  # "learns nothing from the KB"
 
     replays: list[tuple[str, list, Callable[..., np.ndarray]]] = []
-    tasks = nearest.load_tasks(args.max_epochs)
-    tasks = [t for t in tasks if args.half in ("all", nearest.half_of(t))][: args.tasks or None]
-    title = f"nearest run: {len(tasks)} tasks ({args.half})"
-    replays.append((title, tasks, nearest_run_regrets))
-    pool = knn.unit(pd.DataFrame(knn.SPACE.sample(5000, 12345)))
-    tasks = knn.load_tasks(pool)[: knn_tasks or None]
-    replays.append((f"kNN: {len(tasks)} tasks", tasks, knn_regrets))
+    if args.replay in ("both", "nearest"):
+        tasks = nearest.load_tasks(args.max_epochs)
+        tasks = [t for t in tasks if args.half in ("all", nearest.half_of(t))]
+        tasks = tasks[: args.tasks or None]
+        title = f"nearest run: {len(tasks)} tasks ({args.half})"
+        replays.append((title, tasks, nearest_run_regrets))
+    if args.replay in ("both", "knn"):
+        pool = knn.unit(pd.DataFrame(knn.SPACE.sample(5000, 12345)))
+        tasks = knn.load_tasks(pool)[: knn_tasks or None]
+        replays.append((f"kNN: {len(tasks)} tasks", tasks, knn_regrets))
     for title, tasks, regrets_of in replays:
         runs = [(task, seed) for task in tasks for seed in range(args.seeds)]
         regrets = {

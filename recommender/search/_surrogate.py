@@ -32,6 +32,11 @@ MIN_TRIALS_TO_LEARN = 3  # below this, the prior alone ranks candidates
 # from the trials as random points of the space typically are (a mean distance per parameter of
 # about 0.2) is as uncertain as the scores themselves (spread 1 after the copula transform).
 FLAT_PRIOR_DISTANCE_SCALE = 5.0
+# Random trials before the first expected-improvement proposal under a flat prior, as TPE's and
+# SMAC's initial designs: with nothing known, the most uncertain candidates are the ones farthest
+# from the trials, extreme in many parameters at once, and a model of a handful of trials
+# exploits too soon; random samples of the space's prior are typical configurations instead.
+FLAT_PRIOR_STARTUP_TRIALS = 5
 
 
 class SurrogateSearcher(Searcher):
@@ -49,6 +54,9 @@ class SurrogateSearcher(Searcher):
             `FLAT_PRIOR_DISTANCE_SCALE` under a flat one, where the distance from the trials is
             all the uncertainty there is (with 1.0 such a search proposed near its best trials
             so soon that it fell behind random search on the learning-curve benchmarks).
+        n_startup: configurations handed out as random samples before the searcher's own
+            proposals; None: `FLAT_PRIOR_STARTUP_TRIALS` under a flat prior, 0 under a
+            knowledge prior (whose first proposals are the KB's best guesses).
         candidates: a fixed candidate pool instead of `n_candidates` space samples (a replay
             of stored runs, or a finite list to choose from); pass `n_neighbors=0` with it.
         portfolio: configurations of earlier studies, proposed before the searcher's own until
@@ -71,6 +79,7 @@ class SurrogateSearcher(Searcher):
         n_estimators: int = 30,
         xi: float = 0.01,
         distance_scale: float | None = None,
+        n_startup: int | None = None,
         candidates: Sequence[Mapping[str, Any]] | None = None,
         portfolio: TransferPortfolio | None = None,
     ) -> None:
@@ -84,6 +93,8 @@ class SurrogateSearcher(Searcher):
         flat = isinstance(self.prior, FlatPrior)
         default_scale = FLAT_PRIOR_DISTANCE_SCALE if flat else 1.0
         self.distance_scale = default_scale if distance_scale is None else distance_scale
+        default_startup = FLAT_PRIOR_STARTUP_TRIALS if flat else 0
+        self.n_startup = default_startup if n_startup is None else n_startup
         self._candidates = None if candidates is None else [space.project(c) for c in candidates]
         self.portfolio = portfolio
         self._pool: list[Config] | None = None
@@ -136,6 +147,8 @@ class SurrogateSearcher(Searcher):
             self.points_to_evaluate = [self.points_to_evaluate[i] for i in order]
 
     def _suggest(self) -> Config | None:
+        if len(self._seen) < self.n_startup:  # handed out so far, pending trials included
+            return self._random_new()
         if self.portfolio is not None:
             X_own = np.stack(self._own_X) if self._own_X else np.zeros((0, len(self.space.names)))
             point = self.portfolio.propose(X_own, self.is_new)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from recommender.search import FlatPrior, SurrogateSearcher
-from recommender.search._surrogate import FLAT_PRIOR_DISTANCE_SCALE
+from recommender.search._surrogate import FLAT_PRIOR_DISTANCE_SCALE, FLAT_PRIOR_STARTUP_TRIALS
 from recommender.space import Float, SearchSpace
 
 SPACE = SearchSpace({name: Float(0.0, 1.0) for name in "abcde"})
@@ -52,3 +52,35 @@ def test_a_flat_prior_proposes_farther_from_its_trials_than_a_narrow_scale() -> 
         for s in range(5)
     ]
     assert np.mean(wide) > 1.5 * np.mean(narrow)
+
+
+def test_a_flat_prior_starts_with_random_trials_and_a_knowledge_prior_does_not() -> None:
+    assert SurrogateSearcher(SPACE).n_startup == FLAT_PRIOR_STARTUP_TRIALS
+    assert SurrogateSearcher(SPACE, prior=ConstantPrior()).n_startup == 0
+    assert SurrogateSearcher(SPACE, n_startup=2).n_startup == 2
+
+
+def extremeness_after_the_first(searcher: SurrogateSearcher, trials: int) -> float:
+    """Mean distance per parameter from the cube's centre of proposals 2 to `trials` (the
+    first is a random sample either way; random points: about 0.25, corners: 0.5)."""
+    told = []
+    for _ in range(trials):
+        config = searcher.ask()
+        searcher.observe(config, peak(config))
+        told.append(list(config.values()))
+    return float(np.abs(np.array(told[1:]) - 0.5).mean())
+
+
+def test_the_random_start_keeps_a_first_study_away_from_the_corners() -> None:
+    # Without a random start the flat prior's first proposals are the candidates farthest from
+    # the trials so far (every candidate is predicted alike, only the distance differs): points
+    # extreme in many parameters at once, like the extreme learning rates and widths that train
+    # worst. Over 10 seeds: about 0.24 with the random start, 0.36 without.
+    n = FLAT_PRIOR_STARTUP_TRIALS
+    starts = [extremeness_after_the_first(SurrogateSearcher(SPACE, seed=s), n) for s in range(10)]
+    maximin = [
+        extremeness_after_the_first(SurrogateSearcher(SPACE, seed=s, n_startup=0), n)
+        for s in range(10)
+    ]
+    assert 0.18 < np.mean(starts) < 0.30
+    assert np.mean(maximin) > np.mean(starts) + 0.08
