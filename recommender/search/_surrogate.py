@@ -148,7 +148,7 @@ class SurrogateSearcher(Searcher):
 
     def _suggest(self) -> Config | None:
         if len(self._seen) < self.n_startup:  # handed out so far, pending trials included
-            return self._random_new()
+            return self._random_start()
         if self.portfolio is not None:
             X_own = np.stack(self._own_X) if self._own_X else np.zeros((0, len(self.space.names)))
             point = self.portfolio.propose(X_own, self.is_new)
@@ -170,6 +170,14 @@ class SurrogateSearcher(Searcher):
         chosen = int(np.argmax(self._acquisition(X, mean, spread)))
         self._last = {config_key(candidates[chosen]): (X[chosen], prior[:, chosen])}
         return candidates[chosen]
+
+    def _random_start(self) -> Config | None:
+        """A random configuration not tried yet: one of the fixed candidates when they were
+        given (a finite list to choose from), otherwise a sample of the space's prior."""
+        if self._candidates is None:
+            return self._random_new()
+        new = [c for c in self._candidates if self.is_new(c)]
+        return new[int(self.rng.integers(len(new)))] if new else None
 
     def choose(
         self, candidates: Sequence[Config], n: int, pending: Sequence[Config] = ()

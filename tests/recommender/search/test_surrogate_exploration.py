@@ -84,3 +84,14 @@ def test_the_random_start_keeps_a_first_study_away_from_the_corners() -> None:
     ]
     assert 0.18 < np.mean(starts) < 0.30
     assert np.mean(maximin) > np.mean(starts) + 0.08
+
+
+def test_the_random_start_draws_from_a_fixed_candidate_list() -> None:
+    listed = [{name: (i + 0.5) / 8 for name in "abcde"} for i in range(8)]
+    searcher = SurrogateSearcher(SPACE, candidates=listed, n_neighbors=0)
+    proposals = []
+    for _ in range(len(listed)):
+        config = searcher.ask()
+        searcher.observe(config, peak(config))
+        proposals.append(config)
+    assert sorted(p["a"] for p in proposals) == sorted(c["a"] for c in listed)
