@@ -39,7 +39,6 @@ sys.path.insert(0, str(ROOT))  # run from a checkout without installing the pack
 
 from benchmarks import blackbox_pruning as nearest  # noqa: E402
 from benchmarks import blackbox_transfer as knn  # noqa: E402
-from benchmarks._args import whole_number  # noqa: E402
 from knowledge_base import KnowledgeBase  # noqa: E402
 from recommender.search import EnvelopePruner, SurrogateSearcher  # noqa: E402
 from recommender.settings import SurrogateSettings  # noqa: E402
@@ -105,11 +104,7 @@ def report(title: str, regrets: dict[str, np.ndarray], budget: int) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--budget", type=whole_number(2), default=40)
-    parser.add_argument("--seeds", type=whole_number(1), default=2)
-    parser.add_argument("--max-epochs", type=whole_number(1), default=50)
-    parser.add_argument("--half", choices=("dev", "test", "all"), default="all")
-    parser.add_argument("--tasks", type=whole_number(0), default=0, help="at most (0: all)")
+    nearest.add_task_arguments(parser, min_budget=2)
     parser.add_argument(
         "--scales", type=float, nargs="*", default=[],
         help="the study's searcher also with these distance scales (1: under a knowledge prior)",
@@ -128,9 +123,7 @@ def main() -> None:
 
     replays: list[tuple[str, list, Callable[..., np.ndarray]]] = []
     if args.replay in ("both", "nearest"):
-        tasks = nearest.load_tasks(args.max_epochs)
-        tasks = [t for t in tasks if args.half in ("all", nearest.half_of(t))]
-        tasks = tasks[: args.tasks or None]
+        tasks = nearest.selected_tasks(args)
         title = f"nearest run: {len(tasks)} tasks ({args.half})"
         replays.append((title, tasks, nearest_run_regrets))
     if args.replay in ("both", "knn"):

@@ -107,6 +107,24 @@ def half_of(task: Task) -> str:
     return "dev" if hashlib.sha256(task.name.encode()).digest()[0] % 2 == 0 else "test"
 
 
+def add_task_arguments(parser: argparse.ArgumentParser, min_budget: int = 1) -> None:
+    """The replay's options that pick its tasks and searches (shared with `blackbox_cold`)."""
+    parser.add_argument("--budget", type=whole_number(min_budget), default=40)
+    parser.add_argument("--seeds", type=whole_number(1), default=2)
+    parser.add_argument("--max-epochs", type=whole_number(1), default=50)
+    parser.add_argument("--half", choices=("dev", "test", "all"), default="all")
+    parser.add_argument(
+        "--tasks", type=whole_number(0), default=0, help="at most this many (0: all)"
+    )
+
+
+def selected_tasks(args: argparse.Namespace) -> list[Task]:
+    """The tasks `add_task_arguments`' options select: curves cut at `--max-epochs`, one half
+    (or all), at most `--tasks`."""
+    tasks = [t for t in load_tasks(args.max_epochs) if args.half in ("all", half_of(t))]
+    return tasks[: args.tasks or None]
+
+
 def search(
     task: Task,
     pruner_name: str,
@@ -163,13 +181,7 @@ def regret_within(row: dict, epochs: int) -> float:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--budget", type=whole_number(1), default=40)
-    parser.add_argument("--seeds", type=whole_number(1), default=2)
-    parser.add_argument("--max-epochs", type=whole_number(1), default=50)
-    parser.add_argument("--half", choices=("dev", "test", "all"), default="all")
-    parser.add_argument(
-        "--tasks", type=whole_number(0), default=0, help="at most this many (0: all)"
-    )
+    add_task_arguments(parser)
     parser.add_argument("--slack", type=float, nargs="+", default=[EnvelopePruner().slack])
     parser.add_argument(
         "--startup", type=whole_number(1), default=EnvelopePruner().n_startup_trials
@@ -188,8 +200,7 @@ def main() -> None:
         args.tasks, args.seeds, args.budget = 12, 1, 20
     warnings.filterwarnings("ignore", category=UserWarning)  # "learns nothing from the KB"
 
-    tasks = [t for t in load_tasks(args.max_epochs) if args.half in ("all", half_of(t))]
-    tasks = tasks[: args.tasks or None]
+    tasks = selected_tasks(args)
     # (label, pruner name, the learned pruner's fallback)
     variants = [("none", "none", EnvelopePruner())]
     for slack in args.slack:

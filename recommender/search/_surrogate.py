@@ -91,9 +91,10 @@ class SurrogateSearcher(Searcher):
         self.n_estimators = n_estimators
         self.xi = xi
         flat = isinstance(self.prior, FlatPrior)
-        default_scale = FLAT_PRIOR_DISTANCE_SCALE if flat else 1.0
+        default_scale, default_startup = (
+            (FLAT_PRIOR_DISTANCE_SCALE, FLAT_PRIOR_STARTUP_TRIALS) if flat else (1.0, 0)
+        )
         self.distance_scale = default_scale if distance_scale is None else distance_scale
-        default_startup = FLAT_PRIOR_STARTUP_TRIALS if flat else 0
         self.n_startup = default_startup if n_startup is None else n_startup
         self._candidates = None if candidates is None else [space.project(c) for c in candidates]
         self.portfolio = portfolio
