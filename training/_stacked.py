@@ -13,9 +13,10 @@ the group's width is zero-padded. Padding is exact: a padded unit has zero weigh
 a zero bias, so its activation (relu, gelu, silu, tanh, leaky relu and batch norm all map 0 to 0)
 and every gradient reaching it stay 0, and weight decay keeps 0 at 0.
 
-Dropout on CPU draws each member's masks from a generator holding the global RNG state its solo
-run has after initialisation, with `model.Dropout`'s draw (`draw_keep_mask`), so members match
-their solo runs; elsewhere one draw covers the whole group (CUDA's solo stream cannot be
+Dropout on CPU draws each member's random levels from a generator holding the global RNG state
+its solo run has after initialisation, as `model.Dropout` draws them (`draw_keep_mask`), so
+members match their solo runs; one comparison against each member's threshold then makes the
+whole group's mask. Elsewhere one draw covers the whole group (CUDA's solo stream cannot be
 reproduced anyway).
 """
 
@@ -38,15 +39,20 @@ from training.model import (
     EnsembleInput,
     FeatureEmbedding,
     build_model,
-    draw_keep_mask,
+    draw_words,
     dropout_scale,
+    keep_threshold,
 )
 
 # The per-layer gradients are views into one buffer with gaps between members, which autograd
 # notes as a layout it did not choose; it still accumulates into them in place, as intended.
 LAYOUT_WARNING = "grad and param do not obey the gradient layout"
-# A drawing member's part of a dropout mask buffer: the view, the member's rate, its RNG stream.
-_Region = tuple[torch.Tensor, float, torch.Generator]
+# A drawing member's dropout draw: the int64 words drawn in place, the member's region of the
+# levels they are copied into (None: the words are that region itself), its RNG stream.
+_Draw = tuple[torch.Tensor, torch.Tensor | None, torch.Generator]
+# The level of a padded unit: below every member's threshold but a rate that rounds to 0 (whose
+# padded units then keep 1; their activations are exactly 0 either way).
+PADDED_LEVEL = -(2**15)
 
 
 # `TrainConfig` fields that neither shape the model nor draw from the RNG while it is built
@@ -384,17 +390,25 @@ class DropoutMasks:
         self.device, self.widths = device, list(widths)
         self.rates = list(rates)
         self.exact = exact
-        # exact: per (layer, rows), a mask buffer and each drawing member's region of it
-        self._buffers: dict[tuple[int, int], tuple[torch.Tensor, list[_Region]]] = {}
+        # exact: per (layer, rows), the levels, the mask buffer and the drawing members' draws
+        self._buffers: dict[tuple[int, int], tuple[torch.Tensor, torch.Tensor, list[_Draw]]] = {}
         if self.exact:
             self.generators: list[torch.Generator | None] = [
                 torch.Generator().set_state(state) if rate > 0 else None
                 for rate, state in zip(rates, rng_states, strict=True)
             ]
             self.scale = torch.cat([dropout_scale(rate) for rate in rates]).view(-1, 1, 1)
+            self.thresholds = torch.tensor(
+                [self._threshold(m) for m in range(len(rates))], dtype=torch.int16
+            ).view(-1, 1, 1)
         else:
             self.generator = torch.Generator(device=device).manual_seed(seed)
             self.keep_prob = torch.tensor([1.0 - r for r in rates], device=device).view(-1, 1, 1)
+
+    def _threshold(self, member: int) -> int:
+        """The level from which `member`'s units are kept; a member without dropout keeps its
+        units (level 0) and not its padding (`PADDED_LEVEL`)."""
+        return keep_threshold(self.rates[member]) if self.generators[member] else PADDED_LEVEL + 1
 
     def apply(self, h: torch.Tensor, layer: int) -> torch.Tensor:
         """`h` (`[K, rows, width]`, hidden layer `layer`) with each member's dropout applied."""
@@ -403,37 +417,53 @@ class DropoutMasks:
         if not self.exact:
             draw = torch.rand(h.shape, generator=self.generator, device=h.device)
             return h * (draw >= 1.0 - self.keep_prob).to(h.dtype).div_(self.keep_prob)
-        mask, regions = self._buffer(layer, h)
-        for region, rate, gen in regions:  # exactly `model.Dropout`'s draw, on the member's stream
-            draw_keep_mask(region, rate, gen)
+        levels, mask, draws = self._buffer(layer, h)
+        for words, region, generator in draws:  # `model.Dropout`'s draw, on the member's stream
+            draw_words(words, generator)
+            if region is not None:
+                region.copy_(words.view(torch.int16)[: region.numel()].view(region.shape))
+        torch.ge(levels, self.thresholds, out=mask)
         return h * mask.mul_(self.scale)  # 0 or 1 / (1 - rate): `model.Dropout`'s values exactly
 
-    def _buffer(self, layer: int, h: torch.Tensor) -> tuple[torch.Tensor, list[_Region]]:
-        """The mask buffer of `layer` at `h`'s rows, reused step after step (the previous
-        step's backward is done with it): members without dropout hold 1, padded units 0, and
-        each drawing member's region is redrawn in place."""
+    def _buffer(
+        self, layer: int, h: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor, list[_Draw]]:
+        """The int16 levels and float mask of `layer` at `h`'s rows, reused step after step (the
+        previous step's backward is done with the mask), and each drawing member's draw.
+
+        A member's levels are a row of a `[K, 4 * ceil(rows * width / 4)]` buffer, so a member as
+        wide as the group draws its 64-bit words straight into them; a narrower one's words are
+        copied into its unpadded region."""
         key = (layer, h.shape[1])
         if key not in self._buffers:
-            mask = torch.zeros(h.shape, dtype=h.dtype)
-            regions: list[_Region] = []
-            for member, (rate, gen) in enumerate(zip(self.rates, self.generators, strict=True)):
-                region = mask[member, :, : self.widths[member]]
-                if gen is None:
-                    region.fill_(1.0)
+            members, rows, width = h.shape
+            n = rows * width
+            store = torch.zeros(members, -(-n // 4) * 4, dtype=torch.int16)
+            levels = store[:, :n].view(members, rows, width)
+            draws: list[_Draw] = []
+            for member, generator in enumerate(self.generators):
+                used = self.widths[member]
+                levels[member, :, used:] = PADDED_LEVEL
+                if generator is None:
+                    continue
+                if used == width:
+                    draws.append((store[member].view(torch.int64), None, generator))
                 else:
-                    regions.append((region, rate, gen))
-            self._buffers[key] = mask, regions
+                    words = torch.empty((rows * used + 3) // 4, dtype=torch.int64)
+                    draws.append((words, levels[member, :, :used], generator))
+            self._buffers[key] = levels, torch.empty(h.shape, dtype=h.dtype), draws
         return self._buffers[key]
 
     def set_rate(self, member: int, rate: float, seed: int) -> None:
         """Member `member` drops units with probability `rate` from now on (a new draw stream,
         seeded by `seed`, when it had none)."""
         self.rates[member] = rate
-        self._buffers.clear()  # their regions hold the old rates and streams
+        self._buffers.clear()  # their draws hold the old streams
         if self.exact:
             if rate > 0 and self.generators[member] is None:
                 self.generators[member] = torch.Generator().manual_seed(seed)
             self.scale[member] = dropout_scale(rate)
+            self.thresholds[member] = self._threshold(member)
         else:
             self.keep_prob[member] = 1.0 - rate
 
@@ -443,7 +473,7 @@ class DropoutMasks:
         self.widths = [self.widths[i] for i in kept]
         if self.exact:
             self.generators = [self.generators[i] for i in kept]
-            self.scale = self.scale[index]
+            self.scale, self.thresholds = self.scale[index], self.thresholds[index]
             self._buffers.clear()
         else:
             self.keep_prob = self.keep_prob[index]

@@ -31,6 +31,18 @@ def dropout_scale(rate: float) -> torch.Tensor:
     return torch.ones(1).div_(torch.tensor([1.0 - rate]))
 
 
+def keep_threshold(rate: float) -> int:
+    """The int16 level from which a unit is kept: a uniform level falls below it with
+    probability `rate` (to 1 / 65,536)."""
+    return round(rate * _DROP_LEVELS) - _DROP_LEVELS // 2
+
+
+def draw_words(words: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
+    """Fill the int64 tensor `words` with uniform 64-bit values, each four uniform int16 levels
+    (viewed as int16, in that order): the one draw of every dropout mask."""
+    return words.random_(-(2**63), None, generator=generator)
+
+
 def draw_keep_mask(
     out: torch.Tensor, rate: float, generator: torch.Generator | None = None
 ) -> torch.Tensor:
@@ -38,10 +50,9 @@ def draw_keep_mask(
     dropped with probability `rate`, drawn in `out`'s element order from `generator` (the
     global stream when None): the solo model and each stacked member draw alike."""
     n = out.numel()
-    bits = torch.empty((n + 3) // 4, dtype=torch.int64, device=out.device)
-    bits.random_(-(2**63), None, generator=generator)  # the full 64-bit range: 4 uniform int16s
-    levels = bits.view(torch.int16)[:n].view(out.shape)
-    return torch.ge(levels, round(rate * _DROP_LEVELS) - _DROP_LEVELS // 2, out=out)
+    words = draw_words(torch.empty((n + 3) // 4, dtype=torch.int64, device=out.device), generator)
+    levels = words.view(torch.int16)[:n].view(out.shape)
+    return torch.ge(levels, keep_threshold(rate), out=out)
 
 
 class Dropout(nn.Module):

@@ -30,6 +30,7 @@ from training.metrics import (
     stacked_classification_metrics,
     stacked_regression_metrics,
 )
+from training.model import draw_keep_mask, dropout_scale
 
 TOL = {"rel": 1e-4, "abs": 1e-5}
 
@@ -254,6 +255,24 @@ def test_group_wide_dropout_draw_keeps_each_members_rate() -> None:
         assert dropped == pytest.approx(rate, abs=0.01)
         assert out[member].mean().item() == pytest.approx(1.0, abs=0.02)
     assert math.isclose(out[0].min().item(), 1.0)
+
+
+def test_exact_dropout_masks_are_each_members_solo_draw_and_zero_in_padding() -> None:
+    # Members of widths 6 (padded to 8), 8 and 7 (no dropout); 5 rows: 30 and 40 levels, not
+    # multiples of four, so each member's words end part-used, as `draw_keep_mask`'s do.
+    rates, widths = [0.3, 0.5, 0.0], [6, 8, 7]
+    states = [torch.Generator().manual_seed(s).get_state() for s in (1, 2, 3)]
+    masks = DropoutMasks(rates, states, widths, torch.device("cpu"), 0, exact=True)
+    solo = [torch.Generator().set_state(state) for state in states]
+    for _ in range(2):  # the buffers are reused: the second step draws on from each stream
+        out = masks.apply(torch.ones(3, 5, 8), 0)
+        for member, (rate, width) in enumerate(zip(rates, widths, strict=True)):
+            expected = torch.ones(5, width)
+            if rate:
+                draw_keep_mask(expected, rate, solo[member]).mul_(dropout_scale(rate))
+            assert torch.equal(out[member, :, :width], expected)
+            assert not out[member, :, width:].any()
+    assert 0 < (out[:2] == 0).sum() < out[:2].numel()
 
 
 def test_narrow_members_are_padded_together_wide_ones_apart(tiny: PreparedData) -> None:
