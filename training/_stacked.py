@@ -408,7 +408,8 @@ class DropoutMasks:
     def _threshold(self, member: int) -> int:
         """The level from which `member`'s units are kept; a member without dropout keeps its
         units (level 0) and not its padding (`PADDED_LEVEL`)."""
-        return keep_threshold(self.rates[member]) if self.generators[member] else PADDED_LEVEL + 1
+        drawing = self.generators[member] is not None
+        return keep_threshold(self.rates[member]) if drawing else PADDED_LEVEL + 1
 
     def apply(self, h: torch.Tensor, layer: int) -> torch.Tensor:
         """`h` (`[K, rows, width]`, hidden layer `layer`) with each member's dropout applied."""
