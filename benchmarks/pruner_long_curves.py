@@ -30,6 +30,7 @@ the run's final best minus its best when ended (log error: 0.01 is 1% of the err
     python benchmarks/pruner_long_curves.py
     python benchmarks/pruner_long_curves.py --held-out-seed
     python benchmarks/pruner_long_curves.py --plateau 0.005 0.01 0.02
+    python benchmarks/pruner_long_curves.py --plateau 0.01 --max-epochs 50 --alpha 0.9  # quantile
 """
 
 from __future__ import annotations
@@ -140,8 +141,11 @@ def plateau_replay(
     return {t: np.r_[out[t], costs[t]] for t in tolerances}
 
 
-def plateau_folds(runs: pd.DataFrame, curves: pd.DataFrame, tolerances: list[float]) -> None:
-    """`plateau_replay` with each fifth of the datasets held out in turn; prints the figures."""
+def plateau_folds(
+    runs: pd.DataFrame, curves: pd.DataFrame, tolerances: list[float], alpha: float
+) -> None:
+    """`plateau_replay` with each fifth of the datasets held out in turn, the curve model
+    predicting the `alpha` quantile of the improvement ahead; prints the figures."""
     from sklearn.model_selection import GroupKFold
 
     values = {
@@ -150,7 +154,8 @@ def plateau_folds(runs: pd.DataFrame, curves: pd.DataFrame, tolerances: list[flo
     totals: dict[float, list[np.ndarray]] = {t: [] for t in tolerances}
     for fit_rows, test_rows in GroupKFold(5).split(runs, groups=runs["dataset_id"]):
         features, remaining, _ = training_rows(runs.iloc[fit_rows], curves)
-        model = CurveModel().fit(features, remaining)  # the rule reads the uncalibrated quantile
+        # the rule reads the uncalibrated quantile
+        model = CurveModel(alpha=alpha).fit(features, remaining)
         for t, figures in plateau_replay(model, runs.iloc[test_rows], values, tolerances).items():
             totals[t].append(figures)
     for t in tolerances:
@@ -240,7 +245,7 @@ def main() -> None:
     if args.max_epochs is not None:
         runs, curves = capped(runs, curves, args.max_epochs)
     if args.plateau:
-        plateau_folds(runs, curves, args.plateau)
+        plateau_folds(runs, curves, args.plateau, args.alpha)
         return
     epochs = curves[curves["run_id"].isin(runs["id"])].groupby("run_id").size().mean()
     print(
