@@ -85,8 +85,10 @@ BATCH_FIELDS = (*GROUP_FIELDS, *RECIPE_FIELDS, *STRUCTURE_FIELDS, "embedding_dim
 # Activations of one layer of one group (members x batch rows x units), at most: larger groups
 # are split. On CPU a group's activations should stay in the caches: once they spill, stacking
 # makes compute-bound members slower (128 members of 2 x 483 units on 400-row batches ran at
-# 0.7x their sequential speed with all 128 in one group); a GPU wants large groups.
-MAX_GROUP_ELEMENTS = {"cpu": 2**21}
+# 0.7x their sequential speed with all 128 in one group; `tune`'s K = 32 batch of 3 x 195 at
+# batch 1024 ran at 0.84x as 10 + 10 + 10 + 2 under 2**21 elements, 0.97x as pairs under
+# 2**19, on 5,000 rows); a GPU wants large groups.
+MAX_GROUP_ELEMENTS = {"cpu": 2**19}
 MAX_GROUP_ELEMENTS_ELSEWHERE = 2**26
 # Fixed cost of one stacked training step (Python, kernel launches, the optimizer update) in
 # FLOP-equivalents: a narrower member is zero-padded into a wider member's group while the FLOPs

@@ -22,7 +22,7 @@ from training import (
     train_many,
 )
 from training._stacked import DropoutMasks
-from training.batched import group_key, plan_groups
+from training.batched import MAX_GROUP_ELEMENTS, group_key, plan_groups
 from training.config import OPTIMIZERS
 from training.metrics import (
     classification_metrics,
@@ -286,6 +286,15 @@ def test_narrow_members_are_padded_together_wide_ones_apart(tiny: PreparedData) 
     assert sorted(i for g in groups for i in g) == list(range(len(widths)))
     exact = plan_groups(configs, tiny, device="cpu", pad_widths=False)
     assert len(exact) == len(widths)
+
+
+def test_cpu_groups_keep_a_layers_activations_under_the_cache_bound(cancer: PreparedData) -> None:
+    width = MAX_GROUP_ELEMENTS["cpu"] // (256 * 3)  # 3 members x 256 rows x width fill it
+    base = TrainConfig(batch_size=256, width=width)
+    configs = [base.replace(learning_rate=0.001 * (i + 1)) for i in range(8)]
+    groups = plan_groups(configs, cancer, device="cpu")
+    assert [len(g) for g in groups] == [3, 3, 2]
+    assert sorted(i for g in groups for i in g) == list(range(8))
 
 
 def test_stacked_metrics_are_each_members_metrics() -> None:
