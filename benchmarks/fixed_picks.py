@@ -1,0 +1,101 @@
+"""What fixed picks would score on `suggest_quality.py`'s own trainings: how much the top-1's
+personalisation (meta-features) adds over always picking the same configuration.
+
+From a results file and a trainings file of `suggest_quality.py` (no training): the
+configurations trained on many held-out datasets (the shared design points that land in the top
+3 on most of them), and for each, on how many datasets its mean over training seeds beats the
+library default's and on how many it was trained, by task and by size band, next to the top-1's
+count; then the better of them per dataset (an oracle) and the best fixed pick per task (of
+those trained on every dataset of the task). The last two are read off the very
+datasets they are counted on: references, not methods.
+
+    python benchmarks/fixed_picks.py     # the files in docs/ of the 13,988-run seed's rerun
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from benchmarks._seed_kb import SHIPPED_SEED_KB, seed_kb  # noqa: E402
+from knowledge_base import KnowledgeBase  # noqa: E402
+from training import TrainConfig  # noqa: E402
+from training.metrics import METRIC_DIRECTIONS  # noqa: E402
+
+DOCS = ROOT / "docs"
+DEFAULT = "the library default"
+
+
+def band(rows: int) -> str:
+    return "under 1,000" if rows < 1000 else "1,000-4,999" if rows < 5000 else "5,000+"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument(
+        "--results", type=Path, default=DOCS / "suggest_quality_13988_partial.jsonl"
+    )
+    parser.add_argument("--trained", type=Path, default=DOCS / "suggest_quality_wide_trained.jsonl")
+    parser.add_argument("--kb", default=str(SHIPPED_SEED_KB), help="KB naming the dataset ids")
+    parser.add_argument("--share", type=float, default=0.5, help="a fixed pick is trained on "
+                        "at least this share of the datasets")  # fmt: skip
+    args = parser.parse_args()
+    results = pd.read_json(args.results, lines=True).set_index("dataset")
+    names = KnowledgeBase(seed_kb(args.kb)).datasets().set_index("id")["name"]
+    entries = [json.loads(line) for line in args.trained.read_text().splitlines()]
+    trained = pd.DataFrame({
+        "dataset": [names.get(e["dataset_id"]) for e in entries],
+        "config": [_name(e["config"]) for e in entries],
+        "value": [e["value"] if e["status"] in ("ok", "pruned") else np.nan for e in entries],
+    })  # fmt: skip
+    trained = trained[trained["dataset"].isin(results.index)]
+    sign = results["metric"].map(lambda m: 1.0 if METRIC_DIRECTIONS[m] == "maximize" else -1.0)
+    means = trained.groupby(["dataset", "config"])["value"].agg(["mean", "size"])
+    means = means[means["size"] >= results["seeds"].min()]["mean"].unstack()
+    means = means.mul(sign.reindex(means.index), axis=0)  # higher is better
+    beats = means.drop(columns=DEFAULT).gt(means[DEFAULT], axis=0).where(means.notna())
+    fixed = [c for c in beats if means[c].notna().mean() >= args.share]
+    table = pd.DataFrame({"task": results["task"], "band": results["n_rows"].map(band)})
+    table["top-1"] = results["top1_beats_default"] > 0.5
+    for i, config in enumerate(fixed):
+        print(f"fixed {i}: {config}")
+        table[f"fixed {i}"] = beats[config]
+    picks = [f"fixed {i}" for i in range(len(fixed))]
+    table["oracle"] = table[picks].max(axis=1)
+    by_task = table.groupby("task")[picks]
+    everywhere = by_task.count().eq(by_task.size(), axis=0)  # trained on every dataset of a task
+    best = by_task.sum().where(everywhere).idxmax(axis=1)
+    table["best per task"] = [table.loc[d, best[t]] for d, t in table["task"].items()]
+    columns = ["top-1", *picks, "oracle", "best per task"]
+    print(f"datasets where each beats the default, of those it was trained on ({len(table)} held "
+          f"out; best per task: {dict(best)})")  # fmt: skip
+    for key in ("task", "band"):
+        print(_wins(table.groupby(key)[columns]))
+    print(_wins(table.assign(all="all").groupby("all")[columns]))
+
+
+def _name(config: dict) -> str:
+    """A configuration as one line (the library default, whose `max_epochs` the benchmark
+    capped at the KB's longest run, as `DEFAULT`)."""
+    shown = {k: v for k, v in config.items() if k != "max_epochs"}
+    if shown == {k: v for k, v in TrainConfig().to_dict().items() if k != "max_epochs"}:
+        return DEFAULT
+    keys = ("optimizer", "n_layers", "width", "learning_rate", "lr_schedule", "ensemble_size")
+    return json.dumps({k: config[k] for k in keys} | {"embedding": config["num_embedding"]})
+
+
+def _wins(grouped: pd.core.groupby.DataFrameGroupBy) -> pd.DataFrame:
+    """`wins / trained on` per group and column."""
+    return grouped.sum().astype(int).astype(str) + " / " + grouped.count().astype(str)
+
+
+if __name__ == "__main__":
+    main()
