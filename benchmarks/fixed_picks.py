@@ -66,7 +66,7 @@ def main() -> None:
     table = pd.DataFrame({"task": results["task"], "band": results["n_rows"].map(band)})
     table["top-1"] = results["top1_beats_default"] > 0.5
     for i, config in enumerate(fixed):
-        print(f"fixed {i}: {config}")
+        print(f"fixed {i}: {config}")  # the columns below name them so
         table[f"fixed {i}"] = beats[config]
     picks = [f"fixed {i}" for i in range(len(fixed))]
     table["oracle"] = table[picks].max(axis=1)
@@ -83,13 +83,14 @@ def main() -> None:
 
 
 def _name(config: dict) -> str:
-    """A configuration as one line (the library default, whose `max_epochs` the benchmark
-    capped at the KB's longest run, as `DEFAULT`)."""
-    shown = {k: v for k, v in config.items() if k != "max_epochs"}
-    if shown == {k: v for k, v in TrainConfig().to_dict().items() if k != "max_epochs"}:
+    """A configuration as one line, without its training length: `suggest` gives a design point
+    the `max_epochs` and `patience` it learned for each dataset, and the benchmark capped the
+    library default's (`DEFAULT`) at the KB's longest run."""
+    point = {k: v for k, v in config.items() if k not in ("max_epochs", "patience")}
+    default = TrainConfig().to_dict()
+    if point == {k: default[k] for k in point}:
         return DEFAULT
-    keys = ("optimizer", "n_layers", "width", "learning_rate", "lr_schedule", "ensemble_size")
-    return json.dumps({k: config[k] for k in keys} | {"embedding": config["num_embedding"]})
+    return json.dumps(point)
 
 
 def _wins(grouped: pd.core.groupby.DataFrameGroupBy) -> pd.DataFrame:
