@@ -25,17 +25,13 @@ import pandas as pd
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from benchmarks._seed_kb import SHIPPED_SEED_KB, seed_kb  # noqa: E402
+from benchmarks._seed_kb import SHIPPED_SEED_KB, report_groups, seed_kb  # noqa: E402
 from knowledge_base import KnowledgeBase  # noqa: E402
 from training import TrainConfig  # noqa: E402
 from training.metrics import METRIC_DIRECTIONS  # noqa: E402
 
 DOCS = ROOT / "docs"
 DEFAULT = "the library default"
-
-
-def band(rows: int) -> str:
-    return "under 1,000" if rows < 1000 else "1,000-4,999" if rows < 5000 else "5,000+"
 
 
 def main() -> None:
@@ -56,30 +52,46 @@ def main() -> None:
         "config": [_name(e["config"]) for e in entries],
         "value": [e["value"] if e["status"] in ("ok", "pruned") else np.nan for e in entries],
     })  # fmt: skip
+    table, fixed, best = pick_wins(results, trained, args.share)
+    for i, config in enumerate(fixed):
+        print(f"fixed {i}: {config}")  # the columns below name them so
+    print(f"datasets where each beats the default, of those it was trained on ({len(table)} held "
+          f"out; best per task: {best.to_dict()})")  # fmt: skip
+    picks = [c for c in table if c not in ("task", "n_rows")]
+    for _, key in report_groups(table):
+        grouped = table.groupby(key, observed=True)[picks]
+        print(grouped.sum().astype(int).astype(str) + " / " + grouped.count().astype(str))
+
+
+def pick_wins(
+    results: pd.DataFrame, trained: pd.DataFrame, share: float
+) -> tuple[pd.DataFrame, list[str], pd.Series]:
+    """Per held-out dataset (`results`' index, with `task`, `n_rows`, `metric`, `seeds` and
+    `top1_beats_default`), whether each pick beats the library default on the mean of its
+    trainings (`trained`: `dataset`, `config` as `_name` gives it, `value`; NaN where a pick
+    was not trained on that dataset), and the fixed picks' configurations.
+
+    Columns: `top-1`; `fixed i` for each configuration trained on at least `share` of the
+    datasets with every seed; `oracle`, the best of them per dataset; `best per task`, the one
+    that wins most often in each task among those trained on all of its datasets (which one, per
+    task: the third result)."""
     trained = trained[trained["dataset"].isin(results.index)]
     sign = results["metric"].map(lambda m: 1.0 if METRIC_DIRECTIONS[m] == "maximize" else -1.0)
     means = trained.groupby(["dataset", "config"])["value"].agg(["mean", "size"])
     means = means[means["size"] >= results["seeds"].min()]["mean"].unstack()
-    means = means.mul(sign.reindex(means.index), axis=0)  # higher is better
+    means = means.mul(sign.reindex(means.index), axis=0).reindex(results.index)  # higher: better
     beats = means.drop(columns=DEFAULT).gt(means[DEFAULT], axis=0).where(means.notna())
-    fixed = [c for c in beats if means[c].notna().mean() >= args.share]
-    table = pd.DataFrame({"task": results["task"], "band": results["n_rows"].map(band)})
-    table["top-1"] = results["top1_beats_default"] > 0.5
-    for i, config in enumerate(fixed):
-        print(f"fixed {i}: {config}")  # the columns below name them so
-        table[f"fixed {i}"] = beats[config]
+    fixed = [c for c in beats if means[c].notna().mean() >= share]
+    table = results[["task", "n_rows"]].copy()
+    table["top-1"] = (results["top1_beats_default"] > 0.5).astype(float)
     picks = [f"fixed {i}" for i in range(len(fixed))]
+    table[picks] = beats[fixed].to_numpy(dtype=float)
     table["oracle"] = table[picks].max(axis=1)
     by_task = table.groupby("task")[picks]
     everywhere = by_task.count().eq(by_task.size(), axis=0)  # trained on every dataset of a task
     best = by_task.sum().where(everywhere).idxmax(axis=1)
     table["best per task"] = [table.loc[d, best[t]] for d, t in table["task"].items()]
-    columns = ["top-1", *picks, "oracle", "best per task"]
-    print(f"datasets where each beats the default, of those it was trained on ({len(table)} held "
-          f"out; best per task: {dict(best)})")  # fmt: skip
-    for key in ("task", "band"):
-        print(_wins(table.groupby(key)[columns]))
-    print(_wins(table.assign(all="all").groupby("all")[columns]))
+    return table, fixed, best
 
 
 def _name(config: dict) -> str:
@@ -91,11 +103,6 @@ def _name(config: dict) -> str:
     if point == {k: default[k] for k in point}:
         return DEFAULT
     return json.dumps(point)
-
-
-def _wins(grouped: pd.core.groupby.DataFrameGroupBy) -> pd.DataFrame:
-    """`wins / trained on` per group and column."""
-    return grouped.sum().astype(int).astype(str) + " / " + grouped.count().astype(str)
 
 
 if __name__ == "__main__":
