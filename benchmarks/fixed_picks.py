@@ -26,12 +26,20 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from benchmarks._seed_kb import SHIPPED_SEED_KB, report_groups, seed_kb  # noqa: E402
+from benchmarks._trained import load_trained  # noqa: E402
 from knowledge_base import KnowledgeBase  # noqa: E402
 from training import TrainConfig  # noqa: E402
 from training.metrics import METRIC_DIRECTIONS  # noqa: E402
 
 DOCS = ROOT / "docs"
 DEFAULT = "the library default"
+# What `pick_wins` reads of a results file (one row per held-out dataset).
+RESULT_COLUMNS = frozenset({"dataset", "task", "n_rows", "metric", "seeds", "top1_beats_default"})
+# The library default's point: what `_name` compares a configuration with (its training length
+# left out, as `_name` leaves it out).
+_DEFAULT_POINT = {
+    k: v for k, v in TrainConfig().to_dict().items() if k not in ("max_epochs", "patience")
+}
 
 
 def main() -> None:
@@ -42,16 +50,31 @@ def main() -> None:
     parser.add_argument("--trained", type=Path, default=DOCS / "suggest_quality_wide_trained.jsonl")
     parser.add_argument("--kb", default=str(SHIPPED_SEED_KB), help="KB naming the dataset ids")
     parser.add_argument("--share", type=float, default=0.5, help="a fixed pick is trained on "
-                        "at least this share of the datasets")  # fmt: skip
+                        "at least this share of the datasets (0 to 1)")  # fmt: skip
     args = parser.parse_args()
-    results = pd.read_json(args.results, lines=True).set_index("dataset")
+    for option, path in (("--results", args.results), ("--trained", args.trained)):
+        if not path.is_file():
+            parser.error(f"{option}: {path} is not a file (one suggest_quality.py wrote)")
+    if not 0 < args.share <= 1:
+        parser.error(f"--share: {args.share} is not a share of the datasets (above 0, at most 1)")
+    results = pd.read_json(args.results, lines=True)
+    missing = RESULT_COLUMNS.difference(results.columns)
+    if missing:
+        parser.error(f"--results: {args.results} lacks {sorted(missing)} (not a results file)")
+    results = results.set_index("dataset")
     names = KnowledgeBase(seed_kb(args.kb)).datasets().set_index("id")["name"]
-    entries = [json.loads(line) for line in args.trained.read_text().splitlines()]
+    try:
+        outcomes = load_trained(args.trained)
+    except (KeyError, TypeError, ValueError) as error:
+        parser.error(f"--trained: {args.trained} is not a trainings file ({error!r})")
     trained = pd.DataFrame({
-        "dataset": [names.get(e["dataset_id"]) for e in entries],
-        "config": [_name(e["config"]) for e in entries],
-        "value": [e["value"] if e["status"] in ("ok", "pruned") else np.nan for e in entries],
+        "dataset": [names.get(dataset_id) for dataset_id, *_ in outcomes],
+        "config": [_name(dict(config)) for *_, config in outcomes],
+        "value": [value if status in ("ok", "pruned") else np.nan
+                  for status, value in outcomes.values()],
     })  # fmt: skip
+    if not (trained["config"] == DEFAULT).any():
+        parser.error(f"--trained: {args.trained} holds no training of the library default")
     table, fixed, best = pick_wins(results, trained, args.share)
     for i, config in enumerate(fixed):
         print(f"fixed {i}: {config}")  # the columns below name them so
@@ -74,7 +97,7 @@ def pick_wins(
     Columns: `top-1`; `fixed i` for each configuration trained on at least `share` of the
     datasets with every seed; `oracle`, the best of them per dataset; `best per task`, the one
     that wins most often in each task among those trained on all of its datasets (which one, per
-    task: the third result)."""
+    task, is the third result; a task without such a pick has none)."""
     trained = trained[trained["dataset"].isin(results.index)]
     sign = results["metric"].map(lambda m: 1.0 if METRIC_DIRECTIONS[m] == "maximize" else -1.0)
     means = trained.groupby(["dataset", "config"])["value"].agg(["mean", "size"])
@@ -89,8 +112,10 @@ def pick_wins(
     table["oracle"] = table[picks].max(axis=1)
     by_task = table.groupby("task")[picks]
     everywhere = by_task.count().eq(by_task.size(), axis=0)  # trained on every dataset of a task
-    best = by_task.sum().where(everywhere).idxmax(axis=1)
-    table["best per task"] = [table.loc[d, best[t]] for d, t in table["task"].items()]
+    best = by_task.sum().where(everywhere).dropna(how="all").idxmax(axis=1)
+    table["best per task"] = [
+        table.loc[d, best[t]] if t in best else np.nan for d, t in table["task"].items()
+    ]
     return table, fixed, best
 
 
@@ -99,10 +124,7 @@ def _name(config: dict) -> str:
     the `max_epochs` and `patience` it learned for each dataset, and the benchmark capped the
     library default's (`DEFAULT`) at the KB's longest run."""
     point = {k: v for k, v in config.items() if k not in ("max_epochs", "patience")}
-    default = TrainConfig().to_dict()
-    if point == {k: default[k] for k in point}:
-        return DEFAULT
-    return json.dumps(point)
+    return DEFAULT if point == _DEFAULT_POINT else json.dumps(point)
 
 
 if __name__ == "__main__":
