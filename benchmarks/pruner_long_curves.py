@@ -31,6 +31,15 @@ the run's final best minus its best when ended (log error: 0.01 is 1% of the err
     python benchmarks/pruner_long_curves.py --held-out-seed
     python benchmarks/pruner_long_curves.py --plateau 0.005 0.01 0.02
     python benchmarks/pruner_long_curves.py --plateau 0.01 --max-epochs 50 --alpha 0.9  # quantile
+    python benchmarks/pruner_long_curves.py --searches 20 --max-epochs 50 --coverage 0.99
+
+`--searches N` replays what the acceptance of the pruner measures, on the shipped seed: per
+dataset its first N finished runs (a fixed pseudo-random order) as the trials of one search, with
+the pruner and without. The incumbent is the best value the search has seen (a stopped trial's
+best before its stop, as in `tune`), each fifth of the datasets is judged by a curve model fitted
+as `tune` fits it (at most `CURVE_RUNS` curves) on the other datasets' curves. Printed: epochs
+saved, and the regret the pruner costs after 10 and N trials (the pruned search's best minus the
+unpruned one's, in log error: mean, and datasets where it is worse by more than 0.01).
 """
 
 from __future__ import annotations
@@ -51,6 +60,7 @@ sys.path.insert(0, str(ROOT))  # run from a checkout without installing the pack
 from benchmarks._args import whole_number  # noqa: E402
 from benchmarks._seed_kb import FIRST_SEED_KB  # noqa: E402
 from recommender._kb import SEED_KB_DIR  # noqa: E402
+from recommender.learn._fit import CURVE_RUNS  # noqa: E402
 from recommender.search._curve_model import (  # noqa: E402
     FEATURES,
     CurveModel,
@@ -105,6 +115,45 @@ def replay(model: CurveModel, runs: pd.DataFrame, curves: pd.DataFrame) -> np.nd
                         break
             if final < best:
                 incumbent, best = curve, final
+    return out
+
+
+def search_replay(
+    model: CurveModel, runs: pd.DataFrame, curves: Mapping[str, np.ndarray], n_trials: int
+) -> np.ndarray:
+    """Per dataset, its first `n_trials` runs (in `replay`'s order) as one search with the
+    learned pruner and one without: [datasets, epochs pruned, epochs unpruned, regret at 10
+    summed, regret at `n_trials` summed, datasets worse by more than 0.01 at 10, at `n_trials`]
+    (regret: the pruned search's best minus the unpruned one's, log error)."""
+    out = np.zeros(7)
+    for _, group in runs.groupby("dataset_id"):
+        order = group["id"].map(lambda s: hashlib.sha256(s.encode()).hexdigest())
+        trials = [
+            run
+            for _, run in group.loc[order.sort_values().index].iterrows()
+            if len(curves.get(run["id"], ())) > 0
+        ][:n_trials]
+        if len(trials) < n_trials:
+            continue
+        seen: list[np.ndarray] = []  # what the pruned search has observed of each trial
+        for run in trials:
+            curve = curves[run["id"]]
+            pruner = LearnedPruner(model, run["objective"]).for_trial(run.to_dict())
+            sign = 1.0 if METRIC_DIRECTIONS[run["objective"]] == "maximize" else -1.0
+            stop = next(
+                (e for e in range(2, len(curve)) if pruner.should_stop(e, curve[:e], seen, sign)),
+                len(curve),
+            )
+            seen.append(curve[:stop])
+            out[1:3] += stop, len(curve)
+        pruned, unpruned = (
+            np.fmin.accumulate([np.nanmin(log_error(c, run["objective"])) for c in kept])
+            for kept in (seen, [curves[r["id"]] for r in trials])
+        )
+        regret = pruned[[9, n_trials - 1]] - unpruned[[9, n_trials - 1]]
+        out[0] += 1
+        out[3:5] += regret
+        out[5:7] += regret > 0.01
     return out
 
 
@@ -181,6 +230,30 @@ def held_out_seed(runs: pd.DataFrame, curves: pd.DataFrame, settings: dict) -> n
     return total
 
 
+def held_out_searches(
+    runs: pd.DataFrame, curves: pd.DataFrame, settings: dict, n_trials: int
+) -> None:
+    """`search_replay` with each fifth of the datasets held out in turn; prints the figures."""
+    from sklearn.model_selection import GroupKFold
+
+    values = {
+        k: g.sort_values("epoch")["val_metric"].to_numpy() for k, g in curves.groupby("run_id")
+    }
+    total = np.zeros(7)
+    for fit_rows, test_rows in GroupKFold(5).split(runs, groups=runs["dataset_id"]):
+        fit = runs.iloc[fit_rows]
+        if len(fit) > CURVE_RUNS:  # as `tune` fits it (`recommender.learn.fitted_curve_model`)
+            fit = fit.sample(CURVE_RUNS, random_state=np.random.RandomState(0)).sort_values("id")
+        model = CurveModel(**settings).fit(*training_rows(fit, curves))
+        total += search_replay(model, runs.iloc[test_rows], values, n_trials)
+    datasets, pruned, unpruned, at_10, at_n, worse_10, worse_n = total
+    print(
+        f"{datasets:.0f} searches of {n_trials} trials: epochs saved {1 - pruned / unpruned:.1%}; "
+        f"regret of the pruner (log error) after 10 trials {at_10 / datasets:.4f}, worse by "
+        f"> 0.01 on {worse_10:.0f}; after {n_trials} {at_n / datasets:.4f}, on {worse_n:.0f}"
+    )
+
+
 def _print(label: str, n_runs: int, figures: np.ndarray) -> None:
     stopped, lost, improvers, saved, epochs = figures
     print(
@@ -218,6 +291,12 @@ def main() -> None:
         help="only the first seed's "
         "curve model (the leave-one-dataset-out fits take minutes each)",
     )
+    parser.add_argument(
+        "--searches",
+        type=whole_number(10),
+        metavar="N",
+        help="replay searches of N trials per dataset of the shipped seed, pruned and not",
+    )
     args = parser.parse_args()
     if not 0.0 < args.alpha < 1.0:
         parser.error(f"--alpha is a quantile strictly between 0 and 1, but got {args.alpha}")
@@ -244,6 +323,9 @@ def main() -> None:
     runs = runs[runs["status"] == "ok"]
     if args.max_epochs is not None:
         runs, curves = capped(runs, curves, args.max_epochs)
+    if args.searches:
+        held_out_searches(runs, curves, settings, args.searches)
+        return
     if args.plateau:
         plateau_folds(runs, curves, args.plateau, args.alpha)
         return

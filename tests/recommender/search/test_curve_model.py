@@ -153,12 +153,14 @@ def test_the_calibrated_bound_covers_held_out_datasets_at_every_progress() -> No
 def test_a_slow_starter_within_range_keeps_its_chance(seed_rows) -> None:
     """On penguins_species a 20-epoch trial was at log loss 0.51 after 3 epochs and went on to
     0.0065, the best of its study, against an incumbent of 0.029: the uncalibrated bound
-    stopped it there, the calibrated one leaves it room."""
+    stopped it there, the calibrated one leaves it room. On these 20-epoch curves that takes a
+    coverage of 0.995; the default's (0.99) bound from the shipped seed's long curves leaves it
+    room too (tests/recommender/search/test_learned_pruner.py)."""
     config = {"max_epochs": 20, "patience": 10, "lr_schedule": "constant", "warmup_epochs": 0}
     prefix = [0.9, 0.6, 0.51]
     incumbent = math.log(0.029)
     uncalibrated = CurveModel().fit(*seed_rows[:2])
-    calibrated = CurveModel().fit(*seed_rows)
+    calibrated = CurveModel(coverage=0.995).fit(*seed_rows)
     assert uncalibrated.optimistic_best(prefix, "log_loss", config) > incumbent
     assert calibrated.optimistic_best(prefix, "log_loss", config) < incumbent
 

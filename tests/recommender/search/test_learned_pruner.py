@@ -9,7 +9,7 @@ import pytest
 
 from knowledge_base import KnowledgeBase
 from recommender import Recommender
-from recommender._kb import open_kb
+from recommender._kb import SEED_KB_ENV, open_kb
 from recommender._wiring import make_pruner
 from recommender.learn import load_view
 from recommender.search import LearnedPruner
@@ -28,6 +28,17 @@ def seeded(tmp_path_factory: pytest.TempPathFactory) -> KnowledgeBase:
 @pytest.fixture(scope="module")
 def pruner(seeded: KnowledgeBase) -> LearnedPruner:
     made = make_pruner("learned", kb=seeded, view=load_view(seeded), objective="log_loss")
+    assert isinstance(made, LearnedPruner)
+    return made
+
+
+@pytest.fixture(scope="module")
+def shipped_pruner(tmp_path_factory: pytest.TempPathFactory) -> LearnedPruner:
+    """The pruner a user's `tune` gets: learned from the shipped seed's long curves."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.delenv(SEED_KB_ENV)
+        kb = open_kb(tmp_path_factory.mktemp("shipped") / "kb.duckdb")
+    made = make_pruner("learned", kb=kb, view=load_view(kb), objective="log_loss")
     assert isinstance(made, LearnedPruner)
     return made
 
@@ -54,12 +65,14 @@ def test_a_stalled_trial_far_behind_the_incumbent_is_stopped(pruner: LearnedPrun
 
 
 def test_a_slow_starter_within_the_normal_range_is_not_stopped_early(
-    pruner: LearnedPruner,
+    shipped_pruner: LearnedPruner,
 ) -> None:
     """The real-size benchmark's penguins_species trial 2: log loss 0.51 after 3 of 20 epochs
-    against an incumbent of 0.029, and 0.0065 at the end; the uncalibrated bound stopped it."""
+    against an incumbent of 0.029, and 0.0065 at the end; the uncalibrated bound stopped it.
+    Judged by the pruner users get: the tests' 20-epoch seed teaches a bound this tight only
+    at a higher coverage (tests/recommender/search/test_curve_model.py)."""
     history = [[0.5, 0.2, 0.09, 0.05, 0.035, 0.029]]
-    stop = pruner.callback(history, "minimize", {**CONSTANT, "max_epochs": 20})
+    stop = shipped_pruner.callback(history, "minimize", {**CONSTANT, "max_epochs": 20})
     assert not any(stop(epoch, value) for epoch, value in enumerate([0.9, 0.6, 0.51], 1))
 
 
