@@ -42,12 +42,12 @@ table cannot swing as it swings a mean of normalised regrets).
 
 Each finished job is printed and appended to `benchmarks/out/<name>_jobs.jsonl` as it ends, so
 a run cut short keeps what it measured: `--from-jobs FILE` prints the tables of such a file.
-`--reuse-jobs FILE` takes the jobs of FILE that trained without a pruner and match one of this
-run's (same dataset, strategy label, seed, budget, rows and epochs, and a KB of as many runs)
-instead of running them, so a change to the pruner retrains only the pruned strategies
-(`surrogate` next to `surrogate:none`). `--resume` takes every matching job of this run's own
-jobs file, pruned or not, and appends the rest to it: a long run cut short goes on where it stopped
-(without it, a run starts that file afresh).
+`--reuse-jobs FILE` takes the jobs of FILE that trained without tune's pruner (unpruned, and
+Optuna's) and match one of this run's (same dataset, strategy label, seed, budget, rows and
+epochs, and a KB of as many runs) instead of running them, so a change to the pruner retrains only
+the pruned strategies (`surrogate` next to `surrogate:none` and `tpe`). `--resume` takes every
+matching job of this run's own jobs file, pruned or not, and appends the rest to it: a long run
+cut short goes on where it stopped (without it, a run starts that file afresh).
 A strategy written `NAME/N` proposes and trains its trials in batches of N (`tune --batch N`:
 `recommender.search.ask_batch`, `training.train_many`), so `surrogate,surrogate/4` compares
 batched search with one trial at a time; the report adds each strategy's mean wall time per job.
@@ -270,8 +270,8 @@ def main() -> None:
                         "(see above)")
     parser.add_argument("--workers", type=whole_number(1), default=2)
     parser.add_argument("--quick", action="store_true", help="one dataset, one seed, 5 trials")
-    parser.add_argument("--reuse-jobs", type=Path, help="take the matching unpruned jobs of "
-                        "this file instead of running them (see above)")
+    parser.add_argument("--reuse-jobs", type=Path, help="take the matching jobs of this file "
+                        "that tune's pruner played no part in instead of running them (see above)")
     parser.add_argument("--resume", action="store_true", help="take every matching job of this "
                         "run's own jobs file (a run cut short) and append the rest to it")
     parser.add_argument("--from-jobs", type=Path, help="no training: the tables of the jobs "
@@ -369,9 +369,13 @@ def _reusable(
     jobs: list[dict[str, Any]], path: Path, pruned_too: bool = False
 ) -> list[dict[str, Any]]:
     """The finished jobs in `path` that match one of `jobs` and learned from a KB of as many
-    runs (a file from before that was recorded: any), trained without a pruner unless
-    `pruned_too`."""
-    wanted = {_job_key(job): job for job in jobs if pruned_too or job["pruner"] == "none"}
+    runs (a file from before that was recorded: any), trained without tune's pruner (unpruned,
+    or Optuna's samplers, which never use it) unless `pruned_too`."""
+    wanted = {
+        _job_key(job): job
+        for job in jobs
+        if pruned_too or job["pruner"] == "none" or job["strategy"] in OPTUNA_SAMPLERS
+    }
     found: dict[tuple, dict[str, Any]] = {}
     for line in path.read_text().splitlines():
         done = json.loads(line)

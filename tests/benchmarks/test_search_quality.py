@@ -5,7 +5,9 @@ by seed between two searches."""
 
 from __future__ import annotations
 
+import json
 import math
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -13,6 +15,7 @@ import pytest
 from sklearn.datasets import make_classification
 
 from benchmarks.search_quality import (
+    _reusable,
     incumbents_on_test,
     later_against_early,
     paired_counts,
@@ -111,3 +114,23 @@ def test_the_counts_print_nothing_where_there_is_nothing_to_compare(
     paired_counts(at)
     later_against_early(at)
     assert capsys.readouterr().out == ""
+
+
+def test_a_rerun_after_a_pruner_change_reuses_the_jobs_the_pruner_played_no_part_in(
+    tmp_path: Path,
+) -> None:
+    jobs = [
+        {"dataset": "d", "strategy": strategy, "label": label, "pruner": pruner, "seed": 0,
+         "budget": 20, "max_rows": 20_000, "max_epochs": 50, "kb_runs": 100}
+        for strategy, label, pruner in (
+            ("surrogate", "surrogate", "learned"),
+            ("surrogate", "surrogate:none", "none"),
+            ("tpe", "tpe", "learned"),  # Optuna's sampler: tune's pruner is never used
+        )
+    ]  # fmt: skip
+    done = tmp_path / "jobs.jsonl"
+    done.write_text("".join(json.dumps({**job, "values": [0.5]}) + "\n" for job in jobs))
+    assert sorted(j["label"] for j in _reusable(jobs, done)) == ["surrogate:none", "tpe"]
+    assert len(_reusable(jobs, done, pruned_too=True)) == 3  # --resume: every job
+    other_kb = [{**job, "kb_runs": 200} for job in jobs]
+    assert _reusable(other_kb, done) == []  # learned from another KB: run again
