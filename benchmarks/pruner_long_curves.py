@@ -146,8 +146,9 @@ def search_replay(
             )
             seen.append(curve[:stop])
             out[1:3] += stop, len(curve)
+        objective = trials[0]["objective"]  # one per dataset
         pruned, unpruned = (
-            np.fmin.accumulate([np.nanmin(log_error(c, run["objective"])) for c in kept])
+            np.fmin.accumulate([np.nanmin(log_error(c, objective)) for c in kept])
             for kept in (seen, [curves[r["id"]] for r in trials])
         )
         regret = pruned[[9, n_trials - 1]] - unpruned[[9, n_trials - 1]]
