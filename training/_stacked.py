@@ -166,10 +166,12 @@ class StackedMLP:
         self.rng_states: list[torch.Tensor] = []  # per member: global RNG after its init
         torch.manual_seed(seed)  # as `start_run`: each member starts where its solo run does
         seeded = torch.get_rng_state()  # restoring it is much cheaper than seeding again
-        built: dict[tuple[Any, ...], tuple[torch.nn.Sequential, torch.Tensor]] = {}
+        built: dict[tuple[Any, ...], tuple[int, torch.Tensor]] = {}  # -> (member, RNG after)
         for member, config in enumerate(configs):
             key = _model_key(config)
-            if key not in built:  # same seed, same model fields: same initial weights
+            if key in built:  # same seed, same model fields: the same initial row
+                self.flat[member] = self.flat[built[key][0]]
+            else:
                 torch.set_rng_state(seeded)
                 model = build_model(
                     config,
@@ -178,10 +180,9 @@ class StackedMLP:
                     n_numeric=columns.n_numeric,
                     cardinalities=columns.cardinalities,
                 )
-                built[key] = model, torch.get_rng_state()
-            model, state = built[key]
-            self._copy_in(member, model)
-            self.rng_states.append(state)
+                self._copy_in(member, model)
+                built[key] = member, torch.get_rng_state()
+            self.rng_states.append(built[key][1])
         self.flat, self.grad = self.flat.to(device), self.grad.to(device)
         self.running_mean = [t.to(device) for t in self.running_mean]
         self.running_var = [t.to(device) for t in self.running_var]
