@@ -39,7 +39,8 @@ the pruner and without. The incumbent is the best value the search has seen (a s
 best before its stop, as in `tune`), each fifth of the datasets is judged by a curve model fitted
 as `tune` fits it (at most `CURVE_RUNS` curves) on the other datasets' curves. Printed: epochs
 saved, and the regret the pruner costs after 10 and N trials (the pruned search's best minus the
-unpruned one's, in log error: mean, and datasets where it is worse by more than 0.01).
+unpruned one's, in log error: mean, and datasets where it is worse by more than 0.01), in all
+and by the datasets' size (rows).
 """
 
 from __future__ import annotations
@@ -232,26 +233,45 @@ def held_out_seed(runs: pd.DataFrame, curves: pd.DataFrame, settings: dict) -> n
 
 
 def held_out_searches(
-    runs: pd.DataFrame, curves: pd.DataFrame, settings: dict, n_trials: int
+    runs: pd.DataFrame, curves: pd.DataFrame, settings: dict, n_trials: int, rows: pd.Series
 ) -> None:
-    """`search_replay` with each fifth of the datasets held out in turn; prints the figures."""
+    """`search_replay` with each fifth of the datasets held out in turn; prints the figures, in
+    all and by the datasets' rows (`rows`: n_rows by dataset id)."""
     from sklearn.model_selection import GroupKFold
 
     values = {
         k: g.sort_values("epoch")["val_metric"].to_numpy() for k, g in curves.groupby("run_id")
     }
-    total = np.zeros(7)
+    per_dataset = {}
     for fit_rows, test_rows in GroupKFold(5).split(runs, groups=runs["dataset_id"]):
         fit = runs.iloc[fit_rows]
         if len(fit) > CURVE_RUNS:  # as `tune` fits it (`recommender.learn.fitted_curve_model`)
             fit = fit.sample(CURVE_RUNS, random_state=np.random.RandomState(0)).sort_values("id")
         model = CurveModel(**settings).fit(*training_rows(fit, curves))
-        total += search_replay(model, runs.iloc[test_rows], values, n_trials)
+        for dataset, held_out in runs.iloc[test_rows].groupby("dataset_id"):
+            per_dataset[dataset] = search_replay(model, held_out, values, n_trials)
+    figures = pd.DataFrame(per_dataset).T
+    bands = pd.cut(rows.reindex(figures.index), SIZE_BANDS, right=False)
+    print(_searches_line(f"{n_trials} trials", figures.sum().to_numpy()))
+    for band, group in figures.groupby(bands, observed=True):
+        rows_label = (
+            f"{band.left:,.0f} rows and more"
+            if math.isinf(band.right)
+            else f"{band.left:,.0f} to {band.right - 1:,.0f} rows"
+        )
+        print("  " + _searches_line(rows_label, group.sum()))
+
+
+# The size bands of the `--searches` report (rows of the dataset).
+SIZE_BANDS = [0, 500, 1000, 2000, 5000, math.inf]
+
+
+def _searches_line(label: str, total: np.ndarray) -> str:
     datasets, pruned, unpruned, at_10, at_n, worse_10, worse_n = total
-    print(
-        f"{datasets:.0f} searches of {n_trials} trials: epochs saved {1 - pruned / unpruned:.1%}; "
-        f"regret of the pruner (log error) after 10 trials {at_10 / datasets:.4f}, worse by "
-        f"> 0.01 on {worse_10:.0f}; after {n_trials} {at_n / datasets:.4f}, on {worse_n:.0f}"
+    return (
+        f"{label}, {datasets:.0f} searches: epochs saved {1 - pruned / unpruned:.1%}; regret of "
+        f"the pruner (log error) after 10 trials {at_10 / datasets:.4f}, worse by > 0.01 on "
+        f"{worse_10:.0f}; at the end {at_n / datasets:.4f}, on {worse_n:.0f}"
     )
 
 
@@ -325,7 +345,8 @@ def main() -> None:
     if args.max_epochs is not None:
         runs, curves = capped(runs, curves, args.max_epochs)
     if args.searches:
-        held_out_searches(runs, curves, settings, args.searches)
+        rows = pd.read_parquet(args.partial / "datasets.parquet").set_index("id")["n_rows"]
+        held_out_searches(runs, curves, settings, args.searches, rows)
         return
     if args.plateau:
         plateau_folds(runs, curves, args.plateau, args.alpha)
