@@ -74,6 +74,7 @@ from training.metrics import METRIC_DIRECTIONS  # noqa: E402
 
 SEED = FIRST_SEED_KB  # 20-epoch curves
 PARTIAL = SEED_KB_DIR  # the wide build, as far as it came
+SIZE_BANDS = [0, 500, 1000, 2000, 5000, math.inf]  # rows, for the `--searches` report
 
 
 def _load(folder: Path) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -260,10 +261,6 @@ def held_out_searches(
             else f"{band.left:,.0f} to {band.right - 1:,.0f} rows"
         )
         print("  " + _searches_line(rows_label, group.sum()))
-
-
-# The size bands of the `--searches` report (rows of the dataset).
-SIZE_BANDS = [0, 500, 1000, 2000, 5000, math.inf]
 
 
 def _searches_line(label: str, total: np.ndarray) -> str:
