@@ -88,17 +88,25 @@ def capped(runs: pd.DataFrame, curves: pd.DataFrame, cap: int) -> tuple[pd.DataF
     return runs, curves[curves["epoch"] <= cap]
 
 
+def curve_values(curves: pd.DataFrame) -> dict[str, np.ndarray]:
+    """Each run's validation values in epoch order, by run id."""
+    return {k: g.sort_values("epoch")["val_metric"].to_numpy() for k, g in curves.groupby("run_id")}
+
+
+def in_replay_order(group: pd.DataFrame) -> list[pd.Series]:
+    """A dataset's runs in the replays' fixed pseudo-random order (by a hash of the run id)."""
+    order = group["id"].map(lambda s: hashlib.sha256(s.encode()).hexdigest())
+    return [run for _, run in group.loc[order.sort_values().index].iterrows()]
+
+
 def replay(model: CurveModel, runs: pd.DataFrame, curves: pd.DataFrame) -> np.ndarray:
     """[runs stopped, stopped would-be incumbents, would-be incumbents, epochs saved, epochs], the
     rule being `LearnedPruner`'s with `model` (its guards included)."""
     out = np.zeros(5)
-    values = {
-        k: g.sort_values("epoch")["val_metric"].to_numpy() for k, g in curves.groupby("run_id")
-    }
+    values = curve_values(curves)
     for _, group in runs.groupby("dataset_id"):
-        order = group["id"].map(lambda s: hashlib.sha256(s.encode()).hexdigest())
         incumbent, best = None, math.inf
-        for _, run in group.loc[order.sort_values().index].iterrows():
+        for run in in_replay_order(group):
             curve = values.get(run["id"])
             if curve is None or len(curve) == 0:
                 continue
@@ -129,12 +137,8 @@ def search_replay(
     (regret: the pruned search's best minus the unpruned one's, log error)."""
     out = np.zeros(7)
     for _, group in runs.groupby("dataset_id"):
-        order = group["id"].map(lambda s: hashlib.sha256(s.encode()).hexdigest())
-        trials = [
-            run
-            for _, run in group.loc[order.sort_values().index].iterrows()
-            if len(curves.get(run["id"], ())) > 0
-        ][:n_trials]
+        trials = [run for run in in_replay_order(group) if len(curves.get(run["id"], ())) > 0]
+        trials = trials[:n_trials]
         if len(trials) < n_trials:
             continue
         seen: list[np.ndarray] = []  # what the pruned search has observed of each trial
@@ -200,9 +204,7 @@ def plateau_folds(
     predicting the `alpha` quantile of the improvement ahead; prints the figures."""
     from sklearn.model_selection import GroupKFold
 
-    values = {
-        k: g.sort_values("epoch")["val_metric"].to_numpy() for k, g in curves.groupby("run_id")
-    }
+    values = curve_values(curves)
     totals: dict[float, list[np.ndarray]] = {t: [] for t in tolerances}
     for fit_rows, test_rows in GroupKFold(5).split(runs, groups=runs["dataset_id"]):
         features, remaining, _ = training_rows(runs.iloc[fit_rows], curves)
@@ -240,9 +242,7 @@ def held_out_searches(
     all and by the datasets' rows (`rows`: n_rows by dataset id)."""
     from sklearn.model_selection import GroupKFold
 
-    values = {
-        k: g.sort_values("epoch")["val_metric"].to_numpy() for k, g in curves.groupby("run_id")
-    }
+    values = curve_values(curves)
     per_dataset = {}
     for fit_rows, test_rows in GroupKFold(5).split(runs, groups=runs["dataset_id"]):
         fit = runs.iloc[fit_rows]
