@@ -255,12 +255,14 @@ def held_out_searches(
     bands = pd.cut(rows.reindex(figures.index), SIZE_BANDS, right=False)
     print(_searches_line(f"{n_trials} trials", figures.sum().to_numpy()))
     for band, group in figures.groupby(bands, observed=True):
-        rows_label = (
-            f"{band.left:,.0f} rows and more"
-            if math.isinf(band.right)
-            else f"{band.left:,.0f} to {band.right - 1:,.0f} rows"
-        )
-        print("  " + _searches_line(rows_label, group.sum()))
+        print("  " + _searches_line(_band_label(band), group.sum()))
+
+
+def _band_label(band: pd.Interval) -> str:
+    """A size band of `SIZE_BANDS` in words."""
+    if math.isinf(band.right):
+        return f"{band.left:,.0f} rows and more"
+    return f"{band.left:,.0f} to {band.right - 1:,.0f} rows"
 
 
 def _searches_line(label: str, total: np.ndarray) -> str:
@@ -328,6 +330,11 @@ def main() -> None:
     for folder in (SEED, args.partial):
         if not (folder / "runs.parquet").is_file() or not (folder / "curves.parquet").is_file():
             parser.error(f"{folder} holds no runs.parquet and curves.parquet (a KB export)")
+    if args.searches and not (args.partial / "datasets.parquet").is_file():
+        parser.error(
+            f"--searches reports by the datasets' rows: {args.partial} holds no "
+            "datasets.parquet (a KB export has one)"
+        )
     seed_runs, seed_curves = _load(SEED)
     settings = {"alpha": args.alpha, "coverage": args.coverage}
     if args.held_out_seed:
