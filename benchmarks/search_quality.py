@@ -36,9 +36,11 @@ dataset. Without it, regret is that of validation values, on which the searches 
 longer trial then has more epochs in which a noisy validation score can peak, which favours
 searches that train more epochs (no pruning) on small tables. A trial ended as converged is
 retrained under its own early stopping, not stopped where the pruner ended it. The report then
-also prints the incumbents' mean test scores and, per dataset, on how many seeds each search's
-incumbent is ahead of or level with another's (a count, which one lucky tie-break on a tiny
-table cannot swing as it swings a mean of normalised regrets).
+also prints the incumbents' mean test scores, their optimism (validation value less test score,
+in the objective's better direction: what selecting on a small validation split promised and did
+not keep) and, per dataset, on how many seeds each search's incumbent is ahead of or level with
+another's (a count, which one lucky tie-break on a tiny table cannot swing as it swings a mean
+of normalised regrets).
 
 Each finished job is printed and appended to `benchmarks/out/<name>_jobs.jsonl` as it ends, so
 a run cut short keeps what it measured: `--from-jobs FILE` prints the tables of such a file.
@@ -236,6 +238,15 @@ def regrets(
     return (best - (np.maximum.accumulate(s) if running_best else s)) / (best - median)
 
 
+def optimism(done: dict[str, Any], direction: str) -> np.ndarray:
+    """After each trial, how much better the incumbent's validation value is than its test
+    score, in the objective's better direction: what selecting on a small validation split
+    promises and the incumbent does not keep (> 0)."""
+    sign = 1.0 if direction == "maximize" else -1.0
+    validation = np.fmax.accumulate(sign * np.asarray(done["values"], dtype=float))
+    return validation - sign * np.asarray(done["test_values"], dtype=float)
+
+
 def snapshot(kb_path: Path) -> Path:
     """A private copy of the KB file (the seed build may still be writing the original)."""
     folder = Path(tempfile.mkdtemp())
@@ -337,12 +348,13 @@ def main() -> None:
                                 status="ok")
             reference = seed_runs["value"].to_numpy(dtype=float)
         curve = regrets(done[scored], reference, direction, running_best=not args.test_split)
-        for trial, (value, ran, regret) in enumerate(
-            zip(done[scored], done["epochs"], curve, strict=True), 1
+        gaps = optimism(done, direction) if args.test_split else np.full(len(curve), np.nan)
+        for trial, (value, ran, regret, gap) in enumerate(
+            zip(done[scored], done["epochs"], curve, gaps, strict=True), 1
         ):
             rows.append({"dataset": done["dataset"], "strategy": done["label"],
                          "seed": done["seed"], "trial": trial, "value": value, "epochs": ran,
-                         "regret": regret, "seconds": done["seconds"]})
+                         "regret": regret, "optimism": gap, "seconds": done["seconds"]})
     frame = pd.DataFrame(rows)
     frame.to_csv(OUT / f"{name}.csv", index=False)
     report(frame, name, test_split=args.test_split)
@@ -432,6 +444,10 @@ def report(frame: pd.DataFrame, name: str, test_split: bool = False) -> None:
         scores = at.groupby(["dataset", "trial", "strategy"])["value"].mean()
         print("\nmean test score (the objective) of the incumbent, per dataset and trials run")
         print(scores.unstack("strategy").round(4).to_string())
+        gaps = at.groupby(["dataset", "trial", "strategy"])["optimism"].mean()
+        print("\nmean optimism of the incumbent: its validation value less its test score, in the "
+              "objective's better direction (> 0: worse on test than its validation said)")
+        print(gaps.unstack("strategy").round(4).to_string())
         paired_counts(at)
         later_against_early(at)
     _epochs_and_wins(frame)

@@ -18,6 +18,7 @@ from benchmarks.search_quality import (
     _reusable,
     incumbents_on_test,
     later_against_early,
+    optimism,
     paired_counts,
     regrets,
 )
@@ -53,6 +54,15 @@ def test_test_scores_are_taken_as_they_are_not_as_their_running_best() -> None:
     np.testing.assert_allclose(as_is, [0.3 / 0.25, 0.0, 0.2 / 0.25])
     running = regrets(incumbents, reference, "maximize")
     assert running[2] == pytest.approx(0.0)  # the validation mode's best-so-far
+
+
+def test_optimism_is_the_incumbents_validation_value_less_its_test_score() -> None:
+    # log loss: a failed first trial, incumbents at trials 2 and 3 (test scores as retrained)
+    done = {"values": [math.nan, 0.60, 0.50, 0.70], "test_values": [math.nan, 0.65, 0.58, 0.58]}
+    np.testing.assert_allclose(optimism(done, "minimize"), [math.nan, 0.05, 0.08, 0.08])
+    # R²: an incumbent that scores better on test than on validation has a negative optimism
+    done = {"values": [0.80, 0.70, 0.90], "test_values": [0.85, 0.85, 0.80]}
+    np.testing.assert_allclose(optimism(done, "maximize"), [-0.05, -0.05, 0.10])
 
 
 def test_paired_counts_say_on_how_many_seeds_a_search_is_ahead_or_level(
