@@ -44,6 +44,8 @@ of normalised regrets).
 
 Each finished job is printed and appended to `benchmarks/out/<name>_jobs.jsonl` as it ends, so
 a run cut short keeps what it measured: `--from-jobs FILE` prints the tables of such a file.
+Jobs start seed by seed (every dataset and strategy of seed 0, then of seed 1, ...), so a run
+cut short holds whole seeds, whose tables compare like with like, not some datasets' seeds only.
 `--reuse-jobs FILE` takes the jobs of FILE that trained without tune's pruner (unpruned, and
 Optuna's) and match one of this run's (same dataset, strategy label, seed, budget, rows and
 epochs, and a KB of as many runs) instead of running them, so a change to the pruner retrains only
@@ -313,7 +315,7 @@ def main() -> None:
              "pruner": spec.partition(":")[2] or args.pruner, "label": token,
              "batch": _batch_size(parser, token), "kb_runs": int(datasets["n_runs"].sum()),
              "test_split": args.test_split}
-            for n in names for seed in range(args.seeds) for token in args.strategies.split(",")
+            for seed in range(args.seeds) for n in names for token in args.strategies.split(",")
             for spec in [token.partition("/")[0]] for s in [spec.partition(":")[0]]]
     print(f"{len(jobs)} jobs on {len(names)} held-out datasets ({args.max_rows} rows, "
           f"{args.max_epochs} epochs, pruner {args.pruner}); KB: {len(datasets)} datasets, "
