@@ -358,6 +358,8 @@ def main() -> None:
                          "seed": done["seed"], "trial": trial, "value": value, "epochs": ran,
                          "regret": regret, "optimism": gap, "seconds": done["seconds"]})
     frame = pd.DataFrame(rows)
+    if not args.test_split:  # validation values only: no test score to be optimistic about
+        frame = frame.drop(columns="optimism")
     frame.to_csv(OUT / f"{name}.csv", index=False)
     report(frame, name, test_split=args.test_split)
 
