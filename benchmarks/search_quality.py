@@ -42,6 +42,13 @@ not keep) and, per dataset, on how many seeds each search's incumbent is ahead o
 another's (a count, which one lucky tie-break on a tiny table cannot swing as it swings a mean
 of normalised regrets).
 
+`--resplit` lets seed s draw its own rows as well: `prepare`'s seed s for the test split and for
+the validation split (seed 0 is the default split, so a job made without it is seed 0's). With one
+split, every seed's search selects on the same validation rows and is scored on the same test
+rows, so a mean over seeds averages the search's luck but not the split's, and on a table of a
+few hundred rows the split can decide which search looks better. The strategies of one seed share
+its split (a paired comparison), and values are normalised per dataset and split.
+
 Each finished job is printed and appended to `benchmarks/out/<name>_jobs.jsonl` as it ends, so
 a run cut short keeps what it measured: `--from-jobs FILE` prints the tables of such a file.
 Jobs start seed by seed (every dataset and strategy of seed 0, then of seed 1, ...), so a run
@@ -119,10 +126,10 @@ def run_job(job: dict[str, Any]) -> dict[str, Any]:
 
     spec = next(d for d in seed_datasets() if d.name == job["dataset"])
     table = load_seed_table(spec, job["max_rows"])
-    test = None
+    test, split = None, job.get("split_seed", 0)
     if job.get("test_split"):  # the searches never see the test rows
-        table, test = fit_and_test(table)
-    data = prepare(table, seed=0)  # the seed build's split
+        table, test = fit_and_test(table, split)
+    data = prepare(table, seed=split)  # 0: the seed build's split
     objective = objective_for(table.task)
     space = default_space()
     started = time.perf_counter()
@@ -135,12 +142,17 @@ def run_job(job: dict[str, Any]) -> dict[str, Any]:
     seconds = time.perf_counter() - started
     done = {**job, "values": values, "epochs": epochs, "seconds": seconds}
     if test is not None:
-        done["test_values"] = incumbents_on_test(values, configs, objective, table, test)
+        done["test_values"] = incumbents_on_test(values, configs, objective, table, test, split)
     return done
 
 
 def incumbents_on_test(
-    values: list[float], configs: list[dict[str, Any]], objective: str, fit: Any, test: Any
+    values: list[float],
+    configs: list[dict[str, Any]],
+    objective: str,
+    fit: Any,
+    test: Any,
+    split_seed: int = 0,
 ) -> list[float]:
     """After each trial, the test score of the search's incumbent (its best validation value so
     far), each incumbent retrained as its trial was (same rows, split and seed) and scored once on
@@ -153,7 +165,7 @@ def incumbents_on_test(
             best, best_value = i, value
         if best is not None and best not in scored:
             cfg = TrainConfig.from_dict(configs[best], ignore_unknown=True)
-            scores = score_config(cfg, fit, test)
+            scores = score_config(cfg, fit, test, split_seed)
             scored[best] = scores.get(objective, math.nan)
         out.append(math.nan if best is None else scored[best])
     return out
@@ -281,6 +293,9 @@ def main() -> None:
     parser.add_argument("--test-split", action="store_true", help="regret of each search's "
                         "incumbent on an untouched test split, not of its validation values "
                         "(see above)")
+    parser.add_argument("--resplit", action="store_true", help="seed s also draws its own test and "
+                        "validation split (prepare's seed s; seed 0 is the default split), so the "
+                        "mean over seeds averages the luck of the split too (see above)")
     parser.add_argument("--workers", type=whole_number(1), default=2)
     parser.add_argument("--quick", action="store_true", help="one dataset, one seed, 5 trials")
     parser.add_argument("--reuse-jobs", type=Path, help="take the matching jobs of this file "
@@ -294,6 +309,9 @@ def main() -> None:
         if path is not None and not path.is_file():
             parser.error(f"{option}: {path} is not a file (a jobs file this script wrote)")
     real = args.real_size
+    if args.resplit and not (real or args.test_split):
+        parser.error("--resplit needs --real-size or --test-split: without them values are "
+                     "normalised against the seed runs, which trained on the seed build's split")
     args.max_rows = args.max_rows or (20_000 if real else 2500)
     args.max_epochs = args.max_epochs or (50 if real else 20)
     args.pruner = args.pruner or (TuneSettings.pruner if real else "none")
@@ -314,7 +332,7 @@ def main() -> None:
              "max_rows": args.max_rows, "max_epochs": args.max_epochs,
              "pruner": spec.partition(":")[2] or args.pruner, "label": token,
              "batch": _batch_size(parser, token), "kb_runs": int(datasets["n_runs"].sum()),
-             "test_split": args.test_split}
+             "test_split": args.test_split, "split_seed": seed if args.resplit else 0}
             for seed in range(args.seeds) for n in names for token in args.strategies.split(",")
             for spec in [token.partition("/")[0]] for s in [spec.partition(":")[0]]]
     print(f"{len(jobs)} jobs on {len(names)} held-out datasets ({args.max_rows} rows, "
@@ -343,8 +361,7 @@ def main() -> None:
     for done in done_jobs:
         direction = METRIC_DIRECTIONS[objective_for(datasets.loc[done["dataset"], "task"])]
         if real or args.test_split:
-            reference = np.concatenate([d[scored] for d in done_jobs
-                                        if d["dataset"] == done["dataset"]])
+            reference = np.concatenate([d[scored] for d in done_jobs if _same_split(d, done)])
         else:
             seed_runs = kb.runs(dataset_id=datasets.loc[done["dataset"], "id"], source="seed",
                                 status="ok")
@@ -378,7 +395,13 @@ def _batch_size(parser: argparse.ArgumentParser, token: str) -> int:
 def _job_key(job: dict[str, Any]) -> tuple:
     """What makes two jobs the same run (the KB snapshot's path does not)."""
     return (*(job[k] for k in ("dataset", "label", "pruner", "seed", "budget", "max_rows",
-                               "max_epochs")), job.get("batch", 1), job.get("test_split", False))
+                               "max_epochs")), job.get("batch", 1), job.get("test_split", False),
+            job.get("split_seed", 0))
+
+
+def _same_split(a: dict[str, Any], b: dict[str, Any]) -> bool:
+    """Whether two jobs ran on the same dataset and the same rows (test and validation split)."""
+    return a["dataset"] == b["dataset"] and a.get("split_seed", 0) == b.get("split_seed", 0)
 
 
 def _reusable(

@@ -95,9 +95,9 @@ def subset(table: Table, rows: np.ndarray, part: str) -> Table:
     )
 
 
-def fit_and_test(table: Table) -> tuple[Table, Table]:
-    """The 80/20 split (`prepare`'s, seed `SEED`): training rows, and untouched test rows."""
-    outer = prepare(table, seed=SEED)
+def fit_and_test(table: Table, seed: int = SEED) -> tuple[Table, Table]:
+    """The 80/20 split (`prepare`'s, with `seed`): training rows, and untouched test rows."""
+    outer = prepare(table, seed=seed)
     return subset(table, outer.source.train, "fit"), subset(table, outer.source.val, "test")
 
 
@@ -108,9 +108,12 @@ def test_scores(task: str, y: np.ndarray, output: np.ndarray) -> dict[str, float
     return classification_metrics(y, output, task)
 
 
-def score_config(config: TrainConfig, fit: Table, test: Table) -> dict[str, float]:
-    """Train on the fitting rows (early stopping on the holdout), score the best epoch on test."""
-    data = prepare(fit, seed=SEED)
+def score_config(
+    config: TrainConfig, fit: Table, test: Table, split_seed: int = SEED
+) -> dict[str, float]:
+    """Train on the fitting rows (early stopping on the holdout, `prepare`'s split with
+    `split_seed`), score the best epoch on test."""
+    data = prepare(fit, seed=split_seed)
     result = train(config, data, device="cpu", seed=SEED, keep_model=True)
     if result.status != "ok" or result.model_state is None:
         return {"status": result.status}

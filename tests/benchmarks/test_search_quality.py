@@ -16,6 +16,7 @@ from sklearn.datasets import make_classification
 
 from benchmarks.search_quality import (
     _reusable,
+    _same_split,
     incumbents_on_test,
     later_against_early,
     optimism,
@@ -144,3 +145,27 @@ def test_a_rerun_after_a_pruner_change_reuses_the_jobs_the_pruner_played_no_part
     assert len(_reusable(jobs, done, pruned_too=True)) == 3  # --resume: every job
     other_kb = [{**job, "kb_runs": 200} for job in jobs]
     assert _reusable(other_kb, done) == []  # learned from another KB: run again
+
+
+def test_with_resplit_each_seed_has_its_own_rows_and_is_compared_only_on_them(
+    tmp_path: Path,
+) -> None:
+    x, y = make_classification(n_samples=200, n_features=5, random_state=0)
+    frame = pd.DataFrame(x, columns=[f"x{i}" for i in range(5)])
+    table = Table(frame, pd.Series(y, name="y"), "y", "binary", "fp", "toy")
+    (fit0, test0), (fit1, test1) = fit_and_test(table, 0), fit_and_test(table, 1)
+    assert not test0.frame.equals(test1.frame)  # another seed, other test rows
+    config = TrainConfig(max_epochs=2).to_dict()
+    scores = incumbents_on_test([0.6], [config], "log_loss", fit1, test1, split_seed=1)
+    expected = score_config(TrainConfig.from_dict(config), fit1, test1, split_seed=1)
+    assert scores == [expected["log_loss"]]
+    assert scores != incumbents_on_test([0.6], [config], "log_loss", fit0, test0)
+    # a job from before --resplit ran on split 0: it is seed 0's job, and no other seed's
+    job = {"dataset": "d", "strategy": "tpe", "label": "tpe", "pruner": "none", "budget": 40,
+           "max_rows": 20_000, "max_epochs": 50, "kb_runs": 100}  # fmt: skip
+    done = tmp_path / "jobs.jsonl"
+    done.write_text("".join(json.dumps({**job, "seed": s, "values": [0.5]}) + "\n" for s in (0, 1)))
+    resplit = [{**job, "seed": s, "split_seed": s} for s in (0, 1)]
+    assert [j["seed"] for j in _reusable(resplit, done)] == [0]
+    assert _same_split({"dataset": "d"}, resplit[0])
+    assert not _same_split(resplit[0], resplit[1])
