@@ -126,7 +126,7 @@ def run_job(job: dict[str, Any]) -> dict[str, Any]:
 
     spec = next(d for d in seed_datasets() if d.name == job["dataset"])
     table = load_seed_table(spec, job["max_rows"])
-    test, split = None, job.get("split_seed", 0)
+    test, split = None, _split(job)
     if job.get("test_split"):  # the searches never see the test rows
         table, test = fit_and_test(table, split)
     data = prepare(table, seed=split)  # 0: the seed build's split
@@ -396,12 +396,18 @@ def _job_key(job: dict[str, Any]) -> tuple:
     """What makes two jobs the same run (the KB snapshot's path does not)."""
     return (*(job[k] for k in ("dataset", "label", "pruner", "seed", "budget", "max_rows",
                                "max_epochs")), job.get("batch", 1), job.get("test_split", False),
-            job.get("split_seed", 0))
+            _split(job))
 
 
 def _same_split(a: dict[str, Any], b: dict[str, Any]) -> bool:
     """Whether two jobs ran on the same dataset and the same rows (test and validation split)."""
-    return a["dataset"] == b["dataset"] and a.get("split_seed", 0) == b.get("split_seed", 0)
+    return a["dataset"] == b["dataset"] and _split(a) == _split(b)
+
+
+def _split(job: dict[str, Any]) -> int:
+    """The seed of the job's test and validation split (`--resplit`); a job made before the
+    option ran on the default split, 0."""
+    return job.get("split_seed", 0)
 
 
 def _reusable(
