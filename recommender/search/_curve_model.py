@@ -30,7 +30,8 @@ the predicted improvement, the room they add is widest early, where a stop needs
 prefix. The coverage was 0.995 until searches replayed on the shipped seed
 (`pruner_long_curves.py --searches`) and the real-size benchmark showed 0.99 saving about 30 % of
 epochs at the same regret, and 0.99 until the same replay put 0.985 at 35 % of epochs saved for
-about the same regret (README, "The pruner on a test split").
+about the same regret and the real-size benchmark over four splits 32 % (README, "The pruner on
+a test split" and "Over several splits").
 
 Offline replays (`benchmarks/pruner_long_curves.py`, runs of each dataset in a fixed order, the
 incumbent the best run before, `--coverage 0` for the quantile alone): the shipped seed's model
