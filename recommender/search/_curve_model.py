@@ -27,11 +27,9 @@ factor at the `coverage` quantile. On the shipped seed (as `tune` fits it, 4,000
 factors at the default coverage of 0.985 are 0.14 to 0.22 in the first half of the schedule and
 fall to 0 in the last tenth (0.34 to 0.46 at 0.99, 0.63 to 0.97 at 0.995); since they multiply
 the predicted improvement, the room they add is widest early, where a stop needs a hopeless
-prefix. The coverage was 0.995 until searches replayed on the shipped seed
-(`pruner_long_curves.py --searches`) and the real-size benchmark showed 0.99 saving about 30 % of
-epochs at the same regret, and 0.99 until the same replay put 0.985 at 35 % of epochs saved for
-about the same regret and the real-size benchmark over four splits 32 % (README, "The pruner on
-a test split" and "Over several splits").
+prefix. Each step down from 0.995 saved epochs at about the same regret, in searches replayed on
+the shipped seed (`pruner_long_curves.py --searches`: 26, 32 and 35 % at 0.995, 0.99 and 0.985)
+and on the real-size benchmark (0.985: 32 % over four splits; README, "Over several splits").
 
 Offline replays (`benchmarks/pruner_long_curves.py`, runs of each dataset in a fixed order, the
 incumbent the best run before, `--coverage 0` for the quantile alone): the shipped seed's model
