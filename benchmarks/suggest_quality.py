@@ -271,6 +271,11 @@ def main() -> None:
     parser.add_argument(
         "--workers", type=whole_number(1), default=2, help="datasets evaluated at once"
     )
+    parser.add_argument(
+        "--report-only",
+        action="store_true",
+        help="print the tables of the datasets the results file holds; train nothing",
+    )
     args = parser.parse_args()
     args.kb = str(seed_kb(args.kb))
     kb = KnowledgeBase(args.kb)
@@ -304,6 +309,8 @@ def main() -> None:
     trained = out / "trained.jsonl"  # every training, reused by later runs (`_trained`)
     rows = finished_rows(results, settings)
     done = {row["dataset"] for row in rows}
+    if args.report_only:  # e.g. a finished run's file, with a dataset it never finished
+        chosen = [d for d in chosen if d.name in done]
     todo = [d for d in chosen if d.name not in done]
     print(f"{len(chosen) - len(todo)} datasets already in {results}; {len(todo)} to evaluate")
     started = time.perf_counter()
