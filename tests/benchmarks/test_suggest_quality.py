@@ -5,12 +5,16 @@ from __future__ import annotations
 
 import json
 import math
+import subprocess
+import sys
 from pathlib import Path
 
 import pandas as pd
 import pytest
 
 from benchmarks.suggest_quality import finished_rows, summary
+from knowledge_base import KnowledgeBase
+from scripts.seed_datasets import seed_datasets
 
 SETTINGS = {"seeds": 3, "suggest_seed": 0, "kb_runs": 9000}
 
@@ -57,3 +61,32 @@ def test_summary_by_task_size_band_and_overall() -> None:
     assert table.loc[("size", ">= 5,000 rows"), "top1 regret"] == 0.6  # inf left out of means
     assert table.loc[("all", "all"), "datasets"] == 4
     assert table.loc[("all", "all"), "top1 wins"] == 0.5
+
+
+def test_report_only_prints_the_results_file_and_trains_nothing(tmp_path: Path) -> None:
+    """A finished run whose list has a dataset it never finished (one too slow to train) still
+    gives its tables, without training that dataset."""
+    root = Path(__file__).resolve().parents[2]
+    kb_path = tmp_path / "first.duckdb"
+    KnowledgeBase(kb_path).import_parquet(root / "tests" / "fixtures" / "seed_kb_2480")
+    names = sorted(set(KnowledgeBase(kb_path).datasets()["name"]))
+    listed = {d.name for d in seed_datasets()}
+    done = [n for n in names if n in listed][:2]
+    settings = {"seeds": 3, "suggest_seed": 0, "kb_runs": 2480}
+    settings |= {"default_reseed_beats_seed0": 1.0, "default_reseed_regret_gap": 0.1}
+    rows = [
+        {**_row(done[0], "binary", 300, 0.2, 1.0), **settings},
+        {**_row(done[1], "regression", 900, 0.6, 0.0), **settings},
+    ]
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "suggest_quality.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    run = subprocess.run(
+        [sys.executable, str(root / "benchmarks" / "suggest_quality.py"), "--kb", str(kb_path),
+         "--out", str(out), "--report-only"],
+        capture_output=True, text=True, timeout=300, check=False,
+    )  # fmt: skip
+    assert run.returncode == 0, run.stderr
+    assert "2 datasets already in" in run.stdout and "0 to evaluate" in run.stdout
+    assert "top-1 beats the library default on 1/2" in run.stdout
+    assert not (out / "trained.jsonl").exists()
