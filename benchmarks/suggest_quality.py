@@ -311,6 +311,11 @@ def main() -> None:
     done = {row["dataset"] for row in rows}
     if args.report_only:  # e.g. a finished run's file, with a dataset it never finished
         chosen = [d for d in chosen if d.name in done]
+        if not chosen:
+            parser.error(
+                f"--report-only: {results} holds no finished dataset of this KB's list; run "
+                "without --report-only first, or copy a results file there"
+            )
     todo = [d for d in chosen if d.name not in done]
     print(f"{len(chosen) - len(todo)} datasets already in {results}; {len(todo)} to evaluate")
     started = time.perf_counter()

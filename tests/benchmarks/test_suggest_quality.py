@@ -16,6 +16,7 @@ from benchmarks.suggest_quality import finished_rows, summary
 from knowledge_base import KnowledgeBase
 from scripts.seed_datasets import seed_datasets
 
+ROOT = Path(__file__).resolve().parents[2]
 SETTINGS = {"seeds": 3, "suggest_seed": 0, "kb_runs": 9000}
 
 
@@ -63,12 +64,20 @@ def test_summary_by_task_size_band_and_overall() -> None:
     assert table.loc[("all", "all"), "top1 wins"] == 0.5
 
 
+def _report_only(kb_path: Path, out: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, str(ROOT / "benchmarks" / "suggest_quality.py"), "--kb", str(kb_path),
+         "--out", str(out), "--report-only"],
+        capture_output=True, text=True, timeout=300, check=False,
+    )  # fmt: skip
+
+
 def test_report_only_prints_the_results_file_and_trains_nothing(tmp_path: Path) -> None:
     """A finished run whose list has a dataset it never finished (one too slow to train) still
-    gives its tables, without training that dataset."""
-    root = Path(__file__).resolve().parents[2]
+    gives its tables, without training that dataset; a folder with no results is refused
+    with a usage error, not a traceback."""
     kb_path = tmp_path / "first.duckdb"
-    KnowledgeBase(kb_path).import_parquet(root / "tests" / "fixtures" / "seed_kb_2480")
+    KnowledgeBase(kb_path).import_parquet(ROOT / "tests" / "fixtures" / "seed_kb_2480")
     names = sorted(set(KnowledgeBase(kb_path).datasets()["name"]))
     listed = {d.name for d in seed_datasets()}
     done = [n for n in names if n in listed][:2]
@@ -81,12 +90,13 @@ def test_report_only_prints_the_results_file_and_trains_nothing(tmp_path: Path) 
     out = tmp_path / "out"
     out.mkdir()
     (out / "suggest_quality.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
-    run = subprocess.run(
-        [sys.executable, str(root / "benchmarks" / "suggest_quality.py"), "--kb", str(kb_path),
-         "--out", str(out), "--report-only"],
-        capture_output=True, text=True, timeout=300, check=False,
-    )  # fmt: skip
+    run = _report_only(kb_path, out)
     assert run.returncode == 0, run.stderr
     assert "2 datasets already in" in run.stdout and "0 to evaluate" in run.stdout
     assert "top-1 beats the library default on 1/2" in run.stdout
     assert not (out / "trained.jsonl").exists()
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    refused = _report_only(kb_path, empty)
+    assert refused.returncode == 2 and "holds no finished dataset" in refused.stderr
+    assert "Traceback" not in refused.stderr
