@@ -84,15 +84,21 @@ def table(rows: int) -> PreparedData:
     return prepare(load_table(frame, target="y"))  # `prepare`d: recipes can be refitted
 
 
+def recipe_free(mix: str) -> bool:
+    """The `space` mixes leave the recipe elements free (ensembles, embeddings, ...), in batches
+    as `tune --batch` makes them; the others hold them at `RECIPE_DEFAULTS`."""
+    return mix.startswith("space")
+
+
 def batches_for(mix: str, k: int, epochs: int, seed: int, batch: int) -> list[list[TrainConfig]]:
     """K configurations of the default space (see the module docstring), `epochs` each, as the
     batches that are each one `train_many` call."""
     space = default_space()
     fixed = {"max_epochs": epochs, "patience": 0}
-    if not mix.startswith("space"):
+    if not recipe_free(mix):
         fixed |= RECIPE_DEFAULTS
     shared = BATCH_FIELDS if mix == "space" else GROUP_FIELDS
-    size = batch if mix.startswith("space") else k
+    size = batch if recipe_free(mix) else k
     if mix == "random":
         groups = [space.sample(k, np.random.default_rng(seed))]
     else:
@@ -100,7 +106,7 @@ def batches_for(mix: str, k: int, epochs: int, seed: int, batch: int) -> list[li
         while n < k:  # a lead with too few neighbours leaves room for the next
             points = ask_batch(searcher, min(size, k - n), shared)
             n += len(points)
-            if groups and not mix.startswith("space"):
+            if groups and not recipe_free(mix):
                 groups[0] += points  # one train_many call for all K
             else:
                 groups.append(points)
@@ -266,8 +272,8 @@ def run_case(
     if args.groups_only:
         print(f"{n_rows:>7,}{mix:>10}{k:>5}{groups:>7}  ({len(batches)} batches)")
         return
-    # the plain loop builds a plain MLP: the space mixes' ensembles and embeddings are not one
-    runs = ["seq", "many"] + ["loop"] * (not args.no_plain and not mix.startswith("space"))
+    # the plain loop builds a plain MLP: a free recipe's ensembles and embeddings are not one
+    runs = ["seq", "many"] + ["loop"] * (not args.no_plain and not recipe_free(mix))
     runs += ["nopad"] * (mix == "widths")
     times = compare(batches, data, args.device, args.repeats, runs)
     per_hour = {name: k * HOUR / statistics.median(t) for name, t in times.items()}
