@@ -22,6 +22,9 @@ stacked; the `space` mixes leave them free.
 
 The methods alternate per case and per repeat in one process, so machine noise hits them alike;
 throughputs are medians of `--repeats`, and each ratio is the median of the per-repeat ratios.
+`bound` is the share of sequential `train`'s time spent on compute-bound members (a step above
+the fixed cost of a stacked step, `training.batched.overhead_bound`): stacking removes fixed
+costs, so on a CPU it gains little on that share.
 The plain loop is the one most tutorials write (`DataLoader(TensorDataset)`, the config's
 optimizer, no schedule, accuracy per epoch); it runs a plain MLP, so the `space` mixes leave it out.
 
@@ -68,7 +71,12 @@ from training import (  # noqa: E402
     train,
     train_many,
 )
-from training.batched import RECIPE_FIELDS, STRUCTURE_FIELDS, plan_groups  # noqa: E402
+from training.batched import (  # noqa: E402
+    RECIPE_FIELDS,
+    STRUCTURE_FIELDS,
+    overhead_bound,
+    plan_groups,
+)
 from training.model import build_optimizer  # noqa: E402
 
 HOUR = 3600.0
@@ -162,12 +170,19 @@ def compare(
     device: str,
     repeats: int,
     runs: list[str],
-) -> dict[str, list[float]]:
+) -> tuple[dict[str, list[float]], list[float]]:
     """Wall seconds of each method in `runs` on `batches`, per repeat, alternating so drifting
-    load hits all."""
+    load hits all; and per repeat, the `compute_bound_share` of sequential `train`'s time."""
     configs = [c for batch in batches for c in batch]
+    bound = [not overhead_bound(c, data, device) for c in configs]
+    shares: list[float] = []
+
+    def sequential() -> None:
+        solo = [timed(lambda c=c: train(c, data, device=device)) for c in configs]
+        shares.append(compute_bound_share(solo, bound))
+
     methods: dict[str, Callable[[], object]] = {
-        "seq": lambda: [train(c, data, device=device) for c in configs],
+        "seq": sequential,
         "many": lambda: [train_many(b, data, device=device) for b in batches],
         "nopad": lambda: [train_many(b, data, device=device, pad_widths=False) for b in batches],
         "loop": lambda: [plain_loop(c, data, device) for c in configs],
@@ -176,7 +191,14 @@ def compare(
     for _ in range(repeats):
         for name in runs:
             times[name].append(timed(methods[name]))
-    return times
+    return times, shares
+
+
+def compute_bound_share(solo: list[float], compute_bound: list[bool]) -> float:
+    """The share of sequential `train`'s time spent on compute-bound members (each step above a
+    stacked step's fixed cost, `training.batched.overhead_bound`): stacking saves the fixed
+    costs of the others, while these do the same FLOPs stacked or not on a CPU."""
+    return sum(t for t, b in zip(solo, compute_bound, strict=True) if b) / sum(solo)
 
 
 def ratio(times: dict[str, list[float]], slow: str, fast: str) -> str:
@@ -240,7 +262,7 @@ def main() -> None:
     )
     print(
         f"{'rows':>7}{'mix':>10}{'K':>5}{'groups':>7}{'DataLoader/h':>14}{'train()/h':>11}"
-        f"{'train_many/h':>14}{'vs train':>9}{'vs loop':>9}{'no pad':>8}"
+        f"{'train_many/h':>14}{'vs train':>9}{'vs loop':>9}{'no pad':>8}{'bound':>8}"
     )
     for n_rows in rows:
         data = table(n_rows)
@@ -275,7 +297,7 @@ def run_case(
     # the plain loop builds a plain MLP: a free recipe's ensembles and embeddings are not one
     runs = ["seq", "many"] + ["loop"] * (not args.no_plain and not recipe_free(mix))
     runs += ["nopad"] * (mix == "widths")
-    times = compare(batches, data, args.device, args.repeats, runs)
+    times, shares = compare(batches, data, args.device, args.repeats, runs)
     per_hour = {name: k * HOUR / statistics.median(t) for name, t in times.items()}
     loop = f"{per_hour['loop']:,.0f}" if "loop" in per_hour else "-"
     lead = batches[0][0]
@@ -283,7 +305,8 @@ def run_case(
     print(
         f"{n_rows:>7,}{mix:>10}{k:>5}{groups:>7}{loop:>14}{per_hour['seq']:>11,.0f}"
         f"{per_hour['many']:>14,.0f}{ratio(times, 'seq', 'many'):>9}"
-        f"{ratio(times, 'loop', 'many'):>9}{ratio(times, 'nopad', 'many'):>8}{shape}",
+        f"{ratio(times, 'loop', 'many'):>9}{ratio(times, 'nopad', 'many'):>8}"
+        f"{statistics.median(shares):>8.0%}{shape}",
         flush=True,
     )
 

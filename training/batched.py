@@ -139,7 +139,7 @@ def plan_groups(
     the default is fitted here (`training.preprocess.for_config`, once per recipe).
     """
     dev = resolve_device(device)
-    overhead = STEP_OVERHEAD_FLOPS.get(dev.type, STEP_OVERHEAD_FLOPS_ELSEWHERE)
+    overhead = _step_overhead_flops(dev)
     limit = MAX_GROUP_ELEMENTS.get(dev.type, MAX_GROUP_ELEMENTS_ELSEWHERE)
     by_key: dict[tuple[Any, ...], list[int]] = {}
     for index, config in enumerate(configs):
@@ -164,14 +164,11 @@ def _padded_groups(
 ) -> list[list[int]]:
     """`members` (sorted by width) cut into the groups that `plan_groups` describes."""
 
-    def flops(config: TrainConfig) -> float:  # a batch is at most the training split
-        return member_flops(config, data) * min(1.0, len(data.x_train) / config.batch_size)
-
     groups: list[list[int]] = []
     for i in members:
         if groups:
-            group, own = groups[-1], flops(configs[i])
-            apart = len(group) * flops(configs[group[-1]]) + own + overhead
+            group, own = groups[-1], member_step_flops(configs[i], data)
+            apart = len(group) * member_step_flops(configs[group[-1]], data) + own + overhead
             if (len(group) + 1) * own <= apart:
                 group.append(i)
                 continue
@@ -182,6 +179,24 @@ def _padded_groups(
 def member_flops(config: TrainConfig, data: PreparedData) -> float:
     """`step_flops` of a stacked member: an ensemble's k copies of each row each cost a model."""
     return step_flops(config, data) * config.ensemble_size
+
+
+def member_step_flops(config: TrainConfig, data: PreparedData) -> float:
+    """`member_flops` of one step as it runs on `data`: a batch is at most the training split."""
+    return member_flops(config, data) * min(1.0, len(data.x_train) / config.batch_size)
+
+
+def overhead_bound(config: TrainConfig, data: PreparedData, device: str = "cpu") -> bool:
+    """Whether a step of `config` costs less than a stacked step's fixed cost on `device`
+    (`STEP_OVERHEAD_FLOPS`, the test `plan_groups` pads by): stacking can make such a member's
+    time nearly free, while a compute-bound member does the same FLOPs stacked or not."""
+    return member_step_flops(config, for_config(data, config)) < _step_overhead_flops(
+        resolve_device(device)
+    )
+
+
+def _step_overhead_flops(device: torch.device) -> float:
+    return STEP_OVERHEAD_FLOPS.get(device.type, STEP_OVERHEAD_FLOPS_ELSEWHERE)
 
 
 def train_many(

@@ -21,3 +21,4 @@ def test_tune_and_space_mixes_print_their_rows() -> None:
     assert set(rows) == {"tune", "space"}
     assert rows["tune"][4] != "-" and rows["space"][4] == "-"  # the plain loop's column
     assert all(row[7].endswith("x") for row in rows.values())  # train_many against train
+    assert all(0 <= float(row[-1].rstrip("%")) <= 100 for row in rows.values())  # bound share

@@ -22,7 +22,7 @@ from training import (
     train_many,
 )
 from training._stacked import DropoutMasks
-from training.batched import MAX_GROUP_ELEMENTS, group_key, plan_groups
+from training.batched import MAX_GROUP_ELEMENTS, group_key, overhead_bound, plan_groups
 from training.config import OPTIMIZERS
 from training.metrics import (
     classification_metrics,
@@ -286,6 +286,14 @@ def test_narrow_members_are_padded_together_wide_ones_apart(tiny: PreparedData) 
     assert sorted(i for g in groups for i in g) == list(range(len(widths)))
     exact = plan_groups(configs, tiny, device="cpu", pad_widths=False)
     assert len(exact) == len(widths)
+
+
+def test_overhead_bound_is_the_padding_rules_step_cost_test(tiny: PreparedData) -> None:
+    narrow, wide = TrainConfig(batch_size=128, width=16), TrainConfig(batch_size=128, width=1000)
+    assert overhead_bound(narrow, tiny) and not overhead_bound(wide, tiny)
+    # the ones padded together are the overhead-bound ones (the test above's widths)
+    groups = plan_groups([narrow, narrow.replace(width=24), wide], tiny, device="cpu")
+    assert sorted(len(g) for g in groups) == [1, 2]
 
 
 def test_cpu_groups_keep_a_layers_activations_under_the_cache_bound(cancer: PreparedData) -> None:
