@@ -1,11 +1,19 @@
-"""The training-free proxy's report: per ranking, by task, by size band and over all."""
+"""The training-free proxy: its report (per ranking, by task, by size band and over all), and a
+quick run end to end on the tests' seed KB with every ranking it compares."""
 
 from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
 
 import pandas as pd
 import pytest
 
 from benchmarks.suggest_proxy import summary
+from knowledge_base import KnowledgeBase
+
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_summary_by_task_size_band_and_all() -> None:
@@ -31,3 +39,23 @@ def test_summary_by_task_size_band_and_all() -> None:
         "< 1,000 rows", "1,000-4,999 rows", ">= 5,000 rows"
     ]  # fmt: skip
     assert table.loc[("other", "all", "all"), "top1_regret"] == pytest.approx(0.75)
+
+
+def test_quick_run_ranks_held_out_seed_configurations_by_every_ranking(tmp_path: Path) -> None:
+    kb_path = tmp_path / "seed.duckdb"
+    KnowledgeBase(kb_path).import_parquet(ROOT / "tests" / "fixtures" / "seed_kb_2480")
+    out = tmp_path / "picks.csv"
+    run = subprocess.run(
+        [sys.executable, str(ROOT / "benchmarks" / "suggest_proxy.py"), "--kb", str(kb_path),
+         "--quick", "--folds", "2", "--workers", "1", "--min-runs", "2",
+         "--params", "n_models=4,n_estimators=40", "--out", str(out)],
+        capture_output=True, text=True, timeout=600, check=False,
+    )  # fmt: skip
+    assert run.returncode == 0, run.stderr
+    picks = pd.read_csv(out)
+    assert set(picks["ranking"]) == {
+        "mean - spread (in use)", "mean", "mean - 2 x spread", "mean - spread of the margin",
+        "share of members above the default", "mean, no meta-features",
+    }  # fmt: skip
+    assert picks.groupby("ranking")["dataset"].nunique().eq(6).all()  # --quick: 6 datasets
+    assert picks["win"].isin([0.0, 1.0]).all()
