@@ -188,8 +188,8 @@ def member_step_flops(config: TrainConfig, data: PreparedData) -> float:
 
 def overhead_bound(config: TrainConfig, data: PreparedData, device: str = "cpu") -> bool:
     """Whether a step of `config` costs less than a stacked step's fixed cost on `device`
-    (`STEP_OVERHEAD_FLOPS`, the test `plan_groups` pads by): stacking can make such a member's
-    time nearly free, while a compute-bound member does the same FLOPs stacked or not."""
+    (`STEP_OVERHEAD_FLOPS`, what `plan_groups` weighs padding against): stacking can make such a
+    member's time nearly free, while a compute-bound member does the same FLOPs stacked or not."""
     return member_step_flops(config, for_config(data, config)) < _step_overhead_flops(
         resolve_device(device)
     )

@@ -288,7 +288,7 @@ def test_narrow_members_are_padded_together_wide_ones_apart(tiny: PreparedData) 
     assert len(exact) == len(widths)
 
 
-def test_overhead_bound_is_the_padding_rules_step_cost_test(tiny: PreparedData) -> None:
+def test_overhead_bound_members_are_the_ones_padded_together(tiny: PreparedData) -> None:
     narrow, wide = TrainConfig(batch_size=128, width=16), TrainConfig(batch_size=128, width=1000)
     assert overhead_bound(narrow, tiny) and not overhead_bound(wide, tiny)
     # the ones padded together are the overhead-bound ones (the test above's widths)
