@@ -17,6 +17,8 @@ import pandas as pd
 from knowledge_base import KnowledgeBase, read_manifest
 from recommender._kb import SEED_KB_DIR
 from recommender.learn import objective_for
+from scripts.seed_datasets import SeedDataset, load_seed_table
+from training import Table
 from training.metrics import METRIC_DIRECTIONS
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -75,6 +77,20 @@ TABLES = {
     "datasets": "id", "meta_features": "dataset_id", "studies": "dataset_id",
     "runs": "dataset_id", "curves": "run_id",
 }  # fmt: skip
+
+
+def seed_table(dataset: SeedDataset, runs: pd.DataFrame, kb_rows: pd.Series) -> Table:
+    """The table the seed build trained `dataset` on: of the KB records named so (`runs`: the
+    runs of those records), the one with the most runs, loaded at the row count the KB recorded
+    for it (`kb_rows`, by dataset id), so that its fingerprint is that record's id."""
+    dataset_id = runs["dataset_id"].value_counts().idxmax()
+    table = load_seed_table(dataset, int(kb_rows[dataset_id]))
+    if table.fingerprint != dataset_id:
+        raise SystemExit(
+            f"{dataset.name}: its {kb_rows[dataset_id]} rows are not the table its KB runs "
+            "trained on (another fingerprint); was the KB built from another dataset list?"
+        )
+    return table
 
 
 def held_out_kb(export: Path, name: str, path: Path) -> Path:

@@ -55,6 +55,7 @@ from benchmarks._seed_kb import (  # noqa: E402
     oriented_values,
     report_groups,
     seed_kb,
+    seed_table,
 )
 from benchmarks._trained import (  # noqa: E402
     Outcome,
@@ -68,7 +69,7 @@ from recommender.learn import KBView, load_view  # noqa: E402
 from recommender.space import SearchSpace, default_space  # noqa: E402
 from recommender.suggest import suggest  # noqa: E402
 from scripts.build_seed_kb import SEED  # noqa: E402
-from scripts.seed_datasets import SeedDataset, load_seed_table, seed_datasets  # noqa: E402
+from scripts.seed_datasets import SeedDataset, seed_datasets  # noqa: E402
 from training import TrainConfig, prepare  # noqa: E402
 from training.metrics import METRIC_DIRECTIONS  # noqa: E402
 
@@ -96,15 +97,9 @@ def evaluate(
     started = time.perf_counter()
     names = view.dataset_info["dataset_name"]
     ids = list(names.index[names == dataset.name])
-    held_out = view.runs[view.runs["dataset_id"].isin(ids)]
-    dataset_id = held_out["dataset_id"].value_counts().idxmax()  # the seed build's record
-    held_out = held_out[held_out["dataset_id"] == dataset_id]
-    table = load_seed_table(dataset, int(kb_rows[dataset_id]))
-    if table.fingerprint != dataset_id:
-        raise SystemExit(
-            f"{dataset.name}: its {kb_rows[dataset_id]} rows are not the table its KB runs "
-            "trained on (another fingerprint); was the KB built from another dataset list?"
-        )
+    table = seed_table(dataset, view.runs[view.runs["dataset_id"].isin(ids)], kb_rows)
+    dataset_id = table.fingerprint  # the seed build's record
+    held_out = view.runs[view.runs["dataset_id"] == dataset_id]
     features = view.meta.loc[dataset_id].to_dict()
     result = suggest(
         table, view.without(*ids), space, top=3, meta_features=features, seed=suggest_seed
