@@ -159,6 +159,7 @@ def main() -> None:
     parser.add_argument(
         "--candidate", type=candidate, action="append", required=True, help="NAME=JSON (repeat)"
     )
+    parser.add_argument("--datasets", default="", help="comma-separated names (default: all)")
     parser.add_argument("--task", choices=TASKS, default=None, help="only datasets of this task")
     parser.add_argument(
         "--below-rows", type=whole_number(0), default=0, help="only smaller tables (0: all)"
@@ -184,9 +185,15 @@ def main() -> None:
         (d for d in seed_datasets() if d.name in tasks.index),
         key=lambda d: rows_of[d.name],  # smallest first: a stopped screen has the most datasets
     )
+    named = set(args.datasets.split(",")) - {""}
+    if named - set(tasks.index):
+        parser.error(
+            f"--datasets: no seed runs in the KB for {', '.join(sorted(named - set(tasks.index)))}"
+        )
     chosen = [
         d for d in chosen
-        if (args.task is None or tasks[d.name] == args.task)
+        if (not named or d.name in named)
+        and (args.task is None or tasks[d.name] == args.task)
         and (not args.below_rows or rows_of[d.name] < args.below_rows)
     ]  # fmt: skip
     args.out.mkdir(parents=True, exist_ok=True)

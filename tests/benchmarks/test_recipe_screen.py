@@ -8,12 +8,12 @@ import subprocess
 import sys
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 
 from benchmarks.recipe_screen import DEFAULT, summary
 
 ROOT = Path(__file__).resolve().parents[2]
+SHORT = 'short={"max_epochs": 3}'  # the modern recipe, 3 epochs: a quick real training
 
 
 def test_summary_counts_wins_and_failed_trainings() -> None:
@@ -35,7 +35,7 @@ def _screen(kb: Path, out: Path, *candidates: str) -> subprocess.CompletedProces
     args = [f"--candidate={c}" for c in candidates]
     return subprocess.run(
         [sys.executable, str(ROOT / "benchmarks" / "recipe_screen.py"), "--kb", str(kb),
-         "--out", str(out), "--task", "regression", "--below-rows", "310", "--seeds", "1",
+         "--out", str(out), "--datasets", "digits", "--seeds", "1",
          "--workers", "1", "--trained", str(out.parent / "none.jsonl"), *args],
         capture_output=True, text=True, timeout=600, check=False,
     )  # fmt: skip
@@ -43,18 +43,18 @@ def _screen(kb: Path, out: Path, *candidates: str) -> subprocess.CompletedProces
 
 def test_screen_trains_for_real_and_resumes(tmp_path: Path) -> None:
     kb, out = tmp_path / "seed.duckdb", tmp_path / "out"
-    run = _screen(kb, out, 'plain={"num_embedding": "none"}')
+    run = _screen(kb, out, SHORT)
     assert run.returncode == 0, run.stderr
     (results,) = out.glob("recipe_screen-*.jsonl")
     rows = [json.loads(line) for line in results.read_text().splitlines()]
-    assert [r["task"] for r in rows] == ["regression"] and rows[0]["n_rows"] < 310
-    assert np.isfinite(rows[0][DEFAULT]) and np.isfinite(rows[0]["plain"])  # R², oriented
+    assert [(r["dataset"], r["task"]) for r in rows] == [("digits", "multiclass")]
+    assert -1 < rows[0][DEFAULT] < 0 and -3 < rows[0]["short"] < 0  # log loss, oriented
     trained = (out / "trained.jsonl").read_text().splitlines()
     assert len(trained) == 2  # the default and the candidate, one seed each
-    again = _screen(kb, out, 'plain={"num_embedding": "none"}')
+    again = _screen(kb, out, SHORT)
     assert again.returncode == 0 and "0 to screen" in again.stdout
     assert len((out / "trained.jsonl").read_text().splitlines()) == 2  # nothing trained twice
-    other = _screen(kb, out, 'wide={"width": 512}')  # another list: its own results file
+    other = _screen(kb, out, 'wide={"max_epochs": 2}')  # another list: its own results
     assert other.returncode == 0 and "0 datasets already" in other.stdout
     assert len(list(out.glob("recipe_screen-*.jsonl"))) == 2
     assert len((out / "trained.jsonl").read_text().splitlines()) == 3  # the default not again
