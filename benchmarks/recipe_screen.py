@@ -14,8 +14,8 @@ is worth a build (the surrogate then learns where it wins), not which one to pic
 Trainings are kept in `--out`/trained.jsonl, first filled from `--trained` (by default the
 trainings kept in docs/: `suggest_quality.py`'s, so the default's are not paid again, and this
 screen's, so the README's figures print without training), and one row per finished dataset
-goes to a results file of its candidate list (`--out`/recipe_screen-HASH.jsonl), so a rerun
-resumes and another list starts its own file, sharing the trainings.
+goes to a results file of its candidate list and seeds (`--out`/recipe_screen-HASH.jsonl), so a
+rerun resumes and another list starts its own file, sharing the trainings.
 
     python benchmarks/recipe_screen.py --task regression --below-rows 3500 \\
         --candidate modern='{}' --candidate batch_128='{"batch_size": 128}'
@@ -27,6 +27,7 @@ import argparse
 import hashlib
 import json
 import sys
+from collections.abc import Mapping
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from pathlib import Path
 from typing import Any
@@ -39,7 +40,7 @@ sys.path.insert(0, str(ROOT))
 
 from benchmarks._args import whole_number  # noqa: E402
 from benchmarks._seed_kb import SHIPPED_SEED_KB, report_groups, seed_kb, seed_table  # noqa: E402
-from benchmarks._trained import load_trained, train_known  # noqa: E402
+from benchmarks._trained import Outcome, TrainedKey, load_trained, train_known  # noqa: E402
 from hpo_common.errors import ConfigError  # noqa: E402
 from knowledge_base import KnowledgeBase  # noqa: E402
 from recommender.learn import MODERN_RECIPE, objective_for  # noqa: E402
@@ -79,7 +80,7 @@ def screen(
     kb_rows: pd.Series,
     candidates: dict[str, TrainConfig],
     seeds: int,
-    known: dict[Any, Any],
+    known: Mapping[TrainedKey, Outcome],
     store: Path,
 ) -> dict[str, Any]:
     """One dataset's row: the library default's and each candidate's mean objective over
@@ -177,8 +178,11 @@ def main() -> None:
     candidates = dict(args.candidate)
     if len(candidates) < len(args.candidate) or DEFAULT in candidates:
         parser.error(f"--candidate: each name once, and not {DEFAULT!r}")
-    kb = KnowledgeBase(seed_kb(args.kb))
-    datasets = kb.datasets()
+    missing = [str(path) for path in args.trained or () if not path.is_file()]
+    if missing:
+        parser.error(f"--trained: no such file: {', '.join(missing)}")
+    kb_path = seed_kb(args.kb)
+    datasets = KnowledgeBase(kb_path).datasets()
     tasks = datasets.groupby("name")["task"].first()
     rows_of = datasets.groupby("name")["n_rows"].max()
     chosen = sorted(
@@ -196,8 +200,12 @@ def main() -> None:
         and (args.task is None or tasks[d.name] == args.task)
         and (not args.below_rows or rows_of[d.name] < args.below_rows)
     ]  # fmt: skip
+    if not chosen:
+        parser.error("no seed dataset with runs in the KB matches --datasets, --task, --below-rows")
     args.out.mkdir(parents=True, exist_ok=True)
-    listed = json.dumps({n: c.to_dict() for n, c in candidates.items()}, sort_keys=True)
+    # the results file is the candidate list's and the seeds': a rerun of both resumes it
+    screened = {"seeds": args.seeds, **{n: c.to_dict() for n, c in candidates.items()}}
+    listed = json.dumps(screened, sort_keys=True)
     digest = hashlib.sha256(listed.encode()).hexdigest()[:10]
     store, results = args.out / "trained.jsonl", args.out / f"recipe_screen-{digest}.jsonl"
     if not store.exists():
@@ -205,11 +213,11 @@ def main() -> None:
             for path in args.trained or TRAINED:
                 if path.is_file():
                     handle.write(path.read_text())
-    done = pd.read_json(results, lines=True) if results.exists() else pd.DataFrame()
-    todo = [d for d in chosen if len(done) == 0 or d.name not in set(done["dataset"])]
+    done = set(pd.read_json(results, lines=True)["dataset"]) if results.exists() else set()
+    todo = [d for d in chosen if d.name not in done]
     print(f"{len(chosen) - len(todo)} datasets already in {results}; {len(todo)} to screen")
     with ProcessPoolExecutor(
-        args.workers, initializer=_worker_init, initargs=(str(seed_kb(args.kb)), str(store))
+        args.workers, initializer=_worker_init, initargs=(str(kb_path), str(store))
     ) as pool:
         jobs = [pool.submit(_screen_job, d, candidates, args.seeds) for d in todo]
         for job in as_completed(jobs):

@@ -99,6 +99,7 @@ def evaluate(job: tuple[tuple[str, ...], int, dict[str, Any]]) -> list[dict[str,
             "mean": mean,
             "mean - 2 x spread": mean - 2 * spread,
             "mean - spread of the margin": mean - margin.std(axis=0),
+            # the share takes few values: the mean breaks its ties
             "share of members above the default": (margin > 0).mean(axis=0) + 1e-9 * mean,
             "mean, no meta-features": without_meta.predict(candidates[:, n_meta:]),
         }

@@ -43,6 +43,7 @@ def _screen(kb: Path, out: Path, *candidates: str) -> subprocess.CompletedProces
 
 def test_screen_trains_for_real_and_resumes(tmp_path: Path) -> None:
     kb, out = tmp_path / "seed.duckdb", tmp_path / "out"
+    (tmp_path / "none.jsonl").touch()  # no earlier trainings: everything is trained here
     run = _screen(kb, out, SHORT)
     assert run.returncode == 0, run.stderr
     (results,) = out.glob("recipe_screen-*.jsonl")
