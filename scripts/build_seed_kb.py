@@ -1,8 +1,9 @@
 """Build the seed knowledge base shipped with the package, from real training runs.
 
 For every dataset of scripts/seed_datasets_v2.csv (at most `--max-rows` rows, subsampled seeded
-before the table is built): two anchors, the library default configuration and the modern recipe
-(`recommender.learn.MODERN_RECIPE`, the default ranking's first), a shared scrambled Sobol design
+before the table is built): three anchors, the library default configuration, the modern recipe
+(`recommender.learn.MODERN_RECIPE`, the default ranking's first) and the long recipe (its second,
+`LONG_RECIPE`: the same with more optimizer steps), a shared scrambled Sobol design
 (the same configurations on every dataset, so the KB can compare them across datasets) and a
 per-dataset Sobol design (a different scramble per dataset, so together the datasets cover the
 space). Training length is part of the design: `max_epochs` and `patience` are sampled from the
@@ -32,7 +33,7 @@ exported to.
 
     pip install -e ".[seed]"
     python scripts/build_seed_kb.py                     # full build (see README for the wall time)
-    python scripts/build_seed_kb.py --datasets islr_oj,wells_switch --configs 9   # a quick look
+    python scripts/build_seed_kb.py --datasets islr_oj,wells_switch --configs 10  # a quick look
 """
 
 from __future__ import annotations
@@ -59,6 +60,7 @@ sys.path.insert(0, str(ROOT))
 from knowledge_base import DatasetRecord, KnowledgeBase, RunRecord, stable_run_id  # noqa: E402
 from recommender._kb import SEED_KB_DIR  # noqa: E402
 from recommender.learn import (  # noqa: E402
+    LONG_RECIPE,
     META_FEATURE_NAMES,
     MODERN_RECIPE,
     compute_meta_features,
@@ -90,10 +92,11 @@ BLOCK_FIELDS = (
     "num_embedding", "ensemble_size", "embedding_dim",
 )  # fmt: skip
 # Run on every dataset before the designs: the library default (what a user gets without the
-# recommender) and the modern recipe (the default ranking's first), so the KB measures both
-# everywhere and learns where each wins. The recipe joined when the 160 smallest datasets were
-# built or under way; the resumed build ran it on those first (runs are skipped by identity).
-ANCHORS = (TrainConfig(), TrainConfig.from_dict(MODERN_RECIPE))
+# recommender), the modern recipe (the default ranking's first) and the long recipe (its second),
+# so the KB measures them everywhere and learns where each wins. The modern recipe joined when
+# the 160 smallest datasets were built or under way, the long one after the designs were built;
+# resumed builds ran them where they were missing (runs are skipped by identity).
+ANCHORS = (TrainConfig(), TrainConfig.from_dict(MODERN_RECIPE), TrainConfig.from_dict(LONG_RECIPE))
 BUILD_DIR = ROOT / ".seed_build"  # the build's DuckDB file (not kept in the repository)
 
 
@@ -362,7 +365,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         help="a folder a complete build is also exported to (default: none)",
     )
     parser.add_argument(
-        "--configs", type=int, default=58, help="configurations per dataset, the anchors included"
+        "--configs", type=int, default=59, help="configurations per dataset, the anchors included"
     )
     parser.add_argument("--shared", type=int, default=24, help="of them, the same on every dataset")
     parser.add_argument("--group", type=int, default=8, help="configurations per stacked block")
@@ -389,8 +392,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     most = args.configs - len(ANCHORS)
     if most < 0:
         parser.error(
-            f"--configs must be at least {len(ANCHORS)} (the library default and the modern "
-            f"recipe run on every dataset), but got {args.configs}"
+            f"--configs must be at least {len(ANCHORS)} (the library default and the two "
+            f"recipes run on every dataset), but got {args.configs}"
         )
     if not 0 <= args.shared <= most:
         parser.error(

@@ -9,7 +9,8 @@
   `fitted_curve_model`: the learned pruner's model of how far a learning curve still goes, fitted
   on the KB's curves (cached the same way);
 - zero-shot ranking: `rank_configs`, `Suggestion`, `DEFAULT_PORTFOLIO` (the ranking of an empty
-  KB; its first, `MODERN_RECIPE`, the seed build also runs everywhere), `trained_space` (the
+  KB; its first two, `MODERN_RECIPE` and `LONG_RECIPE`, the seed build also runs everywhere),
+  `trained_space` (the
   training lengths the KB can rank for a dataset: each run is learned from at several epoch
   budgets, `_budgets`);
 - `KBPrior`: the surrogate at one dataset's meta-features, the prior of a search;
@@ -41,6 +42,7 @@ if TYPE_CHECKING:
     from recommender.learn._metafeatures import MetaFeatureExtractor as MetaFeatureExtractor
     from recommender.learn._metafeatures import compute_meta_features as compute_meta_features
     from recommender.learn._portfolio import DEFAULT_PORTFOLIO as DEFAULT_PORTFOLIO
+    from recommender.learn._portfolio import LONG_RECIPE as LONG_RECIPE
     from recommender.learn._portfolio import MODERN_RECIPE as MODERN_RECIPE
     from recommender.learn._prior import KBPrior as KBPrior
     from recommender.learn._rank import RISK_AVERSION as RISK_AVERSION
@@ -73,6 +75,7 @@ _MODULES = {
     "greedy_portfolio": "_greedy",
     "portfolio_candidates": "_greedy",
     "DEFAULT_PORTFOLIO": "_portfolio",
+    "LONG_RECIPE": "_portfolio",
     "MODERN_RECIPE": "_portfolio",
     "KBPrior": "_prior",
     "RISK_AVERSION": "_rank",

@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 
 from knowledge_base import KnowledgeBase
-from recommender.learn import MODERN_RECIPE
+from recommender.learn import LONG_RECIPE, MODERN_RECIPE
 from scripts import build_seed_kb as build_module
 from scripts.build_seed_kb import (
     BLOCK_FIELDS,
@@ -42,17 +42,18 @@ def _args(tmp_path: Path, *extra: str) -> list[str]:
 
 def test_blocks_share_their_lead_group_fields() -> None:
     (dataset,) = [d for d in seed_datasets() if d.name == "digits"]
-    configs = design(dataset, n_configs=10, n_shared=4, group=4, max_epochs=150)
-    # the anchors first, as they are: the library default and the modern recipe
-    assert configs[:2] == [TrainConfig(), TrainConfig.from_dict(MODERN_RECIPE)]
+    configs = design(dataset, n_configs=11, n_shared=4, group=4, max_epochs=150)
+    # the anchors first, as they are: the library default and the modern and long recipes
+    modern, long = TrainConfig.from_dict(MODERN_RECIPE), TrainConfig.from_dict(LONG_RECIPE)
+    assert configs[:3] == [TrainConfig(), modern, long.replace(max_epochs=150)]  # 200, capped
     assert configs[0].max_epochs == 50 and configs[1].num_embedding == "periodic"
-    for block in (configs[2:6], configs[6:10]):
+    for block in (configs[3:7], configs[7:11]):
         assert len({tuple(getattr(c, name) for name in BLOCK_FIELDS) for c in block}) == 1
         assert len({(c.learning_rate, c.weight_decay) for c in block}) == 4  # the rest moves
     assert all(c.max_epochs <= 150 for c in configs)
     assert max(c.max_epochs for c in configs) > 20  # training length is sampled, not fixed
     # a larger design keeps every configuration of a smaller one: a rebuild trains only new ones
-    assert design(dataset, 14, 4, 4, 150)[:10] == configs
+    assert design(dataset, 15, 4, 4, 150)[:11] == configs
     points = [
         {"optimizer": "sgd", "momentum": 0.5, "width": 32},
         {"optimizer": "adam", "width": 64},
@@ -66,14 +67,14 @@ def test_build_trains_records_exports_and_resumes(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     (tmp_path / "spec.csv").write_text(SPEC)
-    progress = build(parse_args(_args(tmp_path, "--configs", "4", "--datasets", "iris,diabetes")))
-    assert progress.runs == 8 and progress.failed_blocks == 0
+    progress = build(parse_args(_args(tmp_path, "--configs", "5", "--datasets", "iris,diabetes")))
+    assert progress.runs == 10 and progress.failed_blocks == 0
     kb = KnowledgeBase(tmp_path / "kb.duckdb")
     runs = kb.runs()
-    assert len(runs) == 8 and set(runs["source"]) == {"seed"}
+    assert len(runs) == 10 and set(runs["source"]) == {"seed"}
     assert len(kb.datasets()) == 2
     partial = pd.read_parquet(tmp_path / "partial" / "runs.parquet")
-    assert len(partial) == 8
+    assert len(partial) == 10
     curves = pd.read_parquet(tmp_path / "partial" / "curves.parquet")
     assert len(curves) == runs["epochs_run"].sum()  # every epoch's curve point is stored
     assert not (tmp_path / "out").exists()  # a subset is not a complete build
@@ -82,13 +83,13 @@ def test_build_trains_records_exports_and_resumes(
     # the build is complete, so it is exported to --out. Stored meta-features are not redone.
     computed = []
     monkeypatch.setattr(build_module, "compute_meta_features", computed.append)
-    progress = build(parse_args(_args(tmp_path, "--configs", "6")))
+    progress = build(parse_args(_args(tmp_path, "--configs", "7")))
     assert computed == []
     monkeypatch.undo()
     assert progress.runs == 4
-    assert len(kb.runs()) == 12
-    assert len(pd.read_parquet(tmp_path / "out" / "runs.parquet")) == 12
-    assert build(parse_args(_args(tmp_path, "--configs", "6"))).runs == 0
+    assert len(kb.runs()) == 14
+    assert len(pd.read_parquet(tmp_path / "out" / "runs.parquet")) == 14
+    assert build(parse_args(_args(tmp_path, "--configs", "7"))).runs == 0
 
     # A fresh checkout has the partial export but not the KB file: the build starts from it,
     # even on a machine whose exp/log round the design's floats differently in the last bit.
@@ -100,8 +101,8 @@ def test_build_trains_records_exports_and_resumes(
             exported["learning_rate"] = np.nextafter(exported["learning_rate"], np.inf)
         exported.to_parquet(tmp_path / "partial" / f"{table}.parquet")
     (tmp_path / "kb.duckdb").unlink()
-    assert build(parse_args(_args(tmp_path, "--configs", "6"))).runs == 0
-    assert len(KnowledgeBase(tmp_path / "kb.duckdb").runs()) == 12
+    assert build(parse_args(_args(tmp_path, "--configs", "7"))).runs == 0
+    assert len(KnowledgeBase(tmp_path / "kb.duckdb").runs()) == 14
 
 
 def test_cheapest_blocks_first_over_every_dataset(
@@ -109,7 +110,7 @@ def test_cheapest_blocks_first_over_every_dataset(
 ) -> None:
     (tmp_path / "spec.csv").write_text(SPEC)
     datasets = sorted(seed_datasets(tmp_path / "spec.csv"), key=lambda d: d.n_rows)
-    args = parse_args(_args(tmp_path, "--configs", "6"))
+    args = parse_args(_args(tmp_path, "--configs", "7"))
     jobs = ordered_jobs(KnowledgeBase(tmp_path / "plan.duckdb"), datasets, args)
     costs = [job.estimated_seconds for job in jobs]
     assert costs == sorted(costs)
@@ -132,11 +133,11 @@ def test_cheapest_blocks_first_over_every_dataset(
     assert estimated_seconds((base,), 2000, 10) > cost
 
     # with one worker, blocks are recorded in that order; --order size trains whole datasets
-    build(parse_args(_args(tmp_path, "--configs", "6")))
+    build(parse_args(_args(tmp_path, "--configs", "7")))
     printed = [line.split(":")[0] for line in capsys.readouterr().out.splitlines()]
     assert [n for n in printed if n in ("iris", "diabetes")] == names
     elsewhere = ["--kb", str(tmp_path / "size.duckdb"), "--partial", str(tmp_path / "size")]
-    build(parse_args(_args(tmp_path, "--configs", "6", "--order", "size", *elsewhere)))
+    build(parse_args(_args(tmp_path, "--configs", "7", "--order", "size", *elsewhere)))
     printed = [line.split(":")[0] for line in capsys.readouterr().out.splitlines()]
     # 150 rows before 442, against the list's order
     assert [n for n in printed if n in ("iris", "diabetes")] == ["iris"] * 3 + ["diabetes"] * 3
@@ -154,7 +155,7 @@ def test_unknown_dataset_and_bad_options_are_usage_errors(tmp_path: Path) -> Non
 
 def test_stop_after_records_what_finished_and_is_not_a_complete_build(tmp_path: Path) -> None:
     (tmp_path / "spec.csv").write_text(SPEC)
-    progress = build(parse_args(_args(tmp_path, "--configs", "4", "--stop-after", "1e-9")))
+    progress = build(parse_args(_args(tmp_path, "--configs", "5", "--stop-after", "1e-9")))
     assert progress.runs == len(KnowledgeBase(tmp_path / "kb.duckdb").runs()) == 0
     assert (tmp_path / "partial" / "runs.parquet").exists()
     assert not (tmp_path / "out").exists()
@@ -163,7 +164,7 @@ def test_stop_after_records_what_finished_and_is_not_a_complete_build(tmp_path: 
 def test_pace_scales_the_estimate_by_how_long_finished_blocks_took(tmp_path: Path) -> None:
     (tmp_path / "spec.csv").write_text(SPEC)
     datasets = seed_datasets(tmp_path / "spec.csv")
-    args = parse_args(_args(tmp_path, "--configs", "6"))
+    args = parse_args(_args(tmp_path, "--configs", "7"))
     first, second, *_ = ordered_jobs(KnowledgeBase(tmp_path / "plan.duckdb"), datasets, args)
     pace = build_module.Pace()
     assert pace.expected_seconds(second) == 0.0  # nothing finished yet: start it
@@ -182,10 +183,10 @@ def test_stop_after_starts_no_block_likely_to_end_after_it(
     monkeypatch.setattr(
         build_module.Pace, "expected_seconds", lambda self, job: 86_400.0 if self.ratios else 0.0
     )
-    progress = build(parse_args(_args(tmp_path, "--configs", "6", "--stop-after", "3600")))
+    progress = build(parse_args(_args(tmp_path, "--configs", "7", "--stop-after", "3600")))
     first = ordered_jobs(
         KnowledgeBase(tmp_path / "plan.duckdb"), seed_datasets(tmp_path / "spec.csv"),
-        parse_args(_args(tmp_path, "--configs", "6")),
+        parse_args(_args(tmp_path, "--configs", "7")),
     )[0]  # fmt: skip
     assert progress.runs == len(first.configs) == len(KnowledgeBase(tmp_path / "kb.duckdb").runs())
     assert "stopped by --stop-after: 5 blocks left" in capsys.readouterr().out
