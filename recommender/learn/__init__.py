@@ -10,9 +10,8 @@
   on the KB's curves (cached the same way);
 - zero-shot ranking: `rank_configs`, `Suggestion`, `DEFAULT_PORTFOLIO` (the ranking of an empty
   KB; its first two, `MODERN_RECIPE` and `LONG_RECIPE`, the seed build also runs everywhere),
-  `trained_space` (the
-  training lengths the KB can rank for a dataset: each run is learned from at several epoch
-  budgets, `_budgets`);
+  `trained_space` (the training lengths the KB can rank for a dataset: each run is learned from
+  at several epoch budgets, `_budgets`);
 - `KBPrior`: the surrogate at one dataset's meta-features, the prior of a search;
 - transfer: `SourceModels` (one model per past dataset), `fitted_sources` (cached per KB state),
   `greedy_portfolio` (configurations good across past datasets: the zero-shot warm start of a

@@ -6,8 +6,8 @@ schedule and a short warm-up, SiLU, dropout, robust scaling with smooth clipping
 Holzmueller et al. 2024), periodic embeddings of numeric columns (Gorishniy et al. 2022) and
 learned embeddings of categorical ones; it beat pytabkit's RealMLP-TD on 14 of 16 held-out seed
 datasets (`benchmarks/vs_realmlp.py`, the library default on 5). Second the same recipe with more
-optimizer steps (`LONG_RECIPE`), for small tables. Then Adam/AdamW around 1e-3
-with moderate width, some regularisation, and a decaying schedule. `suggest` returns them
+optimizer steps (`LONG_RECIPE`), for small tables. Then Adam/AdamW around 1e-3 with moderate
+width, some regularisation, and a decaying schedule. `suggest` returns them
 (filtered to the search space) when the knowledge base is empty or holds no runs of the
 dataset's task type, and says so; the seed build runs the modern recipe on every dataset next to
 the library default (and the long recipe), so the knowledge base learns where each wins.
