@@ -15,8 +15,11 @@ from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from scripts.build_seed_kb import config_key
 from training import PreparedData, TrainConfig, train_many
+from training.metrics import METRIC_DIRECTIONS
 
 Outcome = tuple[str, float]  # a run's status and objective value
 TrainedKey = tuple[str, str, int, tuple[tuple[str, Any], ...]]
@@ -31,6 +34,19 @@ def trained_key(dataset_id: str, metric: str, seed: int, config: TrainConfig) ->
 def _key_of(entry: Mapping[str, Any]) -> TrainedKey:
     config = TrainConfig.from_dict(entry["config"])
     return trained_key(entry["dataset_id"], entry["metric"], entry["seed"], config)
+
+
+def oriented(
+    outcomes: Sequence[Sequence[Outcome]], metric: str, failed: float = np.nan
+) -> np.ndarray:
+    """`train_known`'s outcomes as `metric` values oriented so that higher is better, per
+    configuration and seed; `failed` where a training did not finish (failed or diverged)."""
+    sign = 1.0 if METRIC_DIRECTIONS[metric] == "maximize" else -1.0
+    return np.array(
+        [[sign * v if status in ("ok", "pruned") else failed for status, v in row]
+         for row in outcomes],
+        dtype=float,
+    )  # fmt: skip
 
 
 def load_trained(path: Path) -> dict[TrainedKey, Outcome]:

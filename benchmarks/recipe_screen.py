@@ -1,8 +1,9 @@
 """Screen candidate anchors before the seed build runs them everywhere: on how many seed
 datasets a fixed recipe beats the library default, trained for real.
 
-The seed build runs two anchors on every dataset (the library default and the modern recipe,
-`recommender.learn.MODERN_RECIPE`), so the KB knows where each wins; another anchor costs a run
+The seed build runs anchors on every dataset (the library default, the modern recipe
+`recommender.learn.MODERN_RECIPE` and the long recipe this screen found, `LONG_RECIPE`), so the KB
+knows where each wins; another anchor costs a run
 on every table of the list, and is worth it only where it beats the default more often than the
 recipes the KB already holds. Each candidate (`--candidate NAME=JSON`: the modern recipe with the
 fields of JSON changed; `--candidate modern={}` is the recipe itself) is trained on each chosen
@@ -40,19 +41,24 @@ sys.path.insert(0, str(ROOT))
 
 from benchmarks._args import whole_number  # noqa: E402
 from benchmarks._seed_kb import SHIPPED_SEED_KB, report_groups, seed_kb, seed_table  # noqa: E402
-from benchmarks._trained import Outcome, TrainedKey, load_trained, train_known  # noqa: E402
+from benchmarks._trained import (  # noqa: E402
+    Outcome,
+    TrainedKey,
+    load_trained,
+    oriented,
+    train_known,
+)
 from hpo_common.errors import ConfigError  # noqa: E402
 from knowledge_base import KnowledgeBase  # noqa: E402
 from recommender.learn import MODERN_RECIPE, objective_for  # noqa: E402
 from scripts.build_seed_kb import SEED  # noqa: E402
 from scripts.seed_datasets import SeedDataset, seed_datasets  # noqa: E402
 from training import TrainConfig, prepare  # noqa: E402
-from training.metrics import METRIC_DIRECTIONS  # noqa: E402
 
 TASKS = ("binary", "multiclass", "regression")
 DEFAULT = "default"  # the library default's column
-# Trainings kept in the repository: suggest_quality.py's on the 13,988-run seed (the library
-# default's among them) and this screen's own (README, "What holds regression back").
+# Trainings kept in the repository: suggest_quality.py's on the 13,988- and 14,229-run seeds (the
+# library default's among them) and this screen's own (README, "Screening a third anchor").
 TRAINED = (
     ROOT / "docs" / "suggest_quality_wide_trained.jsonl",
     ROOT / "docs" / "recipe_screen_trained.jsonl",
@@ -87,7 +93,6 @@ def screen(
     `seeds`, oriented so that higher is better (None where a training failed or diverged)."""
     table = seed_table(dataset, table_runs, kb_rows)
     metric = objective_for(table.task)
-    sign = 1.0 if METRIC_DIRECTIONS[metric] == "maximize" else -1.0
     outcomes, _ = train_known(
         [TrainConfig(), *candidates.values()],
         prepare(table, seed=SEED),
@@ -97,10 +102,7 @@ def screen(
         known=known,
         store=store,
     )
-    means = [
-        np.mean([sign * v if status in ("ok", "pruned") else np.nan for status, v in by_seed])
-        for by_seed in outcomes
-    ]
+    means = oriented(outcomes, metric).mean(axis=1)
     scores = dict(zip([DEFAULT, *candidates], means, strict=True))
     return {
         "dataset": dataset.name,

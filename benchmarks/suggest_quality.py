@@ -61,6 +61,7 @@ from benchmarks._trained import (  # noqa: E402
     Outcome,
     TrainedKey,
     load_trained,
+    oriented,
     train_known,
 )
 from knowledge_base import KnowledgeBase  # noqa: E402
@@ -71,7 +72,6 @@ from recommender.suggest import suggest  # noqa: E402
 from scripts.build_seed_kb import SEED  # noqa: E402
 from scripts.seed_datasets import SeedDataset, seed_datasets  # noqa: E402
 from training import TrainConfig, prepare  # noqa: E402
-from training.metrics import METRIC_DIRECTIONS  # noqa: E402
 
 # Issue targets for the wide KB: top-1 beats the default on >= 85% of held-out datasets, and
 # the best of the top 3 lies within 0.15 mean regret of the best seed configuration.
@@ -105,7 +105,6 @@ def evaluate(
         table, view.without(*ids), space, top=3, meta_features=features, seed=suggest_seed
     )
     metric = result.objective
-    sign = 1.0 if METRIC_DIRECTIONS[metric] == "maximize" else -1.0
     data = prepare(table, seed=SEED)
 
     configs = [TrainConfig.from_dict(s.config) for s in result.suggestions] + [TrainConfig()]
@@ -119,10 +118,7 @@ def evaluate(
         store=store,
     )
     # Objective (higher is better) per configuration and training seed; a failed run: -inf.
-    *suggested, default = np.array(
-        [[sign * v if status in ("ok", "pruned") else -np.inf for status, v in by_seed]
-         for by_seed in outcomes]
-    )  # fmt: skip
+    *suggested, default = oriented(outcomes, metric, failed=-np.inf)
     seed_scores = oriented_values(held_out)
     best, median = float(np.max(seed_scores)), float(np.median(seed_scores))
     scale = best - median if best > median else 1.0
